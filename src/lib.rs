@@ -1,0 +1,5 @@
+//! costscope: a FinOps cost analyzer for the terminal.
+//!
+//! Data flows one way: sources → [`model::Snapshot`] → analysis → report → exports.
+
+pub mod model;

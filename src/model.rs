@@ -1,0 +1,16 @@
+//! Pure data types shared by every layer: money, billing, inventory, utilization, clusters.
+
+pub mod billing;
+pub mod cluster;
+pub mod currency;
+pub mod inventory;
+pub mod money;
+pub mod snapshot;
+pub mod tags;
+pub mod utilization;
+
+pub use billing::{BilledResource, BillingLine, BillingSummary, Grain, SkippedRows};
+pub use currency::Currency;
+pub use money::Money;
+pub use snapshot::{Snapshot, SourceState, SourceStatus};
+pub use tags::Tags;

@@ -1,0 +1,198 @@
+//! Aggregated billing: FOCUS rows summed by key, at the grain the caller asked for.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use super::currency::Currency;
+use super::money::Money;
+use super::tags::Tags;
+
+/// Which dimensions a [`BillingSummary`] keeps. Dropping dimensions keeps memory proportional
+/// to the groups a command needs (`costs --by service` keeps only `service`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Grain {
+    pub day: bool,
+    pub provider: bool,
+    pub service: bool,
+    pub account: bool,
+    pub region: bool,
+    pub resource: bool,
+    pub charge_category: bool,
+    pub tags: bool,
+}
+
+impl Default for Grain {
+    fn default() -> Self {
+        Grain::FULL
+    }
+}
+
+impl Grain {
+    /// Every dimension: what `report`, `tags`, `collect` and the dashboard need.
+    pub const FULL: Grain = Grain {
+        day: true,
+        provider: true,
+        service: true,
+        account: true,
+        region: true,
+        resource: true,
+        charge_category: true,
+        tags: true,
+    };
+    pub const NONE: Grain = Grain {
+        day: false,
+        provider: false,
+        service: false,
+        account: false,
+        region: false,
+        resource: false,
+        charge_category: false,
+        tags: false,
+    };
+
+    pub fn is_full(&self) -> bool {
+        *self == Grain::FULL
+    }
+}
+
+/// The sum of every billing row that shares this line's key. Dimensions the grain dropped are
+/// empty strings (and `day` is `None`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BillingLine {
+    pub day: Option<NaiveDate>,
+    #[serde(default)]
+    pub provider: String,
+    /// SubAccountId, or BillingAccountId where SubAccountId is null.
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub resource_id: String,
+    #[serde(default)]
+    pub charge_category: String,
+    /// Index into [`BillingSummary::tag_sets`]; `None` when the rows carried no Tags.
+    #[serde(default)]
+    pub tag_set: Option<u32>,
+    pub currency: Currency,
+    pub billed_cost: Money,
+    /// `None` when no row of the group had an EffectiveCost.
+    pub effective_cost: Option<Money>,
+    pub list_cost: Option<Money>,
+    /// FOCUS rows summed into this line.
+    pub rows: u64,
+}
+
+/// What billing said about one resource id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BilledResource {
+    pub resource_type: String,
+    pub resource_name: String,
+    pub service: String,
+    pub account_id: String,
+    pub region: String,
+    pub provider: String,
+    /// Tags from the resource's most recent row.
+    pub tags: Tags,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+}
+
+/// A row skipped by `--skip-invalid`, kept so every output can say what was left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRow {
+    pub file: String,
+    pub line: u64,
+    pub reason: String,
+}
+
+/// Rows skipped by `--skip-invalid`: the count, and the first few for the message.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SkippedRows {
+    pub count: u64,
+    pub first: Vec<SkippedRow>,
+}
+
+impl SkippedRows {
+    pub const KEEP: usize = 5;
+
+    pub fn record(&mut self, row: SkippedRow) {
+        self.count += 1;
+        if self.first.len() < Self::KEEP {
+            self.first.push(row);
+        }
+    }
+
+    pub fn merge(&mut self, other: SkippedRows) {
+        self.count += other.count;
+        for row in other.first {
+            if self.first.len() < Self::KEEP {
+                self.first.push(row);
+            }
+        }
+    }
+
+    /// `3 invalid rows skipped (first at a.csv:5, a.csv:9)`, or `None` when nothing was skipped.
+    pub fn summary(&self) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        let places: Vec<String> =
+            self.first.iter().map(|r| format!("{}:{} ({})", r.file, r.line, r.reason)).collect();
+        Some(format!(
+            "{} invalid row{} skipped (first: {})",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            places.join("; ")
+        ))
+    }
+}
+
+/// Billing from every file of a run, aggregated.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BillingSummary {
+    /// The files (or other sources) the lines came from.
+    pub sources: Vec<String>,
+    pub grain: Grain,
+    /// Sorted by key, so identical input serializes identically.
+    pub lines: Vec<BillingLine>,
+    pub tag_sets: Vec<Tags>,
+    /// Account id → display name, where the data had one.
+    pub account_names: BTreeMap<String, String>,
+    /// Resource id → attributes; filled at full grain only.
+    pub resources: BTreeMap<String, BilledResource>,
+    pub rows_read: u64,
+    pub skipped: SkippedRows,
+}
+
+impl BillingSummary {
+    pub fn tags_of(&self, line: &BillingLine) -> Option<&Tags> {
+        line.tag_set.and_then(|i| self.tag_sets.get(i as usize))
+    }
+
+    /// Sum of billed cost per resource id and currency, at full grain.
+    pub fn cost_by_resource(&self) -> BTreeMap<(&str, &Currency), Money> {
+        let mut out = BTreeMap::new();
+        for line in self.lines.iter().filter(|l| !l.resource_id.is_empty()) {
+            *out.entry((line.resource_id.as_str(), &line.currency)).or_insert(Money::ZERO) +=
+                line.billed_cost;
+        }
+        out
+    }
+
+    /// First and last day with charges, when the grain kept days.
+    pub fn period(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let mut days = self.lines.iter().filter_map(|l| l.day);
+        let first = days.next()?;
+        Some(days.fold((first, first), |(lo, hi), d| (lo.min(d), hi.max(d))))
+    }
+}

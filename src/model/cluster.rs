@@ -1,0 +1,59 @@
+//! Kubernetes cluster state: nodes and workloads with capacity, requests and usage.
+
+use serde::{Deserialize, Serialize};
+
+use super::tags::Tags;
+
+/// CPU in millicores and memory in bytes, as integers so quantities stay exact.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Resources {
+    pub cpu_millicores: u64,
+    pub memory_bytes: u64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Cluster {
+    pub name: String,
+    pub nodes: Vec<Node>,
+    pub workloads: Vec<Workload>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Node {
+    pub name: String,
+    /// `spec.providerID`, e.g. `aws:///us-east-1a/i-0abc…`.
+    pub provider_id: Option<String>,
+    pub instance_type: Option<String>,
+    pub region: Option<String>,
+    pub labels: Tags,
+    pub allocatable: Resources,
+    pub capacity: Resources,
+    /// Sum of the requests of the pods scheduled on it.
+    pub requested: Resources,
+    /// From metrics.k8s.io; absent when no metrics API answered.
+    pub usage: Option<Resources>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Workload {
+    pub namespace: String,
+    /// `Deployment`, `StatefulSet`, `DaemonSet`, `Job`, `CronJob` or `Pod`.
+    pub kind: String,
+    pub name: String,
+    pub replicas: u32,
+    pub containers: Vec<ContainerResources>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContainerResources {
+    pub name: String,
+    pub requests: Resources,
+    pub limits: Option<Resources>,
+    /// Per replica; p95 CPU and max memory when history was available, else one sample.
+    pub usage: Option<Resources>,
+}

@@ -1,0 +1,25 @@
+//! Per-resource utilization summaries over a lookback window.
+
+use serde::{Deserialize, Serialize};
+
+/// What the metrics said about one resource. Absent fields were not measured; rules must not
+/// read an absent value as zero.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UtilizationSummary {
+    pub resource_id: String,
+    /// Length of the window asked for.
+    pub lookback_days: u32,
+    /// Distinct days that had at least one data point.
+    pub days_covered: u32,
+    /// Hourly data points seen.
+    pub data_points: u32,
+    pub cpu_avg_percent: Option<f64>,
+    pub cpu_p95_percent: Option<f64>,
+    pub cpu_max_percent: Option<f64>,
+    pub memory_p95_percent: Option<f64>,
+    pub network_in_bytes_per_day: Option<f64>,
+    pub network_out_bytes_per_day: Option<f64>,
+    /// NAT gateways: bytes processed over the whole window.
+    pub bytes_processed: Option<f64>,
+}
