@@ -3,3 +3,6 @@
 //! Data flows one way: sources → [`model::Snapshot`] → analysis → report → exports.
 
 pub mod model;
+pub mod source;
+pub mod analysis;
+pub mod export;

@@ -1,0 +1,122 @@
+//! Markdown exports: readable tables fit for a ticket or a chat message.
+
+use std::io::{self, Write};
+
+use super::{Notes, plain_text};
+use crate::analysis::costs::CostBreakdown;
+use crate::analysis::tag_coverage::{IssueKind, TagCoverage};
+use crate::model::Money;
+
+/// A table cell: unsafe characters removed and pipes escaped.
+pub fn cell(text: &str) -> String {
+    let clean = plain_text(text);
+    let escaped = clean.replace('|', "\\|");
+    if escaped.is_empty() { "—".to_string() } else { escaped }
+}
+
+fn money(m: Money) -> String {
+    m.display_2dp()
+}
+
+fn percent(share: Option<Money>) -> String {
+    share.map_or_else(|| "—".to_string(), |s| format!("{:.1}%", s.to_f64() * 100.0))
+}
+
+fn write_notes(out: &mut dyn Write, notes: &Notes) -> io::Result<()> {
+    if let Some(skipped) = &notes.skipped {
+        writeln!(out, "\n> **Note:** {}", cell(skipped))?;
+    }
+    for w in &notes.warnings {
+        writeln!(out, "\n> **Warning:** {}", cell(w))?;
+    }
+    Ok(())
+}
+
+pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) -> io::Result<()> {
+    writeln!(out, "# Costs by {}\n", cell(&costs.dimension))?;
+    writeln!(out, "| {} | Billed cost | Effective cost | Currency |", cell(&costs.dimension))?;
+    writeln!(out, "|---|---:|---:|---|")?;
+    for row in &costs.rows {
+        let key = match &row.name {
+            Some(name) if !name.is_empty() => format!("{} ({})", cell(&row.key), cell(name)),
+            _ if row.key.is_empty() => "(none)".to_string(),
+            _ => cell(&row.key),
+        };
+        writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            key,
+            money(row.billed_cost),
+            row.effective_cost.map_or_else(|| "—".to_string(), money),
+            cell(&row.currency.to_string())
+        )?;
+    }
+    for total in &costs.totals {
+        writeln!(
+            out,
+            "| **Total** | **{}** | **{}** | {} |",
+            money(total.billed_cost),
+            total.effective_cost.map_or_else(|| "—".to_string(), money),
+            cell(&total.currency.to_string())
+        )?;
+    }
+    write_notes(out, notes)
+}
+
+pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
+    writeln!(out, "# Tag coverage\n")?;
+    writeln!(out, "| Key | Cost covered | Resources covered | Tagged cost | Total cost | Currency |")?;
+    writeln!(out, "|---|---:|---:|---:|---:|---|")?;
+    for k in &tags.keys {
+        writeln!(
+            out,
+            "| {} | {} | {} ({}/{}) | {} | {} | {} |",
+            cell(&k.key),
+            percent(k.cost_share),
+            percent(k.resource_share),
+            k.resources_tagged,
+            k.resources_total,
+            money(k.tagged_cost),
+            money(k.total_cost),
+            cell(&k.currency.to_string())
+        )?;
+    }
+    if !tags.untagged.is_empty() {
+        writeln!(out, "\n## Untagged resources by cost (top 20 of {})\n", tags.untagged.len())?;
+        writeln!(out, "| Resource | Service | Account | Missing | Cost | Currency |")?;
+        writeln!(out, "|---|---|---|---|---:|---|")?;
+        for r in tags.untagged.iter().take(20) {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                cell(&r.resource_id),
+                cell(&r.service),
+                cell(&r.account_id),
+                cell(&r.missing.join(", ")),
+                money(r.cost),
+                cell(&r.currency.to_string())
+            )?;
+        }
+    }
+    if !tags.issues.is_empty() {
+        writeln!(out, "\n## Normalization issues\n")?;
+        for issue in &tags.issues {
+            let variants: Vec<String> = issue
+                .variants
+                .iter()
+                .map(|v| format!("`{}` ({} resources)", cell(&v.text), v.resources))
+                .collect();
+            match issue.kind {
+                IssueKind::Key => writeln!(out, "- key spelled {} ways: {}", variants.len(), variants.join(", "))?,
+                IssueKind::Value => writeln!(
+                    out,
+                    "- values of `{}` spelled {} ways: {}",
+                    cell(&issue.key),
+                    variants.len(),
+                    variants.join(", ")
+                )?,
+            }
+        }
+    }
+    write_notes(out, notes)
+}

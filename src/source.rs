@@ -1,0 +1,39 @@
+//! Sources: everything that reads outside data and turns it into model types.
+
+pub mod focus;
+pub mod snapshot_file;
+
+use std::path::PathBuf;
+
+/// Why a source could not be read. Every variant names the file; row errors name the line and
+/// the column, so a user can open the file at the right place.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file as a whole is unusable: empty, binary, truncated, missing a required column.
+    #[error("{path}: {message}")]
+    File { path: PathBuf, message: String },
+    /// One row is malformed.
+    #[error("{path}:{line}: column {column}: {message}")]
+    Row { path: PathBuf, line: u64, column: String, message: String },
+}
+
+impl SourceError {
+    /// Whether the error is the input's fault (exit 2) rather than the machine's (exit 1).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            SourceError::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
+            ),
+            SourceError::File { .. } | SourceError::Row { .. } => true,
+        }
+    }
+}
+
+pub type Result<T, E = SourceError> = std::result::Result<T, E>;

@@ -1,0 +1,762 @@
+//! FOCUS billing exports (CSV or gzipped CSV) streamed into a [`BillingSummary`].
+//!
+//! Rows are folded into per-key sums as they are read, so memory follows the number of distinct
+//! groups at the requested [`Grain`], never the size of the file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+
+use super::{Result, SourceError};
+use crate::model::billing::SkippedRow;
+use crate::model::tags::parse_focus_tags;
+use crate::model::{BilledResource, BillingLine, BillingSummary, Currency, Grain, Money, Tags};
+
+/// How to read FOCUS files.
+#[derive(Clone, Copy, Debug)]
+pub struct FocusOptions {
+    pub grain: Grain,
+    /// Skip malformed rows (counting them) instead of failing on the first.
+    pub skip_invalid: bool,
+}
+
+impl Default for FocusOptions {
+    fn default() -> Self {
+        FocusOptions { grain: Grain::FULL, skip_invalid: false }
+    }
+}
+
+/// Reads every file into one summary. Files are read in the order given; the result does not
+/// depend on that order.
+pub fn read_focus_files(paths: &[PathBuf], options: FocusOptions) -> Result<BillingSummary> {
+    let mut ledger = Ledger::new(options.grain);
+    for path in paths {
+        let reader = open_maybe_gzip(path)?;
+        ingest(&mut ledger, reader, path, options)?;
+    }
+    Ok(ledger.finish(paths.iter().map(|p| p.display().to_string()).collect()))
+}
+
+/// Reads one FOCUS CSV from any reader (already decompressed); `path` names it in messages.
+pub fn read_focus_reader(
+    reader: impl Read,
+    path: &Path,
+    options: FocusOptions,
+) -> Result<BillingSummary> {
+    let mut ledger = Ledger::new(options.grain);
+    ingest(&mut ledger, Box::new(BufReader::new(reader)), path, options)?;
+    Ok(ledger.finish(vec![path.display().to_string()]))
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn open_maybe_gzip(path: &Path) -> Result<Box<dyn BufRead>> {
+    let file =
+        File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    let mut buffered = BufReader::with_capacity(256 * 1024, file);
+    let head = buffered
+        .fill_buf()
+        .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
+    if head.starts_with(&GZIP_MAGIC) {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        Ok(Box::new(BufReader::with_capacity(256 * 1024, decoder)))
+    } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz")) && !head.is_empty() {
+        Err(SourceError::File {
+            path: path.to_path_buf(),
+            message: "named .gz but is not gzip data".to_string(),
+        })
+    } else {
+        Ok(Box::new(buffered))
+    }
+}
+
+/// The FOCUS columns costscope reads. Names match case-insensitively.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    BilledCost,
+    EffectiveCost,
+    ListCost,
+    ChargePeriodStart,
+    ChargePeriodEnd,
+    BillingCurrency,
+    ProviderName,
+    BillingAccountId,
+    BillingAccountName,
+    SubAccountId,
+    SubAccountName,
+    ServiceName,
+    ServiceCategory,
+    RegionId,
+    ResourceId,
+    ResourceName,
+    ResourceType,
+    ChargeCategory,
+    Tags,
+}
+
+const COLUMNS: [(Column, &str); 19] = [
+    (Column::BilledCost, "BilledCost"),
+    (Column::EffectiveCost, "EffectiveCost"),
+    (Column::ListCost, "ListCost"),
+    (Column::ChargePeriodStart, "ChargePeriodStart"),
+    (Column::ChargePeriodEnd, "ChargePeriodEnd"),
+    (Column::BillingCurrency, "BillingCurrency"),
+    (Column::ProviderName, "ProviderName"),
+    (Column::BillingAccountId, "BillingAccountId"),
+    (Column::BillingAccountName, "BillingAccountName"),
+    (Column::SubAccountId, "SubAccountId"),
+    (Column::SubAccountName, "SubAccountName"),
+    (Column::ServiceName, "ServiceName"),
+    (Column::ServiceCategory, "ServiceCategory"),
+    (Column::RegionId, "RegionId"),
+    (Column::ResourceId, "ResourceId"),
+    (Column::ResourceName, "ResourceName"),
+    (Column::ResourceType, "ResourceType"),
+    (Column::ChargeCategory, "ChargeCategory"),
+    (Column::Tags, "Tags"),
+];
+
+fn column_name(column: Column) -> &'static str {
+    COLUMNS.iter().find(|(c, _)| *c == column).map_or("?", |(_, n)| n)
+}
+
+/// Header position of each known column.
+struct Layout {
+    index: [Option<usize>; COLUMNS.len()],
+}
+
+impl Layout {
+    fn from_header(header: &csv::ByteRecord, path: &Path) -> Result<Layout> {
+        let mut index = [None; COLUMNS.len()];
+        for (pos, raw) in header.iter().enumerate() {
+            let name = String::from_utf8_lossy(raw);
+            let name = name.trim_start_matches('\u{feff}').trim();
+            if let Some(slot) = COLUMNS.iter().position(|(_, n)| n.eq_ignore_ascii_case(name)) {
+                // The first of duplicate headers wins, as in most CSV readers.
+                index[slot].get_or_insert(pos);
+            }
+        }
+        let layout = Layout { index };
+        let missing: Vec<&str> = [Column::BilledCost, Column::ChargePeriodStart]
+            .into_iter()
+            .filter(|c| layout.pos(*c).is_none())
+            .map(column_name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(SourceError::File {
+                path: path.to_path_buf(),
+                message: format!(
+                    "not a FOCUS export: missing required column{} {} (header has {} columns)",
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing.join(", "),
+                    header.len()
+                ),
+            });
+        }
+        Ok(layout)
+    }
+
+    fn pos(&self, column: Column) -> Option<usize> {
+        let slot = COLUMNS.iter().position(|(c, _)| *c == column)?;
+        self.index[slot]
+    }
+}
+
+/// A row-level problem, before the file and line are attached.
+struct RowError {
+    column: &'static str,
+    message: String,
+}
+
+fn row_err(column: Column, message: impl Into<String>) -> RowError {
+    RowError { column: column_name(column), message: message.into() }
+}
+
+fn ingest(
+    ledger: &mut Ledger,
+    reader: Box<dyn BufRead + '_>,
+    path: &Path,
+    options: FocusOptions,
+) -> Result<()> {
+    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    let mut header = csv::ByteRecord::new();
+    let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path))?;
+    if !got_header || header.iter().all(|f| f.is_empty()) {
+        return Err(SourceError::File {
+            path: path.to_path_buf(),
+            message: "empty file: no FOCUS header row".to_string(),
+        });
+    }
+    if header.as_slice().contains(&0) || std::str::from_utf8(header.as_slice()).is_err() {
+        return Err(SourceError::File {
+            path: path.to_path_buf(),
+            message: "binary or non-UTF-8 data where a CSV header was expected".to_string(),
+        });
+    }
+    let layout = Layout::from_header(&header, path)?;
+    let columns = header.len();
+    let file_label = path.display().to_string();
+    let cols = Cols::new(&layout);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        match csv.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(e, path)),
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        ledger.rows_read += 1;
+        let outcome = if record.len() != columns {
+            if record.len() == 1 && record.as_slice().is_empty() {
+                // A blank line between records is not data.
+                ledger.rows_read -= 1;
+                continue;
+            }
+            Err(RowError {
+                column: "-",
+                message: format!("row has {} fields, the header has {columns}", record.len()),
+            })
+        } else {
+            ledger.add_row(&record, &cols)
+        };
+        if let Err(err) = outcome {
+            if options.skip_invalid {
+                ledger.skipped.record(SkippedRow {
+                    file: file_label.clone(),
+                    line,
+                    reason: format!("{}: {}", err.column, err.message),
+                });
+                continue;
+            }
+            return Err(SourceError::Row {
+                path: path.to_path_buf(),
+                line,
+                column: err.column.to_string(),
+                message: err.message,
+            });
+        }
+    }
+    Ok(())
+}
+
+fn csv_error(e: csv::Error, path: &Path) -> SourceError {
+    let line = e.position().map_or(0, |p| p.line());
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            SourceError::File {
+                path: path.to_path_buf(),
+                message: format!("truncated file (compressed data ends early, near line {line})"),
+            }
+        }
+        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput => {
+            SourceError::File {
+                path: path.to_path_buf(),
+                message: format!("corrupt compressed data near line {line}: {io}"),
+            }
+        }
+        csv::ErrorKind::Io(source) => SourceError::Io { path: path.to_path_buf(), source },
+        other => SourceError::Row {
+            path: path.to_path_buf(),
+            line,
+            column: "-".to_string(),
+            message: format!("{other:?}"),
+        },
+    }
+}
+
+/// Column positions resolved once per file, for the hot loop.
+struct Cols {
+    billed: Option<usize>,
+    effective: Option<usize>,
+    list: Option<usize>,
+    start: Option<usize>,
+    end: Option<usize>,
+    currency: Option<usize>,
+    provider: Option<usize>,
+    billing_account: Option<usize>,
+    billing_account_name: Option<usize>,
+    sub_account: Option<usize>,
+    sub_account_name: Option<usize>,
+    service: Option<usize>,
+    region: Option<usize>,
+    resource: Option<usize>,
+    resource_name: Option<usize>,
+    resource_type: Option<usize>,
+    charge_category: Option<usize>,
+    tags: Option<usize>,
+}
+
+impl Cols {
+    fn new(l: &Layout) -> Cols {
+        Cols {
+            billed: l.pos(Column::BilledCost),
+            effective: l.pos(Column::EffectiveCost),
+            list: l.pos(Column::ListCost),
+            start: l.pos(Column::ChargePeriodStart),
+            end: l.pos(Column::ChargePeriodEnd),
+            currency: l.pos(Column::BillingCurrency),
+            provider: l.pos(Column::ProviderName),
+            billing_account: l.pos(Column::BillingAccountId),
+            billing_account_name: l.pos(Column::BillingAccountName),
+            sub_account: l.pos(Column::SubAccountId),
+            sub_account_name: l.pos(Column::SubAccountName),
+            service: l.pos(Column::ServiceName),
+            region: l.pos(Column::RegionId),
+            resource: l.pos(Column::ResourceId),
+            resource_name: l.pos(Column::ResourceName),
+            resource_type: l.pos(Column::ResourceType),
+            charge_category: l.pos(Column::ChargeCategory),
+            tags: l.pos(Column::Tags),
+        }
+    }
+}
+
+/// A field's bytes, or `None` when the column is absent or the cell is null (empty or `NULL`).
+fn field<'r>(record: &'r csv::ByteRecord, pos: Option<usize>) -> Option<&'r [u8]> {
+    let raw = record.get(pos?)?;
+    let trimmed = raw.trim_ascii();
+    if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(b"null") { None } else { Some(raw) }
+}
+
+fn text<'r>(
+    record: &'r csv::ByteRecord,
+    pos: Option<usize>,
+    column: Column,
+) -> Result<&'r str, RowError> {
+    match field(record, pos) {
+        None => Ok(""),
+        Some(bytes) => std::str::from_utf8(bytes)
+            .map(str::trim)
+            .map_err(|_| row_err(column, "not valid UTF-8 text")),
+    }
+}
+
+fn money(record: &csv::ByteRecord, pos: Option<usize>, column: Column) -> Result<Option<Money>, RowError> {
+    match field(record, pos) {
+        None => Ok(None),
+        Some(bytes) => Money::parse_ascii(bytes.trim_ascii())
+            .map(Some)
+            .map_err(|e| row_err(column, format!("{e}"))),
+    }
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` or `YYYY-MM-DD HH:MM:SS` (UTC) and returns
+/// the UTC calendar day.
+pub fn parse_charge_day(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = b.get(r)?;
+        if s.iter().all(u8::is_ascii_digit) {
+            std::str::from_utf8(s).ok()?.parse().ok()
+        } else {
+            None
+        }
+    };
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
+    if b.len() == 10 {
+        return Some(date);
+    }
+    if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (h, m, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    let time = chrono::NaiveTime::from_hms_opt(h, m, s.min(59))?;
+    let mut rest = &b[19..];
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        rest = &frac[digits..];
+    }
+    let offset_secs: i64 = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let digits = [*h1, *h2, *m1, *m2];
+            if !digits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let hh = i64::from((h1 - b'0') * 10 + (h2 - b'0'));
+            let mm = i64::from((m1 - b'0') * 10 + (m2 - b'0'));
+            if hh > 23 || mm > 59 {
+                return None;
+            }
+            let secs = hh * 3600 + mm * 60;
+            if *sign == b'+' { secs } else { -secs }
+        }
+        _ => return None,
+    };
+    let local = date.and_time(time);
+    let utc = local - chrono::Duration::seconds(offset_secs);
+    Some(utc.date())
+}
+
+/// String interning: each distinct text becomes a small integer, so group keys are cheap to
+/// hash and copy.
+#[derive(Default)]
+struct Interner {
+    ids: HashMap<Box<str>, u32>,
+    texts: Vec<Box<str>>,
+}
+
+impl Interner {
+    fn new() -> Interner {
+        let mut interner = Interner::default();
+        interner.intern(""); // id 0 is the empty text: a dropped or null dimension
+        interner
+    }
+
+    fn intern(&mut self, text: &str) -> u32 {
+        if let Some(&id) = self.ids.get(text) {
+            return id;
+        }
+        let id = self.texts.len() as u32;
+        self.texts.push(text.into());
+        self.ids.insert(text.into(), id);
+        id
+    }
+
+    fn get(&self, id: u32) -> &str {
+        self.texts.get(id as usize).map_or("", |t| t)
+    }
+}
+
+const NO_TAGS: u32 = u32::MAX;
+const NO_DAY: i32 = i32::MIN;
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Key {
+    day: i32,
+    provider: u32,
+    account: u32,
+    service: u32,
+    region: u32,
+    resource: u32,
+    charge_category: u32,
+    tag_set: u32,
+    currency: u32,
+}
+
+#[derive(Default)]
+struct Sums {
+    billed: Money,
+    effective: Option<Money>,
+    list: Option<Money>,
+    rows: u64,
+}
+
+struct ResourceAcc {
+    resource_type: u32,
+    resource_name: u32,
+    service: u32,
+    account: u32,
+    region: u32,
+    provider: u32,
+    last_day: i32,
+    first_day: i32,
+    tag_set: u32,
+}
+
+/// Running sums for every file of a run.
+struct Ledger {
+    grain: Grain,
+    strings: Interner,
+    groups: HashMap<Key, Sums>,
+    /// Raw Tags cell → parsed tag set id; exports repeat the same cell on many rows.
+    raw_tags: HashMap<Box<str>, u32>,
+    tag_sets: Vec<Tags>,
+    resources: HashMap<u32, ResourceAcc>,
+    account_names: HashMap<u32, u32>,
+    rows_read: u64,
+    skipped: crate::model::SkippedRows,
+}
+
+/// Keeps the alphabetically first name of an account, so the choice does not depend on row order.
+fn keep_first_name(names: &mut HashMap<u32, u32>, strings: &Interner, id: u32, name: u32) {
+    names
+        .entry(id)
+        .and_modify(|kept| {
+            if strings.get(name) < strings.get(*kept) {
+                *kept = name;
+            }
+        })
+        .or_insert(name);
+}
+
+fn day_number(day: NaiveDate) -> i32 {
+    day.to_epoch_days()
+}
+
+fn day_from_number(n: i32) -> Option<NaiveDate> {
+    if n == NO_DAY { None } else { NaiveDate::from_epoch_days(n) }
+}
+
+impl Ledger {
+    fn new(grain: Grain) -> Ledger {
+        Ledger {
+            grain,
+            strings: Interner::new(),
+            groups: HashMap::new(),
+            raw_tags: HashMap::new(),
+            tag_sets: Vec::new(),
+            resources: HashMap::new(),
+            account_names: HashMap::new(),
+            rows_read: 0,
+            skipped: Default::default(),
+        }
+    }
+
+    fn add_row(&mut self, r: &csv::ByteRecord, c: &Cols) -> Result<(), RowError> {
+        let billed = money(r, c.billed, Column::BilledCost)?
+            .ok_or_else(|| row_err(Column::BilledCost, "required value is null"))?;
+        let effective = money(r, c.effective, Column::EffectiveCost)?;
+        let list = money(r, c.list, Column::ListCost)?;
+        let start = text(r, c.start, Column::ChargePeriodStart)?;
+        if start.is_empty() {
+            return Err(row_err(Column::ChargePeriodStart, "required value is null"));
+        }
+        let day = parse_charge_day(start).ok_or_else(|| {
+            row_err(Column::ChargePeriodStart, format!("not a timestamp: {start:?}"))
+        })?;
+        let end = text(r, c.end, Column::ChargePeriodEnd)?;
+        if !end.is_empty() && parse_charge_day(end).is_none() {
+            return Err(row_err(Column::ChargePeriodEnd, format!("not a timestamp: {end:?}")));
+        }
+        let g = self.grain;
+        let need_resource = g.resource;
+        let tag_set = if g.tags || need_resource {
+            let raw = text(r, c.tags, Column::Tags)?;
+            self.tag_set_of(raw)?
+        } else {
+            NO_TAGS
+        };
+        let currency = self.strings.intern(text(r, c.currency, Column::BillingCurrency)?);
+        let mut account_id = text(r, c.sub_account, Column::SubAccountId)?;
+        let mut account_name = text(r, c.sub_account_name, Column::SubAccountName)?;
+        if account_id.is_empty() {
+            account_id = text(r, c.billing_account, Column::BillingAccountId)?;
+            account_name = text(r, c.billing_account_name, Column::BillingAccountName)?;
+        }
+        let billing_account = text(r, c.billing_account, Column::BillingAccountId)?;
+        let billing_account_name = text(r, c.billing_account_name, Column::BillingAccountName)?;
+
+        let pick = |keep: bool, s: &mut Interner, v: &str| if keep { s.intern(v) } else { 0 };
+        let s = &mut self.strings;
+        let account = pick(g.account || need_resource, s, account_id);
+        if g.account && !account_name.is_empty() {
+            let name = s.intern(account_name);
+            keep_first_name(&mut self.account_names, s, account, name);
+        }
+        if g.account && !billing_account.is_empty() && !billing_account_name.is_empty() {
+            let id = s.intern(billing_account);
+            let name = s.intern(billing_account_name);
+            keep_first_name(&mut self.account_names, s, id, name);
+        }
+        let service = pick(g.service || need_resource, s, text(r, c.service, Column::ServiceName)?);
+        let region = pick(g.region || need_resource, s, text(r, c.region, Column::RegionId)?);
+        let provider =
+            pick(g.provider || need_resource, s, text(r, c.provider, Column::ProviderName)?);
+        let resource = pick(need_resource, s, text(r, c.resource, Column::ResourceId)?);
+        let charge_category =
+            pick(g.charge_category, s, text(r, c.charge_category, Column::ChargeCategory)?);
+        let day_n = day_number(day);
+        let key = Key {
+            day: if g.day { day_n } else { NO_DAY },
+            provider: if g.provider { provider } else { 0 },
+            account: if g.account { account } else { 0 },
+            service: if g.service { service } else { 0 },
+            region: if g.region { region } else { 0 },
+            resource,
+            charge_category,
+            tag_set: if g.tags { tag_set } else { NO_TAGS },
+            currency,
+        };
+        let sums = self.groups.entry(key).or_default();
+        sums.billed += billed;
+        if let Some(e) = effective {
+            *sums.effective.get_or_insert(Money::ZERO) += e;
+        }
+        if let Some(l) = list {
+            *sums.list.get_or_insert(Money::ZERO) += l;
+        }
+        sums.rows += 1;
+
+        if need_resource && resource != 0 {
+            let resource_type = self.strings.intern(text(r, c.resource_type, Column::ResourceType)?);
+            let resource_name = self.strings.intern(text(r, c.resource_name, Column::ResourceName)?);
+            let acc = self.resources.entry(resource).or_insert(ResourceAcc {
+                resource_type,
+                resource_name,
+                service,
+                account,
+                region,
+                provider,
+                last_day: day_n,
+                first_day: day_n,
+                tag_set,
+            });
+            acc.first_day = acc.first_day.min(day_n);
+            // The most recent row describes the resource; ties break on content so the result
+            // does not depend on row order.
+            let newer = day_n > acc.last_day
+                || (day_n == acc.last_day
+                    && (resource_type, resource_name, service, account, region, provider, tag_set)
+                        > (
+                            acc.resource_type,
+                            acc.resource_name,
+                            acc.service,
+                            acc.account,
+                            acc.region,
+                            acc.provider,
+                            acc.tag_set,
+                        ));
+            if newer {
+                *acc = ResourceAcc { first_day: acc.first_day, ..ResourceAcc {
+                    resource_type,
+                    resource_name,
+                    service,
+                    account,
+                    region,
+                    provider,
+                    last_day: day_n,
+                    first_day: day_n,
+                    tag_set,
+                } };
+            }
+        }
+        Ok(())
+    }
+
+    fn tag_set_of(&mut self, raw: &str) -> Result<u32, RowError> {
+        if raw.is_empty() {
+            return Ok(NO_TAGS);
+        }
+        if let Some(&id) = self.raw_tags.get(raw) {
+            return Ok(id);
+        }
+        let tags = parse_focus_tags(raw).map_err(|e| row_err(Column::Tags, e.to_string()))?;
+        let id = if tags.is_empty() {
+            NO_TAGS
+        } else {
+            self.tag_sets.push(tags);
+            (self.tag_sets.len() - 1) as u32
+        };
+        self.raw_tags.insert(raw.into(), id);
+        Ok(id)
+    }
+
+    fn finish(self, sources: Vec<String>) -> BillingSummary {
+        // Tag sets are renumbered in content order, and equal sets written differently merge,
+        // so ids do not depend on which row came first.
+        let mut by_content: BTreeMap<&Tags, u32> = BTreeMap::new();
+        for tags in &self.tag_sets {
+            by_content.insert(tags, 0);
+        }
+        for (i, slot) in by_content.values_mut().enumerate() {
+            *slot = i as u32;
+        }
+        let remap = |id: u32| -> Option<u32> {
+            if id == NO_TAGS { None } else { self.tag_sets.get(id as usize).and_then(|t| by_content.get(t).copied()) }
+        };
+        let ordered_sets: Vec<Tags> = by_content.keys().map(|t| (*t).clone()).collect();
+        let s = &self.strings;
+        let mut merged: BTreeMap<LineKey, Sums> = BTreeMap::new();
+        for (key, sums) in &self.groups {
+            let line_key = LineKey {
+                day: day_from_number(key.day),
+                provider: s.get(key.provider).to_string(),
+                account_id: s.get(key.account).to_string(),
+                service: s.get(key.service).to_string(),
+                region: s.get(key.region).to_string(),
+                resource_id: s.get(key.resource).to_string(),
+                charge_category: s.get(key.charge_category).to_string(),
+                tag_set: remap(key.tag_set),
+                currency: s.get(key.currency).to_string(),
+            };
+            let slot = merged.entry(line_key).or_default();
+            slot.billed += sums.billed;
+            if let Some(e) = sums.effective {
+                *slot.effective.get_or_insert(Money::ZERO) += e;
+            }
+            if let Some(l) = sums.list {
+                *slot.list.get_or_insert(Money::ZERO) += l;
+            }
+            slot.rows += sums.rows;
+        }
+        let lines = merged
+            .into_iter()
+            .map(|(k, v)| BillingLine {
+                day: k.day,
+                provider: k.provider,
+                account_id: k.account_id,
+                service: k.service,
+                region: k.region,
+                resource_id: k.resource_id,
+                charge_category: k.charge_category,
+                tag_set: k.tag_set,
+                currency: Currency::new(&k.currency),
+                billed_cost: v.billed,
+                effective_cost: v.effective,
+                list_cost: v.list,
+                rows: v.rows,
+            })
+            .collect();
+        let resources = self
+            .resources
+            .iter()
+            .map(|(id, acc)| {
+                let tags = remap(acc.tag_set)
+                    .and_then(|i| ordered_sets.get(i as usize).cloned())
+                    .unwrap_or_default();
+                (
+                    s.get(*id).to_string(),
+                    BilledResource {
+                        resource_type: s.get(acc.resource_type).to_string(),
+                        resource_name: s.get(acc.resource_name).to_string(),
+                        service: s.get(acc.service).to_string(),
+                        account_id: s.get(acc.account).to_string(),
+                        region: s.get(acc.region).to_string(),
+                        provider: s.get(acc.provider).to_string(),
+                        tags,
+                        first_day: day_from_number(acc.first_day),
+                        last_day: day_from_number(acc.last_day),
+                    },
+                )
+            })
+            .collect();
+        let account_names = self
+            .account_names
+            .iter()
+            .map(|(id, name)| (s.get(*id).to_string(), s.get(*name).to_string()))
+            .collect();
+        BillingSummary {
+            sources,
+            grain: self.grain,
+            lines,
+            tag_sets: ordered_sets,
+            account_names,
+            resources,
+            rows_read: self.rows_read,
+            skipped: self.skipped,
+        }
+    }
+}
+
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct LineKey {
+    day: Option<NaiveDate>,
+    provider: String,
+    account_id: String,
+    service: String,
+    region: String,
+    resource_id: String,
+    charge_category: String,
+    tag_set: Option<u32>,
+    currency: String,
+}
