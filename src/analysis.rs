@@ -2,3 +2,4 @@
 
 pub mod costs;
 pub mod tag_coverage;
+pub mod rules;

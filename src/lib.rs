@@ -1,8 +1,14 @@
 //! costscope: a FinOps cost analyzer for the terminal.
 //!
-//! Data flows one way: sources → [`model::Snapshot`] → analysis → report → exports.
+//! Data flows one way: sources → [`model::Snapshot`] → analysis → [`report::Report`] → exports.
 
-pub mod model;
-pub mod source;
 pub mod analysis;
+pub mod app;
+pub mod cli;
+pub mod config;
 pub mod export;
+pub mod model;
+pub mod pricing;
+pub mod report;
+pub mod sample;
+pub mod source;

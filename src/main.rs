@@ -1,1 +1,64 @@
-fn main() {}
+//! The costscope binary: parse arguments, set up logging, run, map the outcome to an exit code.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use costscope::app::{Outcome, UsageError, run};
+use costscope::cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    init_logging(&cli.global.log_level, cli.global.quiet);
+    match run(cli) {
+        Ok(outcome) => ExitCode::from(outcome.code()),
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::from(Outcome::Success.code());
+            }
+            eprintln!("costscope: error: {}", costscope::export::plain_text(&format!("{err:#}")));
+            ExitCode::from(exit_code(&err))
+        }
+    }
+}
+
+fn init_logging(level: &str, quiet: bool) {
+    let filter = if quiet {
+        tracing_subscriber::EnvFilter::new("error")
+    } else {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level))
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<costscope::export::ExportError>().is_some_and(|x| x.is_broken_pipe())
+    })
+}
+
+/// 2 for bad usage or bad input, 1 for everything else.
+fn exit_code(err: &anyhow::Error) -> u8 {
+    let bad_input = err.chain().any(|e| {
+        e.is::<UsageError>()
+            || e.is::<costscope::config::ConfigError>()
+            || e.is::<costscope::analysis::rules::RuleError>()
+            || e.is::<costscope::pricing::catalog::PricingError>()
+            || e.downcast_ref::<costscope::report::GatherError>().is_some_and(|g| g.is_bad_input())
+            || e.downcast_ref::<costscope::source::SourceError>().is_some_and(|s| s.is_bad_input())
+    });
+    if bad_input { 2 } else { 1 }
+}

@@ -83,3 +83,54 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
     }
     write_notes(out, notes)
 }
+
+/// The recommendations CSV: the PRODUCT.md columns in their order, then `title`, `target` and
+/// `alternative` (true when another finding on the same resource saves more).
+pub const FINDING_COLUMNS: [&str; 14] = [
+    "rule_id",
+    "resource_id",
+    "resource_type",
+    "account_id",
+    "region",
+    "action",
+    "current_monthly_cost",
+    "estimated_monthly_savings",
+    "currency",
+    "confidence",
+    "evidence",
+    "title",
+    "target",
+    "alternative",
+];
+
+pub fn write_findings(
+    out: &mut dyn Write,
+    findings: &[crate::analysis::rules::Finding],
+    notes: &Notes,
+) -> io::Result<()> {
+    {
+        let mut w = writer(out);
+        w.write_record(FINDING_COLUMNS).map_err(csv_io)?;
+        for f in findings {
+            w.write_record([
+                spreadsheet_text(&f.rule_id),
+                spreadsheet_text(&f.resource_id),
+                spreadsheet_text(&f.resource_type),
+                spreadsheet_text(&f.account_id),
+                spreadsheet_text(&f.region),
+                spreadsheet_text(&f.action),
+                opt(f.current_monthly_cost),
+                f.estimated_monthly_savings.to_string(),
+                spreadsheet_text(&f.currency.to_string()),
+                f.confidence.to_string(),
+                spreadsheet_text(&f.evidence),
+                spreadsheet_text(&f.title),
+                spreadsheet_text(f.target.as_deref().unwrap_or("")),
+                f.alternative.to_string(),
+            ])
+            .map_err(csv_io)?;
+        }
+        w.flush()?;
+    }
+    write_notes(out, notes)
+}

@@ -32,3 +32,9 @@ pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) ->
 pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
     write_pretty(out, tags, notes)
 }
+
+/// The whole report: totals, per-rule sums, findings, tag coverage, sources and warnings.
+pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
+    out.write_all(b"\n")
+}

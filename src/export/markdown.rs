@@ -120,3 +120,108 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
     }
     write_notes(out, notes)
 }
+
+/// A readable report: totals, top findings, savings by rule, data gaps and warnings.
+pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
+    const TOP: usize = 25;
+    writeln!(out, "# costscope report\n")?;
+    writeln!(out, "Data as of {} UTC.\n", report.collected_at.format("%Y-%m-%d %H:%M"))?;
+    for spend in &report.spend {
+        writeln!(
+            out,
+            "- Billed spend in the period: **{} {}**",
+            money(spend.billed_cost),
+            cell(&spend.currency.to_string())
+        )?;
+    }
+    for t in &report.totals {
+        writeln!(
+            out,
+            "- Potential savings: **{} {} per month** across {} resources ({} findings)",
+            money(t.estimated_monthly_savings),
+            cell(&t.currency.to_string()),
+            t.resources,
+            t.findings
+        )?;
+    }
+    if report.totals.is_empty() {
+        writeln!(out, "- No findings.")?;
+    }
+    writeln!(out, "- Resources evaluated: {}", report.resources_evaluated)?;
+    if report.insufficient_data_resources > 0 {
+        writeln!(
+            out,
+            "- Skipped for too little utilization data: {} resources",
+            report.insufficient_data_resources
+        )?;
+    }
+    if let Some(tags) = &report.tag_coverage {
+        let shares: Vec<String> = tags
+            .keys
+            .iter()
+            .map(|k| format!("`{}` {}", cell(&k.key), percent(k.cost_share)))
+            .collect();
+        if !shares.is_empty() {
+            writeln!(out, "- Tag coverage by cost: {}", shares.join(", "))?;
+        }
+    }
+
+    let primaries: Vec<_> = report.findings.iter().filter(|f| !f.alternative).collect();
+    if !primaries.is_empty() {
+        writeln!(out, "\n## Top findings\n")?;
+        writeln!(out, "| # | Rule | Resource | Account | Region | Action | Savings / month | Confidence |")?;
+        writeln!(out, "|---:|---|---|---|---|---|---:|---|")?;
+        for (i, f) in primaries.iter().take(TOP).enumerate() {
+            writeln!(
+                out,
+                "| {} | {} | `{}` | {} | {} | {}{} | {} {} | {} |",
+                i + 1,
+                cell(&f.rule_id),
+                cell(&f.resource_id),
+                cell(&f.account_id),
+                cell(&f.region),
+                cell(&f.action),
+                f.target.as_deref().map_or(String::new(), |t| format!(" → {}", cell(t))),
+                money(f.estimated_monthly_savings),
+                cell(&f.currency.to_string()),
+                f.confidence
+            )?;
+        }
+        if primaries.len() > TOP {
+            writeln!(out, "\n…and {} more; the CSV export lists them all.", primaries.len() - TOP)?;
+        }
+    }
+
+    if !report.by_rule.is_empty() {
+        writeln!(out, "\n## By rule\n")?;
+        writeln!(out, "| Rule | Title | Findings | Savings / month |")?;
+        writeln!(out, "|---|---|---:|---:|")?;
+        for r in &report.by_rule {
+            let savings: Vec<String> = r
+                .estimated_monthly_savings
+                .iter()
+                .map(|(c, m)| format!("{} {}", money(*m), cell(&c.to_string())))
+                .collect();
+            let count = if r.alternatives > 0 {
+                format!("{} ({} alternatives)", r.findings, r.alternatives)
+            } else {
+                r.findings.to_string()
+            };
+            writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                cell(&r.rule_id),
+                cell(&r.title),
+                count,
+                if savings.is_empty() { "—".to_string() } else { savings.join(", ") }
+            )?;
+        }
+    }
+    if !report.insufficient_data.is_empty() {
+        writeln!(out, "\n## Not judged: too little data\n")?;
+        for (rule, n) in &report.insufficient_data {
+            writeln!(out, "- {}: {} resources", cell(rule), n)?;
+        }
+    }
+    write_notes(out, &report.notes())
+}

@@ -273,7 +273,6 @@ struct Cols {
     effective: Option<usize>,
     list: Option<usize>,
     start: Option<usize>,
-    end: Option<usize>,
     currency: Option<usize>,
     provider: Option<usize>,
     billing_account: Option<usize>,
@@ -296,7 +295,6 @@ impl Cols {
             effective: l.pos(Column::EffectiveCost),
             list: l.pos(Column::ListCost),
             start: l.pos(Column::ChargePeriodStart),
-            end: l.pos(Column::ChargePeriodEnd),
             currency: l.pos(Column::BillingCurrency),
             provider: l.pos(Column::ProviderName),
             billing_account: l.pos(Column::BillingAccountId),
@@ -337,15 +335,71 @@ fn text<'r>(
 fn money(record: &csv::ByteRecord, pos: Option<usize>, column: Column) -> Result<Option<Money>, RowError> {
     match field(record, pos) {
         None => Ok(None),
-        Some(bytes) => Money::parse_ascii(bytes.trim_ascii())
-            .map(Some)
-            .map_err(|e| row_err(column, format!("{e}"))),
+        Some(bytes) => match Money::parse_ascii(bytes.trim_ascii()) {
+            Ok(m) => Ok(Some(m)),
+            Err(e) => parse_formatted_amount(bytes).map(Some).ok_or_else(|| row_err(column, format!("{e}"))),
+        },
     }
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)` or `YYYY-MM-DD HH:MM:SS` (UTC) and returns
-/// the UTC calendar day.
+/// A spreadsheet-formatted amount such as `$10,000.00 ` (the FOCUS specification's own SaaS
+/// examples write them): an optional sign, one currency symbol, and commas that group digits by
+/// three. Anything looser stays an error.
+fn parse_formatted_amount(bytes: &[u8]) -> Option<Money> {
+    let text = std::str::from_utf8(bytes).ok()?.trim();
+    let (negative, rest) = match text.strip_prefix('-') {
+        Some(r) => (true, r.trim_start()),
+        None => (false, text),
+    };
+    let rest = rest.strip_prefix(['$', '€', '£', '¥']).unwrap_or(rest).trim_start();
+    let (int, frac) = rest.split_once('.').map_or((rest, None), |(i, f)| (i, Some(f)));
+    let groups: Vec<&str> = int.split(',').collect();
+    let grouped_ok = groups.len() > 1
+        && (1..=3).contains(&groups[0].len())
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+    if !grouped_ok && rest == text {
+        return None; // neither a symbol nor grouping: not a formatted amount
+    }
+    if !grouped_ok && int.contains(',') {
+        return None;
+    }
+    let mut plain = String::with_capacity(rest.len() + 1);
+    if negative {
+        plain.push('-');
+    }
+    plain.push_str(&int.replace(',', ""));
+    if let Some(f) = frac {
+        plain.push('.');
+        plain.push_str(f);
+    }
+    Money::parse(&plain).ok()
+}
+
+/// `M/D/YY` or `M/D/YYYY` (US order, as the FOCUS specification's SaaS examples write dates),
+/// optionally followed by ` H:MM[:SS]`; the time does not change the day.
+fn parse_us_date(text: &str) -> Option<NaiveDate> {
+    let date = text.split_whitespace().next()?;
+    let mut parts = date.split('/');
+    let (m, d, y) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || m.len() > 2 || d.len() > 2 {
+        return None;
+    }
+    let year: i32 = match y.len() {
+        2 => 2000 + y.parse::<i32>().ok()?,
+        4 => y.parse().ok()?,
+        _ => return None,
+    };
+    NaiveDate::from_ymd_opt(year, m.parse().ok()?, d.parse().ok()?)
+}
+
+/// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, `YYYY-MM-DD HH:MM:SS` (UTC) or, as a
+/// fallback, a US `M/D/YY` date, and returns the UTC calendar day.
 pub fn parse_charge_day(text: &str) -> Option<NaiveDate> {
+    parse_iso_day(text).or_else(|| parse_us_date(text))
+}
+
+fn parse_iso_day(text: &str) -> Option<NaiveDate> {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let s = b.get(r)?;
@@ -524,10 +578,6 @@ impl Ledger {
         let day = parse_charge_day(start).ok_or_else(|| {
             row_err(Column::ChargePeriodStart, format!("not a timestamp: {start:?}"))
         })?;
-        let end = text(r, c.end, Column::ChargePeriodEnd)?;
-        if !end.is_empty() && parse_charge_day(end).is_none() {
-            return Err(row_err(Column::ChargePeriodEnd, format!("not a timestamp: {end:?}")));
-        }
         let g = self.grain;
         let need_resource = g.resource;
         let tag_set = if g.tags || need_resource {

@@ -1,0 +1,10 @@
+//! The rules engine: rule files (TOML with CEL expressions) evaluated over a snapshot.
+
+pub mod context;
+pub mod engine;
+pub mod finding;
+pub mod rule;
+
+pub use engine::{Engine, Evaluation};
+pub use finding::{Confidence, Finding};
+pub use rule::{Param, Rule, RuleError, RuleSet};

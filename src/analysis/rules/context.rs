@@ -1,0 +1,472 @@
+//! What a rule sees: each resource of the snapshot as CEL values (`r`, `u`), its current
+//! monthly cost with where that figure came from, and the price functions.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cel_interpreter::extractors::Arguments;
+use cel_interpreter::{Context, ExecutionError, Value};
+use chrono::{DateTime, Utc};
+
+use super::rule::ResourceKind;
+use crate::model::inventory::InstanceState;
+use crate::model::utilization::UtilizationSummary;
+use crate::model::{BillingSummary, Currency, Money, Snapshot, Tags};
+use crate::pricing::catalog::{HOURS_PER_MONTH, PriceCatalog};
+
+/// Where a resource's current monthly cost came from; the evidence says it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CostSource {
+    /// Billed cost by resource id, scaled to 730 hours from the days billed.
+    Billing { days: i64 },
+    /// The price catalog, with the price used.
+    Catalog { detail: String },
+    /// Neither knew; the reason.
+    Unknown { reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct CurrentCost {
+    pub monthly: Option<Money>,
+    pub currency: Currency,
+    pub source: CostSource,
+}
+
+impl CurrentCost {
+    pub fn describe(&self) -> String {
+        match (&self.source, self.monthly) {
+            (CostSource::Billing { days }, Some(m)) => {
+                format!("current cost {} {}/month from billing ({days} days billed)", m.display_2dp(), self.currency)
+            }
+            (CostSource::Catalog { detail }, Some(m)) => {
+                format!("current cost {} {}/month from the price catalog ({detail})", m.display_2dp(), self.currency)
+            }
+            (CostSource::Unknown { reason }, _) => format!("current cost unknown: {reason}"),
+            (_, None) => "current cost unknown".to_string(),
+        }
+    }
+}
+
+/// One resource as the rules see it.
+pub struct ResourceView<'a> {
+    pub kind: ResourceKind,
+    pub id: String,
+    /// The `resource_type` column: `ec2_instance`, … or billing's ResourceType.
+    pub resource_type: String,
+    pub account_id: String,
+    pub region: String,
+    pub tags: &'a Tags,
+    /// The `r` variable.
+    pub r: Value,
+    pub utilization: Option<&'a UtilizationSummary>,
+    pub cost: CurrentCost,
+}
+
+fn text(s: &str) -> Value {
+    Value::String(Arc::new(s.to_string()))
+}
+
+fn num(n: f64) -> Value {
+    Value::Float(n)
+}
+
+fn days_between(earlier: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Value {
+    earlier.map_or(Value::Null, |t| num((now - t).num_seconds() as f64 / 86_400.0))
+}
+
+fn tags_value(tags: &Tags) -> Value {
+    let map: HashMap<String, Value> = tags.iter().map(|(k, v)| (k.clone(), text(v))).collect();
+    map.into()
+}
+
+/// Per-resource billed cost and days, for turning billing into a monthly figure.
+struct BilledCosts<'a> {
+    by_resource: BTreeMap<&'a str, (Money, Currency)>,
+    billing: Option<&'a BillingSummary>,
+}
+
+impl<'a> BilledCosts<'a> {
+    fn new(billing: Option<&'a BillingSummary>) -> BilledCosts<'a> {
+        let mut by_resource: BTreeMap<&str, (Money, Currency)> = BTreeMap::new();
+        if let Some(b) = billing.filter(|b| b.grain.resource) {
+            for line in b.lines.iter().filter(|l| !l.resource_id.is_empty()) {
+                let slot = by_resource
+                    .entry(line.resource_id.as_str())
+                    .or_insert((Money::ZERO, line.currency.clone()));
+                slot.0 += line.billed_cost;
+            }
+        }
+        BilledCosts { by_resource, billing }
+    }
+
+    /// Billed cost over the days the resource was billed, scaled to a 730-hour month.
+    fn monthly(&self, id: &str) -> Option<CurrentCost> {
+        let (cost, currency) = self.by_resource.get(id)?;
+        let resource = self.billing?.resources.get(id)?;
+        let (Some(first), Some(last)) = (resource.first_day, resource.last_day) else {
+            return None;
+        };
+        let days = (last - first).num_days() + 1;
+        Some(CurrentCost {
+            monthly: Some(cost.mul_ratio(i128::from(HOURS_PER_MONTH), 24 * i128::from(days))),
+            currency: currency.clone(),
+            source: CostSource::Billing { days },
+        })
+    }
+}
+
+fn catalog_cost(catalog: &PriceCatalog, result: Result<Money, String>, detail: String) -> CurrentCost {
+    let currency = Currency::new(catalog.currency());
+    match result {
+        Ok(monthly) => CurrentCost { monthly: Some(monthly), currency, source: CostSource::Catalog { detail } },
+        Err(reason) => CurrentCost { monthly: None, currency, source: CostSource::Unknown { reason } },
+    }
+}
+
+/// Builds the view of every resource in the snapshot: inventory first, then resources known
+/// only from billing (for tag rules).
+pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec<ResourceView<'a>> {
+    let now = snapshot.collected_at;
+    let billed = BilledCosts::new(snapshot.billing.as_ref());
+    let utilization: HashMap<&str, &UtilizationSummary> =
+        snapshot.utilization.iter().map(|u| (u.resource_id.as_str(), u)).collect();
+    let inv = &snapshot.inventory;
+    let volumes: HashMap<&str, &crate::model::inventory::Volume> =
+        inv.volumes.iter().map(|v| (v.id.as_str(), v)).collect();
+    let hours = HOURS_PER_MONTH;
+    let mut views = Vec::with_capacity(inv.len());
+
+    // Volumes by the instance they are attached to, from either side of the relation.
+    let mut attached_to: HashMap<&str, Vec<&crate::model::inventory::Volume>> = HashMap::new();
+    for v in &inv.volumes {
+        for a in &v.attachments {
+            attached_to.entry(a.instance_id.as_str()).or_default().push(v);
+        }
+    }
+    for i in &inv.instances {
+        let mut attached = attached_to.get(i.id.as_str()).cloned().unwrap_or_default();
+        attached.extend(i.volume_ids.iter().filter_map(|id| volumes.get(id.as_str()).copied()));
+        attached.sort_by(|a, b| a.id.cmp(&b.id));
+        attached.dedup_by(|a, b| a.id == b.id);
+        let volumes_cost: Result<Money, String> = attached
+            .iter()
+            .map(|v| {
+                billed
+                    .monthly(&v.id)
+                    .and_then(|c| c.monthly)
+                    .map_or_else(
+                        || {
+                            catalog
+                                .volume_monthly(&v.region, &v.volume_type, v.size_gib, v.iops, v.throughput)
+                                .map_err(|e| e.to_string())
+                        },
+                        Ok,
+                    )
+            })
+            .sum();
+        let cost = billed.monthly(&i.id).unwrap_or_else(|| match i.state {
+            InstanceState::Running | InstanceState::Pending => catalog_cost(
+                catalog,
+                catalog.instance_hourly(&i.region, &i.instance_type).map(|h| h.times(hours)).map_err(|e| e.to_string()),
+                format!("{} in {} on demand × {hours} h", i.instance_type, i.region),
+            ),
+            _ => catalog_cost(
+                catalog,
+                volumes_cost.clone(),
+                format!("{}: no compute charge; {} attached volume(s)", i.state.as_str(), attached.len()),
+            ),
+        });
+        let mut f = HashMap::new();
+        f.insert("id".to_string(), text(&i.id));
+        f.insert("instance_type".to_string(), text(&i.instance_type));
+        f.insert("family".to_string(), text(i.instance_type.split('.').next().unwrap_or("")));
+        f.insert("state".to_string(), text(i.state.as_str()));
+        f.insert("platform".to_string(), text(i.platform.as_deref().unwrap_or("linux")));
+        f.insert("age_days".to_string(), days_between(i.launch_time, now));
+        f.insert("days_in_state".to_string(), days_between(i.state_transition_time, now));
+        f.insert(
+            "state_transition_reason".to_string(),
+            text(i.state_transition_reason.as_deref().unwrap_or("")),
+        );
+        f.insert(
+            "volume_ids".to_string(),
+            Value::List(Arc::new(attached.iter().map(|v| text(&v.id)).collect())),
+        );
+        f.insert(
+            "attached_volumes_monthly".to_string(),
+            volumes_cost.as_ref().map_or(Value::Null, |m| num(m.to_f64())),
+        );
+        views.push(view(ResourceKind::Ec2Instance, &i.id, &i.account_id, &i.region, &i.tags, f, &utilization, cost));
+    }
+
+    for v in &inv.volumes {
+        let cost = billed.monthly(&v.id).unwrap_or_else(|| {
+            catalog_cost(
+                catalog,
+                catalog
+                    .volume_monthly(&v.region, &v.volume_type, v.size_gib, v.iops, v.throughput)
+                    .map_err(|e| e.to_string()),
+                format!("{} {} GiB in {}", v.volume_type, v.size_gib, v.region),
+            )
+        });
+        let mut f = HashMap::new();
+        f.insert("id".to_string(), text(&v.id));
+        f.insert("volume_type".to_string(), text(&v.volume_type));
+        f.insert("size_gib".to_string(), num(v.size_gib as f64));
+        f.insert("iops".to_string(), v.iops.map_or(Value::Null, |x| num(x as f64)));
+        f.insert("throughput".to_string(), v.throughput.map_or(Value::Null, |x| num(x as f64)));
+        f.insert("state".to_string(), text(v.state.as_str()));
+        f.insert("attached".to_string(), Value::Bool(!v.attachments.is_empty()));
+        f.insert("age_days".to_string(), days_between(v.create_time, now));
+        views.push(view(ResourceKind::EbsVolume, &v.id, &v.account_id, &v.region, &v.tags, f, &utilization, cost));
+    }
+
+    for a in &inv.addresses {
+        let cost = billed.monthly(&a.allocation_id).unwrap_or_else(|| {
+            catalog_cost(
+                catalog,
+                catalog.public_ipv4_hourly(&a.region).map(|h| h.times(hours)).map_err(|e| e.to_string()),
+                format!("public IPv4 in {} × {hours} h", a.region),
+            )
+        });
+        let mut f = HashMap::new();
+        f.insert("id".to_string(), text(&a.allocation_id));
+        f.insert("public_ip".to_string(), text(&a.public_ip));
+        f.insert("associated".to_string(), Value::Bool(a.is_associated()));
+        views.push(view(ResourceKind::ElasticIp, &a.allocation_id, &a.account_id, &a.region, &a.tags, f, &utilization, cost));
+    }
+
+    for s in &inv.snapshots {
+        let cost = billed.monthly(&s.id).unwrap_or_else(|| {
+            catalog_cost(
+                catalog,
+                catalog.snapshot_gb_month(&s.region).map(|p| p.times(s.size_gib as i64)).map_err(|e| e.to_string()),
+                format!("{} GiB snapshot in {} (full size; snapshots are incremental)", s.size_gib, s.region),
+            )
+        });
+        let mut f = HashMap::new();
+        f.insert("id".to_string(), text(&s.id));
+        f.insert("size_gib".to_string(), num(s.size_gib as f64));
+        f.insert("volume_id".to_string(), text(s.volume_id.as_deref().unwrap_or("")));
+        let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
+        f.insert("volume_exists".to_string(), Value::Bool(exists));
+        f.insert("age_days".to_string(), days_between(s.start_time, now));
+        views.push(view(ResourceKind::EbsSnapshot, &s.id, &s.account_id, &s.region, &s.tags, f, &utilization, cost));
+    }
+
+    for n in &inv.nat_gateways {
+        let cost = billed.monthly(&n.id).unwrap_or_else(|| {
+            catalog_cost(
+                catalog,
+                catalog.nat_gateway_hourly(&n.region).map(|h| h.times(hours)).map_err(|e| e.to_string()),
+                format!("NAT gateway in {} × {hours} h, data processing not included", n.region),
+            )
+        });
+        let mut f = HashMap::new();
+        f.insert("id".to_string(), text(&n.id));
+        f.insert("state".to_string(), text(&n.state));
+        f.insert("age_days".to_string(), days_between(n.create_time, now));
+        views.push(view(ResourceKind::NatGateway, &n.id, &n.account_id, &n.region, &n.tags, f, &utilization, cost));
+    }
+
+    // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
+    if let Some(billing) = snapshot.billing.as_ref() {
+        let known: std::collections::HashSet<String> = views.iter().map(|v| v.id.clone()).collect();
+        for (id, r) in &billing.resources {
+            if known.contains(id) {
+                continue;
+            }
+            let cost = billed.monthly(id).unwrap_or(CurrentCost {
+                monthly: None,
+                currency: Currency::unknown(),
+                source: CostSource::Unknown { reason: "no billed days".into() },
+            });
+            let mut f = HashMap::new();
+            f.insert("id".to_string(), text(id));
+            f.insert("service".to_string(), text(&r.service));
+            let resource_type = if r.resource_type.is_empty() { "billing_resource" } else { &r.resource_type };
+            let mut v = view(ResourceKind::Any, id, &r.account_id, &r.region, &r.tags, f, &utilization, cost);
+            v.resource_type = resource_type.to_string();
+            views.push(v);
+        }
+    }
+    views
+}
+
+#[allow(clippy::too_many_arguments)]
+fn view<'a>(
+    kind: ResourceKind,
+    id: &str,
+    account: &str,
+    region: &str,
+    tags: &'a Tags,
+    mut fields: HashMap<String, Value>,
+    utilization: &HashMap<&str, &'a UtilizationSummary>,
+    cost: CurrentCost,
+) -> ResourceView<'a> {
+    fields.insert("kind".to_string(), text(kind.as_str()));
+    fields.insert("account_id".to_string(), text(account));
+    fields.insert("region".to_string(), text(region));
+    fields.insert("tags".to_string(), tags_value(tags));
+    fields.insert("monthly_cost".to_string(), cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
+    fields.insert(
+        "cost_source".to_string(),
+        text(match cost.source {
+            CostSource::Billing { .. } => "billing",
+            CostSource::Catalog { .. } => "catalog",
+            CostSource::Unknown { .. } => "unknown",
+        }),
+    );
+    ResourceView {
+        kind,
+        id: id.to_string(),
+        resource_type: kind.as_str().to_string(),
+        account_id: account.to_string(),
+        region: region.to_string(),
+        tags,
+        r: Value::from(fields),
+        utilization: utilization.get(id).copied(),
+        cost,
+    }
+}
+
+/// The `u` variable: utilization over the lookback. Values that were not measured are absent
+/// from the map, so an expression using them fails (and the rule does not fire) instead of
+/// reading a zero.
+pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
+    let mut m: HashMap<String, Value> = HashMap::new();
+    let Some(u) = u else {
+        m.insert("has_data".to_string(), Value::Bool(false));
+        m.insert("days_covered".to_string(), num(0.0));
+        m.insert("data_points".to_string(), num(0.0));
+        return m.into();
+    };
+    m.insert("has_data".to_string(), Value::Bool(u.data_points > 0));
+    m.insert("lookback_days".to_string(), num(f64::from(u.lookback_days)));
+    m.insert("days_covered".to_string(), num(f64::from(u.days_covered)));
+    m.insert("data_points".to_string(), num(f64::from(u.data_points)));
+    let mut put = |name: &str, v: Option<f64>| {
+        if let Some(v) = v {
+            m.insert(name.to_string(), num(v));
+        }
+    };
+    put("cpu_avg", u.cpu_avg_percent);
+    put("cpu_p95", u.cpu_p95_percent);
+    put("cpu_max", u.cpu_max_percent);
+    put("memory_p95", u.memory_p95_percent);
+    put("network_in_mb_per_day", u.network_in_bytes_per_day.map(|b| b / 1e6));
+    put("network_out_mb_per_day", u.network_out_bytes_per_day.map(|b| b / 1e6));
+    let network = match (u.network_in_bytes_per_day, u.network_out_bytes_per_day) {
+        (Some(a), Some(b)) => Some((a + b) / 1e6),
+        _ => None,
+    };
+    put("network_mb_per_day", network);
+    put("bytes_processed_gb", u.bytes_processed.map(|b| b / 1e9));
+    m.into()
+}
+
+fn arg_text(args: &[Value], i: usize, function: &str) -> Result<Arc<String>, ExecutionError> {
+    match args.get(i) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        other => Err(ExecutionError::function_error(
+            function,
+            format!("argument {} must be a string, got {other:?}", i + 1),
+        )),
+    }
+}
+
+fn arg_number(args: &[Value], i: usize, function: &str) -> Result<Option<f64>, ExecutionError> {
+    match args.get(i) {
+        Some(Value::Float(f)) => Ok(Some(*f)),
+        Some(Value::Int(n)) => Ok(Some(*n as f64)),
+        Some(Value::UInt(n)) => Ok(Some(*n as f64)),
+        Some(Value::Null) => Ok(None),
+        other => Err(ExecutionError::function_error(
+            function,
+            format!("argument {} must be a number, got {other:?}", i + 1),
+        )),
+    }
+}
+
+fn arity(args: &[Value], n: usize, function: &str) -> Result<(), ExecutionError> {
+    if args.len() == n {
+        Ok(())
+    } else {
+        Err(ExecutionError::function_error(function, format!("takes {n} arguments, got {}", args.len())))
+    }
+}
+
+fn money_value(m: Money) -> Value {
+    Value::Float(m.to_f64())
+}
+
+fn whole(n: Option<f64>) -> Option<u64> {
+    n.filter(|x| x.is_finite() && *x >= 0.0).map(|x| x.round() as u64)
+}
+
+/// The root context: CEL's standard functions plus the price catalog. Prices are monthly
+/// (730 h) doubles; a missing price is an error naming what is missing, which the engine turns
+/// into "savings not computed: no price for …".
+pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
+    let mut ctx = Context::default();
+    let hours = HOURS_PER_MONTH;
+
+    let c = catalog.clone();
+    ctx.add_function("instance_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 2, "instance_monthly")?;
+        let (t, region) = (arg_text(&args, 0, "instance_monthly")?, arg_text(&args, 1, "instance_monthly")?);
+        c.instance_hourly(&region, &t)
+            .map(|h| money_value(h.times(hours)))
+            .map_err(|e| ExecutionError::function_error("instance_monthly", e))
+    });
+    let c = catalog.clone();
+    ctx.add_function("next_smaller", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 2, "next_smaller")?;
+        let (t, region) = (arg_text(&args, 0, "next_smaller")?, arg_text(&args, 1, "next_smaller")?);
+        Ok(text(&c.next_smaller(&region, &t).unwrap_or_default()))
+    });
+    let c = catalog.clone();
+    ctx.add_function("successor", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 2, "successor")?;
+        let (t, region) = (arg_text(&args, 0, "successor")?, arg_text(&args, 1, "successor")?);
+        Ok(text(&c.successor(&region, &t).unwrap_or_default()))
+    });
+    let c = catalog.clone();
+    ctx.add_function("volume_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        // volume_monthly(type, size_gib, iops, throughput, region)
+        arity(&args, 5, "volume_monthly")?;
+        let t = arg_text(&args, 0, "volume_monthly")?;
+        let size = whole(arg_number(&args, 1, "volume_monthly")?).unwrap_or(0);
+        let iops = whole(arg_number(&args, 2, "volume_monthly")?);
+        let throughput = whole(arg_number(&args, 3, "volume_monthly")?);
+        let region = arg_text(&args, 4, "volume_monthly")?;
+        c.volume_monthly(&region, &t, size, iops, throughput)
+            .map(money_value)
+            .map_err(|e| ExecutionError::function_error("volume_monthly", e))
+    });
+    let c = catalog.clone();
+    ctx.add_function("snapshot_gb_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "snapshot_gb_monthly")?;
+        let region = arg_text(&args, 0, "snapshot_gb_monthly")?;
+        c.snapshot_gb_month(&region)
+            .map(money_value)
+            .map_err(|e| ExecutionError::function_error("snapshot_gb_monthly", e))
+    });
+    let c = catalog.clone();
+    ctx.add_function("ipv4_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "ipv4_monthly")?;
+        let region = arg_text(&args, 0, "ipv4_monthly")?;
+        c.public_ipv4_hourly(&region)
+            .map(|h| money_value(h.times(hours)))
+            .map_err(|e| ExecutionError::function_error("ipv4_monthly", e))
+    });
+    let c = catalog;
+    ctx.add_function("nat_gateway_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "nat_gateway_monthly")?;
+        let region = arg_text(&args, 0, "nat_gateway_monthly")?;
+        c.nat_gateway_hourly(&region)
+            .map(|h| money_value(h.times(hours)))
+            .map_err(|e| ExecutionError::function_error("nat_gateway_monthly", e))
+    });
+    ctx
+}

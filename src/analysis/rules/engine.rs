@@ -1,0 +1,318 @@
+//! Evaluates the active rules over every resource of a snapshot and ranks the findings.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+use cel_interpreter::{Context, Value};
+
+use super::context::{CostSource, ResourceView, resource_views, root_context, utilization_value};
+use super::finding::Finding;
+use super::rule::{Expr, Param, ResourceKind, Rule, RuleSet, TemplatePart, format_number};
+use crate::model::{Money, Snapshot};
+use crate::pricing::catalog::PriceCatalog;
+
+/// What evaluating the rules produced.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Sorted by savings (largest first), then rule id, then resource id.
+    pub findings: Vec<Finding>,
+    /// Rule id → resources it skipped because they had too few days of utilization data.
+    pub insufficient_data: BTreeMap<String, u64>,
+    /// Distinct resources skipped by at least one rule for too little data.
+    pub insufficient_resources: u64,
+    pub resources_evaluated: u64,
+    /// Expressions that failed on some resource (rule id, resource, message), first few per rule.
+    pub errors: Vec<String>,
+}
+
+/// The compiled rules and the price functions they call.
+pub struct Engine {
+    rules: RuleSet,
+    catalog: Arc<PriceCatalog>,
+    root: Context<'static>,
+}
+
+const ERRORS_PER_RULE: usize = 3;
+
+fn params_value(params: &BTreeMap<String, Param>) -> Value {
+    let map: HashMap<String, Value> = params
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Param::Number(n) => Value::Float(*n),
+                Param::Text(t) => Value::String(Arc::new(t.clone())),
+                Param::Bool(b) => Value::Bool(*b),
+                Param::List(items) => Value::List(Arc::new(
+                    items.iter().map(|i| Value::String(Arc::new(i.clone()))).collect(),
+                )),
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    map.into()
+}
+
+/// Renders a value for evidence text: numbers with at most 2 decimals.
+fn show(value: &Value) -> String {
+    match value {
+        Value::Float(f) => format_number(*f),
+        Value::Int(i) => i.to_string(),
+        Value::UInt(u) => u.to_string(),
+        Value::String(s) => s.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "n/a".to_string(),
+        Value::List(items) => items.iter().map(show).collect::<Vec<_>>().join(", "),
+        other => format!("{other:?}"),
+    }
+}
+
+fn error_text(e: &cel_interpreter::ExecutionError) -> String {
+    match e {
+        cel_interpreter::ExecutionError::FunctionError { message, .. } => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl Engine {
+    pub fn new(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Engine {
+        let root = root_context(catalog.clone());
+        Engine { rules, catalog, root }
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn catalog(&self) -> &PriceCatalog {
+        &self.catalog
+    }
+
+    /// Evaluates every enabled rule on every resource of its kind.
+    pub fn evaluate(&self, snapshot: &Snapshot, required_tags: &[String]) -> Evaluation {
+        let views = resource_views(snapshot, &self.catalog);
+        let required: Vec<Value> =
+            required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
+        let required = Value::List(Arc::new(required));
+        let prepared: Vec<Prepared<'_, '_>> = views
+            .iter()
+            .map(|v| Prepared {
+                view: v,
+                u: utilization_value(v.utilization),
+                missing_tags: Value::List(Arc::new(
+                    required_tags
+                        .iter()
+                        .filter(|k| v.tags.get(*k).is_none_or(|val| val.trim().is_empty()))
+                        .map(|k| Value::String(Arc::new(k.clone())))
+                        .collect(),
+                )),
+            })
+            .collect();
+
+        // Rules that stand down for others run after them.
+        let mut order: Vec<&Rule> = self.rules.rules.iter().filter(|r| r.enabled).collect();
+        order.sort_by_key(|r| (!r.unless.is_empty(), r.id.clone()));
+
+        let mut eval = Evaluation { resources_evaluated: views.len() as u64, ..Default::default() };
+        let mut fired: HashSet<(String, String)> = HashSet::new();
+        let mut insufficient: HashSet<&str> = HashSet::new();
+        for rule in order {
+            let mut rule_ctx = self.root.new_inner_scope();
+            rule_ctx.add_variable_from_value("p", params_value(&rule.params));
+            rule_ctx.add_variable_from_value("required_tags", required.clone());
+            let mut errors = 0usize;
+            for item in prepared
+                .iter()
+                .filter(|p| rule.resource == ResourceKind::Any || p.view.kind == rule.resource)
+            {
+                let view = item.view;
+                let mut ctx = rule_ctx.new_inner_scope();
+                ctx.add_variable_from_value("r", view.r.clone());
+                ctx.add_variable_from_value("u", item.u.clone());
+                ctx.add_variable_from_value("missing_tags", item.missing_tags.clone());
+                let mut note_error = |what: &str, e: String, eval: &mut Evaluation| {
+                    errors += 1;
+                    if errors <= ERRORS_PER_RULE {
+                        eval.errors.push(format!("rule {} on {}: {what}: {e}", rule.id, view.id));
+                    }
+                };
+                if let Some(when) = &rule.when {
+                    match truth(when, &ctx) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            note_error("when", e, &mut eval);
+                            continue;
+                        }
+                    }
+                }
+                if rule.unless.iter().any(|other| fired.contains(&(other.clone(), view.id.clone()))) {
+                    continue;
+                }
+                if rule.needs_utilization {
+                    let days = view.utilization.map_or(0, |u| u.days_covered);
+                    if f64::from(days) < rule.min_days() {
+                        *eval.insufficient_data.entry(rule.id.clone()).or_default() += 1;
+                        insufficient.insert(&view.id);
+                        continue;
+                    }
+                }
+                match truth(&rule.condition, &ctx) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        note_error("condition", e, &mut eval);
+                        continue;
+                    }
+                }
+                let target = match &rule.target {
+                    None => None,
+                    Some(expr) => match expr.program.execute(&ctx) {
+                        Ok(Value::String(s)) if !s.is_empty() => Some(s.to_string()),
+                        Ok(Value::String(_) | Value::Null) => continue, // nothing to move to
+                        Ok(other) => Some(show(&other)),
+                        Err(e) => {
+                            note_error("target", error_text(&e), &mut eval);
+                            continue;
+                        }
+                    },
+                };
+                if let Some(t) = &target {
+                    ctx.add_variable_from_value("target", Value::String(Arc::new(t.clone())));
+                }
+                let savings = match rule.savings.program.execute(&ctx) {
+                    Ok(Value::Float(f)) => Money::from_f64_rounded(f).ok_or("not a finite number".to_string()),
+                    Ok(Value::Int(i)) => Ok(Money::from_units(i)),
+                    Ok(Value::UInt(u)) => Ok(Money::from_units(i64::try_from(u).unwrap_or(i64::MAX))),
+                    Ok(other) => Err(format!("savings expression gave {other:?}, not a number")),
+                    Err(e) => Err(error_text(&e)),
+                };
+                if rule.require_positive_savings && matches!(savings, Ok(s) if s.raw() <= 0) {
+                    continue;
+                }
+                fired.insert((rule.id.clone(), view.id.clone()));
+                eval.findings.push(self.finding(rule, view, &ctx, target, savings));
+            }
+            if errors > ERRORS_PER_RULE {
+                eval.errors.push(format!(
+                    "rule {}: {} more evaluation errors not shown",
+                    rule.id,
+                    errors - ERRORS_PER_RULE
+                ));
+            }
+        }
+        eval.insufficient_resources = insufficient.len() as u64;
+        mark_alternatives(&mut eval.findings);
+        eval.findings.sort_by(|a, b| {
+            b.estimated_monthly_savings
+                .cmp(&a.estimated_monthly_savings)
+                .then_with(|| a.rule_id.cmp(&b.rule_id))
+                .then_with(|| a.resource_id.cmp(&b.resource_id))
+        });
+        eval
+    }
+
+    fn finding(
+        &self,
+        rule: &Rule,
+        view: &ResourceView<'_>,
+        ctx: &Context<'_>,
+        target: Option<String>,
+        savings: Result<Money, String>,
+    ) -> Finding {
+        let mut evidence = render(&rule.evidence.parts, ctx);
+        let mut notes = Vec::new();
+        notes.push(view.cost.describe());
+        let saving = match savings {
+            Ok(s) => s.max(Money::ZERO),
+            Err(reason) => {
+                notes.push(format!("savings not computed: {reason}"));
+                Money::ZERO
+            }
+        };
+        if !rule.params.is_empty() {
+            let thresholds: Vec<String> =
+                rule.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            notes.push(format!("thresholds: {}", thresholds.join(", ")));
+        }
+        for note in notes {
+            if !evidence.is_empty() {
+                evidence.push_str("; ");
+            }
+            evidence.push_str(&note);
+        }
+        let currency = match view.cost.source {
+            CostSource::Billing { .. } => view.cost.currency.clone(),
+            _ => crate::model::Currency::new(self.catalog.currency()),
+        };
+        Finding {
+            rule_id: rule.id.clone(),
+            title: rule.title.clone(),
+            resource_id: view.id.clone(),
+            resource_type: view.resource_type.clone(),
+            account_id: view.account_id.clone(),
+            region: view.region.clone(),
+            action: rule.action.clone(),
+            current_monthly_cost: view.cost.monthly,
+            estimated_monthly_savings: saving,
+            currency,
+            confidence: rule.confidence,
+            evidence,
+            target,
+            alternative: false,
+        }
+    }
+}
+
+struct Prepared<'v, 'a> {
+    view: &'v ResourceView<'a>,
+    u: Value,
+    missing_tags: Value,
+}
+
+fn truth(expr: &Expr, ctx: &Context<'_>) -> Result<bool, String> {
+    match expr.program.execute(ctx) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!("`{}` gave {other:?}, not a boolean", expr.source)),
+        Err(e) => Err(error_text(&e)),
+    }
+}
+
+fn render(parts: &[TemplatePart], ctx: &Context<'_>) -> String {
+    let mut out = String::new();
+    for part in parts {
+        match part {
+            TemplatePart::Text(t) => out.push_str(t),
+            TemplatePart::Hole(expr) => match expr.program.execute(ctx) {
+                Ok(v) => out.push_str(&show(&v)),
+                Err(_) => out.push('?'),
+            },
+        }
+    }
+    out.trim().to_string()
+}
+
+/// Per resource, the finding with the largest saving stays primary (ties: rule id); the rest
+/// are alternatives, so totals count each resource once.
+fn mark_alternatives(findings: &mut [Finding]) {
+    let mut best: HashMap<&str, usize> = HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        match best.get(f.resource_id.as_str()) {
+            Some(&j) => {
+                let g = &findings[j];
+                let better = f.estimated_monthly_savings > g.estimated_monthly_savings
+                    || (f.estimated_monthly_savings == g.estimated_monthly_savings
+                        && f.rule_id < g.rule_id);
+                if better {
+                    best.insert(&f.resource_id, i);
+                }
+            }
+            None => {
+                best.insert(&f.resource_id, i);
+            }
+        }
+    }
+    let primaries: HashSet<usize> = best.into_values().collect();
+    for (i, f) in findings.iter_mut().enumerate() {
+        f.alternative = !primaries.contains(&i);
+    }
+}

@@ -1,0 +1,444 @@
+//! Rule files: parsing, validation and compilation of the CEL expressions they carry.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use cel_interpreter::Program;
+use serde::Deserialize;
+
+use super::finding::Confidence;
+
+/// The default rule pack, embedded so the binary works from any directory. The files live in
+/// rules/pack/, where users read and copy them.
+const BUILTIN: &[(&str, &str)] = &[
+    ("ec2-idle.toml", include_str!("../../../rules/pack/ec2-idle.toml")),
+    ("ec2-rightsize.toml", include_str!("../../../rules/pack/ec2-rightsize.toml")),
+    (
+        "ec2-previous-generation.toml",
+        include_str!("../../../rules/pack/ec2-previous-generation.toml"),
+    ),
+    ("ec2-stopped-long.toml", include_str!("../../../rules/pack/ec2-stopped-long.toml")),
+    ("ebs-unattached.toml", include_str!("../../../rules/pack/ebs-unattached.toml")),
+    ("ebs-gp2-to-gp3.toml", include_str!("../../../rules/pack/ebs-gp2-to-gp3.toml")),
+    ("eip-unassociated.toml", include_str!("../../../rules/pack/eip-unassociated.toml")),
+    ("snapshot-old.toml", include_str!("../../../rules/pack/snapshot-old.toml")),
+    ("snapshot-orphaned.toml", include_str!("../../../rules/pack/snapshot-orphaned.toml")),
+    ("nat-gateway-idle.toml", include_str!("../../../rules/pack/nat-gateway-idle.toml")),
+    ("untagged.toml", include_str!("../../../rules/pack/untagged.toml")),
+];
+
+/// Why a rule file or a rule override is unusable. Names the file, the line and the field.
+#[derive(Debug, thiserror::Error)]
+pub enum RuleError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {field}: {message}")]
+    Invalid { path: PathBuf, line: usize, field: String, message: String },
+}
+
+/// The kind of resource a rule looks at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceKind {
+    Ec2Instance,
+    EbsVolume,
+    ElasticIp,
+    EbsSnapshot,
+    NatGateway,
+    K8sNode,
+    K8sWorkload,
+    /// Every resource, inventory or billing-only (tag rules).
+    Any,
+}
+
+impl ResourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceKind::Ec2Instance => "ec2_instance",
+            ResourceKind::EbsVolume => "ebs_volume",
+            ResourceKind::ElasticIp => "elastic_ip",
+            ResourceKind::EbsSnapshot => "ebs_snapshot",
+            ResourceKind::NatGateway => "nat_gateway",
+            ResourceKind::K8sNode => "k8s_node",
+            ResourceKind::K8sWorkload => "k8s_workload",
+            ResourceKind::Any => "any",
+        }
+    }
+}
+
+/// A named threshold. Numbers are given to expressions as doubles, so `p.min_days * 2.0` works
+/// whether the file wrote `14` or `14.0`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Param {
+    Number(f64),
+    Text(String),
+    Bool(bool),
+    List(Vec<String>),
+}
+
+impl fmt::Display for Param {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Param::Number(n) => f.write_str(&format_number(*n)),
+            Param::Text(t) => write!(f, "{t:?}"),
+            Param::Bool(b) => write!(f, "{b}"),
+            Param::List(items) => write!(f, "[{}]", items.join(", ")),
+        }
+    }
+}
+
+/// `14`, `0.5`, `3.14` — at most 2 decimals, no trailing zeros.
+pub fn format_number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        return format!("{}", n as i64);
+    }
+    let text = format!("{n:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+impl Param {
+    fn from_toml(value: &toml::Value) -> Option<Param> {
+        Some(match value {
+            toml::Value::Integer(i) => Param::Number(*i as f64),
+            toml::Value::Float(f) => Param::Number(*f),
+            toml::Value::String(s) => Param::Text(s.clone()),
+            toml::Value::Boolean(b) => Param::Bool(*b),
+            toml::Value::Array(items) => Param::List(
+                items.iter().map(|v| v.as_str().map(str::to_string)).collect::<Option<_>>()?,
+            ),
+            _ => return None,
+        })
+    }
+
+    fn same_type(&self, other: &Param) -> bool {
+        std::mem::discriminant(self) == std::mem::discriminant(other)
+    }
+
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Param::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+/// A compiled CEL expression with its source text.
+pub struct Expr {
+    pub source: String,
+    pub program: Program,
+}
+
+impl fmt::Debug for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+/// Evidence text with `{expression}` holes filled per finding.
+#[derive(Debug)]
+pub struct Template {
+    pub source: String,
+    pub parts: Vec<TemplatePart>,
+}
+
+#[derive(Debug)]
+pub enum TemplatePart {
+    Text(String),
+    Hole(Expr),
+}
+
+/// One rule, validated and compiled.
+#[derive(Debug)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub resource: ResourceKind,
+    pub action: String,
+    pub confidence: Confidence,
+    /// Which resources the rule is about at all (before any data check).
+    pub when: Option<Expr>,
+    pub condition: Expr,
+    pub target: Option<Expr>,
+    pub savings: Expr,
+    pub evidence: Template,
+    /// Drop the finding when the computed saving is zero or less (e.g. a migration that costs more).
+    pub require_positive_savings: bool,
+    /// The rule judges utilization: resources with fewer than `min_days` days of data are
+    /// skipped and counted instead.
+    pub needs_utilization: bool,
+    /// Ids of rules that, when they fire on a resource, make this one stand down.
+    pub unless: Vec<String>,
+    pub params: BTreeMap<String, Param>,
+    pub enabled: bool,
+    /// Where the rule came from: a file path or `builtin:<file>`.
+    pub origin: PathBuf,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    id: String,
+    title: String,
+    #[serde(default)]
+    description: String,
+    resource: ResourceKind,
+    action: String,
+    confidence: Confidence,
+    #[serde(default)]
+    when: Option<String>,
+    condition: String,
+    #[serde(default)]
+    target: Option<String>,
+    savings: String,
+    evidence: String,
+    #[serde(default)]
+    require_positive_savings: bool,
+    #[serde(default)]
+    needs_utilization: bool,
+    #[serde(default)]
+    unless: Vec<String>,
+    #[serde(default)]
+    params: toml::Table,
+}
+
+/// The 1-based line where `field = …` starts in `text`, or 1.
+fn line_of(text: &str, field: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            let t = l.trim_start();
+            t.strip_prefix(field).is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
+}
+
+fn compile(text: &str, path: &Path, field: &str, source: &str) -> Result<Expr, RuleError> {
+    let program = Program::compile(source).map_err(|e| RuleError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of(text, field),
+        field: field.to_string(),
+        message: format!("invalid CEL expression: {}", plain_errors(&e.to_string())),
+    })?;
+    Ok(Expr { source: source.trim().to_string(), program })
+}
+
+fn plain_errors(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn parse_template(text: &str, path: &Path, source: &str) -> Result<Template, RuleError> {
+    let invalid = |message: String| RuleError::Invalid {
+        path: path.to_path_buf(),
+        line: line_of(text, "evidence"),
+        field: "evidence".to_string(),
+        message,
+    };
+    let mut parts = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find('{') {
+        if open > 0 {
+            parts.push(TemplatePart::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 1..];
+        let close = after.find('}').ok_or_else(|| invalid("unclosed `{` in template".into()))?;
+        let expr = &after[..close];
+        if expr.trim().is_empty() {
+            return Err(invalid("empty `{}` in template".into()));
+        }
+        parts.push(TemplatePart::Hole(compile(text, path, "evidence", expr)?));
+        rest = &after[close + 1..];
+    }
+    if !rest.is_empty() {
+        parts.push(TemplatePart::Text(rest.to_string()));
+    }
+    Ok(Template { source: source.to_string(), parts })
+}
+
+impl Rule {
+    /// Parses and validates one rule file's text; `path` names it in messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Rule, RuleError> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].lines().count().max(1));
+            RuleError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                field: "toml".to_string(),
+                message: plain_errors(e.message()),
+            }
+        })?;
+        let invalid = |field: &str, message: String| RuleError::Invalid {
+            path: path.to_path_buf(),
+            line: line_of(text, field),
+            field: field.to_string(),
+            message,
+        };
+        if file.id.is_empty()
+            || !file.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(invalid("id", format!("{:?} is not a valid id (letters, digits, - and _)", file.id)));
+        }
+        if file.title.trim().is_empty() {
+            return Err(invalid("title", "must not be empty".into()));
+        }
+        if file.action.trim().is_empty() {
+            return Err(invalid("action", "must not be empty".into()));
+        }
+        let mut params = BTreeMap::new();
+        for (name, value) in &file.params {
+            let param = Param::from_toml(value).ok_or_else(|| {
+                invalid(name, "a parameter must be a number, a string, a boolean or a list of strings".into())
+            })?;
+            params.insert(name.clone(), param);
+        }
+        if file.needs_utilization && params.get("min_days").and_then(Param::as_number).is_none() {
+            return Err(invalid(
+                "needs_utilization",
+                "a rule that needs utilization must have a numeric `min_days` parameter".into(),
+            ));
+        }
+        Ok(Rule {
+            when: file.when.as_deref().map(|w| compile(text, path, "when", w)).transpose()?,
+            condition: compile(text, path, "condition", &file.condition)?,
+            target: file.target.as_deref().map(|t| compile(text, path, "target", t)).transpose()?,
+            savings: compile(text, path, "savings", &file.savings)?,
+            evidence: parse_template(text, path, &file.evidence)?,
+            id: file.id,
+            title: file.title,
+            description: file.description,
+            resource: file.resource,
+            action: file.action,
+            confidence: file.confidence,
+            require_positive_savings: file.require_positive_savings,
+            needs_utilization: file.needs_utilization,
+            unless: file.unless,
+            params,
+            enabled: true,
+            origin: path.to_path_buf(),
+        })
+    }
+
+    pub fn min_days(&self) -> f64 {
+        self.params.get("min_days").and_then(Param::as_number).unwrap_or(0.0)
+    }
+}
+
+/// The active rules: the built-in pack, then user directories (same id replaces), then config
+/// overrides of parameters.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+}
+
+impl RuleSet {
+    pub fn builtin() -> Result<RuleSet, RuleError> {
+        let rules = BUILTIN
+            .iter()
+            .map(|(name, text)| Rule::parse(text, &PathBuf::from(format!("builtin:rules/pack/{name}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut set = RuleSet { rules };
+        set.sort();
+        Ok(set)
+    }
+
+    /// Every `*.toml` file of `dir`, in name order. All problems are collected, not just the first.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|source| vec![RuleError::Io { path: dir.to_path_buf(), source }])?;
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        paths.sort();
+        let mut rules = Vec::new();
+        let mut errors = Vec::new();
+        for path in paths {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => match Rule::parse(&text, &path) {
+                    Ok(rule) => rules.push(rule),
+                    Err(e) => errors.push(e),
+                },
+                Err(source) => errors.push(RuleError::Io { path, source }),
+            }
+        }
+        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+        for rule in &rules {
+            if let Some(first) = seen.insert(&rule.id, &rule.origin) {
+                errors.push(RuleError::Invalid {
+                    path: rule.origin.clone(),
+                    line: 1,
+                    field: "id".into(),
+                    message: format!("duplicate id {:?}, also in {}", rule.id, first.display()),
+                });
+            }
+        }
+        if errors.is_empty() { Ok(rules) } else { Err(errors) }
+    }
+
+    /// Adds rules, replacing any with the same id.
+    pub fn extend(&mut self, rules: Vec<Rule>) {
+        for rule in rules {
+            self.rules.retain(|r| r.id != rule.id);
+            self.rules.push(rule);
+        }
+        self.sort();
+    }
+
+    fn sort(&mut self) {
+        self.rules.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// Applies `[rules.<id>]` tables from the config: parameter values (same type as the rule's
+    /// default) and `enabled = false`. Returns warnings for unknown rule ids.
+    pub fn apply_overrides(
+        &mut self,
+        overrides: &BTreeMap<String, toml::Table>,
+        config_path: &Path,
+        config_text: &str,
+    ) -> Result<Vec<String>, RuleError> {
+        let mut warnings = Vec::new();
+        for (id, table) in overrides {
+            let Some(rule) = self.rules.iter_mut().find(|r| &r.id == id) else {
+                warnings.push(format!(
+                    "{}: [rules.{id}] names no active rule; ignored",
+                    config_path.display()
+                ));
+                continue;
+            };
+            for (name, value) in table {
+                let invalid = |message: String| RuleError::Invalid {
+                    path: config_path.to_path_buf(),
+                    line: line_of(config_text, name),
+                    field: format!("rules.{id}.{name}"),
+                    message,
+                };
+                if name == "enabled" {
+                    rule.enabled = value
+                        .as_bool()
+                        .ok_or_else(|| invalid("enabled must be true or false".into()))?;
+                    continue;
+                }
+                let Some(current) = rule.params.get(name) else {
+                    let known: Vec<&str> = rule.params.keys().map(String::as_str).collect();
+                    return Err(invalid(format!(
+                        "rule {id} has no parameter {name:?} (it has: {})",
+                        known.join(", ")
+                    )));
+                };
+                let new = Param::from_toml(value)
+                    .filter(|p| p.same_type(current))
+                    .ok_or_else(|| invalid(format!("expected a value like {current}, got {value}")))?;
+                rule.params.insert(name.clone(), new);
+            }
+        }
+        Ok(warnings)
+    }
+}

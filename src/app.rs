@@ -1,0 +1,212 @@
+//! Command dispatch: turns parsed arguments into a pipeline run and an outcome.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::analysis::costs::breakdown;
+use crate::analysis::rules::{Engine, RuleSet};
+use crate::analysis::tag_coverage::tag_coverage;
+use crate::cli::{Cli, Command, RulesCommand};
+use crate::config::Config;
+use crate::export::{self, Format, write_output};
+use crate::model::Grain;
+use crate::pricing::catalog::PriceCatalog;
+use crate::report::{build_report, gather};
+
+/// How a successful run ended; each maps to an exit code of PRODUCT.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// 0
+    Success,
+    /// 3: the output was written but a source failed or was partial.
+    Partial,
+    /// 4: `--fail-on-savings` was exceeded.
+    SavingsExceeded,
+}
+
+impl Outcome {
+    pub fn code(self) -> u8 {
+        match self {
+            Outcome::Success => 0,
+            Outcome::Partial => 3,
+            Outcome::SavingsExceeded => 4,
+        }
+    }
+}
+
+/// Bad usage or bad input that is not a parse error of a data file (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// Runs one command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let config = Config::load(cli.global.config.as_deref())?;
+    let Some(command) = cli.command else {
+        return Err(UsageError(
+            "no command given; try `costscope report --sample` or `costscope --help`".into(),
+        )
+        .into());
+    };
+    match command {
+        Command::Costs(args) => {
+            let snapshot = gather(&args.sources, args.by.grain())?;
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
+            let result = breakdown(billing, &args.by);
+            let notes = export::Notes {
+                skipped: billing.skipped.summary(),
+                warnings: Vec::new(),
+            };
+            report_skipped(&notes);
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match args.output.format {
+                Format::Csv => export::csv::write_costs(w, &result, &notes),
+                Format::Json => export::json::write_costs(w, &result, &notes),
+                Format::Markdown => export::markdown::write_costs(w, &result, &notes),
+            })?;
+            Ok(if billing.skipped.count > 0 { Outcome::Partial } else { Outcome::Success })
+        }
+        Command::Tags(args) => {
+            let snapshot = gather(&args.sources, Grain::FULL)?;
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
+            let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
+            let required: Vec<String> =
+                required.into_iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+            if required.is_empty() {
+                return Err(UsageError("--require needs at least one tag key".into()).into());
+            }
+            let coverage = tag_coverage(billing, &required);
+            let notes = export::Notes { skipped: billing.skipped.summary(), warnings: Vec::new() };
+            report_skipped(&notes);
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match args.output.format {
+                Format::Csv => export::csv::write_tags(w, &coverage, &notes),
+                Format::Json => export::json::write_tags(w, &coverage, &notes),
+                Format::Markdown => export::markdown::write_tags(w, &coverage, &notes),
+            })?;
+            Ok(if billing.skipped.count > 0 { Outcome::Partial } else { Outcome::Success })
+        }
+        Command::Report(args) => {
+            let engine = engine(&config, cli.global.rules.as_deref())?;
+            let snapshot = gather(&args.sources, Grain::FULL)?;
+            let report = build_report(&snapshot, &engine, &config.required_tags);
+            for w in &report.notes().warnings {
+                tracing::warn!("{}", export::plain_text(w));
+            }
+            let notes = report.notes();
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match args.output.format {
+                Format::Csv => export::csv::write_findings(w, &report.findings, &notes),
+                Format::Json => export::json::write_report(w, &report),
+                Format::Markdown => export::markdown::write_report(w, &report),
+            })?;
+            let savings = report.total_savings();
+            tracing::info!(
+                findings = report.findings.len(),
+                savings = %savings,
+                "report written"
+            );
+            if let Some(limit) = args.fail_on_savings {
+                if savings > limit {
+                    eprintln!(
+                        "costscope: potential savings {} exceed --fail-on-savings {}",
+                        savings.display_2dp(),
+                        limit.display_2dp()
+                    );
+                    return Ok(Outcome::SavingsExceeded);
+                }
+            }
+            Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
+        }
+        Command::Collect(args) => {
+            let mut snapshot = gather(&args.sources, Grain::FULL)?;
+            snapshot.normalize();
+            export::write_atomic(&args.out, |w: &mut dyn Write| {
+                serde_json::to_writer_pretty(&mut *w, &snapshot).map_err(std::io::Error::other)?;
+                w.write_all(b"\n")
+            })?;
+            let partial = snapshot.sources.iter().any(|s| s.state != crate::model::SourceState::Ok);
+            Ok(if partial { Outcome::Partial } else { Outcome::Success })
+        }
+        Command::Rules(RulesCommand::List) => {
+            let engine = engine(&config, cli.global.rules.as_deref())?;
+            write_output(None, |w: &mut dyn Write| write_rule_list(w, engine.rules()))?;
+            Ok(Outcome::Success)
+        }
+        Command::Rules(RulesCommand::Check { dir }) => {
+            let result = match dir.as_deref().or(cli.global.rules.as_deref()) {
+                Some(dir) => RuleSet::load_dir(dir).map(|rules| rules.len()),
+                None => RuleSet::builtin().map(|s| s.rules.len()).map_err(|e| vec![e]),
+            };
+            match result {
+                Ok(n) => {
+                    println!("ok: {n} rule{} valid", if n == 1 { "" } else { "s" });
+                    Ok(Outcome::Success)
+                }
+                Err(errors) => {
+                    for e in &errors {
+                        eprintln!("{e}");
+                    }
+                    Err(UsageError(format!(
+                        "{} problem{} in rule files",
+                        errors.len(),
+                        if errors.len() == 1 { "" } else { "s" }
+                    ))
+                    .into())
+                }
+            }
+        }
+    }
+}
+
+fn report_skipped(notes: &export::Notes) {
+    if let Some(s) = &notes.skipped {
+        eprintln!("costscope: warning: {}", export::plain_text(s));
+    }
+}
+
+/// The active rules (built-in, then `--rules DIR`, then config overrides) and the catalog.
+pub fn engine(config: &Config, rules_dir: Option<&Path>) -> anyhow::Result<Engine> {
+    let mut rules = RuleSet::builtin()?;
+    if let Some(dir) = rules_dir {
+        match RuleSet::load_dir(dir) {
+            Ok(extra) => rules.extend(extra),
+            Err(errors) => {
+                let text: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Err(UsageError(text.join("\n")).into());
+            }
+        }
+    }
+    if let Some(path) = &config.path {
+        for w in rules.apply_overrides(&config.rule_overrides, path, &config.text)? {
+            tracing::warn!("{w}");
+        }
+    }
+    let catalog = match &config.catalog {
+        Some(path) => PriceCatalog::load(path)?,
+        None => PriceCatalog::builtin()?,
+    };
+    Ok(Engine::new(rules, Arc::new(catalog)))
+}
+
+fn write_rule_list(w: &mut dyn Write, rules: &RuleSet) -> std::io::Result<()> {
+    for rule in &rules.rules {
+        writeln!(
+            w,
+            "{}{}  [{}] {} → {} (confidence {})",
+            rule.id,
+            if rule.enabled { "" } else { " (disabled)" },
+            rule.resource.as_str(),
+            rule.title,
+            rule.action,
+            rule.confidence
+        )?;
+        for (name, value) in &rule.params {
+            writeln!(w, "    {name} = {value}")?;
+        }
+        writeln!(w, "    from {}", rule.origin.display())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! The command line: commands, sources and output flags (see PRODUCT.md for the contract).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::analysis::costs::Dimension;
+use crate::export::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "costscope", version, about = "FinOps cost analyzer for the terminal")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file (default: $XDG_CONFIG_HOME/costscope/costscope.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Extra rule files; a rule here replaces a built-in rule with the same id.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub rules: Option<PathBuf>,
+    /// Log level on stderr (error, warn, info, debug, trace); RUST_LOG also works.
+    #[arg(long, global = true, default_value = "warn", value_name = "LEVEL")]
+    pub log_level: String,
+    /// Only errors on stderr.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Savings recommendations with evidence.
+    Report(ReportArgs),
+    /// Billing grouped by one dimension.
+    Costs(CostsArgs),
+    /// Tag coverage of required keys, untagged resources, normalization issues.
+    Tags(TagsArgs),
+    /// Gather the sources into one snapshot file.
+    Collect(CollectArgs),
+    /// List or check rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+/// Where the data comes from.
+#[derive(Debug, Args, Clone, Default)]
+pub struct SourceArgs {
+    /// The bundled sample data set (a month of FOCUS billing and a matching inventory).
+    #[arg(long)]
+    pub sample: bool,
+    /// A FOCUS 1.x billing export, `.csv` or `.csv.gz` (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub focus: Vec<PathBuf>,
+    /// A snapshot written by `costscope collect`.
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: Option<PathBuf>,
+    /// Skip malformed billing rows instead of failing; their count is reported.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+impl SourceArgs {
+    pub fn is_empty(&self) -> bool {
+        !self.sample && self.focus.is_empty() && self.snapshot.is_none()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, default_value = "csv", value_name = "csv|json|markdown")]
+    pub format: Format,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CostsArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// service, account, region, resource, day, provider, charge-category or tag:KEY.
+    #[arg(long, default_value = "service")]
+    pub by: Dimension,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TagsArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Required tag keys, comma separated (default: from the config, else team,env,cost-center).
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub require: Option<Vec<String>>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// Exit with code 4 when total potential monthly savings exceed AMOUNT.
+    #[arg(long, value_name = "AMOUNT")]
+    pub fail_on_savings: Option<crate::model::Money>,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The snapshot file to write.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Print the active rules and their parameters.
+    List,
+    /// Validate rule files (default: the active rules); exit 2 on the first problems found.
+    Check {
+        /// A directory of rule files.
+        dir: Option<PathBuf>,
+    },
+}

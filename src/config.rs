@@ -1,0 +1,145 @@
+//! `costscope.toml`: required tags, rule parameter overrides, the price catalog to use.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Tag keys every resource should carry when the config does not say otherwise.
+pub const DEFAULT_REQUIRED_TAGS: [&str; 3] = ["team", "env", "cost-center"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}: {message}")]
+    Invalid { path: PathBuf, line: usize, message: String },
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    tags: TagsSection,
+    #[serde(default)]
+    rules: BTreeMap<String, toml::Table>,
+    #[serde(default)]
+    pricing: PricingSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagsSection {
+    required: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PricingSection {
+    catalog: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// The file it came from, if any.
+    pub path: Option<PathBuf>,
+    /// The file's text, kept to point at lines in later messages.
+    pub text: String,
+    pub required_tags: Vec<String>,
+    /// `[rules.<id>]` tables.
+    pub rule_overrides: BTreeMap<String, toml::Table>,
+    /// A price catalog replacing the built-in one (relative to the config file).
+    pub catalog: Option<PathBuf>,
+}
+
+/// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("costscope").join("costscope.toml"))
+}
+
+impl Config {
+    /// Loads `explicit` (which must exist), else the default path if it exists, else defaults.
+    pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => match default_path().filter(|p| p.is_file()) {
+                Some(p) => p,
+                None => return Ok(Config::defaults()),
+            },
+        };
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Io { path: path.clone(), source })?;
+        Config::parse(&text, &path)
+    }
+
+    pub fn defaults() -> Config {
+        Config {
+            required_tags: DEFAULT_REQUIRED_TAGS.iter().map(|s| s.to_string()).collect(),
+            ..Config::default()
+        }
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: e.span().map_or(1, |s| text[..s.start.min(text.len())].lines().count().max(1)),
+            message: e.message().to_string(),
+        })?;
+        let required_tags = match file.tags.required {
+            Some(keys) => {
+                if let Some(bad) = keys.iter().find(|k| k.trim().is_empty()) {
+                    return Err(ConfigError::Invalid {
+                        path: path.to_path_buf(),
+                        line: 1,
+                        message: format!("tags.required contains an empty key {bad:?}"),
+                    });
+                }
+                keys
+            }
+            None => DEFAULT_REQUIRED_TAGS.iter().map(|s| s.to_string()).collect(),
+        };
+        let catalog = file.pricing.catalog.map(|c| {
+            if c.is_relative() { path.parent().map_or(c.clone(), |dir| dir.join(&c)) } else { c }
+        });
+        Ok(Config {
+            path: Some(path.to_path_buf()),
+            text: text.to_string(),
+            required_tags,
+            rule_overrides: file.rules,
+            catalog,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tags_and_rule_overrides() {
+        let cfg = Config::parse(
+            "[tags]\nrequired = [\"owner\"]\n\n[rules.ec2-idle]\nmax_cpu_p95_percent = 2.5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.required_tags, vec!["owner"]);
+        assert!(cfg.rule_overrides["ec2-idle"].contains_key("max_cpu_p95_percent"));
+    }
+
+    #[test]
+    fn unknown_section_names_the_line() {
+        let err = Config::parse("[tags]\nrequired = []\n[colour]\nx = 1\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:3:"), "{err}");
+    }
+}

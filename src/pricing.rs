@@ -1,0 +1,8 @@
+//! Public cloud list prices: the AWS catalog that prices resources when no bill does.
+//!
+//! The default catalog is `rules/prices/aws.toml`, embedded in the binary; a user file with the
+//! same shape can replace it (see [`PriceCatalog::load`]).
+
+pub mod catalog;
+
+pub use catalog::{HOURS_PER_MONTH, InstanceShape, NoPrice, PriceCatalog, PricingError};

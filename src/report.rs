@@ -1,0 +1,250 @@
+//! The one pipeline both front ends use: gather sources into a snapshot, analyse it, and
+//! produce the [`Report`] that exports and the dashboard render.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+
+use crate::analysis::costs::CurrencyTotal;
+use crate::analysis::rules::{Engine, Finding};
+use crate::analysis::tag_coverage::{TagCoverage, tag_coverage};
+use crate::cli::SourceArgs;
+use crate::model::{Currency, Grain, Money, Snapshot, SourceState, SourceStatus};
+use crate::source::SourceError;
+use crate::source::focus::{FocusOptions, read_focus_files};
+use crate::source::snapshot_file::read_snapshot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatherError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("no data source: give --sample, --focus FILE or --snapshot FILE")]
+    NoSource,
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl GatherError {
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            GatherError::Source(e) => e.is_bad_input(),
+            GatherError::NoSource | GatherError::Usage(_) => true,
+        }
+    }
+}
+
+/// Reads every requested source into one snapshot. Billing is aggregated at `grain`.
+pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherError> {
+    if sources.is_empty() {
+        return Err(GatherError::NoSource);
+    }
+    let options = FocusOptions { grain, skip_invalid: sources.skip_invalid };
+    let mut snapshot: Option<Snapshot> = None;
+    let mut statuses = Vec::new();
+    if sources.sample {
+        let mut s = crate::sample::snapshot()?;
+        s.billing = Some(crate::sample::billing(options)?);
+        statuses.push(ok_status("sample"));
+        snapshot = Some(s);
+    }
+    if let Some(path) = &sources.snapshot {
+        if snapshot.is_some() {
+            return Err(GatherError::Usage("--snapshot cannot be combined with --sample".into()));
+        }
+        let s = read_snapshot(path)?;
+        if let Some(b) = &s.billing {
+            if !covers(b.grain, grain) {
+                return Err(GatherError::Usage(format!(
+                    "{}: the snapshot's billing was collected at a coarser grain than this command needs; collect it again with `costscope collect`",
+                    path.display()
+                )));
+            }
+        }
+        statuses.extend(s.sources.iter().cloned());
+        statuses.push(ok_status(&format!("snapshot:{}", path.display())));
+        snapshot = Some(s);
+    }
+    if !sources.focus.is_empty() {
+        let billing = read_focus_files(&sources.focus, options)?;
+        let mut status = ok_status(&format!(
+            "focus:{}",
+            sources.focus.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
+        ));
+        if let Some(s) = billing.skipped.summary() {
+            status.state = SourceState::Partial;
+            status.warnings.push(s);
+        }
+        let snap = snapshot.get_or_insert_with(|| {
+            Snapshot::empty(billing_as_of(&billing).unwrap_or_else(epoch))
+        });
+        if snap.billing.is_some() {
+            status.warnings.push("billing from the FOCUS files replaces the snapshot's billing".into());
+        }
+        snap.billing = Some(billing);
+        statuses.push(status);
+    } else if let Some(s) = snapshot.as_mut() {
+        if let Some(b) = s.billing.as_ref() {
+            if let Some(summary) = b.skipped.summary() {
+                if let Some(last) = statuses.last_mut() {
+                    last.warnings.push(summary);
+                }
+            }
+        }
+    }
+    let mut snapshot = snapshot.ok_or(GatherError::NoSource)?;
+    snapshot.sources = statuses;
+    Ok(snapshot)
+}
+
+fn covers(have: Grain, need: Grain) -> bool {
+    (!need.day || have.day)
+        && (!need.provider || have.provider)
+        && (!need.service || have.service)
+        && (!need.account || have.account)
+        && (!need.region || have.region)
+        && (!need.resource || have.resource)
+        && (!need.charge_category || have.charge_category)
+        && (!need.tags || have.tags)
+}
+
+fn ok_status(name: &str) -> SourceStatus {
+    SourceStatus { name: name.to_string(), state: SourceState::Ok, warnings: Vec::new() }
+}
+
+fn epoch() -> DateTime<Utc> {
+    Utc.timestamp_opt(0, 0).single().unwrap_or_default()
+}
+
+/// Billing alone is "as of" the day after its last charge, so the same files always give the
+/// same report.
+fn billing_as_of(billing: &crate::model::BillingSummary) -> Option<DateTime<Utc>> {
+    let (_, last) = billing.period()?;
+    let next = last.succ_opt()?;
+    Some(Utc.from_utc_datetime(&next.and_hms_opt(0, 0, 0)?))
+}
+
+/// Potential savings of one currency; each resource counted once.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SavingsTotal {
+    pub currency: Currency,
+    pub estimated_monthly_savings: Money,
+    pub findings: u64,
+    pub resources: u64,
+}
+
+/// Findings and savings of one rule.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleTotal {
+    pub rule_id: String,
+    pub title: String,
+    pub findings: u64,
+    pub alternatives: u64,
+    /// Savings of its primary findings, per currency.
+    pub estimated_monthly_savings: BTreeMap<Currency, Money>,
+}
+
+/// Everything the exports and the dashboard show; they compute nothing of their own.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub collected_at: DateTime<Utc>,
+    pub sources: Vec<SourceStatus>,
+    /// Billed spend per currency, when billing was given.
+    pub spend: Vec<CurrencyTotal>,
+    pub totals: Vec<SavingsTotal>,
+    pub by_rule: Vec<RuleTotal>,
+    pub findings: Vec<Finding>,
+    pub resources_evaluated: u64,
+    /// Rule id → resources skipped for too little utilization data.
+    pub insufficient_data: BTreeMap<String, u64>,
+    pub insufficient_data_resources: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag_coverage: Option<TagCoverage>,
+    pub warnings: Vec<String>,
+}
+
+impl Report {
+    /// Whether any source failed or delivered only part of its data (exit code 3).
+    pub fn is_partial(&self) -> bool {
+        self.sources.iter().any(|s| s.state != SourceState::Ok)
+    }
+
+    /// Total potential savings in `currency` (each resource once).
+    pub fn total_savings(&self) -> Money {
+        self.totals.iter().map(|t| t.estimated_monthly_savings).sum()
+    }
+
+    /// Notes every export must carry: skipped rows and warnings.
+    pub fn notes(&self) -> crate::export::Notes {
+        let mut warnings = Vec::new();
+        for s in &self.sources {
+            for w in &s.warnings {
+                warnings.push(format!("{}: {w}", s.name));
+            }
+        }
+        warnings.extend(self.warnings.iter().cloned());
+        crate::export::Notes { skipped: None, warnings }
+    }
+}
+
+/// Analyses a snapshot into a report.
+pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[String]) -> Report {
+    let evaluation = engine.evaluate(snapshot, required_tags);
+    let mut totals: BTreeMap<&Currency, SavingsTotal> = BTreeMap::new();
+    let mut by_rule: BTreeMap<&str, RuleTotal> = BTreeMap::new();
+    for f in &evaluation.findings {
+        let rule = by_rule.entry(&f.rule_id).or_insert_with(|| RuleTotal {
+            rule_id: f.rule_id.clone(),
+            title: f.title.clone(),
+            findings: 0,
+            alternatives: 0,
+            estimated_monthly_savings: BTreeMap::new(),
+        });
+        rule.findings += 1;
+        if f.alternative {
+            rule.alternatives += 1;
+            continue;
+        }
+        *rule.estimated_monthly_savings.entry(f.currency.clone()).or_default() +=
+            f.estimated_monthly_savings;
+        let total = totals.entry(&f.currency).or_insert_with(|| SavingsTotal {
+            currency: f.currency.clone(),
+            estimated_monthly_savings: Money::ZERO,
+            findings: 0,
+            resources: 0,
+        });
+        total.estimated_monthly_savings += f.estimated_monthly_savings;
+        total.resources += 1;
+    }
+    for f in &evaluation.findings {
+        if let Some(t) = totals.get_mut(&f.currency) {
+            t.findings += 1;
+        }
+    }
+    let mut by_rule: Vec<RuleTotal> = by_rule.into_values().collect();
+    by_rule.sort_by(|a, b| {
+        let sa: Money = a.estimated_monthly_savings.values().copied().sum();
+        let sb: Money = b.estimated_monthly_savings.values().copied().sum();
+        sb.cmp(&sa).then_with(|| a.rule_id.cmp(&b.rule_id))
+    });
+    let billing = snapshot.billing.as_ref();
+    let spend = billing
+        .map(|b| crate::analysis::costs::breakdown(b, &crate::analysis::costs::Dimension::Provider).totals)
+        .unwrap_or_default();
+    let tag_coverage =
+        billing.filter(|b| b.grain.is_full()).map(|b| tag_coverage(b, required_tags));
+    let warnings = evaluation.errors;
+    Report {
+        collected_at: snapshot.collected_at,
+        sources: snapshot.sources.clone(),
+        spend,
+        totals: totals.into_values().collect(),
+        by_rule,
+        findings: evaluation.findings,
+        resources_evaluated: evaluation.resources_evaluated,
+        insufficient_data: evaluation.insufficient_data,
+        insufficient_data_resources: evaluation.insufficient_resources,
+        tag_coverage,
+        warnings,
+    }
+}

@@ -1,0 +1,26 @@
+//! The bundled sample data set (samples/), embedded so `--sample` works anywhere.
+
+use std::path::Path;
+
+use crate::model::{BillingSummary, Snapshot};
+use crate::source::focus::{FocusOptions, read_focus_reader};
+use crate::source::snapshot_file::parse_snapshot;
+use crate::source::Result;
+
+/// File name shown in messages and evidence for the sample billing.
+pub const BILLING_NAME: &str = "sample:samples/focus-2026-10.csv.gz";
+pub const SNAPSHOT_NAME: &str = "sample:samples/snapshot.json";
+
+const BILLING_GZ: &[u8] = include_bytes!("../samples/focus-2026-10.csv.gz");
+const SNAPSHOT_JSON: &str = include_str!("../samples/snapshot.json");
+
+/// The sample's inventory, utilization and cluster (without billing).
+pub fn snapshot() -> Result<Snapshot> {
+    parse_snapshot(SNAPSHOT_JSON, Path::new(SNAPSHOT_NAME))
+}
+
+/// The sample's billing month, read like any FOCUS file.
+pub fn billing(options: FocusOptions) -> Result<BillingSummary> {
+    let decoder = flate2::read::MultiGzDecoder::new(BILLING_GZ);
+    read_focus_reader(decoder, Path::new(BILLING_NAME), options)
+}
