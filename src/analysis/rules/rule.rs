@@ -218,13 +218,26 @@ fn line_of(text: &str, field: &str) -> usize {
 }
 
 fn compile(text: &str, path: &Path, field: &str, source: &str) -> Result<Expr, RuleError> {
-    let program = Program::compile(source).map_err(|e| RuleError::Invalid {
+    let invalid = |message: String| RuleError::Invalid {
         path: path.to_path_buf(),
         line: line_of(text, field),
         field: field.to_string(),
-        message: format!("invalid CEL expression: {}", plain_errors(&e.to_string())),
-    })?;
+        message: format!("invalid CEL expression: {message}"),
+    };
+    let program = compile_guarded(source)
+        .ok_or_else(|| invalid(format!("cannot parse `{}`", source.trim())))?
+        .map_err(|e| invalid(plain_errors(&e.to_string())))?;
     Ok(Expr { source: source.trim().to_string(), program })
+}
+
+/// The CEL parser (antlr4rust) panics on some malformed input instead of returning an error;
+/// a rule file must never crash costscope, so the panic is caught and its message silenced.
+fn compile_guarded(source: &str) -> Option<Result<Program, cel_interpreter::ParseErrors>> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(|| Program::compile(source)).ok();
+    std::panic::set_hook(previous);
+    result
 }
 
 fn plain_errors(text: &str) -> String {
