@@ -56,15 +56,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 UsageError("the sources hold no billing data (give --focus FILE)".into())
             })?;
             let result = breakdown(billing, &args.by);
-            let notes = export::Notes {
-                skipped: billing.skipped.summary(),
-                warnings: Vec::new(),
-            };
+            let notes = export::Notes { skipped: billing.skipped.summary(), warnings: Vec::new() };
             report_skipped(&notes);
-            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match args.output.format {
-                Format::Csv => export::csv::write_costs(w, &result, &notes),
-                Format::Json => export::json::write_costs(w, &result, &notes),
-                Format::Markdown => export::markdown::write_costs(w, &result, &notes),
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_costs(w, &result, &notes),
+                    Format::Json => export::json::write_costs(w, &result, &notes),
+                    Format::Markdown => export::markdown::write_costs(w, &result, &notes),
+                }
             })?;
             Ok(if billing.skipped.count > 0 { Outcome::Partial } else { Outcome::Success })
         }
@@ -74,18 +73,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 UsageError("the sources hold no billing data (give --focus FILE)".into())
             })?;
             let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
-            let required: Vec<String> =
-                required.into_iter().map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect();
+            let required: Vec<String> = required
+                .into_iter()
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect();
             if required.is_empty() {
                 return Err(UsageError("--require needs at least one tag key".into()).into());
             }
             let coverage = tag_coverage(billing, &required);
             let notes = export::Notes { skipped: billing.skipped.summary(), warnings: Vec::new() };
             report_skipped(&notes);
-            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match args.output.format {
-                Format::Csv => export::csv::write_tags(w, &coverage, &notes),
-                Format::Json => export::json::write_tags(w, &coverage, &notes),
-                Format::Markdown => export::markdown::write_tags(w, &coverage, &notes),
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_tags(w, &coverage, &notes),
+                    Format::Json => export::json::write_tags(w, &coverage, &notes),
+                    Format::Markdown => export::markdown::write_tags(w, &coverage, &notes),
+                }
             })?;
             Ok(if billing.skipped.count > 0 { Outcome::Partial } else { Outcome::Success })
         }
@@ -97,10 +101,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 tracing::warn!("{}", export::plain_text(w));
             }
             let notes = report.notes();
-            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match args.output.format {
-                Format::Csv => export::csv::write_findings(w, &report.findings, &notes),
-                Format::Json => export::json::write_report(w, &report),
-                Format::Markdown => export::markdown::write_report(w, &report),
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_findings(w, &report.findings, &notes),
+                    Format::Json => export::json::write_report(w, &report),
+                    Format::Markdown => export::markdown::write_report(w, &report),
+                }
             })?;
             let savings = report.total_savings();
             tracing::info!(
@@ -108,15 +114,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 savings = %savings,
                 "report written"
             );
-            if let Some(limit) = args.fail_on_savings {
-                if savings > limit {
-                    eprintln!(
-                        "costscope: potential savings {} exceed --fail-on-savings {}",
-                        savings.display_2dp(),
-                        limit.display_2dp()
-                    );
-                    return Ok(Outcome::SavingsExceeded);
-                }
+            if let Some(limit) = args.fail_on_savings
+                && savings > limit
+            {
+                eprintln!(
+                    "costscope: potential savings {} exceed --fail-on-savings {}",
+                    savings.display_2dp(),
+                    limit.display_2dp()
+                );
+                return Ok(Outcome::SavingsExceeded);
             }
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
         }
@@ -136,27 +142,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(Outcome::Success)
         }
         Command::Rules(RulesCommand::Check { dir }) => {
-            let result = match dir.as_deref().or(cli.global.rules.as_deref()) {
-                Some(dir) => RuleSet::load_dir(dir).map(|rules| rules.len()),
-                None => RuleSet::builtin().map(|s| s.rules.len()).map_err(|e| vec![e]),
+            let loaded = match dir.as_deref().or(cli.global.rules.as_deref()) {
+                Some(dir) => RuleSet::load_dir(dir).map(|rules| RuleSet { rules }),
+                None => RuleSet::builtin().map_err(|e| vec![e]),
             };
-            match result {
-                Ok(n) => {
-                    println!("ok: {n} rule{} valid", if n == 1 { "" } else { "s" });
-                    Ok(Outcome::Success)
-                }
-                Err(errors) => {
-                    for e in &errors {
-                        eprintln!("{e}");
+            let errors = match loaded {
+                Ok(set) => {
+                    let count = set.rules.len();
+                    let catalog = match &config.catalog {
+                        Some(path) => PriceCatalog::load(path)?,
+                        None => PriceCatalog::builtin()?,
+                    };
+                    let errors = crate::analysis::rules::probe::check(set, Arc::new(catalog));
+                    if errors.is_empty() {
+                        println!("ok: {count} rule{} valid", if count == 1 { "" } else { "s" });
+                        return Ok(Outcome::Success);
                     }
-                    Err(UsageError(format!(
-                        "{} problem{} in rule files",
-                        errors.len(),
-                        if errors.len() == 1 { "" } else { "s" }
-                    ))
-                    .into())
+                    errors
                 }
+                Err(errors) => errors,
+            };
+            for e in &errors {
+                eprintln!("{e}");
             }
+            Err(UsageError(format!(
+                "{} problem{} in rule files",
+                errors.len(),
+                if errors.len() == 1 { "" } else { "s" }
+            ))
+            .into())
         }
     }
 }

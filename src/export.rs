@@ -191,7 +191,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
         }
-        write_atomic(&path, &mut |w: &mut dyn Write| w.write_all(b"new")).unwrap();
+        write_atomic(&path, |w: &mut dyn Write| w.write_all(b"new")).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         #[cfg(unix)]
         {
@@ -199,7 +199,7 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o640);
         }
-        let failed = write_atomic(&path, &mut |w: &mut dyn Write| {
+        let failed = write_atomic(&path, |w: &mut dyn Write| {
             w.write_all(b"partial")?;
             Err(io::Error::other("boom"))
         });

@@ -53,13 +53,13 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
             return Err(GatherError::Usage("--snapshot cannot be combined with --sample".into()));
         }
         let s = read_snapshot(path)?;
-        if let Some(b) = &s.billing {
-            if !covers(b.grain, grain) {
-                return Err(GatherError::Usage(format!(
-                    "{}: the snapshot's billing was collected at a coarser grain than this command needs; collect it again with `costscope collect`",
-                    path.display()
-                )));
-            }
+        if let Some(b) = &s.billing
+            && !covers(b.grain, grain)
+        {
+            return Err(GatherError::Usage(format!(
+                "{}: the snapshot's billing was collected at a coarser grain than this command needs; collect it again with `costscope collect`",
+                path.display()
+            )));
         }
         statuses.extend(s.sources.iter().cloned());
         statuses.push(ok_status(&format!("snapshot:{}", path.display())));
@@ -75,22 +75,21 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
             status.state = SourceState::Partial;
             status.warnings.push(s);
         }
-        let snap = snapshot.get_or_insert_with(|| {
-            Snapshot::empty(billing_as_of(&billing).unwrap_or_else(epoch))
-        });
+        let snap = snapshot
+            .get_or_insert_with(|| Snapshot::empty(billing_as_of(&billing).unwrap_or_else(epoch)));
         if snap.billing.is_some() {
-            status.warnings.push("billing from the FOCUS files replaces the snapshot's billing".into());
+            status
+                .warnings
+                .push("billing from the FOCUS files replaces the snapshot's billing".into());
         }
         snap.billing = Some(billing);
         statuses.push(status);
-    } else if let Some(s) = snapshot.as_mut() {
-        if let Some(b) = s.billing.as_ref() {
-            if let Some(summary) = b.skipped.summary() {
-                if let Some(last) = statuses.last_mut() {
-                    last.warnings.push(summary);
-                }
-            }
-        }
+    } else if let Some(s) = snapshot.as_mut()
+        && let Some(b) = s.billing.as_ref()
+        && let Some(summary) = b.skipped.summary()
+        && let Some(last) = statuses.last_mut()
+    {
+        last.warnings.push(summary);
     }
     let mut snapshot = snapshot.ok_or(GatherError::NoSource)?;
     snapshot.sources = statuses;
@@ -229,11 +228,14 @@ pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[Strin
     });
     let billing = snapshot.billing.as_ref();
     let spend = billing
-        .map(|b| crate::analysis::costs::breakdown(b, &crate::analysis::costs::Dimension::Provider).totals)
+        .map(|b| {
+            crate::analysis::costs::breakdown(b, &crate::analysis::costs::Dimension::Provider)
+                .totals
+        })
         .unwrap_or_default();
     let tag_coverage =
         billing.filter(|b| b.grain.is_full()).map(|b| tag_coverage(b, required_tags));
-    let warnings = evaluation.errors;
+    let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
     Report {
         collected_at: snapshot.collected_at,
         sources: snapshot.sources.clone(),

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use crate::model::{BillingSummary, Snapshot};
+use crate::source::Result;
 use crate::source::focus::{FocusOptions, read_focus_reader};
 use crate::source::snapshot_file::parse_snapshot;
-use crate::source::Result;
 
 /// File name shown in messages and evidence for the sample billing.
 pub const BILLING_NAME: &str = "sample:samples/focus-2026-10.csv.gz";

@@ -1,6 +1,8 @@
 //! The default rule pack: for each rule, a resource where it must fire (with savings checked
 //! against figures computed by hand from the catalog) and one where it must not.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -3,6 +3,7 @@
 pub mod context;
 pub mod engine;
 pub mod finding;
+pub mod probe;
 pub mod rule;
 
 pub use engine::{Engine, Evaluation};

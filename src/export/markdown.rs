@@ -65,7 +65,10 @@ pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) ->
 
 pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
     writeln!(out, "# Tag coverage\n")?;
-    writeln!(out, "| Key | Cost covered | Resources covered | Tagged cost | Total cost | Currency |")?;
+    writeln!(
+        out,
+        "| Key | Cost covered | Resources covered | Tagged cost | Total cost | Currency |"
+    )?;
     writeln!(out, "|---|---:|---:|---:|---:|---|")?;
     for k in &tags.keys {
         writeln!(
@@ -107,7 +110,9 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
                 .map(|v| format!("`{}` ({} resources)", cell(&v.text), v.resources))
                 .collect();
             match issue.kind {
-                IssueKind::Key => writeln!(out, "- key spelled {} ways: {}", variants.len(), variants.join(", "))?,
+                IssueKind::Key => {
+                    writeln!(out, "- key spelled {} ways: {}", variants.len(), variants.join(", "))?
+                }
                 IssueKind::Value => writeln!(
                     out,
                     "- values of `{}` spelled {} ways: {}",
@@ -169,7 +174,10 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
     let primaries: Vec<_> = report.findings.iter().filter(|f| !f.alternative).collect();
     if !primaries.is_empty() {
         writeln!(out, "\n## Top findings\n")?;
-        writeln!(out, "| # | Rule | Resource | Account | Region | Action | Savings / month | Confidence |")?;
+        writeln!(
+            out,
+            "| # | Rule | Resource | Account | Region | Action | Savings / month | Confidence |"
+        )?;
         writeln!(out, "|---:|---|---|---|---|---|---:|---|")?;
         for (i, f) in primaries.iter().take(TOP).enumerate() {
             writeln!(

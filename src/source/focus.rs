@@ -181,10 +181,17 @@ fn ingest(
     path: &Path,
     options: FocusOptions,
 ) -> Result<()> {
-    let mut csv = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(reader);
+    // Only `\n` ends a record: with the default terminator a CRLF file's line numbers drift by
+    // one (the `\n` is counted as the start of the next record). The stray `\r` this leaves at
+    // the end of the last field is whitespace, which every field reader trims.
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_reader(reader);
     let mut header = csv::ByteRecord::new();
     let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path))?;
-    if !got_header || header.iter().all(|f| f.is_empty()) {
+    if !got_header || header.iter().all(|f| f.trim_ascii().is_empty()) {
         return Err(SourceError::File {
             path: path.to_path_buf(),
             message: "empty file: no FOCUS header row".to_string(),
@@ -210,7 +217,7 @@ fn ingest(
         let line = record.position().map_or(0, |p| p.line());
         ledger.rows_read += 1;
         let outcome = if record.len() != columns {
-            if record.len() == 1 && record.as_slice().is_empty() {
+            if record.len() == 1 && record.as_slice().trim_ascii().is_empty() {
                 // A blank line between records is not data.
                 ledger.rows_read -= 1;
                 continue;
@@ -313,17 +320,13 @@ impl Cols {
 }
 
 /// A field's bytes, or `None` when the column is absent or the cell is null (empty or `NULL`).
-fn field<'r>(record: &'r csv::ByteRecord, pos: Option<usize>) -> Option<&'r [u8]> {
+fn field(record: &csv::ByteRecord, pos: Option<usize>) -> Option<&[u8]> {
     let raw = record.get(pos?)?;
     let trimmed = raw.trim_ascii();
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(b"null") { None } else { Some(raw) }
 }
 
-fn text<'r>(
-    record: &'r csv::ByteRecord,
-    pos: Option<usize>,
-    column: Column,
-) -> Result<&'r str, RowError> {
+fn text(record: &csv::ByteRecord, pos: Option<usize>, column: Column) -> Result<&str, RowError> {
     match field(record, pos) {
         None => Ok(""),
         Some(bytes) => std::str::from_utf8(bytes)
@@ -332,12 +335,18 @@ fn text<'r>(
     }
 }
 
-fn money(record: &csv::ByteRecord, pos: Option<usize>, column: Column) -> Result<Option<Money>, RowError> {
+fn money(
+    record: &csv::ByteRecord,
+    pos: Option<usize>,
+    column: Column,
+) -> Result<Option<Money>, RowError> {
     match field(record, pos) {
         None => Ok(None),
         Some(bytes) => match Money::parse_ascii(bytes.trim_ascii()) {
             Ok(m) => Ok(Some(m)),
-            Err(e) => parse_formatted_amount(bytes).map(Some).ok_or_else(|| row_err(column, format!("{e}"))),
+            Err(e) => parse_formatted_amount(bytes)
+                .map(Some)
+                .ok_or_else(|| row_err(column, format!("{e}"))),
         },
     }
 }
@@ -638,8 +647,10 @@ impl Ledger {
         sums.rows += 1;
 
         if need_resource && resource != 0 {
-            let resource_type = self.strings.intern(text(r, c.resource_type, Column::ResourceType)?);
-            let resource_name = self.strings.intern(text(r, c.resource_name, Column::ResourceName)?);
+            let resource_type =
+                self.strings.intern(text(r, c.resource_type, Column::ResourceType)?);
+            let resource_name =
+                self.strings.intern(text(r, c.resource_name, Column::ResourceName)?);
             let acc = self.resources.entry(resource).or_insert(ResourceAcc {
                 resource_type,
                 resource_name,
@@ -667,17 +678,20 @@ impl Ledger {
                             acc.tag_set,
                         ));
             if newer {
-                *acc = ResourceAcc { first_day: acc.first_day, ..ResourceAcc {
-                    resource_type,
-                    resource_name,
-                    service,
-                    account,
-                    region,
-                    provider,
-                    last_day: day_n,
-                    first_day: day_n,
-                    tag_set,
-                } };
+                *acc = ResourceAcc {
+                    first_day: acc.first_day,
+                    ..ResourceAcc {
+                        resource_type,
+                        resource_name,
+                        service,
+                        account,
+                        region,
+                        provider,
+                        last_day: day_n,
+                        first_day: day_n,
+                        tag_set,
+                    }
+                };
             }
         }
         Ok(())
@@ -712,7 +726,11 @@ impl Ledger {
             *slot = i as u32;
         }
         let remap = |id: u32| -> Option<u32> {
-            if id == NO_TAGS { None } else { self.tag_sets.get(id as usize).and_then(|t| by_content.get(t).copied()) }
+            if id == NO_TAGS {
+                None
+            } else {
+                self.tag_sets.get(id as usize).and_then(|t| by_content.get(t).copied())
+            }
         };
         let ordered_sets: Vec<Tags> = by_content.keys().map(|t| (*t).clone()).collect();
         let s = &self.strings;

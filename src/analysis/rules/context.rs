@@ -36,10 +36,18 @@ impl CurrentCost {
     pub fn describe(&self) -> String {
         match (&self.source, self.monthly) {
             (CostSource::Billing { days }, Some(m)) => {
-                format!("current cost {} {}/month from billing ({days} days billed)", m.display_2dp(), self.currency)
+                format!(
+                    "current cost {} {}/month from billing ({days} days billed)",
+                    m.display_2dp(),
+                    self.currency
+                )
             }
             (CostSource::Catalog { detail }, Some(m)) => {
-                format!("current cost {} {}/month from the price catalog ({detail})", m.display_2dp(), self.currency)
+                format!(
+                    "current cost {} {}/month from the price catalog ({detail})",
+                    m.display_2dp(),
+                    self.currency
+                )
             }
             (CostSource::Unknown { reason }, _) => format!("current cost unknown: {reason}"),
             (_, None) => "current cost unknown".to_string(),
@@ -115,11 +123,19 @@ impl<'a> BilledCosts<'a> {
     }
 }
 
-fn catalog_cost(catalog: &PriceCatalog, result: Result<Money, String>, detail: String) -> CurrentCost {
+fn catalog_cost(
+    catalog: &PriceCatalog,
+    result: Result<Money, String>,
+    detail: String,
+) -> CurrentCost {
     let currency = Currency::new(catalog.currency());
     match result {
-        Ok(monthly) => CurrentCost { monthly: Some(monthly), currency, source: CostSource::Catalog { detail } },
-        Err(reason) => CurrentCost { monthly: None, currency, source: CostSource::Unknown { reason } },
+        Ok(monthly) => {
+            CurrentCost { monthly: Some(monthly), currency, source: CostSource::Catalog { detail } }
+        }
+        Err(reason) => {
+            CurrentCost { monthly: None, currency, source: CostSource::Unknown { reason } }
+        }
     }
 }
 
@@ -151,29 +167,39 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         let volumes_cost: Result<Money, String> = attached
             .iter()
             .map(|v| {
-                billed
-                    .monthly(&v.id)
-                    .and_then(|c| c.monthly)
-                    .map_or_else(
-                        || {
-                            catalog
-                                .volume_monthly(&v.region, &v.volume_type, v.size_gib, v.iops, v.throughput)
-                                .map_err(|e| e.to_string())
-                        },
-                        Ok,
-                    )
+                billed.monthly(&v.id).and_then(|c| c.monthly).map_or_else(
+                    || {
+                        catalog
+                            .volume_monthly(
+                                &v.region,
+                                &v.volume_type,
+                                v.size_gib,
+                                v.iops,
+                                v.throughput,
+                            )
+                            .map_err(|e| e.to_string())
+                    },
+                    Ok,
+                )
             })
             .sum();
         let cost = billed.monthly(&i.id).unwrap_or_else(|| match i.state {
             InstanceState::Running | InstanceState::Pending => catalog_cost(
                 catalog,
-                catalog.instance_hourly(&i.region, &i.instance_type).map(|h| h.times(hours)).map_err(|e| e.to_string()),
+                catalog
+                    .instance_hourly(&i.region, &i.instance_type)
+                    .map(|h| h.times(hours))
+                    .map_err(|e| e.to_string()),
                 format!("{} in {} on demand × {hours} h", i.instance_type, i.region),
             ),
             _ => catalog_cost(
                 catalog,
                 volumes_cost.clone(),
-                format!("{}: no compute charge; {} attached volume(s)", i.state.as_str(), attached.len()),
+                format!(
+                    "{}: no compute charge; {} attached volume(s)",
+                    i.state.as_str(),
+                    attached.len()
+                ),
             ),
         });
         let mut f = HashMap::new();
@@ -196,7 +222,16 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
             "attached_volumes_monthly".to_string(),
             volumes_cost.as_ref().map_or(Value::Null, |m| num(m.to_f64())),
         );
-        views.push(view(ResourceKind::Ec2Instance, &i.id, &i.account_id, &i.region, &i.tags, f, &utilization, cost));
+        views.push(view(
+            ResourceKind::Ec2Instance,
+            &i.id,
+            &i.account_id,
+            &i.region,
+            &i.tags,
+            f,
+            &utilization,
+            cost,
+        ));
     }
 
     for v in &inv.volumes {
@@ -218,14 +253,26 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         f.insert("state".to_string(), text(v.state.as_str()));
         f.insert("attached".to_string(), Value::Bool(!v.attachments.is_empty()));
         f.insert("age_days".to_string(), days_between(v.create_time, now));
-        views.push(view(ResourceKind::EbsVolume, &v.id, &v.account_id, &v.region, &v.tags, f, &utilization, cost));
+        views.push(view(
+            ResourceKind::EbsVolume,
+            &v.id,
+            &v.account_id,
+            &v.region,
+            &v.tags,
+            f,
+            &utilization,
+            cost,
+        ));
     }
 
     for a in &inv.addresses {
         let cost = billed.monthly(&a.allocation_id).unwrap_or_else(|| {
             catalog_cost(
                 catalog,
-                catalog.public_ipv4_hourly(&a.region).map(|h| h.times(hours)).map_err(|e| e.to_string()),
+                catalog
+                    .public_ipv4_hourly(&a.region)
+                    .map(|h| h.times(hours))
+                    .map_err(|e| e.to_string()),
                 format!("public IPv4 in {} × {hours} h", a.region),
             )
         });
@@ -233,15 +280,30 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         f.insert("id".to_string(), text(&a.allocation_id));
         f.insert("public_ip".to_string(), text(&a.public_ip));
         f.insert("associated".to_string(), Value::Bool(a.is_associated()));
-        views.push(view(ResourceKind::ElasticIp, &a.allocation_id, &a.account_id, &a.region, &a.tags, f, &utilization, cost));
+        views.push(view(
+            ResourceKind::ElasticIp,
+            &a.allocation_id,
+            &a.account_id,
+            &a.region,
+            &a.tags,
+            f,
+            &utilization,
+            cost,
+        ));
     }
 
     for s in &inv.snapshots {
         let cost = billed.monthly(&s.id).unwrap_or_else(|| {
             catalog_cost(
                 catalog,
-                catalog.snapshot_gb_month(&s.region).map(|p| p.times(s.size_gib as i64)).map_err(|e| e.to_string()),
-                format!("{} GiB snapshot in {} (full size; snapshots are incremental)", s.size_gib, s.region),
+                catalog
+                    .snapshot_gb_month(&s.region)
+                    .map(|p| p.times(s.size_gib as i64))
+                    .map_err(|e| e.to_string()),
+                format!(
+                    "{} GiB snapshot in {} (full size; snapshots are incremental)",
+                    s.size_gib, s.region
+                ),
             )
         });
         let mut f = HashMap::new();
@@ -251,14 +313,26 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
         f.insert("volume_exists".to_string(), Value::Bool(exists));
         f.insert("age_days".to_string(), days_between(s.start_time, now));
-        views.push(view(ResourceKind::EbsSnapshot, &s.id, &s.account_id, &s.region, &s.tags, f, &utilization, cost));
+        views.push(view(
+            ResourceKind::EbsSnapshot,
+            &s.id,
+            &s.account_id,
+            &s.region,
+            &s.tags,
+            f,
+            &utilization,
+            cost,
+        ));
     }
 
     for n in &inv.nat_gateways {
         let cost = billed.monthly(&n.id).unwrap_or_else(|| {
             catalog_cost(
                 catalog,
-                catalog.nat_gateway_hourly(&n.region).map(|h| h.times(hours)).map_err(|e| e.to_string()),
+                catalog
+                    .nat_gateway_hourly(&n.region)
+                    .map(|h| h.times(hours))
+                    .map_err(|e| e.to_string()),
                 format!("NAT gateway in {} × {hours} h, data processing not included", n.region),
             )
         });
@@ -266,7 +340,16 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         f.insert("id".to_string(), text(&n.id));
         f.insert("state".to_string(), text(&n.state));
         f.insert("age_days".to_string(), days_between(n.create_time, now));
-        views.push(view(ResourceKind::NatGateway, &n.id, &n.account_id, &n.region, &n.tags, f, &utilization, cost));
+        views.push(view(
+            ResourceKind::NatGateway,
+            &n.id,
+            &n.account_id,
+            &n.region,
+            &n.tags,
+            f,
+            &utilization,
+            cost,
+        ));
     }
 
     // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
@@ -284,8 +367,18 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
             let mut f = HashMap::new();
             f.insert("id".to_string(), text(id));
             f.insert("service".to_string(), text(&r.service));
-            let resource_type = if r.resource_type.is_empty() { "billing_resource" } else { &r.resource_type };
-            let mut v = view(ResourceKind::Any, id, &r.account_id, &r.region, &r.tags, f, &utilization, cost);
+            let resource_type =
+                if r.resource_type.is_empty() { "billing_resource" } else { &r.resource_type };
+            let mut v = view(
+                ResourceKind::Any,
+                id,
+                &r.account_id,
+                &r.region,
+                &r.tags,
+                f,
+                &utilization,
+                cost,
+            );
             v.resource_type = resource_type.to_string();
             views.push(v);
         }
@@ -308,7 +401,8 @@ fn view<'a>(
     fields.insert("account_id".to_string(), text(account));
     fields.insert("region".to_string(), text(region));
     fields.insert("tags".to_string(), tags_value(tags));
-    fields.insert("monthly_cost".to_string(), cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
+    fields
+        .insert("monthly_cost".to_string(), cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
     fields.insert(
         "cost_source".to_string(),
         text(match cost.source {
@@ -392,7 +486,10 @@ fn arity(args: &[Value], n: usize, function: &str) -> Result<(), ExecutionError>
     if args.len() == n {
         Ok(())
     } else {
-        Err(ExecutionError::function_error(function, format!("takes {n} arguments, got {}", args.len())))
+        Err(ExecutionError::function_error(
+            function,
+            format!("takes {n} arguments, got {}", args.len()),
+        ))
     }
 }
 
@@ -404,6 +501,15 @@ fn whole(n: Option<f64>) -> Option<u64> {
     n.filter(|x| x.is_finite() && *x >= 0.0).map(|x| x.round() as u64)
 }
 
+/// Functions whose errors mean "the catalog has no such price".
+pub const PRICE_FUNCTIONS: [&str; 5] = [
+    "instance_monthly",
+    "volume_monthly",
+    "snapshot_gb_monthly",
+    "ipv4_monthly",
+    "nat_gateway_monthly",
+];
+
 /// The root context: CEL's standard functions plus the price catalog. Prices are monthly
 /// (730 h) doubles; a missing price is an error naming what is missing, which the engine turns
 /// into "savings not computed: no price for …".
@@ -412,61 +518,84 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
     let hours = HOURS_PER_MONTH;
 
     let c = catalog.clone();
-    ctx.add_function("instance_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        arity(&args, 2, "instance_monthly")?;
-        let (t, region) = (arg_text(&args, 0, "instance_monthly")?, arg_text(&args, 1, "instance_monthly")?);
-        c.instance_hourly(&region, &t)
-            .map(|h| money_value(h.times(hours)))
-            .map_err(|e| ExecutionError::function_error("instance_monthly", e))
-    });
+    ctx.add_function(
+        "instance_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 2, "instance_monthly")?;
+            let (t, region) =
+                (arg_text(&args, 0, "instance_monthly")?, arg_text(&args, 1, "instance_monthly")?);
+            c.instance_hourly(&region, &t)
+                .map(|h| money_value(h.times(hours)))
+                .map_err(|e| ExecutionError::function_error("instance_monthly", e))
+        },
+    );
     let c = catalog.clone();
-    ctx.add_function("next_smaller", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        arity(&args, 2, "next_smaller")?;
-        let (t, region) = (arg_text(&args, 0, "next_smaller")?, arg_text(&args, 1, "next_smaller")?);
-        Ok(text(&c.next_smaller(&region, &t).unwrap_or_default()))
-    });
+    ctx.add_function(
+        "next_smaller",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 2, "next_smaller")?;
+            let (t, region) =
+                (arg_text(&args, 0, "next_smaller")?, arg_text(&args, 1, "next_smaller")?);
+            Ok(text(&c.next_smaller(&region, &t).unwrap_or_default()))
+        },
+    );
     let c = catalog.clone();
-    ctx.add_function("successor", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        arity(&args, 2, "successor")?;
-        let (t, region) = (arg_text(&args, 0, "successor")?, arg_text(&args, 1, "successor")?);
-        Ok(text(&c.successor(&region, &t).unwrap_or_default()))
-    });
+    ctx.add_function(
+        "successor",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 2, "successor")?;
+            let (t, region) = (arg_text(&args, 0, "successor")?, arg_text(&args, 1, "successor")?);
+            Ok(text(&c.successor(&region, &t).unwrap_or_default()))
+        },
+    );
     let c = catalog.clone();
-    ctx.add_function("volume_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        // volume_monthly(type, size_gib, iops, throughput, region)
-        arity(&args, 5, "volume_monthly")?;
-        let t = arg_text(&args, 0, "volume_monthly")?;
-        let size = whole(arg_number(&args, 1, "volume_monthly")?).unwrap_or(0);
-        let iops = whole(arg_number(&args, 2, "volume_monthly")?);
-        let throughput = whole(arg_number(&args, 3, "volume_monthly")?);
-        let region = arg_text(&args, 4, "volume_monthly")?;
-        c.volume_monthly(&region, &t, size, iops, throughput)
-            .map(money_value)
-            .map_err(|e| ExecutionError::function_error("volume_monthly", e))
-    });
+    ctx.add_function(
+        "volume_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            // volume_monthly(type, size_gib, iops, throughput, region)
+            arity(&args, 5, "volume_monthly")?;
+            let t = arg_text(&args, 0, "volume_monthly")?;
+            let size = whole(arg_number(&args, 1, "volume_monthly")?).unwrap_or(0);
+            let iops = whole(arg_number(&args, 2, "volume_monthly")?);
+            let throughput = whole(arg_number(&args, 3, "volume_monthly")?);
+            let region = arg_text(&args, 4, "volume_monthly")?;
+            c.volume_monthly(&region, &t, size, iops, throughput)
+                .map(money_value)
+                .map_err(|e| ExecutionError::function_error("volume_monthly", e))
+        },
+    );
     let c = catalog.clone();
-    ctx.add_function("snapshot_gb_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        arity(&args, 1, "snapshot_gb_monthly")?;
-        let region = arg_text(&args, 0, "snapshot_gb_monthly")?;
-        c.snapshot_gb_month(&region)
-            .map(money_value)
-            .map_err(|e| ExecutionError::function_error("snapshot_gb_monthly", e))
-    });
+    ctx.add_function(
+        "snapshot_gb_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 1, "snapshot_gb_monthly")?;
+            let region = arg_text(&args, 0, "snapshot_gb_monthly")?;
+            c.snapshot_gb_month(&region)
+                .map(money_value)
+                .map_err(|e| ExecutionError::function_error("snapshot_gb_monthly", e))
+        },
+    );
     let c = catalog.clone();
-    ctx.add_function("ipv4_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        arity(&args, 1, "ipv4_monthly")?;
-        let region = arg_text(&args, 0, "ipv4_monthly")?;
-        c.public_ipv4_hourly(&region)
-            .map(|h| money_value(h.times(hours)))
-            .map_err(|e| ExecutionError::function_error("ipv4_monthly", e))
-    });
+    ctx.add_function(
+        "ipv4_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 1, "ipv4_monthly")?;
+            let region = arg_text(&args, 0, "ipv4_monthly")?;
+            c.public_ipv4_hourly(&region)
+                .map(|h| money_value(h.times(hours)))
+                .map_err(|e| ExecutionError::function_error("ipv4_monthly", e))
+        },
+    );
     let c = catalog;
-    ctx.add_function("nat_gateway_monthly", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        arity(&args, 1, "nat_gateway_monthly")?;
-        let region = arg_text(&args, 0, "nat_gateway_monthly")?;
-        c.nat_gateway_hourly(&region)
-            .map(|h| money_value(h.times(hours)))
-            .map_err(|e| ExecutionError::function_error("nat_gateway_monthly", e))
-    });
+    ctx.add_function(
+        "nat_gateway_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 1, "nat_gateway_monthly")?;
+            let region = arg_text(&args, 0, "nat_gateway_monthly")?;
+            c.nat_gateway_hourly(&region)
+                .map(|h| money_value(h.times(hours)))
+                .map_err(|e| ExecutionError::function_error("nat_gateway_monthly", e))
+        },
+    );
     ctx
 }

@@ -21,8 +21,30 @@ pub struct Evaluation {
     /// Distinct resources skipped by at least one rule for too little data.
     pub insufficient_resources: u64,
     pub resources_evaluated: u64,
-    /// Expressions that failed on some resource (rule id, resource, message), first few per rule.
-    pub errors: Vec<String>,
+    /// Expressions that failed on some resource, the first few per rule.
+    pub errors: Vec<EvalError>,
+}
+
+/// An expression of a rule that failed on a resource (a type error, a missing field).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalError {
+    pub rule_id: String,
+    /// `None` for the "more errors not shown" summary.
+    pub resource_id: Option<String>,
+    /// `when`, `condition`, `target`; or `more` for the summary.
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.resource_id {
+            Some(r) => {
+                write!(f, "rule {} on {}: {}: {}", self.rule_id, r, self.field, self.message)
+            }
+            None => write!(f, "rule {}: {}", self.rule_id, self.message),
+        }
+    }
 }
 
 /// The compiled rules and the price functions they call.
@@ -129,10 +151,15 @@ impl Engine {
                 ctx.add_variable_from_value("r", view.r.clone());
                 ctx.add_variable_from_value("u", item.u.clone());
                 ctx.add_variable_from_value("missing_tags", item.missing_tags.clone());
-                let mut note_error = |what: &str, e: String, eval: &mut Evaluation| {
+                let mut note_error = |what: &'static str, e: String, eval: &mut Evaluation| {
                     errors += 1;
                     if errors <= ERRORS_PER_RULE {
-                        eval.errors.push(format!("rule {} on {}: {what}: {e}", rule.id, view.id));
+                        eval.errors.push(EvalError {
+                            rule_id: rule.id.clone(),
+                            resource_id: Some(view.id.clone()),
+                            field: what,
+                            message: e,
+                        });
                     }
                 };
                 if let Some(when) = &rule.when {
@@ -145,7 +172,8 @@ impl Engine {
                         }
                     }
                 }
-                if rule.unless.iter().any(|other| fired.contains(&(other.clone(), view.id.clone()))) {
+                if rule.unless.iter().any(|other| fired.contains(&(other.clone(), view.id.clone())))
+                {
                     continue;
                 }
                 if rule.needs_utilization {
@@ -180,24 +208,47 @@ impl Engine {
                     ctx.add_variable_from_value("target", Value::String(Arc::new(t.clone())));
                 }
                 let savings = match rule.savings.program.execute(&ctx) {
-                    Ok(Value::Float(f)) => Money::from_f64_rounded(f).ok_or("not a finite number".to_string()),
+                    Ok(Value::Float(f)) => {
+                        Money::from_f64_rounded(f).ok_or("not a finite number".to_string())
+                    }
                     Ok(Value::Int(i)) => Ok(Money::from_units(i)),
-                    Ok(Value::UInt(u)) => Ok(Money::from_units(i64::try_from(u).unwrap_or(i64::MAX))),
-                    Ok(other) => Err(format!("savings expression gave {other:?}, not a number")),
-                    Err(e) => Err(error_text(&e)),
+                    Ok(Value::UInt(u)) => {
+                        Ok(Money::from_units(i64::try_from(u).unwrap_or(i64::MAX)))
+                    }
+                    Ok(other) => {
+                        let message = format!("savings expression gave {other:?}, not a number");
+                        note_error("savings", message.clone(), &mut eval);
+                        Err(message)
+                    }
+                    Err(e) => {
+                        // A missing price is data, reported in the evidence; anything else is
+                        // a mistake in the rule and is reported as one too.
+                        if !is_missing_price(&e) {
+                            note_error("savings", error_text(&e), &mut eval);
+                        }
+                        Err(error_text(&e))
+                    }
                 };
                 if rule.require_positive_savings && matches!(savings, Ok(s) if s.raw() <= 0) {
                     continue;
                 }
                 fired.insert((rule.id.clone(), view.id.clone()));
-                eval.findings.push(self.finding(rule, view, &ctx, target, savings));
+                let (evidence, failed) = render(&rule.evidence.parts, &ctx);
+                for message in failed {
+                    note_error("evidence", message, &mut eval);
+                }
+                eval.findings.push(self.finding(rule, view, evidence, target, savings));
             }
             if errors > ERRORS_PER_RULE {
-                eval.errors.push(format!(
-                    "rule {}: {} more evaluation errors not shown",
-                    rule.id,
-                    errors - ERRORS_PER_RULE
-                ));
+                eval.errors.push(EvalError {
+                    rule_id: rule.id.clone(),
+                    resource_id: None,
+                    field: "more",
+                    message: format!(
+                        "{} more evaluation errors not shown",
+                        errors - ERRORS_PER_RULE
+                    ),
+                });
             }
         }
         eval.insufficient_resources = insufficient.len() as u64;
@@ -215,11 +266,10 @@ impl Engine {
         &self,
         rule: &Rule,
         view: &ResourceView<'_>,
-        ctx: &Context<'_>,
+        mut evidence: String,
         target: Option<String>,
         savings: Result<Money, String>,
     ) -> Finding {
-        let mut evidence = render(&rule.evidence.parts, ctx);
         let mut notes = Vec::new();
         notes.push(view.cost.describe());
         let saving = match savings {
@@ -277,18 +327,30 @@ fn truth(expr: &Expr, ctx: &Context<'_>) -> Result<bool, String> {
     }
 }
 
-fn render(parts: &[TemplatePart], ctx: &Context<'_>) -> String {
+/// Fills the evidence template. A hole that fails shows `?` and its error is returned.
+fn render(parts: &[TemplatePart], ctx: &Context<'_>) -> (String, Vec<String>) {
     let mut out = String::new();
+    let mut failed = Vec::new();
     for part in parts {
         match part {
             TemplatePart::Text(t) => out.push_str(t),
             TemplatePart::Hole(expr) => match expr.program.execute(ctx) {
                 Ok(v) => out.push_str(&show(&v)),
-                Err(_) => out.push('?'),
+                Err(e) => {
+                    out.push('?');
+                    failed.push(format!("`{}`: {}", expr.source, error_text(&e)));
+                }
             },
         }
     }
-    out.trim().to_string()
+    (out.trim().to_string(), failed)
+}
+
+/// Whether an error is a price function saying "no price for …" (data, not a rule mistake).
+fn is_missing_price(e: &cel_interpreter::ExecutionError) -> bool {
+    matches!(e, cel_interpreter::ExecutionError::FunctionError { function, message }
+        if super::context::PRICE_FUNCTIONS.contains(&function.as_str())
+            && message.starts_with("no price"))
 }
 
 /// Per resource, the finding with the largest saving stays primary (ties: rule id); the rest

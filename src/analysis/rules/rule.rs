@@ -178,6 +178,8 @@ pub struct Rule {
     pub enabled: bool,
     /// Where the rule came from: a file path or `builtin:<file>`.
     pub origin: PathBuf,
+    /// Line of each expression field in the file, for messages about it.
+    pub lines: BTreeMap<&'static str, usize>,
 }
 
 #[derive(Deserialize)]
@@ -276,7 +278,8 @@ impl Rule {
     /// Parses and validates one rule file's text; `path` names it in messages.
     pub fn parse(text: &str, path: &Path) -> Result<Rule, RuleError> {
         let file: RuleFile = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| text[..s.start.min(text.len())].lines().count().max(1));
+            let line =
+                e.span().map_or(1, |s| text[..s.start.min(text.len())].lines().count().max(1));
             RuleError::Invalid {
                 path: path.to_path_buf(),
                 line,
@@ -293,7 +296,10 @@ impl Rule {
         if file.id.is_empty()
             || !file.id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
         {
-            return Err(invalid("id", format!("{:?} is not a valid id (letters, digits, - and _)", file.id)));
+            return Err(invalid(
+                "id",
+                format!("{:?} is not a valid id (letters, digits, - and _)", file.id),
+            ));
         }
         if file.title.trim().is_empty() {
             return Err(invalid("title", "must not be empty".into()));
@@ -304,7 +310,10 @@ impl Rule {
         let mut params = BTreeMap::new();
         for (name, value) in &file.params {
             let param = Param::from_toml(value).ok_or_else(|| {
-                invalid(name, "a parameter must be a number, a string, a boolean or a list of strings".into())
+                invalid(
+                    name,
+                    "a parameter must be a number, a string, a boolean or a list of strings".into(),
+                )
             })?;
             params.insert(name.clone(), param);
         }
@@ -332,6 +341,10 @@ impl Rule {
             params,
             enabled: true,
             origin: path.to_path_buf(),
+            lines: ["when", "condition", "target", "savings", "evidence"]
+                .into_iter()
+                .map(|f| (f, line_of(text, f)))
+                .collect(),
         })
     }
 
@@ -351,7 +364,9 @@ impl RuleSet {
     pub fn builtin() -> Result<RuleSet, RuleError> {
         let rules = BUILTIN
             .iter()
-            .map(|(name, text)| Rule::parse(text, &PathBuf::from(format!("builtin:rules/pack/{name}"))))
+            .map(|(name, text)| {
+                Rule::parse(text, &PathBuf::from(format!("builtin:rules/pack/{name}")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let mut set = RuleSet { rules };
         set.sort();
@@ -446,9 +461,10 @@ impl RuleSet {
                         known.join(", ")
                     )));
                 };
-                let new = Param::from_toml(value)
-                    .filter(|p| p.same_type(current))
-                    .ok_or_else(|| invalid(format!("expected a value like {current}, got {value}")))?;
+                let new =
+                    Param::from_toml(value).filter(|p| p.same_type(current)).ok_or_else(|| {
+                        invalid(format!("expected a value like {current}, got {value}"))
+                    })?;
                 rule.params.insert(name.clone(), new);
             }
         }

@@ -1,0 +1,157 @@
+//! A synthetic snapshot with every kind of resource and every measurement present, so
+//! `rules check` can run each rule's expressions and catch mistakes (a type error, a misspelt
+//! field) before a real run meets them.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+
+use super::engine::Engine;
+use super::rule::{RuleError, RuleSet};
+use crate::model::Snapshot;
+use crate::model::inventory::{
+    EbsSnapshot, ElasticIp, Instance, InstanceState, NatGateway, Volume, VolumeAttachment,
+    VolumeState,
+};
+use crate::model::utilization::UtilizationSummary;
+use crate::pricing::catalog::PriceCatalog;
+
+fn probe_snapshot() -> Snapshot {
+    let now = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).single().unwrap_or_default();
+    let mut s = Snapshot::empty(now);
+    let region = "us-east-1".to_string();
+    let account = "000000000000".to_string();
+    let instance = |id: &str, t: &str, state| Instance {
+        id: id.into(),
+        account_id: account.clone(),
+        region: region.clone(),
+        instance_type: t.into(),
+        state,
+        launch_time: Some(now - Duration::days(400)),
+        state_transition_time: Some(now - Duration::days(200)),
+        state_transition_reason: Some("User initiated (2025-06-15 00:00:00 GMT)".into()),
+        platform: None,
+        tags: Default::default(),
+        volume_ids: vec!["vol-probe-root".into()],
+    };
+    s.inventory.instances = vec![
+        instance("i-probe-idle", "m5.xlarge", InstanceState::Running),
+        instance("i-probe-busy", "m4.xlarge", InstanceState::Running),
+        instance("i-probe-stopped", "m5.large", InstanceState::Stopped),
+    ];
+    let volume = |id: &str, t: &str, state, iops| Volume {
+        id: id.into(),
+        account_id: account.clone(),
+        region: region.clone(),
+        volume_type: t.into(),
+        size_gib: 500,
+        iops,
+        throughput: None,
+        state,
+        attachments: vec![],
+        create_time: Some(now - Duration::days(400)),
+        tags: Default::default(),
+    };
+    let mut root = volume("vol-probe-root", "gp2", VolumeState::InUse, None);
+    root.attachments =
+        vec![VolumeAttachment { instance_id: "i-probe-stopped".into(), device: None }];
+    s.inventory.volumes = vec![
+        root,
+        volume("vol-probe-free", "io1", VolumeState::Available, Some(1000)),
+        volume("vol-probe-gp2", "gp2", VolumeState::Available, None),
+    ];
+    s.inventory.addresses = vec![ElasticIp {
+        allocation_id: "eipalloc-probe".into(),
+        public_ip: "192.0.2.1".into(),
+        account_id: account.clone(),
+        region: region.clone(),
+        association_id: None,
+        instance_id: None,
+        tags: Default::default(),
+    }];
+    s.inventory.snapshots = vec![EbsSnapshot {
+        id: "snap-probe".into(),
+        account_id: account.clone(),
+        region: region.clone(),
+        volume_id: Some("vol-probe-deleted".into()),
+        size_gib: 100,
+        start_time: Some(now - Duration::days(400)),
+        description: None,
+        tags: Default::default(),
+    }];
+    s.inventory.nat_gateways = vec![NatGateway {
+        id: "nat-probe".into(),
+        account_id: account,
+        region,
+        state: "available".into(),
+        create_time: Some(now - Duration::days(400)),
+        vpc_id: None,
+        subnet_id: None,
+        tags: Default::default(),
+    }];
+    let util = |id: &str, p95: f64| UtilizationSummary {
+        resource_id: id.into(),
+        lookback_days: 365,
+        days_covered: 365,
+        data_points: 365 * 24,
+        cpu_avg_percent: Some(p95 / 2.0),
+        cpu_p95_percent: Some(p95),
+        cpu_max_percent: Some(p95 * 2.0),
+        memory_p95_percent: None,
+        network_in_bytes_per_day: Some(1e5),
+        network_out_bytes_per_day: Some(1e5),
+        bytes_processed: Some(1e6),
+    };
+    s.utilization =
+        vec![util("i-probe-idle", 1.0), util("i-probe-busy", 20.0), util("nat-probe", 0.0)];
+    s
+}
+
+/// Runs every rule of `rules` on the probe snapshot and returns each expression failure as an
+/// error naming the rule file, the line and the field.
+pub fn check(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Vec<RuleError> {
+    let origins: Vec<(String, PathBuf, std::collections::BTreeMap<&'static str, usize>)> =
+        rules.rules.iter().map(|r| (r.id.clone(), r.origin.clone(), r.lines.clone())).collect();
+    let engine = Engine::new(rules, catalog);
+    let eval = engine.evaluate(&probe_snapshot(), &["team".to_string()]);
+    eval.errors
+        .into_iter()
+        .filter(|e| e.resource_id.is_some())
+        .map(|e| {
+            let (path, line) = origins
+                .iter()
+                .find(|(id, _, _)| *id == e.rule_id)
+                .map_or((PathBuf::from(&e.rule_id), 1), |(_, path, lines)| {
+                    (path.clone(), lines.get(e.field).copied().unwrap_or(1))
+                });
+            RuleError::Invalid {
+                path,
+                line,
+                field: e.field.to_string(),
+                message: format!("fails when evaluated on a test resource: {}", e.message),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_builtin_pack_passes_the_probe() {
+        let errors = check(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn a_type_error_is_reported_with_its_line() {
+        let text = "id = \"x\"\ntitle = \"t\"\nresource = \"ebs_volume\"\naction = \"a\"\nconfidence = \"low\"\ncondition = \"true\"\nsavings = \"r.size_gib * 2\"\nevidence = \"e\"\n";
+        let rule = super::super::rule::Rule::parse(text, std::path::Path::new("x.toml")).unwrap();
+        let errors =
+            check(RuleSet { rules: vec![rule] }, Arc::new(PriceCatalog::builtin().unwrap()));
+        let first = errors.first().expect("Float * Int must fail").to_string();
+        assert!(first.starts_with("x.toml:7: savings:"), "{first}");
+    }
+}
