@@ -11,4 +11,5 @@ pub mod model;
 pub mod pricing;
 pub mod report;
 pub mod sample;
+pub mod samplegen;
 pub mod source;

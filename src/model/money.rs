@@ -12,6 +12,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const SCALE: u32 = 18;
 const ONE: i128 = 10i128.pow(SCALE);
 
+/// Decimals kept in estimates (monthly figures scaled from billing, savings): a millionth of a
+/// currency unit. Billed sums themselves keep every digit.
+pub const ESTIMATE_DIGITS: u32 = 6;
+
 /// An exact decimal amount of money (no currency attached; see [`crate::model::Currency`]).
 ///
 /// Addition is integer addition, hence associative and commutative: the same rows summed in any
@@ -77,14 +81,15 @@ impl Money {
         Money(div_round_half_even(product, den))
     }
 
-    /// Converts a float to money, rounded half to even at 10^-9. Used only where a value was
-    /// computed in floating point by a rule expression; sums are still done in fixed point.
+    /// Converts a float to money, rounded half to even at 10^-6 ([`ESTIMATE_DIGITS`]). Used
+    /// only where a value was computed in floating point by a rule expression; sums are still
+    /// done in fixed point.
     pub fn from_f64_rounded(value: f64) -> Option<Money> {
         if !value.is_finite() || value.abs() > 1e20 {
             return None;
         }
-        let nanos = (value * 1e9).round_ties_even();
-        Some(Money(nanos as i128 * 10i128.pow(SCALE - 9)))
+        let micros = (value * 1e6).round_ties_even();
+        Some(Money(micros as i128 * 10i128.pow(SCALE - ESTIMATE_DIGITS)))
     }
 
     /// An approximate float, for charts, ratios and rule expressions; never summed.

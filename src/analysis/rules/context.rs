@@ -116,7 +116,10 @@ impl<'a> BilledCosts<'a> {
         };
         let days = (last - first).num_days() + 1;
         Some(CurrentCost {
-            monthly: Some(cost.mul_ratio(i128::from(HOURS_PER_MONTH), 24 * i128::from(days))),
+            monthly: Some(
+                cost.mul_ratio(i128::from(HOURS_PER_MONTH), 24 * i128::from(days))
+                    .round_dp(crate::model::money::ESTIMATE_DIGITS),
+            ),
             currency: currency.clone(),
             source: CostSource::Billing { days },
         })

@@ -1,0 +1,64 @@
+//! `costscope-samplegen`: writes the bundled sample (samples/) or a large billing file for benchmarks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use costscope::samplegen::{self, DEFAULT_SEED};
+
+/// Generate costscope's deterministic sample data.
+///
+/// Without --rows: writes focus-2026-10.csv.gz, snapshot.json and expected-findings.csv.
+/// With --rows N: writes only focus-scaled-N.csv (or .csv.gz with --gzip), streaming.
+#[derive(Debug, Parser)]
+#[command(name = "costscope-samplegen", version)]
+struct Args {
+    /// Directory to write into (created if missing).
+    #[arg(long, default_value = "samples")]
+    out_dir: PathBuf,
+    /// Write only a billing CSV with this many rows (for benchmarks).
+    #[arg(long)]
+    rows: Option<u64>,
+    /// Seed of the generator; the same seed always gives the same bytes.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
+    /// With --rows: gzip the CSV.
+    #[arg(long, requires = "rows")]
+    gzip: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("costscope-samplegen: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &Args) -> samplegen::Result<()> {
+    let written = match args.rows {
+        Some(rows) => vec![samplegen::write_scaled(&args.out_dir, rows, args.seed, args.gzip)?],
+        None => {
+            let (sample, paths) = samplegen::write_sample(&args.out_dir, args.seed)?;
+            eprintln!(
+                "{} billing rows, {} billed resources, {} services; {} inventory resources, {} \
+                 utilization summaries, {} expectations",
+                sample.rows.len(),
+                sample.billed_resource_count(),
+                sample.service_count(),
+                sample.snapshot.inventory.len(),
+                sample.snapshot.utilization.len(),
+                sample.expectations.len(),
+            );
+            paths
+        }
+    };
+    for path in written {
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        println!("{}\t{size} bytes", path.display());
+    }
+    Ok(())
+}
