@@ -130,8 +130,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let mut snapshot = gather(&args.sources, Grain::FULL)?;
             snapshot.normalize();
             export::write_atomic(&args.out, |w: &mut dyn Write| {
-                serde_json::to_writer_pretty(&mut *w, &snapshot).map_err(std::io::Error::other)?;
-                w.write_all(b"\n")
+                export::json::write_value(w, &snapshot)
             })?;
             let partial = snapshot.sources.iter().any(|s| s.state != crate::model::SourceState::Ok);
             Ok(if partial { Outcome::Partial } else { Outcome::Success })

@@ -18,9 +18,14 @@ pub enum SourceError {
     /// The file as a whole is unusable: empty, binary, truncated, missing a required column.
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
-    /// One row is malformed.
-    #[error("{path}:{line}: column {column}: {message}")]
+    /// One row (or the header, line 1) is malformed; `column` is empty when no single column
+    /// is at fault.
+    #[error("{path}:{line}: {}", located(.column, .message))]
     Row { path: PathBuf, line: u64, column: String, message: String },
+}
+
+fn located(column: &str, message: &str) -> String {
+    if column.is_empty() { message.to_string() } else { format!("column {column}: {message}") }
 }
 
 impl SourceError {

@@ -33,11 +33,7 @@ fn costscope() -> Command {
 
 fn stdout_of(args: &[&str]) -> String {
     let out = costscope().args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -103,7 +99,9 @@ fn json_report_has_totals_rules_and_data_gaps() {
     let text = stdout_of(&["report", "--sample", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(v["totals"][0]["currency"], "USD");
-    assert!(v["totals"][0]["estimated_monthly_savings"].as_str().unwrap().parse::<f64>().unwrap() > 0.0);
+    assert!(
+        v["totals"][0]["estimated_monthly_savings"].as_str().unwrap().parse::<f64>().unwrap() > 0.0
+    );
     assert!(v["by_rule"].as_array().unwrap().len() >= DEFAULT_RULES.len());
     assert!(v["insufficient_data_resources"].as_u64().unwrap() > 0);
     assert!(v["tag_coverage"]["keys"].as_array().unwrap().len() >= 3);
@@ -122,11 +120,7 @@ fn markdown_report_is_readable() {
 fn collect_then_report_on_the_snapshot_gives_the_same_findings() {
     let dir = tempfile::tempdir().unwrap();
     let snap = dir.path().join("snap.json");
-    costscope()
-        .args(["collect", "--sample", "--out"])
-        .arg(&snap)
-        .assert()
-        .success();
+    costscope().args(["collect", "--sample", "--out"]).arg(&snap).assert().success();
     let from_sample = stdout_of(&["report", "--sample"]);
     let from_snapshot = stdout_of(&["report", "--snapshot", snap.to_str().unwrap()]);
     assert_eq!(from_sample, from_snapshot);
@@ -147,9 +141,11 @@ fn rules_list_shows_every_rule_and_its_parameters() {
 
 #[test]
 fn rules_check_accepts_the_pack_and_names_file_line_and_problem() {
-    costscope().args(["rules", "check", "rules/pack"]).assert().success().stdout(
-        predicate::str::contains(format!("ok: {} rules valid", DEFAULT_RULES.len())),
-    );
+    costscope()
+        .args(["rules", "check", "rules/pack"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("ok: {} rules valid", DEFAULT_RULES.len())));
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("typo.toml"),
@@ -176,7 +172,11 @@ fn rules_check_accepts_the_pack_and_names_file_line_and_problem() {
 fn config_overrides_and_user_rules_change_the_findings() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("costscope.toml");
-    std::fs::write(&config, "[rules.ec2-idle]\nenabled = false\n\n[rules.snapshot-old]\nmin_age_days = 100000\n").unwrap();
+    std::fs::write(
+        &config,
+        "[rules.ec2-idle]\nenabled = false\n\n[rules.snapshot-old]\nmin_age_days = 100000\n",
+    )
+    .unwrap();
     let text = stdout_of(&["report", "--sample", "--config", config.to_str().unwrap()]);
     let (_, rows) = csv_rows(&text);
     assert!(rows.iter().all(|r| r["rule_id"] != "ec2-idle"));
@@ -209,10 +209,7 @@ fn fail_on_savings_exits_4_only_above_the_limit() {
         .arg(tempfile::tempdir().unwrap().path().join("r.csv"))
         .assert()
         .code(4);
-    costscope()
-        .args(["report", "--sample", "--fail-on-savings", "100000000"])
-        .assert()
-        .code(0);
+    costscope().args(["report", "--sample", "--fail-on-savings", "100000000"]).assert().code(0);
 }
 
 #[test]
@@ -279,7 +276,8 @@ fn null(v: &str) -> bool {
 fn costs_by_service_agree_with_an_independent_sum_to_the_last_digit() {
     let mut expected: BTreeMap<String, i128> = BTreeMap::new();
     for row in sample_rows() {
-        *expected.entry(row["ServiceName"].clone()).or_default() += parse_scaled(&row["BilledCost"]);
+        *expected.entry(row["ServiceName"].clone()).or_default() +=
+            parse_scaled(&row["BilledCost"]);
     }
     let (headers, rows) = csv_rows(&stdout_of(&["costs", "--sample", "--by", "service"]));
     assert_eq!(headers, ["service", "billed_cost", "effective_cost", "currency"]);

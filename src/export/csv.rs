@@ -31,20 +31,30 @@ fn write_notes(out: &mut dyn Write, notes: &Notes) -> io::Result<()> {
     Ok(())
 }
 
-/// `<dimension>,billed_cost,effective_cost,currency`, one row per group.
+/// `<dimension>,billed_cost,effective_cost,currency` (plus `account_name` by account), one row
+/// per group.
 pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) -> io::Result<()> {
     {
         let mut w = writer(out);
-        w.write_record([costs.dimension.as_str(), "billed_cost", "effective_cost", "currency"])
-            .map_err(csv_io)?;
+        // Accounts also get their display name, after the contract's four columns.
+        let named = costs.dimension == "account";
+        let mut header =
+            vec![costs.dimension.as_str(), "billed_cost", "effective_cost", "currency"];
+        if named {
+            header.push("account_name");
+        }
+        w.write_record(&header).map_err(csv_io)?;
         for row in &costs.rows {
-            w.write_record([
+            let mut record = vec![
                 spreadsheet_text(&row.key),
                 row.billed_cost.to_string(),
                 opt(row.effective_cost),
                 spreadsheet_text(&row.currency.to_string()),
-            ])
-            .map_err(csv_io)?;
+            ];
+            if named {
+                record.push(spreadsheet_text(row.name.as_deref().unwrap_or("")));
+            }
+            w.write_record(&record).map_err(csv_io)?;
         }
         w.flush()?;
     }

@@ -21,7 +21,23 @@ struct Envelope<'a, T: Serialize> {
 fn write_pretty<T: Serialize>(out: &mut dyn Write, body: &T, notes: &Notes) -> io::Result<()> {
     let envelope =
         Envelope { body, skipped_rows: notes.skipped.as_deref(), warnings: &notes.warnings };
-    serde_json::to_writer_pretty(&mut *out, &envelope).map_err(io::Error::other)?;
+    write_value(out, &envelope)
+}
+
+/// Pretty JSON followed by a newline. serde_json escapes C0 controls; C1 controls and the
+/// bidirectional overrides are escaped here too, so no string can drive a terminal that shows
+/// the file. (They can only occur inside strings, where `\uXXXX` keeps the data intact.)
+pub fn write_value<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    let mut safe = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\u{80}'..='\u{9f}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
+            safe.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            safe.push(c);
+        }
+    }
+    out.write_all(safe.as_bytes())?;
     out.write_all(b"\n")
 }
 
@@ -35,6 +51,5 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
 
 /// The whole report: totals, per-rule sums, findings, tag coverage, sources and warnings.
 pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, report).map_err(io::Error::other)?;
-    out.write_all(b"\n")
+    write_value(out, report)
 }

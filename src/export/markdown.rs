@@ -110,9 +110,13 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
                 .map(|v| format!("`{}` ({} resources)", cell(&v.text), v.resources))
                 .collect();
             match issue.kind {
-                IssueKind::Key => {
-                    writeln!(out, "- key spelled {} ways: {}", variants.len(), variants.join(", "))?
-                }
+                IssueKind::Key => writeln!(
+                    out,
+                    "- key `{}` spelled {} ways: {}",
+                    cell(&issue.canonical),
+                    variants.len(),
+                    variants.join(", ")
+                )?,
                 IssueKind::Value => writeln!(
                     out,
                     "- values of `{}` spelled {} ways: {}",

@@ -63,6 +63,11 @@ impl Money {
         if self >= other { self } else { other }
     }
 
+    /// Exact addition, or `None` outside the representable range (about ±1.7e20).
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
     /// Multiplies by an integer quantity (hours, GiB, IOPS). Saturates instead of overflowing.
     pub fn times(self, n: i64) -> Money {
         Money(self.0.saturating_mul(n as i128))

@@ -146,8 +146,10 @@ impl Layout {
             .map(column_name)
             .collect();
         if !missing.is_empty() {
-            return Err(SourceError::File {
+            return Err(SourceError::Row {
                 path: path.to_path_buf(),
+                line: 1,
+                column: missing.join(", "),
                 message: format!(
                     "not a FOCUS export: missing required column{} {} (header has {} columns)",
                     if missing.len() == 1 { "" } else { "s" },
@@ -167,12 +169,12 @@ impl Layout {
 
 /// A row-level problem, before the file and line are attached.
 struct RowError {
-    column: &'static str,
+    column: String,
     message: String,
 }
 
 fn row_err(column: Column, message: impl Into<String>) -> RowError {
-    RowError { column: column_name(column), message: message.into() }
+    RowError { column: column_name(column).to_string(), message: message.into() }
 }
 
 fn ingest(
@@ -190,16 +192,20 @@ fn ingest(
         .terminator(csv::Terminator::Any(b'\n'))
         .from_reader(reader);
     let mut header = csv::ByteRecord::new();
-    let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path))?;
+    let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path, 1))?;
     if !got_header || header.iter().all(|f| f.trim_ascii().is_empty()) {
-        return Err(SourceError::File {
+        return Err(SourceError::Row {
             path: path.to_path_buf(),
+            line: 1,
+            column: String::new(),
             message: "empty file: no FOCUS header row".to_string(),
         });
     }
     if header.as_slice().contains(&0) || std::str::from_utf8(header.as_slice()).is_err() {
-        return Err(SourceError::File {
+        return Err(SourceError::Row {
             path: path.to_path_buf(),
+            line: 1,
+            column: String::new(),
             message: "binary or non-UTF-8 data where a CSV header was expected".to_string(),
         });
     }
@@ -208,22 +214,28 @@ fn ingest(
     let file_label = path.display().to_string();
     let cols = Cols::new(&layout);
     let mut record = csv::ByteRecord::new();
+    let mut line = 1;
     loop {
         match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
-            Err(e) => return Err(csv_error(e, path)),
+            Err(e) => return Err(csv_error(e, path, line)),
         }
-        let line = record.position().map_or(0, |p| p.line());
+        line = physical_line(&record, csv.position().line());
+        if record.len() == 1 && record.as_slice().trim_ascii().is_empty() {
+            continue; // a blank line between records is not data
+        }
         ledger.rows_read += 1;
         let outcome = if record.len() != columns {
-            if record.len() == 1 && record.as_slice().trim_ascii().is_empty() {
-                // A blank line between records is not data.
-                ledger.rows_read -= 1;
-                continue;
-            }
+            let column = if record.len() < columns {
+                String::from_utf8_lossy(header.get(record.len()).unwrap_or_default())
+                    .trim()
+                    .to_string()
+            } else {
+                format!("(field {})", columns + 1)
+            };
             Err(RowError {
-                column: "-",
+                column,
                 message: format!("row has {} fields, the header has {columns}", record.len()),
             })
         } else {
@@ -234,14 +246,14 @@ fn ingest(
                 ledger.skipped.record(SkippedRow {
                     file: file_label.clone(),
                     line,
-                    reason: format!("{}: {}", err.column, err.message),
+                    reason: format!("column {}: {}", err.column, err.message),
                 });
                 continue;
             }
             return Err(SourceError::Row {
                 path: path.to_path_buf(),
                 line,
-                column: err.column.to_string(),
+                column: err.column,
                 message: err.message,
             });
         }
@@ -249,8 +261,18 @@ fn ingest(
     Ok(())
 }
 
-fn csv_error(e: csv::Error, path: &Path) -> SourceError {
-    let line = e.position().map_or(0, |p| p.line());
+/// The line a record starts on. csv reports where it began looking, which is before any blank
+/// lines it skipped; the reader's position after the record, less the record's own line breaks,
+/// is exact for every terminated record (an unterminated last record keeps csv's figure).
+fn physical_line(record: &csv::ByteRecord, end_line: u64) -> u64 {
+    let reported = record.position().map_or(0, |p| p.line());
+    let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
+    if end_line > reported + inner { end_line - 1 - inner } else { reported }
+}
+
+/// `last_line` is the last record line read, for errors (a truncated stream) that carry none.
+fn csv_error(e: csv::Error, path: &Path, last_line: u64) -> SourceError {
+    let line = e.position().map_or(last_line, |p| p.line());
     match e.into_kind() {
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             SourceError::File {
@@ -268,7 +290,7 @@ fn csv_error(e: csv::Error, path: &Path) -> SourceError {
         other => SourceError::Row {
             path: path.to_path_buf(),
             line,
-            column: "-".to_string(),
+            column: String::new(),
             message: format!("{other:?}"),
         },
     }
@@ -405,10 +427,15 @@ fn parse_us_date(text: &str) -> Option<NaiveDate> {
 /// Parses `YYYY-MM-DDTHH:MM:SS[.frac](Z|±HH:MM)`, `YYYY-MM-DD HH:MM:SS` (UTC) or, as a
 /// fallback, a US `M/D/YY` date, and returns the UTC calendar day.
 pub fn parse_charge_day(text: &str) -> Option<NaiveDate> {
-    parse_iso_day(text).or_else(|| parse_us_date(text))
+    parse_charge_time(text).map(|t| t.date())
 }
 
-fn parse_iso_day(text: &str) -> Option<NaiveDate> {
+/// Like [`parse_charge_day`], keeping the time (UTC).
+pub fn parse_charge_time(text: &str) -> Option<chrono::NaiveDateTime> {
+    parse_iso_time(text).or_else(|| parse_us_date(text).and_then(|d| d.and_hms_opt(0, 0, 0)))
+}
+
+fn parse_iso_time(text: &str) -> Option<chrono::NaiveDateTime> {
     let b = text.as_bytes();
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let s = b.get(r)?;
@@ -423,7 +450,7 @@ fn parse_iso_day(text: &str) -> Option<NaiveDate> {
     }
     let date = NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)?;
     if b.len() == 10 {
-        return Some(date);
+        return date.and_hms_opt(0, 0, 0);
     }
     if !matches!(b[10], b'T' | b't' | b' ') || b.len() < 19 || b[13] != b':' || b[16] != b':' {
         return None;
@@ -457,7 +484,7 @@ fn parse_iso_day(text: &str) -> Option<NaiveDate> {
     };
     let local = date.and_time(time);
     let utc = local - chrono::Duration::seconds(offset_secs);
-    Some(utc.date())
+    Some(utc)
 }
 
 /// String interning: each distinct text becomes a small integer, so group keys are cheap to
@@ -514,6 +541,7 @@ struct Sums {
     rows: u64,
 }
 
+#[derive(Clone, Copy)]
 struct ResourceAcc {
     resource_type: u32,
     resource_name: u32,
@@ -521,6 +549,8 @@ struct ResourceAcc {
     account: u32,
     region: u32,
     provider: u32,
+    /// ChargePeriodStart of the row that describes the resource, in seconds.
+    last_seen: i64,
     last_day: i32,
     first_day: i32,
     tag_set: u32,
@@ -584,17 +614,14 @@ impl Ledger {
         if start.is_empty() {
             return Err(row_err(Column::ChargePeriodStart, "required value is null"));
         }
-        let day = parse_charge_day(start).ok_or_else(|| {
+        let start_time = parse_charge_time(start).ok_or_else(|| {
             row_err(Column::ChargePeriodStart, format!("not a timestamp: {start:?}"))
         })?;
+        let day = start_time.date();
         let g = self.grain;
         let need_resource = g.resource;
-        let tag_set = if g.tags || need_resource {
-            let raw = text(r, c.tags, Column::Tags)?;
-            self.tag_set_of(raw)?
-        } else {
-            NO_TAGS
-        };
+        // Tags are validated whatever the grain, so a bad cell fails every command alike.
+        let tag_set = self.tag_set_of(text(r, c.tags, Column::Tags)?)?;
         let currency = self.strings.intern(text(r, c.currency, Column::BillingCurrency)?);
         let mut account_id = text(r, c.sub_account, Column::SubAccountId)?;
         let mut account_name = text(r, c.sub_account_name, Column::SubAccountName)?;
@@ -637,64 +664,61 @@ impl Ledger {
             currency,
         };
         let sums = self.groups.entry(key).or_default();
-        sums.billed += billed;
+        let overflow = || RowError {
+            column: column_name(Column::BilledCost).to_string(),
+            message: "the running total leaves the supported range (±1.7e20)".to_string(),
+        };
+        let add = |slot: &mut Money, v: Money| slot.checked_add(v).map(|m| *slot = m);
+        add(&mut sums.billed, billed).ok_or_else(overflow)?;
         if let Some(e) = effective {
-            *sums.effective.get_or_insert(Money::ZERO) += e;
+            add(sums.effective.get_or_insert(Money::ZERO), e).ok_or_else(overflow)?;
         }
         if let Some(l) = list {
-            *sums.list.get_or_insert(Money::ZERO) += l;
+            add(sums.list.get_or_insert(Money::ZERO), l).ok_or_else(overflow)?;
         }
         sums.rows += 1;
 
         if need_resource && resource != 0 {
-            let resource_type =
-                self.strings.intern(text(r, c.resource_type, Column::ResourceType)?);
-            let resource_name =
-                self.strings.intern(text(r, c.resource_name, Column::ResourceName)?);
-            let acc = self.resources.entry(resource).or_insert(ResourceAcc {
-                resource_type,
-                resource_name,
+            let candidate = ResourceAcc {
+                resource_type: self.strings.intern(text(r, c.resource_type, Column::ResourceType)?),
+                resource_name: self.strings.intern(text(r, c.resource_name, Column::ResourceName)?),
                 service,
                 account,
                 region,
                 provider,
+                last_seen: start_time.and_utc().timestamp(),
                 last_day: day_n,
                 first_day: day_n,
                 tag_set,
-            });
-            acc.first_day = acc.first_day.min(day_n);
-            // The most recent row describes the resource; ties break on content so the result
-            // does not depend on row order.
-            let newer = day_n > acc.last_day
-                || (day_n == acc.last_day
-                    && (resource_type, resource_name, service, account, region, provider, tag_set)
-                        > (
-                            acc.resource_type,
-                            acc.resource_name,
-                            acc.service,
-                            acc.account,
-                            acc.region,
-                            acc.provider,
-                            acc.tag_set,
-                        ));
-            if newer {
-                *acc = ResourceAcc {
-                    first_day: acc.first_day,
-                    ..ResourceAcc {
-                        resource_type,
-                        resource_name,
-                        service,
-                        account,
-                        region,
-                        provider,
-                        last_day: day_n,
-                        first_day: day_n,
-                        tag_set,
-                    }
-                };
+            };
+            match self.resources.get(&resource).copied() {
+                None => {
+                    self.resources.insert(resource, candidate);
+                }
+                Some(kept) => {
+                    let first_day = kept.first_day.min(day_n);
+                    let best =
+                        if self.describes_better(&candidate, &kept) { candidate } else { kept };
+                    self.resources.insert(resource, ResourceAcc { first_day, ..best });
+                }
             }
         }
         Ok(())
+    }
+
+    /// Whether `a` describes a resource better than `b`: the later row wins, and rows at the
+    /// same instant are ordered by their content, so the result never depends on row order.
+    fn describes_better(&self, a: &ResourceAcc, b: &ResourceAcc) -> bool {
+        if a.last_seen != b.last_seen {
+            return a.last_seen > b.last_seen;
+        }
+        let s = &self.strings;
+        let text = |x: &ResourceAcc| {
+            [x.resource_type, x.resource_name, x.service, x.account, x.region, x.provider]
+                .map(|id| s.get(id).to_string())
+        };
+        let tags = |x: &ResourceAcc| self.tag_sets.get(x.tag_set as usize);
+        (text(a), tags(a)) > (text(b), tags(b))
     }
 
     fn tag_set_of(&mut self, raw: &str) -> Result<u32, RowError> {
