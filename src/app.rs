@@ -97,10 +97,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let engine = engine(&config, cli.global.rules.as_deref())?;
             let snapshot = gather(&args.sources, Grain::FULL)?;
             let report = build_report(&snapshot, &engine, &config.required_tags);
-            for w in &report.notes().warnings {
+            let notes = report.notes();
+            report_skipped(&notes);
+            for w in &notes.warnings {
                 tracing::warn!("{}", export::plain_text(w));
             }
-            let notes = report.notes();
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
                     Format::Csv => export::csv::write_findings(w, &report.findings, &notes),

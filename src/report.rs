@@ -159,6 +159,9 @@ pub struct Report {
     pub insufficient_data_resources: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_coverage: Option<TagCoverage>,
+    /// Billing rows skipped by `--skip-invalid`, when any were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped_rows: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -177,12 +180,12 @@ impl Report {
     pub fn notes(&self) -> crate::export::Notes {
         let mut warnings = Vec::new();
         for s in &self.sources {
-            for w in &s.warnings {
+            for w in s.warnings.iter().filter(|w| Some(*w) != self.skipped_rows.as_ref()) {
                 warnings.push(format!("{}: {w}", s.name));
             }
         }
         warnings.extend(self.warnings.iter().cloned());
-        crate::export::Notes { skipped: None, warnings }
+        crate::export::Notes { skipped: self.skipped_rows.clone(), warnings }
     }
 }
 
@@ -247,6 +250,7 @@ pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[Strin
         insufficient_data: evaluation.insufficient_data,
         insufficient_data_resources: evaluation.insufficient_resources,
         tag_coverage,
+        skipped_rows: billing.and_then(|b| b.skipped.summary()),
         warnings,
     }
 }

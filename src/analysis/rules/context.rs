@@ -34,20 +34,17 @@ pub struct CurrentCost {
 
 impl CurrentCost {
     pub fn describe(&self) -> String {
+        let amount = |m: Money| match self.currency.code() {
+            Some(code) => format!("{} {code}/month", m.display_2dp()),
+            None => format!("{}/month (currency unknown)", m.display_2dp()),
+        };
+        let days = |d: i64| if d == 1 { "1 day".to_string() } else { format!("{d} days") };
         match (&self.source, self.monthly) {
-            (CostSource::Billing { days }, Some(m)) => {
-                format!(
-                    "current cost {} {}/month from billing ({days} days billed)",
-                    m.display_2dp(),
-                    self.currency
-                )
+            (CostSource::Billing { days: d }, Some(m)) => {
+                format!("current cost {} from billing ({} billed)", amount(m), days(*d))
             }
             (CostSource::Catalog { detail }, Some(m)) => {
-                format!(
-                    "current cost {} {}/month from the price catalog ({detail})",
-                    m.display_2dp(),
-                    self.currency
-                )
+                format!("current cost {} from the price catalog ({detail})", amount(m))
             }
             (CostSource::Unknown { reason }, _) => format!("current cost unknown: {reason}"),
             (_, None) => "current cost unknown".to_string(),
