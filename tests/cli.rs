@@ -124,6 +124,14 @@ fn collect_then_report_on_the_snapshot_gives_the_same_findings() {
     let from_sample = stdout_of(&["report", "--sample"]);
     let from_snapshot = stdout_of(&["report", "--snapshot", snap.to_str().unwrap()]);
     assert_eq!(from_sample, from_snapshot);
+    // Every breakdown works from the snapshot as from the sources.
+    for by in ["service", "account", "region", "resource", "day", "tag:team"] {
+        assert_eq!(
+            stdout_of(&["costs", "--sample", "--by", by]),
+            stdout_of(&["costs", "--snapshot", snap.to_str().unwrap(), "--by", by]),
+            "costs --by {by}"
+        );
+    }
     // collect is deterministic too.
     let again = dir.path().join("again.json");
     costscope().args(["collect", "--sample", "--out"]).arg(&again).assert().success();

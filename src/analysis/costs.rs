@@ -145,6 +145,9 @@ fn add_opt(slot: &mut Option<Money>, value: Option<Money>) {
 
 /// Groups `summary` by `dimension`. Amounts of different currencies stay in separate rows.
 pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdown {
+    if *dimension == Dimension::Day && !summary.daily.is_empty() {
+        return daily_breakdown(summary);
+    }
     let mut groups: BTreeMap<(GroupKey<'_>, &Currency), CostRow> = BTreeMap::new();
     let mut totals: BTreeMap<&Currency, CurrencyTotal> = BTreeMap::new();
     for line in &summary.lines {
@@ -184,6 +187,37 @@ pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdo
         });
     }
     CostBreakdown { dimension: dimension.to_string(), rows, totals: totals.into_values().collect() }
+}
+
+/// `--by day` from the daily rollup kept beside per-resource lines.
+fn daily_breakdown(summary: &BillingSummary) -> CostBreakdown {
+    let mut groups: BTreeMap<(NaiveDate, &Currency), CostRow> = BTreeMap::new();
+    let mut totals: BTreeMap<&Currency, CurrencyTotal> = BTreeMap::new();
+    for line in &summary.daily {
+        let row = groups.entry((line.day, &line.currency)).or_insert_with(|| CostRow {
+            key: line.day.to_string(),
+            name: None,
+            currency: line.currency.clone(),
+            billed_cost: Money::ZERO,
+            effective_cost: None,
+            rows: 0,
+        });
+        row.billed_cost += line.billed_cost;
+        add_opt(&mut row.effective_cost, line.effective_cost);
+        row.rows += line.rows;
+        let total = totals.entry(&line.currency).or_insert_with(|| CurrencyTotal {
+            currency: line.currency.clone(),
+            billed_cost: Money::ZERO,
+            effective_cost: None,
+        });
+        total.billed_cost += line.billed_cost;
+        add_opt(&mut total.effective_cost, line.effective_cost);
+    }
+    CostBreakdown {
+        dimension: Dimension::Day.to_string(),
+        rows: groups.into_values().collect(),
+        totals: totals.into_values().collect(),
+    }
 }
 
 #[cfg(test)]

@@ -11,6 +11,10 @@ use super::tags::Tags;
 
 /// Which dimensions a [`BillingSummary`] keeps. Dropping dimensions keeps memory proportional
 /// to the groups a command needs (`costs --by service` keeps only `service`).
+///
+/// When both `resource` and `day` are kept, lines are per resource for the whole period and
+/// days go to the separate [`BillingSummary::daily`] rollup: resource × day would make almost
+/// every row of a daily export a group of its own, and memory would follow the file size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Grain {
@@ -86,6 +90,24 @@ pub struct BillingLine {
     pub effective_cost: Option<Money>,
     pub list_cost: Option<Money>,
     /// FOCUS rows summed into this line.
+    pub rows: u64,
+}
+
+/// Billing per day, service, account and region: the daily rollup kept beside per-resource
+/// lines at full grain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DailyLine {
+    pub day: NaiveDate,
+    #[serde(default)]
+    pub service: String,
+    #[serde(default)]
+    pub account_id: String,
+    #[serde(default)]
+    pub region: String,
+    pub currency: Currency,
+    pub billed_cost: Money,
+    pub effective_cost: Option<Money>,
     pub rows: u64,
 }
 
@@ -165,6 +187,11 @@ pub struct BillingSummary {
     pub grain: Grain,
     /// Sorted by key, so identical input serializes identically.
     pub lines: Vec<BillingLine>,
+    /// Daily rollup, present when the grain keeps both resources and days. Sorted.
+    pub daily: Vec<DailyLine>,
+    /// First and last day with a charge (UTC), whatever the grain.
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
     pub tag_sets: Vec<Tags>,
     /// Account id → display name, where the data had one.
     pub account_names: BTreeMap<String, String>,
@@ -189,10 +216,8 @@ impl BillingSummary {
         out
     }
 
-    /// First and last day with charges, when the grain kept days.
+    /// First and last day with charges.
     pub fn period(&self) -> Option<(NaiveDate, NaiveDate)> {
-        let mut days = self.lines.iter().filter_map(|l| l.day);
-        let first = days.next()?;
-        Some(days.fold((first, first), |(lo, hi), d| (lo.min(d), hi.max(d))))
+        Some((self.first_day?, self.last_day?))
     }
 }

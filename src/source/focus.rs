@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{Result, SourceError};
 use crate::model::billing::SkippedRow;
@@ -533,6 +533,38 @@ struct Key {
     currency: u32,
 }
 
+/// Key of the daily rollup kept at full grain.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct DailyKey {
+    day: i32,
+    service: u32,
+    account: u32,
+    region: u32,
+    currency: u32,
+}
+
+fn add_to(
+    sums: &mut Sums,
+    billed: Money,
+    effective: Option<Money>,
+    list: Option<Money>,
+) -> Result<(), RowError> {
+    let overflow = || RowError {
+        column: column_name(Column::BilledCost).to_string(),
+        message: "the running total leaves the supported range (±1.7e20)".to_string(),
+    };
+    let add = |slot: &mut Money, v: Money| slot.checked_add(v).map(|m| *slot = m);
+    add(&mut sums.billed, billed).ok_or_else(overflow)?;
+    if let Some(e) = effective {
+        add(sums.effective.get_or_insert(Money::ZERO), e).ok_or_else(overflow)?;
+    }
+    if let Some(l) = list {
+        add(sums.list.get_or_insert(Money::ZERO), l).ok_or_else(overflow)?;
+    }
+    sums.rows += 1;
+    Ok(())
+}
+
 #[derive(Default)]
 struct Sums {
     billed: Money,
@@ -561,6 +593,9 @@ struct Ledger {
     grain: Grain,
     strings: Interner,
     groups: HashMap<Key, Sums>,
+    daily: HashMap<DailyKey, Sums>,
+    first_day: Option<i32>,
+    last_day: Option<i32>,
     /// Raw Tags cell → parsed tag set id; exports repeat the same cell on many rows.
     raw_tags: HashMap<Box<str>, u32>,
     tag_sets: Vec<Tags>,
@@ -596,6 +631,9 @@ impl Ledger {
             grain,
             strings: Interner::new(),
             groups: HashMap::new(),
+            daily: HashMap::new(),
+            first_day: None,
+            last_day: None,
             raw_tags: HashMap::new(),
             tag_sets: Vec::new(),
             resources: HashMap::new(),
@@ -653,7 +691,7 @@ impl Ledger {
             pick(g.charge_category, s, text(r, c.charge_category, Column::ChargeCategory)?);
         let day_n = day_number(day);
         let key = Key {
-            day: if g.day { day_n } else { NO_DAY },
+            day: if g.day && !g.resource { day_n } else { NO_DAY },
             provider: if g.provider { provider } else { 0 },
             account: if g.account { account } else { 0 },
             service: if g.service { service } else { 0 },
@@ -663,20 +701,13 @@ impl Ledger {
             tag_set: if g.tags { tag_set } else { NO_TAGS },
             currency,
         };
-        let sums = self.groups.entry(key).or_default();
-        let overflow = || RowError {
-            column: column_name(Column::BilledCost).to_string(),
-            message: "the running total leaves the supported range (±1.7e20)".to_string(),
-        };
-        let add = |slot: &mut Money, v: Money| slot.checked_add(v).map(|m| *slot = m);
-        add(&mut sums.billed, billed).ok_or_else(overflow)?;
-        if let Some(e) = effective {
-            add(sums.effective.get_or_insert(Money::ZERO), e).ok_or_else(overflow)?;
+        self.first_day = Some(self.first_day.map_or(day_n, |d| d.min(day_n)));
+        self.last_day = Some(self.last_day.map_or(day_n, |d| d.max(day_n)));
+        add_to(self.groups.entry(key).or_default(), billed, effective, list)?;
+        if g.day && g.resource {
+            let daily = DailyKey { day: day_n, service, account, region, currency };
+            add_to(self.daily.entry(daily).or_default(), billed, effective, list)?;
         }
-        if let Some(l) = list {
-            add(sums.list.get_or_insert(Money::ZERO), l).ok_or_else(overflow)?;
-        }
-        sums.rows += 1;
 
         if need_resource && resource != 0 {
             let candidate = ResourceAcc {
@@ -827,10 +858,38 @@ impl Ledger {
             .iter()
             .map(|(id, name)| (s.get(*id).to_string(), s.get(*name).to_string()))
             .collect();
+        let mut daily: Vec<crate::model::DailyLine> = self
+            .daily
+            .iter()
+            .filter_map(|(k, v)| {
+                Some(crate::model::DailyLine {
+                    day: day_from_number(k.day)?,
+                    service: s.get(k.service).to_string(),
+                    account_id: s.get(k.account).to_string(),
+                    region: s.get(k.region).to_string(),
+                    currency: Currency::new(s.get(k.currency)),
+                    billed_cost: v.billed,
+                    effective_cost: v.effective,
+                    rows: v.rows,
+                })
+            })
+            .collect();
+        daily.sort_by(|a, b| {
+            (a.day, &a.service, &a.account_id, &a.region, &a.currency).cmp(&(
+                b.day,
+                &b.service,
+                &b.account_id,
+                &b.region,
+                &b.currency,
+            ))
+        });
         BillingSummary {
             sources,
             grain: self.grain,
             lines,
+            daily,
+            first_day: self.first_day.and_then(day_from_number),
+            last_day: self.last_day.and_then(day_from_number),
             tag_sets: ordered_sets,
             account_names,
             resources,
@@ -851,4 +910,54 @@ struct LineKey {
     charge_category: String,
     tag_set: Option<u32>,
     currency: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_grain_keeps_one_line_per_resource_not_per_row() {
+        let mut csv = String::from("BilledCost,ChargePeriodStart,ResourceId,ServiceName,Tags\n");
+        for day in 1..=28 {
+            for hour in 0..24 {
+                for r in ["i-1", "i-2", "i-3"] {
+                    csv.push_str(&format!(
+                        "0.1,2026-02-{day:02}T{hour:02}:00:00Z,{r},EC2,\"{{\"\"team\"\":\"\"a\"\"}}\"\n"
+                    ));
+                }
+            }
+        }
+        let summary =
+            read_focus_reader(csv.as_bytes(), Path::new("t.csv"), FocusOptions::default()).unwrap();
+        assert_eq!(summary.rows_read, 28 * 24 * 3);
+        assert_eq!(summary.lines.len(), 3, "one line per resource, whatever the row count");
+        assert_eq!(summary.daily.len(), 28);
+        assert_eq!(summary.lines[0].billed_cost.to_string(), "67.2");
+        assert_eq!(summary.period().map(|(a, b)| (a.day(), b.day())), Some((1, 28)));
+    }
+
+    #[test]
+    fn parses_the_timestamp_forms_exports_write() {
+        let day = |s: &str| parse_charge_day(s).map(|d| d.to_string());
+        assert_eq!(day("2026-10-01T00:00:00Z").as_deref(), Some("2026-10-01"));
+        assert_eq!(day("2026-10-01T23:30:00-02:00").as_deref(), Some("2026-10-02"));
+        assert_eq!(day("2026-10-01T00:30:00+0100").as_deref(), Some("2026-09-30"));
+        assert_eq!(day("2026-10-01 12:00:00").as_deref(), Some("2026-10-01"));
+        assert_eq!(day("2026-10-01T12:00:00.123Z").as_deref(), Some("2026-10-01"));
+        assert_eq!(day("4/1/25").as_deref(), Some("2025-04-01"));
+        for bad in ["2026-13-01", "2026-10-01T25:00:00Z", "yesterday", "2026-10-01T00:00:00Q"] {
+            assert_eq!(day(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn formatted_amounts_need_a_symbol_or_valid_grouping() {
+        let f = |s: &str| parse_formatted_amount(s.as_bytes()).map(|m| m.to_string());
+        assert_eq!(f("$10,000.00 ").as_deref(), Some("10000"));
+        assert_eq!(f("-$1,234.5").as_deref(), Some("-1234.5"));
+        assert_eq!(f("1,000").as_deref(), Some("1000"));
+        assert_eq!(f("1,00"), None);
+        assert_eq!(f("12abc"), None);
+    }
 }
