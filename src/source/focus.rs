@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 
 use super::{Result, SourceError};
 use crate::model::billing::SkippedRow;
@@ -915,6 +915,7 @@ struct LineKey {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn full_grain_keeps_one_line_per_resource_not_per_row() {
