@@ -143,81 +143,95 @@ fn add_opt(slot: &mut Option<Money>, value: Option<Money>) {
     }
 }
 
+/// Sums of one breakdown in progress: groups keyed by `K` and currency, and per-currency totals.
+struct Grouping<'a, K> {
+    groups: BTreeMap<(K, &'a Currency), CostRow>,
+    totals: BTreeMap<&'a Currency, CurrencyTotal>,
+}
+
+impl<'a, K: Ord> Grouping<'a, K> {
+    fn new() -> Self {
+        Grouping { groups: BTreeMap::new(), totals: BTreeMap::new() }
+    }
+
+    /// Adds amounts to the group `key`; `label` names a group the first time it is seen.
+    fn add(
+        &mut self,
+        key: K,
+        currency: &'a Currency,
+        amounts: (Money, Option<Money>, u64),
+        label: impl FnOnce() -> (String, Option<String>),
+    ) {
+        let (billed, effective, rows) = amounts;
+        let row = self.groups.entry((key, currency)).or_insert_with(|| {
+            let (key, name) = label();
+            CostRow {
+                key,
+                name,
+                currency: currency.clone(),
+                billed_cost: Money::ZERO,
+                effective_cost: None,
+                rows: 0,
+            }
+        });
+        row.billed_cost += billed;
+        add_opt(&mut row.effective_cost, effective);
+        row.rows += rows;
+        let total = self.totals.entry(currency).or_insert_with(|| CurrencyTotal {
+            currency: currency.clone(),
+            billed_cost: Money::ZERO,
+            effective_cost: None,
+        });
+        total.billed_cost += billed;
+        add_opt(&mut total.effective_cost, effective);
+    }
+
+    fn finish(self, dimension: &Dimension) -> CostBreakdown {
+        let mut rows: Vec<CostRow> = self.groups.into_values().collect();
+        if *dimension != Dimension::Day {
+            rows.sort_by(|a, b| {
+                b.billed_cost
+                    .cmp(&a.billed_cost)
+                    .then_with(|| a.key.cmp(&b.key))
+                    .then_with(|| a.currency.cmp(&b.currency))
+            });
+        }
+        CostBreakdown {
+            dimension: dimension.to_string(),
+            rows,
+            totals: self.totals.into_values().collect(),
+        }
+    }
+}
+
 /// Groups `summary` by `dimension`. Amounts of different currencies stay in separate rows.
 pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdown {
     if *dimension == Dimension::Day && !summary.daily.is_empty() {
-        return daily_breakdown(summary);
+        // At full grain, days live in the daily rollup beside the per-resource lines.
+        let mut grouping = Grouping::new();
+        for line in &summary.daily {
+            let amounts = (line.billed_cost, line.effective_cost, line.rows);
+            grouping.add(line.day, &line.currency, amounts, || (line.day.to_string(), None));
+        }
+        return grouping.finish(dimension);
     }
-    let mut groups: BTreeMap<(GroupKey<'_>, &Currency), CostRow> = BTreeMap::new();
-    let mut totals: BTreeMap<&Currency, CurrencyTotal> = BTreeMap::new();
+    let mut grouping = Grouping::new();
     for line in &summary.lines {
         let key = dimension.key_of(summary, line);
-        let row = groups.entry((key, &line.currency)).or_insert_with(|| CostRow {
-            key: match key {
+        let amounts = (line.billed_cost, line.effective_cost, line.rows);
+        grouping.add(key, &line.currency, amounts, || {
+            let text = match key {
                 GroupKey::Day(d) => d.map(|d| d.to_string()).unwrap_or_default(),
                 GroupKey::Text(t) => t.to_string(),
-            },
-            name: match dimension {
+            };
+            let name = match dimension {
                 Dimension::Account => summary.account_names.get(&line.account_id).cloned(),
                 _ => None,
-            },
-            currency: line.currency.clone(),
-            billed_cost: Money::ZERO,
-            effective_cost: None,
-            rows: 0,
-        });
-        row.billed_cost += line.billed_cost;
-        add_opt(&mut row.effective_cost, line.effective_cost);
-        row.rows += line.rows;
-        let total = totals.entry(&line.currency).or_insert_with(|| CurrencyTotal {
-            currency: line.currency.clone(),
-            billed_cost: Money::ZERO,
-            effective_cost: None,
-        });
-        total.billed_cost += line.billed_cost;
-        add_opt(&mut total.effective_cost, line.effective_cost);
-    }
-    let mut rows: Vec<CostRow> = groups.into_values().collect();
-    if *dimension != Dimension::Day {
-        rows.sort_by(|a, b| {
-            b.billed_cost
-                .cmp(&a.billed_cost)
-                .then_with(|| a.key.cmp(&b.key))
-                .then_with(|| a.currency.cmp(&b.currency))
+            };
+            (text, name)
         });
     }
-    CostBreakdown { dimension: dimension.to_string(), rows, totals: totals.into_values().collect() }
-}
-
-/// `--by day` from the daily rollup kept beside per-resource lines.
-fn daily_breakdown(summary: &BillingSummary) -> CostBreakdown {
-    let mut groups: BTreeMap<(NaiveDate, &Currency), CostRow> = BTreeMap::new();
-    let mut totals: BTreeMap<&Currency, CurrencyTotal> = BTreeMap::new();
-    for line in &summary.daily {
-        let row = groups.entry((line.day, &line.currency)).or_insert_with(|| CostRow {
-            key: line.day.to_string(),
-            name: None,
-            currency: line.currency.clone(),
-            billed_cost: Money::ZERO,
-            effective_cost: None,
-            rows: 0,
-        });
-        row.billed_cost += line.billed_cost;
-        add_opt(&mut row.effective_cost, line.effective_cost);
-        row.rows += line.rows;
-        let total = totals.entry(&line.currency).or_insert_with(|| CurrencyTotal {
-            currency: line.currency.clone(),
-            billed_cost: Money::ZERO,
-            effective_cost: None,
-        });
-        total.billed_cost += line.billed_cost;
-        add_opt(&mut total.effective_cost, line.effective_cost);
-    }
-    CostBreakdown {
-        dimension: Dimension::Day.to_string(),
-        rows: groups.into_values().collect(),
-        totals: totals.into_values().collect(),
-    }
+    grouping.finish(dimension)
 }
 
 #[cfg(test)]
