@@ -1,6 +1,6 @@
 //! Command dispatch: turns parsed arguments into a pipeline run and an outcome.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -44,12 +44,26 @@ pub struct UsageError(pub String);
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let config = Config::load(cli.global.config.as_deref())?;
     let Some(command) = cli.command else {
+        // Bare `costscope`: the dashboard on a terminal, a usage error for scripts.
+        if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+            return dashboard(crate::cli::SourceArgs::default(), config, cli.global.rules);
+        }
         return Err(UsageError(
             "no command given; try `costscope report --sample` or `costscope --help`".into(),
         )
         .into());
     };
     match command {
+        Command::Tui(args) => {
+            if !std::io::stdout().is_terminal() {
+                return Err(UsageError(
+                    "the dashboard needs a terminal; for files or pipes use `report`, `costs` or `tags`"
+                        .into(),
+                )
+                .into());
+            }
+            dashboard(args.sources, config, cli.global.rules)
+        }
         Command::Costs(args) => {
             let snapshot = gather(&args.sources, args.by.grain())?;
             let billing = snapshot.billing.as_ref().ok_or_else(|| {
@@ -173,6 +187,24 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             .into())
         }
     }
+}
+
+/// Runs the dashboard; with no source, on the bundled sample, saying so in the status bar.
+fn dashboard(
+    mut sources: crate::cli::SourceArgs,
+    config: Config,
+    rules_dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<Outcome> {
+    let hint = if sources.is_empty() {
+        sources.sample = true;
+        Some("no source given: showing the bundled sample (try --focus FILE)".to_string())
+    } else if sources.sample {
+        Some("bundled sample".to_string())
+    } else {
+        None
+    };
+    crate::tui::run(crate::tui::loader::LoadContext { sources, config, rules_dir }, hint)?;
+    Ok(Outcome::Success)
 }
 
 fn report_skipped(notes: &export::Notes) {

@@ -34,6 +34,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The interactive dashboard (bare `costscope` on a terminal opens it too).
+    Tui(TuiArgs),
     /// Savings recommendations with evidence.
     Report(ReportArgs),
     /// Billing grouped by one dimension.
@@ -78,6 +80,12 @@ pub struct OutputArgs {
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TuiArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,14 @@ struct ConfigFile {
     rules: BTreeMap<String, toml::Table>,
     #[serde(default)]
     pricing: PricingSection,
+    #[serde(default)]
+    suppressions: SuppressionsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuppressionsSection {
+    path: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -55,6 +63,8 @@ pub struct Config {
     pub rule_overrides: BTreeMap<String, toml::Table>,
     /// A price catalog replacing the built-in one (relative to the config file).
     pub catalog: Option<PathBuf>,
+    /// `[suppressions] path`: the ignored-findings file (relative to the config file).
+    pub suppressions: Option<PathBuf>,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -66,7 +76,21 @@ pub fn default_path() -> Option<PathBuf> {
     Some(base.join("costscope").join("costscope.toml"))
 }
 
+/// `$XDG_DATA_HOME/costscope/suppressions.toml`, else `~/.local/share/costscope/suppressions.toml`.
+pub fn default_suppressions_path() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))?;
+    Some(base.join("costscope").join("suppressions.toml"))
+}
+
 impl Config {
+    /// The suppressions file: from the config, else the XDG data directory.
+    pub fn suppressions_path(&self) -> Option<PathBuf> {
+        self.suppressions.clone().or_else(default_suppressions_path)
+    }
+
     /// Loads `explicit` (which must exist), else the default path if it exists, else defaults.
     pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
         let path = match explicit {
@@ -107,15 +131,18 @@ impl Config {
             }
             None => DEFAULT_REQUIRED_TAGS.iter().map(|s| s.to_string()).collect(),
         };
-        let catalog = file.pricing.catalog.map(|c| {
+        let beside = |c: PathBuf| {
             if c.is_relative() { path.parent().map_or(c.clone(), |dir| dir.join(&c)) } else { c }
-        });
+        };
+        let catalog = file.pricing.catalog.map(beside);
+        let suppressions = file.suppressions.path.map(beside);
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
             required_tags,
             rule_overrides: file.rules,
             catalog,
+            suppressions,
         })
     }
 }

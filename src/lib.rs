@@ -13,3 +13,5 @@ pub mod report;
 pub mod sample;
 pub mod samplegen;
 pub mod source;
+pub mod suppressions;
+pub mod tui;

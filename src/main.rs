@@ -17,7 +17,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    init_logging(&cli.global.log_level, cli.global.quiet);
+    // Log lines would tear the dashboard's screen: it reports through its status bar instead.
+    let dashboard = matches!(cli.command, Some(costscope::cli::Command::Tui(_)) | None);
+    init_logging(&cli.global.log_level, cli.global.quiet || dashboard);
     match run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {

@@ -26,6 +26,9 @@ pub struct Grain {
     pub resource: bool,
     pub charge_category: bool,
     pub tags: bool,
+    /// Keep days on per-resource lines too (the dashboard's resource → daily drill-down).
+    /// Memory then follows resource-days rather than resources.
+    pub resource_days: bool,
 }
 
 impl Default for Grain {
@@ -45,7 +48,10 @@ impl Grain {
         resource: true,
         charge_category: true,
         tags: true,
+        resource_days: false,
     };
+    /// [`Grain::FULL`] with days kept on resource lines: what the dashboard loads.
+    pub const DETAILED: Grain = Grain { resource_days: true, ..Grain::FULL };
     pub const NONE: Grain = Grain {
         day: false,
         provider: false,
@@ -55,10 +61,12 @@ impl Grain {
         resource: false,
         charge_category: false,
         tags: false,
+        resource_days: false,
     };
 
+    /// Every dimension is kept (days on resource lines or not).
     pub fn is_full(&self) -> bool {
-        *self == Grain::FULL
+        Grain { resource_days: false, ..*self } == Grain::FULL
     }
 }
 

@@ -691,7 +691,7 @@ impl Ledger {
             pick(g.charge_category, s, text(r, c.charge_category, Column::ChargeCategory)?);
         let day_n = day_number(day);
         let key = Key {
-            day: if g.day && !g.resource { day_n } else { NO_DAY },
+            day: if g.day && (!g.resource || g.resource_days) { day_n } else { NO_DAY },
             provider: if g.provider { provider } else { 0 },
             account: if g.account { account } else { 0 },
             service: if g.service { service } else { 0 },

@@ -1,0 +1,142 @@
+//! Background loading: reads each source in turn, reporting progress, then builds the report.
+//! A failing source becomes a warning in the data, never a failed dashboard.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::Sender;
+
+use super::app::{Dataset, Msg, Progress};
+use crate::cli::SourceArgs;
+use crate::config::Config;
+use crate::model::{Grain, Snapshot, SourceState, SourceStatus};
+use crate::report::build_report;
+use crate::source::focus::{FocusOptions, read_focus_files};
+use crate::source::snapshot_file::read_snapshot;
+
+/// What a load needs: the sources and the configuration the dashboard was started with.
+#[derive(Debug, Clone)]
+pub struct LoadContext {
+    pub sources: SourceArgs,
+    pub config: Config,
+    pub rules_dir: Option<PathBuf>,
+}
+
+enum Step {
+    Sample,
+    Snapshot(PathBuf),
+    Focus(Vec<PathBuf>),
+}
+
+impl Step {
+    fn name(&self) -> String {
+        match self {
+            Step::Sample => "bundled sample".to_string(),
+            Step::Snapshot(p) => format!("snapshot {}", p.display()),
+            Step::Focus(paths) => format!(
+                "FOCUS billing {}",
+                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        }
+    }
+}
+
+fn send(tx: &Sender<Msg>, msg: Msg) {
+    // The dashboard may have quit; then nobody is listening and that is fine.
+    let _ = tx.blocking_send(msg);
+}
+
+/// Loads every source, then analyses. Runs on a blocking thread.
+pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<Dataset>, String> {
+    let mut steps = Vec::new();
+    if ctx.sources.sample {
+        steps.push(Step::Sample);
+    }
+    if let Some(p) = &ctx.sources.snapshot {
+        steps.push(Step::Snapshot(p.clone()));
+    }
+    if !ctx.sources.focus.is_empty() {
+        steps.push(Step::Focus(ctx.sources.focus.clone()));
+    }
+    send(tx, Msg::Sources { generation, names: steps.iter().map(Step::name).collect() });
+    let options = FocusOptions { grain: Grain::DETAILED, skip_invalid: ctx.sources.skip_invalid };
+    let mut snapshot: Option<Snapshot> = None;
+    let mut statuses = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        send(tx, Msg::Progress { generation, source: i, state: Progress::Loading });
+        let outcome: Result<String, String> = match step {
+            Step::Sample => crate::sample::snapshot()
+                .and_then(|mut s| {
+                    s.billing = Some(crate::sample::billing(options)?);
+                    Ok(s)
+                })
+                .map(|s| {
+                    let detail = describe(&s);
+                    snapshot = Some(s);
+                    detail
+                })
+                .map_err(|e| e.to_string()),
+            Step::Snapshot(path) => read_snapshot(path)
+                .map(|s| {
+                    let detail = describe(&s);
+                    statuses.extend(s.sources.iter().cloned());
+                    snapshot = Some(s);
+                    detail
+                })
+                .map_err(|e| e.to_string()),
+            Step::Focus(paths) => read_focus_files(paths, options)
+                .map(|billing| {
+                    let detail = format!(
+                        "{} rows, {} resources{}",
+                        billing.rows_read,
+                        billing.resources.len(),
+                        billing.skipped.summary().map(|s| format!("; {s}")).unwrap_or_default()
+                    );
+                    let as_of = billing
+                        .period()
+                        .and_then(|(_, last)| last.succ_opt())
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|t| t.and_utc())
+                        .unwrap_or_default();
+                    let snap = snapshot.get_or_insert_with(|| Snapshot::empty(as_of));
+                    snap.billing = Some(billing);
+                    detail
+                })
+                .map_err(|e| e.to_string()),
+        };
+        let (state, status) = match outcome {
+            Ok(detail) => (
+                Progress::Done(detail),
+                SourceStatus { name: step.name(), state: SourceState::Ok, warnings: vec![] },
+            ),
+            Err(e) => (
+                Progress::Failed(e.clone()),
+                SourceStatus { name: step.name(), state: SourceState::Failed, warnings: vec![e] },
+            ),
+        };
+        statuses.push(status);
+        send(tx, Msg::Progress { generation, source: i, state });
+    }
+    let mut snapshot = snapshot.unwrap_or_else(|| Snapshot::empty(chrono::DateTime::UNIX_EPOCH));
+    snapshot.sources = statuses;
+    analyse(ctx, Arc::new(snapshot))
+}
+
+/// Builds the report from a loaded snapshot (also after a suppression changed).
+pub fn analyse(ctx: &LoadContext, snapshot: Arc<Snapshot>) -> Result<Box<Dataset>, String> {
+    let engine =
+        crate::app::engine(&ctx.config, ctx.rules_dir.as_deref()).map_err(|e| format!("{e:#}"))?;
+    let report = build_report(&snapshot, &engine, &ctx.config.required_tags);
+    Ok(Box::new(Dataset { report, snapshot }))
+}
+
+fn describe(s: &Snapshot) -> String {
+    let mut parts = vec![format!("{} inventory resources", s.inventory.len())];
+    if let Some(b) = &s.billing {
+        parts.push(format!("{} billing rows", b.rows_read));
+    }
+    if !s.clusters.is_empty() {
+        parts.push(format!("{} cluster(s)", s.clusters.len()));
+    }
+    parts.join(", ")
+}
