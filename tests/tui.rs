@@ -124,7 +124,7 @@ fn filter_sort_and_movement_act_on_the_current_table() {
     assert!(!app.filtering);
     // `q` typed while filtering would quit; after Enter the filter is kept and keys navigate.
     app.update(key(KeyCode::Char('j')));
-    assert_eq!(app.recommendations.table.selected_index().is_some(), true);
+    assert!(app.recommendations.table.selected_index().is_some());
     app.update(key(KeyCode::Char('/')));
     app.update(key(KeyCode::Esc));
     assert_eq!(app.recommendations.table.len(), total, "Esc clears the filter");
