@@ -27,7 +27,9 @@ const DEFAULT_RULES: [&str; 11] = [
 fn costscope() -> Command {
     let mut cmd = Command::cargo_bin("costscope").unwrap();
     // Never pick up the developer's own config.
-    cmd.env("XDG_CONFIG_HOME", "/nonexistent-costscope-test").env_remove("RUST_LOG");
+    cmd.env("XDG_CONFIG_HOME", "/nonexistent-costscope-test")
+        .env("XDG_DATA_HOME", "/nonexistent-costscope-test")
+        .env_remove("RUST_LOG");
     cmd
 }
 

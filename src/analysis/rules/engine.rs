@@ -23,6 +23,8 @@ pub struct Evaluation {
     pub resources_evaluated: u64,
     /// Expressions that failed on some resource, the first few per rule.
     pub errors: Vec<EvalError>,
+    /// Findings the user chose to ignore, with the reason they gave.
+    pub suppressed: Vec<(Finding, String)>,
 }
 
 /// An expression of a rule that failed on a resource (a type error, a missing field).
@@ -111,6 +113,18 @@ impl Engine {
 
     /// Evaluates every enabled rule on every resource of its kind.
     pub fn evaluate(&self, snapshot: &Snapshot, required_tags: &[String]) -> Evaluation {
+        self.evaluate_with(snapshot, required_tags, &|_| None)
+    }
+
+    /// Like [`Engine::evaluate`], leaving out findings `suppressed` returns a reason for: they
+    /// go to [`Evaluation::suppressed`] and count in no total, and another finding on the same
+    /// resource can become the primary one.
+    pub fn evaluate_with(
+        &self,
+        snapshot: &Snapshot,
+        required_tags: &[String],
+        suppressed: &dyn Fn(&Finding) -> Option<String>,
+    ) -> Evaluation {
         let views = resource_views(snapshot, &self.catalog);
         let required: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
@@ -252,6 +266,19 @@ impl Engine {
             }
         }
         eval.insufficient_resources = insufficient.len() as u64;
+        let (kept, left_out): (Vec<Finding>, Vec<Finding>) =
+            std::mem::take(&mut eval.findings).into_iter().partition(|f| suppressed(f).is_none());
+        eval.suppressed = left_out
+            .into_iter()
+            .map(|f| {
+                let reason = suppressed(&f).unwrap_or_default();
+                (f, reason)
+            })
+            .collect();
+        eval.suppressed.sort_by(|a, b| {
+            (&a.0.resource_id, &a.0.rule_id).cmp(&(&b.0.resource_id, &b.0.rule_id))
+        });
+        eval.findings = kept;
         mark_alternatives(&mut eval.findings);
         eval.findings.sort_by(|a, b| {
             b.estimated_monthly_savings
