@@ -1,5 +1,8 @@
-//! Pure, synchronous analyses of a snapshot: cost breakdowns, tag coverage, rules.
+//! Pure, synchronous analyses of a snapshot: cost breakdowns, the overview, tag coverage, cluster
+//! utilization and idle cost, rules.
 
+pub mod cluster;
 pub mod costs;
+pub mod overview;
 pub mod rules;
 pub mod tag_coverage;

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::analysis::cluster::{ClusterReport, CostSplit, cluster_report};
 use crate::analysis::costs::CurrencyTotal;
+use crate::analysis::overview::{CurrencyOverview, overview};
 use crate::analysis::rules::{Engine, Finding};
 use crate::analysis::tag_coverage::{TagCoverage, tag_coverage};
 use crate::cli::SourceArgs;
@@ -150,6 +152,11 @@ pub struct Report {
     pub sources: Vec<SourceStatus>,
     /// Billed spend per currency, when billing was given.
     pub spend: Vec<CurrencyTotal>,
+    /// The dashboard's overview per currency: this month against the previous one, forecast,
+    /// daily series, top services. Empty without dated billing.
+    pub overview: Vec<CurrencyOverview>,
+    /// Utilization and idle cost of each Kubernetes cluster.
+    pub clusters: Vec<ClusterReport>,
     pub totals: Vec<SavingsTotal>,
     pub by_rule: Vec<RuleTotal>,
     pub findings: Vec<Finding>,
@@ -238,11 +245,15 @@ pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[Strin
         .unwrap_or_default();
     let tag_coverage =
         billing.filter(|b| b.grain.is_full()).map(|b| tag_coverage(b, required_tags));
+    let overview = billing.map(overview).unwrap_or_default();
+    let clusters = cluster_report(snapshot, engine.catalog(), CostSplit::default());
     let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
     Report {
         collected_at: snapshot.collected_at,
         sources: snapshot.sources.clone(),
         spend,
+        overview,
+        clusters,
         totals: totals.into_values().collect(),
         by_rule,
         findings: evaluation.findings,

@@ -130,6 +130,74 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
     write_notes(out, notes)
 }
 
+fn efficiency(e: Option<f64>) -> String {
+    e.map_or_else(|| "—".to_string(), |e| format!("{:.1}%", e * 100.0))
+}
+
+/// The summary lines of the overview (spend this month, change, forecast) and of each cluster.
+fn write_overview_lines(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
+    for o in &report.overview {
+        let currency = cell(&o.currency.to_string());
+        let month = &o.current_month;
+        let previous = match (&o.previous_month, o.change) {
+            (Some(p), Some(change)) => format!(
+                "; {}: {} {currency} (change {}{}{})",
+                p.month.format("%B %Y"),
+                money(p.billed_cost),
+                if change.is_negative() { "" } else { "+" },
+                money(change),
+                o.change_percent.map_or(String::new(), |pc| format!(", {pc:+.1}%"))
+            ),
+            _ => "; previous month not in the data".to_string(),
+        };
+        writeln!(
+            out,
+            "- Spend in {} ({} of {} days): **{} {currency}**{previous}",
+            month.month.format("%B %Y"),
+            month.days_covered,
+            month.days_in_month,
+            money(month.billed_cost)
+        )?;
+        match (o.forecast_month_end, &o.run_rate) {
+            (Some(forecast), Some(rate)) => writeln!(
+                out,
+                "- Forecast for the month: **{} {currency}** (run rate {} {currency}/day over the last {} days with data)",
+                money(forecast),
+                money(rate.daily),
+                rate.days
+            )?,
+            _ => writeln!(out, "- Forecast for the month: too few days of data")?,
+        }
+    }
+    for c in &report.clusters {
+        let cost = match &c.costs {
+            Some(costs) => {
+                let currency = cell(&c.currency.to_string());
+                format!(
+                    "**{} {currency}/month**, idle **{} {currency}/month**",
+                    money(costs.monthly),
+                    money(costs.idle)
+                )
+            }
+            None => "cost unknown".to_string(),
+        };
+        let unpriced = if c.nodes_unpriced > 0 {
+            format!(" ({} nodes not priced)", c.nodes_unpriced)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "- Cluster `{}`: {} nodes, {cost}{unpriced}; CPU efficiency {}, memory efficiency {}",
+            cell(&c.name),
+            c.nodes.len(),
+            efficiency(c.cpu_efficiency),
+            efficiency(c.memory_efficiency)
+        )?;
+    }
+    Ok(())
+}
+
 /// A readable report: totals, top findings, savings by rule, data gaps and warnings.
 pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
     const TOP: usize = 25;
@@ -174,6 +242,8 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
             writeln!(out, "- Tag coverage by cost: {}", shares.join(", "))?;
         }
     }
+
+    write_overview_lines(out, report)?;
 
     let primaries: Vec<_> = report.findings.iter().filter(|f| !f.alternative).collect();
     if !primaries.is_empty() {

@@ -228,4 +228,99 @@ impl BillingSummary {
     pub fn period(&self) -> Option<(NaiveDate, NaiveDate)> {
         Some((self.first_day?, self.last_day?))
     }
+
+    /// One resource's billed cost scaled to a month: its billed cost over the days it was billed
+    /// (first to last day, inclusive) × `hours_per_month` / (24 × days), rounded to
+    /// [`super::money::ESTIMATE_DIGITS`] decimals. Returns the monthly figure, its currency and
+    /// the days billed.
+    ///
+    /// The hours come from the caller (`crate::pricing::HOURS_PER_MONTH`) because `model` does not
+    /// depend on `pricing`. `None` when the summary has no per-resource lines (or no
+    /// [`BillingSummary::resources`] entry with days) for `resource_id`, or when its lines are in
+    /// more than one currency: amounts of different currencies are never summed. One pass over
+    /// the lines; callers pricing many resources at once should call it only for the ids they need.
+    pub fn monthly_cost(
+        &self,
+        resource_id: &str,
+        hours_per_month: i64,
+    ) -> Option<(Money, Currency, i64)> {
+        if resource_id.is_empty() || !self.grain.resource {
+            return None;
+        }
+        let resource = self.resources.get(resource_id)?;
+        let days = (resource.last_day? - resource.first_day?).num_days() + 1;
+        if days <= 0 {
+            return None;
+        }
+        let mut billed: Option<(Money, &Currency)> = None;
+        for line in self.lines.iter().filter(|l| l.resource_id == resource_id) {
+            match &mut billed {
+                None => billed = Some((line.billed_cost, &line.currency)),
+                Some((sum, currency)) if *currency == &line.currency => *sum += line.billed_cost,
+                Some(_) => return None,
+            }
+        }
+        let (cost, currency) = billed?;
+        let monthly = cost
+            .mul_ratio(i128::from(hours_per_month), 24 * i128::from(days))
+            .round_dp(super::money::ESTIMATE_DIGITS);
+        Some((monthly, currency.clone(), days))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(resource_id: &str, currency: &str, billed: &str) -> BillingLine {
+        BillingLine {
+            day: None,
+            provider: "AWS".into(),
+            account_id: "222222222222".into(),
+            service: "Amazon Elastic Compute Cloud".into(),
+            region: "us-east-1".into(),
+            resource_id: resource_id.into(),
+            charge_category: "Usage".into(),
+            tag_set: None,
+            currency: Currency::new(currency),
+            billed_cost: Money::parse(billed).unwrap(),
+            effective_cost: None,
+            list_cost: None,
+            rows: 1,
+        }
+    }
+
+    fn billed(id: &str, first: u32, last: u32) -> (String, BilledResource) {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 10, d);
+        (
+            id.to_string(),
+            BilledResource { first_day: day(first), last_day: day(last), ..Default::default() },
+        )
+    }
+
+    #[test]
+    fn monthly_cost_scales_the_billed_days_to_a_month() {
+        // m5.large: 0.096/h × 24 = 2.304 a day; 10 days billed = 23.04, split over two lines.
+        let summary = BillingSummary {
+            lines: vec![line("i-1", "USD", "20"), line("i-1", "USD", "3.04")],
+            resources: [billed("i-1", 1, 10)].into_iter().collect(),
+            ..Default::default()
+        };
+        let (monthly, currency, days) = summary.monthly_cost("i-1", 730).unwrap();
+        assert_eq!(monthly.to_string(), "70.08");
+        assert_eq!(currency, Currency::usd());
+        assert_eq!(days, 10);
+        assert_eq!(summary.monthly_cost("i-2", 730), None);
+        assert_eq!(summary.monthly_cost("", 730), None);
+    }
+
+    #[test]
+    fn monthly_cost_never_sums_two_currencies() {
+        let summary = BillingSummary {
+            lines: vec![line("i-1", "USD", "1"), line("i-1", "EUR", "1")],
+            resources: [billed("i-1", 1, 1)].into_iter().collect(),
+            ..Default::default()
+        };
+        assert_eq!(summary.monthly_cost("i-1", 730), None);
+    }
 }
