@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::export::{self, Format, write_output};
 use crate::model::Grain;
 use crate::pricing::catalog::PriceCatalog;
-use crate::report::{build_report, gather};
+use crate::report::{build_report_with, gather};
 
 /// How a successful run ended; each maps to an exit code of PRODUCT.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Report(args) => {
             let engine = engine(&config, cli.global.rules.as_deref())?;
             let snapshot = gather(&args.sources, Grain::FULL)?;
-            let report = build_report(&snapshot, &engine, &config.required_tags);
+            let suppressions = load_suppressions(&config)?;
+            let report = build_report_with(
+                &snapshot,
+                &engine,
+                &config.required_tags,
+                suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
+            );
+            if !report.suppressed.is_empty() {
+                tracing::info!(
+                    count = report.suppressed.len(),
+                    "findings left out by the suppressions file"
+                );
+            }
             let notes = report.notes();
             report_skipped(&notes);
             for w in &notes.warnings {
@@ -123,7 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Markdown => export::markdown::write_report(w, &report),
                 }
             })?;
-            let savings = report.total_savings();
+            let savings = report.max_savings();
             tracing::info!(
                 findings = report.findings.len(),
                 savings = %savings,
@@ -186,6 +198,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ))
             .into())
         }
+    }
+}
+
+/// The suppressions file, when there is a path for one (a missing file is an empty set).
+pub fn load_suppressions(
+    config: &Config,
+) -> anyhow::Result<Option<crate::suppressions::Suppressions>> {
+    match config.suppressions_path() {
+        Some(path) => Ok(Some(crate::suppressions::Suppressions::load(&path)?)),
+        None => Ok(None),
     }
 }
 

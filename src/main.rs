@@ -59,6 +59,7 @@ fn exit_code(err: &anyhow::Error) -> u8 {
             || e.is::<costscope::config::ConfigError>()
             || e.is::<costscope::analysis::rules::RuleError>()
             || e.is::<costscope::pricing::catalog::PricingError>()
+            || e.is::<costscope::suppressions::SuppressionError>()
             || e.downcast_ref::<costscope::report::GatherError>().is_some_and(|g| g.is_bad_input())
             || e.downcast_ref::<costscope::source::SourceError>().is_some_and(|s| s.is_bad_input())
     });

@@ -16,6 +16,7 @@ use crate::model::{Currency, Grain, Money, Snapshot, SourceState, SourceStatus};
 use crate::source::SourceError;
 use crate::source::focus::{FocusOptions, read_focus_files};
 use crate::source::snapshot_file::read_snapshot;
+use crate::suppressions::Suppressions;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatherError {
@@ -166,6 +167,9 @@ pub struct Report {
     pub insufficient_data_resources: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_coverage: Option<TagCoverage>,
+    /// Findings left out because they are in the suppressions file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<SuppressedFinding>,
     /// Billing rows skipped by `--skip-invalid`, when any were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_rows: Option<String>,
@@ -178,9 +182,10 @@ impl Report {
         self.sources.iter().any(|s| s.state != SourceState::Ok)
     }
 
-    /// Total potential savings in `currency` (each resource once).
-    pub fn total_savings(&self) -> Money {
-        self.totals.iter().map(|t| t.estimated_monthly_savings).sum()
+    /// The largest total potential savings of any one currency (each resource once); amounts
+    /// in different currencies are never added together.
+    pub fn max_savings(&self) -> Money {
+        self.totals.iter().map(|t| t.estimated_monthly_savings).max().unwrap_or(Money::ZERO)
     }
 
     /// Notes every export must carry: skipped rows and warnings.
@@ -198,7 +203,43 @@ impl Report {
 
 /// Analyses a snapshot into a report.
 pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[String]) -> Report {
-    let evaluation = engine.evaluate(snapshot, required_tags);
+    build_report_with(snapshot, engine, required_tags, None)
+}
+
+/// A finding left out of the report because the user ignored it (suppressions file).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SuppressedFinding {
+    pub rule_id: String,
+    pub resource_id: String,
+    pub reason: String,
+    pub estimated_monthly_savings: Money,
+    pub currency: Currency,
+}
+
+/// Like [`build_report`], leaving out the findings `suppressions` covers at `now` (expired
+/// entries no longer apply).
+pub fn build_report_with(
+    snapshot: &Snapshot,
+    engine: &Engine,
+    required_tags: &[String],
+    suppressions: Option<(&Suppressions, DateTime<Utc>)>,
+) -> Report {
+    let is_suppressed = |f: &Finding| -> Option<String> {
+        let (set, now) = suppressions?;
+        set.matches(&f.rule_id, &f.resource_id, now).map(|s| s.reason.clone())
+    };
+    let evaluation = engine.evaluate_with(snapshot, required_tags, &is_suppressed);
+    let suppressed = evaluation
+        .suppressed
+        .iter()
+        .map(|(f, reason)| SuppressedFinding {
+            rule_id: f.rule_id.clone(),
+            resource_id: f.resource_id.clone(),
+            reason: reason.clone(),
+            estimated_monthly_savings: f.estimated_monthly_savings,
+            currency: f.currency.clone(),
+        })
+        .collect();
     let mut totals: BTreeMap<&Currency, SavingsTotal> = BTreeMap::new();
     let mut by_rule: BTreeMap<&str, RuleTotal> = BTreeMap::new();
     for f in &evaluation.findings {
@@ -261,6 +302,7 @@ pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[Strin
         insufficient_data: evaluation.insufficient_data,
         insufficient_data_resources: evaluation.insufficient_resources,
         tag_coverage,
+        suppressed,
         skipped_rows: billing.and_then(|b| b.skipped.summary()),
         warnings,
     }

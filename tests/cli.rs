@@ -341,3 +341,41 @@ fn tag_coverage_agrees_with_an_independent_computation() {
         assert_eq!(row["resources_total"], resource_tags.len().to_string());
     }
 }
+
+#[test]
+fn the_suppressions_file_leaves_findings_out_of_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, rows) = csv_rows(&stdout_of(&["report", "--sample"]));
+    let top = &rows[0];
+    let file = dir.path().join("ignored.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[[suppression]]\nrule_id = \"{}\"\nresource_id = \"{}\"\nreason = \"reserved for month-end batch\"\ncreated = \"2026-11-01T00:00:00Z\"\n",
+            top["rule_id"], top["resource_id"]
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("costscope.toml");
+    std::fs::write(&config, "[suppressions]\npath = \"ignored.toml\"\n").unwrap();
+    let config = config.to_str().unwrap();
+    let (_, after) = csv_rows(&stdout_of(&["report", "--sample", "--config", config]));
+    assert_eq!(after.len(), rows.len() - 1);
+    assert!(
+        !after
+            .iter()
+            .any(|r| r["rule_id"] == top["rule_id"] && r["resource_id"] == top["resource_id"])
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout_of(&[
+        "report", "--sample", "--config", config, "--format", "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["suppressed"][0]["reason"], "reserved for month-end batch");
+
+    std::fs::write(&file, "[[suppression]]\nrule_id = \"x\"\n").unwrap();
+    costscope()
+        .args(["report", "--sample", "--config", config])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("ignored.toml:1"));
+}

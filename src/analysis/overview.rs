@@ -98,18 +98,8 @@ pub struct CurrencyOverview {
     pub other_services: Option<OtherServices>,
 }
 
-/// `part / whole` rounded half to even at 6 decimals; `None` unless `whole > 0`. The same
-/// arithmetic as `tag_coverage`'s shares.
 fn share_6dp(part: Money, whole: Money) -> Option<Money> {
-    let (num, den) = (part.raw(), whole.raw());
-    if den <= 0 {
-        return None;
-    }
-    let micros = match num.checked_mul(1_000_000) {
-        Some(scaled) => Money::from_raw(scaled).mul_ratio(1, den).raw(),
-        None => num / (den / 1_000_000).max(1),
-    };
-    Some(Money::from_raw(micros.saturating_mul(10i128.pow(12))))
+    part.share_of(whole)
 }
 
 fn first_of_month(day: NaiveDate) -> NaiveDate {

@@ -94,23 +94,11 @@ pub fn canonical(text: &str) -> String {
 }
 
 fn share(part: Money, whole: Money) -> Option<Money> {
-    ratio_6dp(part.raw(), whole.raw())
+    part.share_of(whole)
 }
 
 fn count_share(part: u64, whole: u64) -> Option<Money> {
-    ratio_6dp(i128::from(part), i128::from(whole))
-}
-
-/// `num / den` as a decimal rounded half to even at 6 decimals; `None` unless `den > 0`.
-fn ratio_6dp(num: i128, den: i128) -> Option<Money> {
-    if den <= 0 {
-        return None;
-    }
-    let micros = match num.checked_mul(1_000_000) {
-        Some(scaled) => Money::from_raw(scaled).mul_ratio(1, den).raw(),
-        None => num / (den / 1_000_000).max(1),
-    };
-    Some(Money::from_raw(micros.saturating_mul(10i128.pow(12))))
+    Money::ratio_6dp(i128::from(part), i128::from(whole))
 }
 
 fn has_key(tags: Option<&Tags>, key: &str) -> bool {

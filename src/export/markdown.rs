@@ -225,6 +225,13 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
         writeln!(out, "- No findings.")?;
     }
     writeln!(out, "- Resources evaluated: {}", report.resources_evaluated)?;
+    if !report.suppressed.is_empty() {
+        writeln!(
+            out,
+            "- Ignored by the suppressions file: {} findings (listed in the JSON export)",
+            report.suppressed.len()
+        )?;
+    }
     if report.insufficient_data_resources > 0 {
         writeln!(
             out,

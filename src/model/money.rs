@@ -86,6 +86,24 @@ impl Money {
         Money(div_round_half_even(product, den))
     }
 
+    /// `num / den` as a decimal fraction rounded half to even at 6 decimals (shares, coverage);
+    /// `None` unless `den > 0`. Works on raw amounts or on plain counts alike.
+    pub fn ratio_6dp(num: i128, den: i128) -> Option<Money> {
+        if den <= 0 {
+            return None;
+        }
+        let micros = match num.checked_mul(1_000_000) {
+            Some(scaled) => Money::from_raw(scaled).mul_ratio(1, den).raw(),
+            None => num / (den / 1_000_000).max(1),
+        };
+        Some(Money::from_raw(micros.saturating_mul(10i128.pow(12))))
+    }
+
+    /// `self / whole` as a fraction rounded to 6 decimals; `None` unless `whole > 0`.
+    pub fn share_of(self, whole: Money) -> Option<Money> {
+        Money::ratio_6dp(self.0, whole.0)
+    }
+
     /// Converts a float to money, rounded half to even at 10^-6 ([`ESTIMATE_DIGITS`]). Used
     /// only where a value was computed in floating point by a rule expression; sums are still
     /// done in fixed point.

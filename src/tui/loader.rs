@@ -10,7 +10,7 @@ use super::app::{Dataset, Msg, Progress};
 use crate::cli::SourceArgs;
 use crate::config::Config;
 use crate::model::{Grain, Snapshot, SourceState, SourceStatus};
-use crate::report::build_report;
+use crate::report::build_report_with;
 use crate::source::focus::{FocusOptions, read_focus_files};
 use crate::source::snapshot_file::read_snapshot;
 
@@ -126,7 +126,13 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
 pub fn analyse(ctx: &LoadContext, snapshot: Arc<Snapshot>) -> Result<Box<Dataset>, String> {
     let engine =
         crate::app::engine(&ctx.config, ctx.rules_dir.as_deref()).map_err(|e| format!("{e:#}"))?;
-    let report = build_report(&snapshot, &engine, &ctx.config.required_tags);
+    let suppressions = crate::app::load_suppressions(&ctx.config).map_err(|e| format!("{e:#}"))?;
+    let report = build_report_with(
+        &snapshot,
+        &engine,
+        &ctx.config.required_tags,
+        suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
+    );
     Ok(Box::new(Dataset { report, snapshot }))
 }
 
