@@ -19,10 +19,8 @@ use theme::Theme;
 /// Opens the dashboard and runs it until the user quits. `hint` is shown in the status bar
 /// (e.g. that the bundled sample is on screen because nothing was configured).
 pub fn run(ctx: LoadContext, hint: Option<String>) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let (_guard, mut terminal) = terminal::TerminalGuard::enter()?;
         let mut app = App::new(Theme::from_env());

@@ -196,7 +196,8 @@ fn help_overlay_lists_global_and_view_keys_and_any_key_closes_it() {
 fn mouse_clicks_select_tabs_and_rows_and_the_wheel_scrolls() {
     let mut app = loaded();
     let _ = screen(&app, 120, 32); // lays out the tabs
-    let (x, _, _) = app.tab_spans.borrow().iter().copied().find(|t| t.2 == ViewId::Recommendations).unwrap();
+    let (x, _, _) =
+        app.tab_spans.borrow().iter().copied().find(|t| t.2 == ViewId::Recommendations).unwrap();
     app.update(Msg::Mouse(MouseEvent {
         kind: MouseEventKind::Down(MouseButton::Left),
         column: x + 1,
@@ -265,4 +266,53 @@ fn loading_screen() {
     });
     app.update(Msg::Progress { generation: 1, source: 1, state: Progress::Loading });
     insta::assert_snapshot!(screen(&app, 80, 12));
+}
+
+#[test]
+fn every_view_screen() {
+    let mut app = loaded();
+    for (key, name) in [('1', "overview"), ('2', "costs"), ('3', "tags"), ('4', "cluster")] {
+        app.update(super_key(key));
+        insta::assert_snapshot!(format!("{name}_screen"), screen(&app, 120, 32));
+        insta::assert_snapshot!(format!("{name}_screen_80x24"), screen(&app, 80, 24));
+    }
+    app.update(super_key('5'));
+    insta::assert_snapshot!("recommendations_screen_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn costs_drill_down_screen() {
+    let mut app = loaded();
+    app.update(super_key('2'));
+    app.update(key(KeyCode::Enter));
+    insta::assert_snapshot!(screen(&app, 120, 32));
+}
+
+#[test]
+fn help_overlay_screen() {
+    let mut app = loaded();
+    app.update(super_key('2'));
+    app.update(super_key('?'));
+    insta::assert_snapshot!(screen(&app, 120, 32));
+}
+
+#[test]
+fn a_failed_source_is_a_visible_warning_on_the_overview() {
+    let mut data = sample_dataset();
+    data.report.sources.push(costscope::model::SourceStatus {
+        name: "FOCUS billing nov.csv".into(),
+        state: costscope::model::SourceState::Failed,
+        warnings: vec!["nov.csv:7: column BilledCost: not a number: \"x\"".into()],
+    });
+    let mut app = App::new(Theme::plain());
+    app.start();
+    app.update(Msg::Loaded { generation: 1, result: Ok(data) });
+    let text = screen(&app, 120, 32);
+    assert!(text.contains("FOCUS billing nov.csv"), "{text}");
+    assert!(text.contains("partial data"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+fn super_key(c: char) -> Msg {
+    key(KeyCode::Char(c))
 }

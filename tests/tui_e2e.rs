@@ -93,10 +93,20 @@ fn dashboard_end_to_end_in_tmux() {
     // Costs: drill from a service into its resources, and back.
     tmux.keys(&["2"]);
     tmux.wait_for("[2 Costs]");
+    tmux.wait_for("Costs by service");
     tmux.keys(&["Enter"]);
-    tmux.wait_for("resource");
-    tmux.keys(&["BSpace"]);
-    tmux.wait_for("[2 Costs]");
+    tmux.wait_for("service: Amazon Elastic Compute Cloud › resources");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("› daily");
+    tmux.keys(&["BSpace", "BSpace"]);
+    tmux.wait_for("Costs by service");
+    // Views with their own content.
+    tmux.keys(&["1"]);
+    tmux.wait_for("Spend Oct 2026: 26,268.42 USD");
+    tmux.keys(&["3"]);
+    tmux.wait_for("spelled 3 ways");
+    tmux.keys(&["4"]);
+    tmux.wait_for("acme-prod-eks");
 
     // Recommendations: an incremental filter, then cleared.
     tmux.keys(&["5", "/"]);

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::model::{BillingLine, BillingSummary, Currency, Grain, Money};
+use crate::model::{BillingLine, BillingSummary, Currency, DailyLine, Grain, Money};
 
 /// What to group costs by.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -234,6 +234,87 @@ pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdo
     grouping.finish(dimension)
 }
 
+/// What one filter of [`breakdown_where`] asks a line's key to be; `None` for a day filter whose
+/// value is not a date, which no line matches.
+fn wanted<'a>(dimension: &Dimension, value: &'a str) -> Option<GroupKey<'a>> {
+    match dimension {
+        Dimension::Day if value.is_empty() => Some(GroupKey::Day(None)),
+        Dimension::Day => value.parse::<NaiveDate>().ok().map(|d| GroupKey::Day(Some(d))),
+        _ => Some(GroupKey::Text(value)),
+    }
+}
+
+/// The field of a daily rollup line that `dimension` names, for the dimensions the rollup keeps.
+fn daily_value<'a>(dimension: &Dimension, line: &'a DailyLine) -> Option<&'a str> {
+    match dimension {
+        Dimension::Service => Some(&line.service),
+        Dimension::Account => Some(&line.account_id),
+        Dimension::Region => Some(&line.region),
+        _ => None,
+    }
+}
+
+/// Groups by `dimension` only the billing that matches every `(dimension, value)` filter: the
+/// dashboard's drill-down (a service's resources, then one resource's days). A filter value
+/// matches as a breakdown writes keys, so `""` selects the group without a value (no such tag,
+/// no resource id) and days are `YYYY-MM-DD`. With no filters this is [`breakdown`].
+///
+/// Days come from the daily rollup when every filter is on a dimension it keeps (service,
+/// account, region), so the answer does not depend on whether lines carry days; otherwise from
+/// the per-resource lines, which carry their day at [`Grain::DETAILED`] only (at coarser grains
+/// they all fall in the `""` day).
+pub fn breakdown_where(
+    summary: &BillingSummary,
+    dimension: &Dimension,
+    filters: &[(Dimension, String)],
+) -> CostBreakdown {
+    if filters.is_empty() {
+        return breakdown(summary, dimension);
+    }
+    if *dimension == Dimension::Day
+        && !summary.daily.is_empty()
+        && filters
+            .iter()
+            .all(|(d, _)| matches!(d, Dimension::Service | Dimension::Account | Dimension::Region))
+    {
+        let mut grouping = Grouping::new();
+        let kept = summary
+            .daily
+            .iter()
+            .filter(|line| filters.iter().all(|(d, v)| daily_value(d, line) == Some(v.as_str())));
+        for line in kept {
+            let amounts = (line.billed_cost, line.effective_cost, line.rows);
+            grouping.add(line.day, &line.currency, amounts, || (line.day.to_string(), None));
+        }
+        return grouping.finish(dimension);
+    }
+    let wanted: Option<Vec<(&Dimension, GroupKey<'_>)>> =
+        filters.iter().map(|(d, v)| wanted(d, v).map(|k| (d, k))).collect();
+    let mut grouping = Grouping::new();
+    // A filter no line can match (a day that is not a date) leaves the breakdown empty.
+    let wanted = wanted.unwrap_or_default();
+    let lines = summary.lines.iter().filter(|line| {
+        wanted.len() == filters.len()
+            && wanted.iter().all(|(d, want)| d.key_of(summary, line) == *want)
+    });
+    for line in lines {
+        let key = dimension.key_of(summary, line);
+        let amounts = (line.billed_cost, line.effective_cost, line.rows);
+        grouping.add(key, &line.currency, amounts, || {
+            let text = match key {
+                GroupKey::Day(d) => d.map(|d| d.to_string()).unwrap_or_default(),
+                GroupKey::Text(t) => t.to_string(),
+            };
+            let name = match dimension {
+                Dimension::Account => summary.account_names.get(&line.account_id).cloned(),
+                _ => None,
+            };
+            (text, name)
+        });
+    }
+    grouping.finish(dimension)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +325,119 @@ mod tests {
         assert_eq!("tag:team".parse::<Dimension>().unwrap(), Dimension::Tag("team".into()));
         assert!("tag:".parse::<Dimension>().is_err());
         assert!("colour".parse::<Dimension>().is_err());
+    }
+
+    fn line(
+        day: u32,
+        service: &str,
+        resource: &str,
+        tag_set: Option<u32>,
+        billed: &str,
+    ) -> BillingLine {
+        BillingLine {
+            day: NaiveDate::from_ymd_opt(2026, 10, day),
+            provider: "AWS".into(),
+            account_id: "222222222222".into(),
+            service: service.into(),
+            region: "us-east-1".into(),
+            resource_id: resource.into(),
+            charge_category: "Usage".into(),
+            tag_set,
+            currency: Currency::usd(),
+            billed_cost: Money::parse(billed).unwrap(),
+            effective_cost: Some(Money::parse(billed).unwrap()),
+            list_cost: None,
+            rows: 1,
+        }
+    }
+
+    /// Two EC2 instances (one tagged team=web) and an untagged bucket over two days, per
+    /// resource and day as the dashboard loads billing.
+    fn detailed() -> BillingSummary {
+        BillingSummary {
+            grain: Grain::DETAILED,
+            lines: vec![
+                line(1, "EC2", "i-1", Some(0), "10"),
+                line(2, "EC2", "i-1", Some(0), "12.5"),
+                line(1, "EC2", "i-2", None, "3"),
+                line(2, "S3", "bucket", None, "1.25"),
+            ],
+            tag_sets: vec![[("team".to_string(), "web".to_string())].into_iter().collect()],
+            ..Default::default()
+        }
+    }
+
+    fn keys_and_costs(b: &CostBreakdown) -> Vec<(String, String)> {
+        b.rows.iter().map(|r| (r.key.clone(), r.billed_cost.to_string())).collect()
+    }
+
+    #[test]
+    fn breakdown_where_drills_from_a_group_to_resources_to_days() {
+        let summary = detailed();
+        let ec2 = [(Dimension::Service, "EC2".to_string())];
+        let resources = breakdown_where(&summary, &Dimension::Resource, &ec2);
+        assert_eq!(resources.dimension, "resource");
+        assert_eq!(
+            keys_and_costs(&resources),
+            [("i-1".into(), "22.5".into()), ("i-2".into(), "3".into())]
+        );
+        assert_eq!(resources.totals[0].billed_cost.to_string(), "25.5");
+        assert_eq!(resources.totals[0].effective_cost.map(|m| m.to_string()), Some("25.5".into()));
+
+        let i1 = [ec2[0].clone(), (Dimension::Resource, "i-1".to_string())];
+        let days = breakdown_where(&summary, &Dimension::Day, &i1);
+        assert_eq!(
+            keys_and_costs(&days),
+            [("2026-10-01".into(), "10".into()), ("2026-10-02".into(), "12.5".into())]
+        );
+        let one_day = [(Dimension::Day, "2026-10-02".to_string())];
+        assert_eq!(
+            keys_and_costs(&breakdown_where(&summary, &Dimension::Service, &one_day)).len(),
+            2
+        );
+        let not_a_day = [(Dimension::Day, "tuesday".to_string())];
+        assert!(breakdown_where(&summary, &Dimension::Service, &not_a_day).rows.is_empty());
+    }
+
+    #[test]
+    fn breakdown_where_matches_the_empty_group_and_equals_breakdown_without_filters() {
+        let summary = detailed();
+        let untagged = [(Dimension::Tag("team".into()), String::new())];
+        let b = breakdown_where(&summary, &Dimension::Resource, &untagged);
+        assert_eq!(
+            keys_and_costs(&b),
+            [("i-2".into(), "3".into()), ("bucket".into(), "1.25".into())]
+        );
+        for d in [Dimension::Service, Dimension::Resource, Dimension::Day] {
+            assert_eq!(breakdown_where(&summary, &d, &[]), breakdown(&summary, &d));
+        }
+    }
+
+    #[test]
+    fn breakdown_where_reads_days_of_a_service_from_the_daily_rollup() {
+        // Lines without days (full grain) and the rollup beside them.
+        let mut summary = detailed();
+        for l in &mut summary.lines {
+            l.day = None;
+        }
+        let daily = |day: u32, service: &str, billed: &str| DailyLine {
+            day: NaiveDate::from_ymd_opt(2026, 10, day).unwrap(),
+            service: service.into(),
+            account_id: "222222222222".into(),
+            region: "us-east-1".into(),
+            currency: Currency::usd(),
+            billed_cost: Money::parse(billed).unwrap(),
+            effective_cost: None,
+            rows: 1,
+        };
+        summary.daily =
+            vec![daily(1, "EC2", "13"), daily(2, "EC2", "12.5"), daily(2, "S3", "1.25")];
+        let ec2 = [(Dimension::Service, "EC2".to_string())];
+        let days = breakdown_where(&summary, &Dimension::Day, &ec2);
+        assert_eq!(
+            keys_and_costs(&days),
+            [("2026-10-01".into(), "13".into()), ("2026-10-02".into(), "12.5".into())]
+        );
+        assert_eq!(days.totals[0].effective_cost, None);
     }
 }

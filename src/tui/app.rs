@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use crossterm::event::{
+    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
 
 use super::theme::Theme;
 use super::view::cluster::ClusterView;
@@ -91,9 +93,19 @@ pub enum Msg {
     Resize(u16, u16),
     Tick,
     /// The sources a load will read, in order.
-    Sources { generation: u64, names: Vec<String> },
-    Progress { generation: u64, source: usize, state: Progress },
-    Loaded { generation: u64, result: Result<Box<Dataset>, String> },
+    Sources {
+        generation: u64,
+        names: Vec<String>,
+    },
+    Progress {
+        generation: u64,
+        source: usize,
+        state: Progress,
+    },
+    Loaded {
+        generation: u64,
+        result: Result<Box<Dataset>, String>,
+    },
     Exported(Result<PathBuf, String>),
     Suppressed(Result<String, String>),
 }
@@ -102,11 +114,23 @@ pub enum Msg {
 #[derive(Debug)]
 pub enum Effect {
     /// Read the sources again and rebuild everything; results carry `generation`.
-    Load { generation: u64 },
+    Load {
+        generation: u64,
+    },
     /// Rebuild the report from the loaded snapshot (after a suppression changed).
-    Rebuild { generation: u64, snapshot: Arc<Snapshot> },
-    Export { path: PathBuf, job: Box<ExportJob> },
-    Suppress { rule_id: String, resource_id: String, reason: String },
+    Rebuild {
+        generation: u64,
+        snapshot: Arc<Snapshot>,
+    },
+    Export {
+        path: PathBuf,
+        job: Box<ExportJob>,
+    },
+    Suppress {
+        rule_id: String,
+        resource_id: String,
+        reason: String,
+    },
 }
 
 /// A one-line text prompt at the bottom of the screen.

@@ -107,11 +107,15 @@ fn write_job(w: &mut dyn Write, job: &ExportJob) -> io::Result<()> {
     }
 }
 
-fn suppress(ctx: &LoadContext, rule_id: &str, resource_id: &str, reason: &str) -> Result<String, String> {
-    let path = ctx
-        .config
-        .suppressions_path()
-        .ok_or_else(|| "no suppressions file: set HOME or [suppressions] in the config".to_string())?;
+fn suppress(
+    ctx: &LoadContext,
+    rule_id: &str,
+    resource_id: &str,
+    reason: &str,
+) -> Result<String, String> {
+    let path = ctx.config.suppressions_path().ok_or_else(|| {
+        "no suppressions file: set HOME or [suppressions] in the config".to_string()
+    })?;
     let mut set = crate::suppressions::Suppressions::load(&path).map_err(|e| e.to_string())?;
     set.add(rule_id, resource_id, reason, chrono::Utc::now()).map_err(|e| e.to_string())?;
     set.save().map_err(|e| e.to_string())?;

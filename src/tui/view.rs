@@ -127,7 +127,8 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
 fn render_loading(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let spin = SPINNER[(app.tick as usize) % SPINNER.len()];
-    let mut lines = vec![Line::styled(format!("{spin} Loading sources…"), theme.title()), Line::from("")];
+    let mut lines =
+        vec![Line::styled(format!("{spin} Loading sources…"), theme.title()), Line::from("")];
     for p in &app.progress {
         let (mark, detail, style) = match &p.state {
             Progress::Waiting => ("·", "waiting".to_string(), theme.dim()),
@@ -181,7 +182,7 @@ pub fn help_entries(app: &App) -> Vec<(&'static str, &'static str)> {
         ("↑↓ j k, PgUp PgDn, Home End g G", "move (or mouse wheel / click)"),
         ("/", "filter the table (words, or column:value)"),
         ("s / S", "sort by the next column / reverse (or click a header)"),
-        ("e", "export this view (CSV; asks for a file name)"),
+        ("e", "export this view (same formats as headless; asks for a file name)"),
         ("r", "reload the sources"),
         ("?", "this help"),
         ("q, Ctrl-C", "quit"),
@@ -193,8 +194,10 @@ pub fn help_entries(app: &App) -> Vec<(&'static str, &'static str)> {
 fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
     let entries = help_entries(app);
-    let width = area.width.min(76);
-    let height = (entries.len() as u16 + 4).min(area.height);
+    let key_width = entries.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0);
+    let text_width = entries.iter().map(|(_, d)| d.chars().count()).max().unwrap_or(0);
+    let width = ((key_width + text_width + 4) as u16).min(area.width);
+    let height = (entries.len() as u16 + 2).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height - height) / 2,
@@ -205,7 +208,10 @@ fn render_help(app: &App, area: Rect, buf: &mut Buffer) {
     let lines: Vec<Line> = entries
         .iter()
         .map(|(k, d)| {
-            Line::from(vec![Span::styled(format!("{k:>24}  "), theme.header()), Span::raw(*d)])
+            Line::from(vec![
+                Span::styled(format!("{k:>key_width$}  "), theme.header()),
+                Span::raw(*d),
+            ])
         })
         .collect();
     Paragraph::new(lines)

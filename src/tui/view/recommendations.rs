@@ -41,11 +41,8 @@ impl ViewState for RecommendationsView {
             .findings
             .iter()
             .map(|f| {
-                let rule = if f.alternative {
-                    format!("{} (alt)", f.rule_id)
-                } else {
-                    f.rule_id.clone()
-                };
+                let rule =
+                    if f.alternative { format!("{} (alt)", f.rule_id) } else { f.rule_id.clone() };
                 let action = match &f.target {
                     Some(t) => format!("{} → {}", f.action, t),
                     None => f.action.clone(),
@@ -122,7 +119,10 @@ impl ViewState for RecommendationsView {
         }
         if report.insufficient_data_resources > 0 {
             spans.push(Span::styled(
-                format!("· {} resources not judged (too little data)", report.insufficient_data_resources),
+                format!(
+                    "· {} resources not judged (too little data)",
+                    report.insufficient_data_resources
+                ),
                 theme.warning(),
             ));
         }
@@ -130,12 +130,13 @@ impl ViewState for RecommendationsView {
 
         // Side by side when wide, stacked when narrow.
         let (list, detail) = if main.width >= 140 {
-            let [a, b] = Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
-                .areas(main);
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)])
+                    .areas(main);
             (a, b)
         } else {
-            let [a, b] =
-                Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)]).areas(main);
+            let [a, b] = Layout::vertical([Constraint::Percentage(60), Constraint::Percentage(40)])
+                .areas(main);
             (a, b)
         };
         self.table.render(list, buf, theme, "Findings (by savings)", true);
@@ -209,7 +210,8 @@ impl ViewState for RecommendationsView {
         let mut shown: Vec<usize> =
             (0..self.table.len()).filter_map(|pos| self.table.visible_index(pos)).collect();
         shown.sort_unstable();
-        let findings = shown.into_iter().filter_map(|i| data.report.findings.get(i).cloned()).collect();
+        let findings =
+            shown.into_iter().filter_map(|i| data.report.findings.get(i).cloned()).collect();
         let date = data.report.collected_at.format("%Y-%m-%d");
         Some((format!("costscope-recommendations-{date}.csv"), ExportJob::Findings(findings)))
     }

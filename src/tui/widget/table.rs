@@ -296,18 +296,19 @@ impl DataTable {
                 Some((s, false)) if s == i => " ▲",
                 _ => "",
             };
-            TableCell::from(format!("{}{marker}", c.title))
+            let title = format!("{}{marker}", c.title);
+            if c.right {
+                TableCell::from(Line::from(title).right_aligned())
+            } else {
+                TableCell::from(title)
+            }
         }))
         .style(theme.header());
         let fit = |text: &str, i: usize| -> TableCell<'static> {
             let w = widths.get(i).copied().unwrap_or(0) as usize;
             let t = truncate(text, w);
             let right = self.columns.get(i).is_some_and(|c| c.right);
-            if right {
-                TableCell::from(Line::from(t).right_aligned())
-            } else {
-                TableCell::from(t)
-            }
+            if right { TableCell::from(Line::from(t).right_aligned()) } else { TableCell::from(t) }
         };
         let mut rows: Vec<Row> = self
             .visible
@@ -326,7 +327,8 @@ impl DataTable {
             })
             .collect();
         if self.visible.is_empty() {
-            let message = if self.rows.is_empty() { "(no rows)" } else { "(no rows match the filter)" };
+            let message =
+                if self.rows.is_empty() { "(no rows)" } else { "(no rows match the filter)" };
             rows.push(Row::new(vec![TableCell::from(message)]).style(theme.dim()));
         }
         while rows.len() < body_height {
@@ -357,11 +359,7 @@ fn column_widths(columns: &[Column], width: u16) -> Vec<u16> {
     let spacing = columns.len().saturating_sub(1) as u16;
     let area = Rect { x: 0, y: 0, width: width.saturating_sub(spacing), height: 1 };
     let constraints: Vec<Constraint> = columns.iter().map(|c| c.width).collect();
-    ratatui::layout::Layout::horizontal(constraints)
-        .split(area)
-        .iter()
-        .map(|r| r.width)
-        .collect()
+    ratatui::layout::Layout::horizontal(constraints).split(area).iter().map(|r| r.width).collect()
 }
 
 /// A filter term: text anywhere in the row, or text in one column (`alias:value`).
@@ -377,9 +375,8 @@ fn parse_filter(filter: &str, columns: &[Column]) -> Vec<Term> {
         .map(|token| {
             if let Some((field, value)) = token.split_once(':') {
                 let field = field.to_lowercase();
-                if let Some(i) = columns
-                    .iter()
-                    .position(|c| c.alias == field || c.title.to_lowercase() == field)
+                if let Some(i) =
+                    columns.iter().position(|c| c.alias == field || c.title.to_lowercase() == field)
                 {
                     return Term::In(i, value.to_lowercase());
                 }
