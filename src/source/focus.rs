@@ -348,13 +348,11 @@ fn field(record: &csv::ByteRecord, pos: Option<usize>) -> Option<&[u8]> {
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(b"null") { None } else { Some(raw) }
 }
 
-fn text(record: &csv::ByteRecord, pos: Option<usize>, column: Column) -> Result<&str, RowError> {
-    match field(record, pos) {
-        None => Ok(""),
-        Some(bytes) => std::str::from_utf8(bytes)
-            .map(str::trim)
-            .map_err(|_| row_err(column, "not valid UTF-8 text")),
-    }
+/// A cell's bytes with ASCII whitespace trimmed; empty when the column is absent or the cell
+/// is null (empty or `NULL`).
+#[inline]
+fn cell(record: &csv::ByteRecord, pos: Option<usize>) -> &[u8] {
+    field(record, pos).map_or(&[], <[u8]>::trim_ascii)
 }
 
 fn money(
@@ -487,11 +485,70 @@ fn parse_iso_time(text: &str) -> Option<chrono::NaiveDateTime> {
     Some(utc)
 }
 
+/// FxHash (the hasher rustc uses): a multiply-rotate per word, several times faster than the
+/// default SipHash on the short keys of the hot loop. Hash-flooding resistance is not needed:
+/// the input is the user's own billing export.
+#[derive(Default, Clone, Copy)]
+struct FxHasher {
+    hash: u64,
+}
+
+const FX_SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(FX_SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+    #[inline]
+    fn write_u32(&mut self, n: u32) {
+        self.add(u64::from(n));
+    }
+    #[inline]
+    fn write_u64(&mut self, n: u64) {
+        self.add(n);
+    }
+    #[inline]
+    fn write_i32(&mut self, n: i32) {
+        self.add(n as u32 as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FxHasher>>;
+
 /// String interning: each distinct text becomes a small integer, so group keys are cheap to
 /// hash and copy.
 #[derive(Default)]
 struct Interner {
-    ids: HashMap<Box<str>, u32>,
+    /// Keyed by the raw bytes, so a repeated value is found without UTF-8 validation; a value
+    /// is validated once, when first seen.
+    ids: FastMap<Box<[u8]>, u32>,
     texts: Vec<Box<str>>,
 }
 
@@ -503,13 +560,24 @@ impl Interner {
     }
 
     fn intern(&mut self, text: &str) -> u32 {
-        if let Some(&id) = self.ids.get(text) {
+        if let Some(&id) = self.ids.get(text.as_bytes()) {
             return id;
         }
         let id = self.texts.len() as u32;
         self.texts.push(text.into());
-        self.ids.insert(text.into(), id);
+        self.ids.insert(text.as_bytes().into(), id);
         id
+    }
+
+    /// Interns a cell's bytes; `column` names the cell when they are not UTF-8.
+    #[inline]
+    fn intern_bytes(&mut self, bytes: &[u8], column: Column) -> Result<u32, RowError> {
+        if let Some(&id) = self.ids.get(bytes) {
+            return Ok(id);
+        }
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| row_err(column, "not valid UTF-8 text"))?;
+        Ok(self.intern(text))
     }
 
     fn get(&self, id: u32) -> &str {
@@ -592,21 +660,21 @@ struct ResourceAcc {
 struct Ledger {
     grain: Grain,
     strings: Interner,
-    groups: HashMap<Key, Sums>,
-    daily: HashMap<DailyKey, Sums>,
+    groups: FastMap<Key, Sums>,
+    daily: FastMap<DailyKey, Sums>,
     first_day: Option<i32>,
     last_day: Option<i32>,
     /// Raw Tags cell → parsed tag set id; exports repeat the same cell on many rows.
-    raw_tags: HashMap<Box<str>, u32>,
+    raw_tags: FastMap<Box<[u8]>, u32>,
     tag_sets: Vec<Tags>,
-    resources: HashMap<u32, ResourceAcc>,
-    account_names: HashMap<u32, u32>,
+    resources: FastMap<u32, ResourceAcc>,
+    account_names: FastMap<u32, u32>,
     rows_read: u64,
     skipped: crate::model::SkippedRows,
 }
 
 /// Keeps the alphabetically first name of an account, so the choice does not depend on row order.
-fn keep_first_name(names: &mut HashMap<u32, u32>, strings: &Interner, id: u32, name: u32) {
+fn keep_first_name(names: &mut FastMap<u32, u32>, strings: &Interner, id: u32, name: u32) {
     names
         .entry(id)
         .and_modify(|kept| {
@@ -630,14 +698,14 @@ impl Ledger {
         Ledger {
             grain,
             strings: Interner::new(),
-            groups: HashMap::new(),
-            daily: HashMap::new(),
+            groups: FastMap::default(),
+            daily: FastMap::default(),
             first_day: None,
             last_day: None,
-            raw_tags: HashMap::new(),
+            raw_tags: FastMap::default(),
             tag_sets: Vec::new(),
-            resources: HashMap::new(),
-            account_names: HashMap::new(),
+            resources: FastMap::default(),
+            account_names: FastMap::default(),
             rows_read: 0,
             skipped: Default::default(),
         }
@@ -648,47 +716,60 @@ impl Ledger {
             .ok_or_else(|| row_err(Column::BilledCost, "required value is null"))?;
         let effective = money(r, c.effective, Column::EffectiveCost)?;
         let list = money(r, c.list, Column::ListCost)?;
-        let start = text(r, c.start, Column::ChargePeriodStart)?;
+        let start = cell(r, c.start);
         if start.is_empty() {
             return Err(row_err(Column::ChargePeriodStart, "required value is null"));
         }
-        let start_time = parse_charge_time(start).ok_or_else(|| {
-            row_err(Column::ChargePeriodStart, format!("not a timestamp: {start:?}"))
-        })?;
+        let start_time =
+            std::str::from_utf8(start).ok().and_then(parse_charge_time).ok_or_else(|| {
+                let shown = String::from_utf8_lossy(start);
+                row_err(Column::ChargePeriodStart, format!("not a timestamp: {shown:?}"))
+            })?;
         let day = start_time.date();
         let g = self.grain;
         let need_resource = g.resource;
         // Tags are validated whatever the grain, so a bad cell fails every command alike.
-        let tag_set = self.tag_set_of(text(r, c.tags, Column::Tags)?)?;
-        let currency = self.strings.intern(text(r, c.currency, Column::BillingCurrency)?);
-        let mut account_id = text(r, c.sub_account, Column::SubAccountId)?;
-        let mut account_name = text(r, c.sub_account_name, Column::SubAccountName)?;
-        if account_id.is_empty() {
-            account_id = text(r, c.billing_account, Column::BillingAccountId)?;
-            account_name = text(r, c.billing_account_name, Column::BillingAccountName)?;
-        }
-        let billing_account = text(r, c.billing_account, Column::BillingAccountId)?;
-        let billing_account_name = text(r, c.billing_account_name, Column::BillingAccountName)?;
-
-        let pick = |keep: bool, s: &mut Interner, v: &str| if keep { s.intern(v) } else { 0 };
+        let tag_set = self.tag_set_of(cell(r, c.tags))?;
         let s = &mut self.strings;
-        let account = pick(g.account || need_resource, s, account_id);
-        if g.account && !account_name.is_empty() {
-            let name = s.intern(account_name);
-            keep_first_name(&mut self.account_names, s, account, name);
+        let currency = s.intern_bytes(cell(r, c.currency), Column::BillingCurrency)?;
+        // Only the dimensions the grain keeps are interned (and so validated as UTF-8).
+        let mut pick = |keep: bool, pos: Option<usize>, column: Column| -> Result<u32, RowError> {
+            if keep { s.intern_bytes(cell(r, pos), column) } else { Ok(0) }
+        };
+        let keep_account = g.account || need_resource;
+        let sub_account = pick(keep_account, c.sub_account, Column::SubAccountId)?;
+        let account = if sub_account != 0 || !keep_account {
+            sub_account
+        } else {
+            pick(true, c.billing_account, Column::BillingAccountId)?
+        };
+        let service = pick(g.service || need_resource, c.service, Column::ServiceName)?;
+        let region = pick(g.region || need_resource, c.region, Column::RegionId)?;
+        let provider = pick(g.provider || need_resource, c.provider, Column::ProviderName)?;
+        let resource = pick(need_resource, c.resource, Column::ResourceId)?;
+        let charge_category = pick(g.charge_category, c.charge_category, Column::ChargeCategory)?;
+        if g.account {
+            let billing_account = pick(true, c.billing_account, Column::BillingAccountId)?;
+            let name_column = if sub_account != 0 {
+                (c.sub_account_name, Column::SubAccountName)
+            } else {
+                (c.billing_account_name, Column::BillingAccountName)
+            };
+            let account_name = pick(true, name_column.0, name_column.1)?;
+            let billing_account_name =
+                pick(true, c.billing_account_name, Column::BillingAccountName)?;
+            if account_name != 0 {
+                keep_first_name(&mut self.account_names, &self.strings, account, account_name);
+            }
+            if billing_account != 0 && billing_account_name != 0 {
+                keep_first_name(
+                    &mut self.account_names,
+                    &self.strings,
+                    billing_account,
+                    billing_account_name,
+                );
+            }
         }
-        if g.account && !billing_account.is_empty() && !billing_account_name.is_empty() {
-            let id = s.intern(billing_account);
-            let name = s.intern(billing_account_name);
-            keep_first_name(&mut self.account_names, s, id, name);
-        }
-        let service = pick(g.service || need_resource, s, text(r, c.service, Column::ServiceName)?);
-        let region = pick(g.region || need_resource, s, text(r, c.region, Column::RegionId)?);
-        let provider =
-            pick(g.provider || need_resource, s, text(r, c.provider, Column::ProviderName)?);
-        let resource = pick(need_resource, s, text(r, c.resource, Column::ResourceId)?);
-        let charge_category =
-            pick(g.charge_category, s, text(r, c.charge_category, Column::ChargeCategory)?);
         let day_n = day_number(day);
         let key = Key {
             day: if g.day && (!g.resource || g.resource_days) { day_n } else { NO_DAY },
@@ -711,8 +792,12 @@ impl Ledger {
 
         if need_resource && resource != 0 {
             let candidate = ResourceAcc {
-                resource_type: self.strings.intern(text(r, c.resource_type, Column::ResourceType)?),
-                resource_name: self.strings.intern(text(r, c.resource_name, Column::ResourceName)?),
+                resource_type: self
+                    .strings
+                    .intern_bytes(cell(r, c.resource_type), Column::ResourceType)?,
+                resource_name: self
+                    .strings
+                    .intern_bytes(cell(r, c.resource_name), Column::ResourceName)?,
                 service,
                 account,
                 region,
@@ -752,14 +837,16 @@ impl Ledger {
         (text(a), tags(a)) > (text(b), tags(b))
     }
 
-    fn tag_set_of(&mut self, raw: &str) -> Result<u32, RowError> {
+    fn tag_set_of(&mut self, raw: &[u8]) -> Result<u32, RowError> {
         if raw.is_empty() {
             return Ok(NO_TAGS);
         }
         if let Some(&id) = self.raw_tags.get(raw) {
             return Ok(id);
         }
-        let tags = parse_focus_tags(raw).map_err(|e| row_err(Column::Tags, e.to_string()))?;
+        let text =
+            std::str::from_utf8(raw).map_err(|_| row_err(Column::Tags, "not valid UTF-8 text"))?;
+        let tags = parse_focus_tags(text).map_err(|e| row_err(Column::Tags, e.to_string()))?;
         let id = if tags.is_empty() {
             NO_TAGS
         } else {
