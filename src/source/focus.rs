@@ -33,9 +33,16 @@ impl Default for FocusOptions {
 /// depend on that order.
 pub fn read_focus_files(paths: &[PathBuf], options: FocusOptions) -> Result<BillingSummary> {
     let mut ledger = Ledger::new(options.grain);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_CHUNKS);
     for path in paths {
-        let reader = open_maybe_gzip(path)?;
-        ingest(&mut ledger, reader, path, options)?;
+        let io = |source| SourceError::Io { path: path.to_path_buf(), source };
+        let size = std::fs::metadata(path).map_err(io)?.len();
+        if threads > 1 && size >= PARALLEL_MIN_BYTES && !is_gzip(path)? {
+            ingest_parallel(&mut ledger, path, size, threads, options)?;
+        } else {
+            let reader = open_maybe_gzip(path)?;
+            ingest(&mut ledger, reader, path, options)?;
+        }
     }
     Ok(ledger.finish(paths.iter().map(|p| p.display().to_string()).collect()))
 }
@@ -177,20 +184,23 @@ fn row_err(column: Column, message: impl Into<String>) -> RowError {
     RowError { column: column_name(column).to_string(), message: message.into() }
 }
 
-fn ingest(
-    ledger: &mut Ledger,
-    reader: Box<dyn BufRead + '_>,
-    path: &Path,
-    options: FocusOptions,
-) -> Result<()> {
+fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
     // Only `\n` ends a record: with the default terminator a CRLF file's line numbers drift by
     // one (the `\n` is counted as the start of the next record). The stray `\r` this leaves at
     // the end of the last field is whitespace, which every field reader trims.
-    let mut csv = csv::ReaderBuilder::new()
+    csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .from_reader(reader);
+        .buffer_capacity(256 * 1024)
+        .from_reader(reader)
+}
+
+/// Reads and checks the header row.
+fn read_header<R: Read>(
+    csv: &mut csv::Reader<R>,
+    path: &Path,
+) -> Result<(csv::ByteRecord, Layout)> {
     let mut header = csv::ByteRecord::new();
     let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path, 1))?;
     if !got_header || header.iter().all(|f| f.trim_ascii().is_empty()) {
@@ -210,16 +220,56 @@ fn ingest(
         });
     }
     let layout = Layout::from_header(&header, path)?;
+    Ok((header, layout))
+}
+
+fn ingest(
+    ledger: &mut Ledger,
+    reader: Box<dyn BufRead + '_>,
+    path: &Path,
+    options: FocusOptions,
+) -> Result<()> {
+    let mut csv = csv_reader(reader);
+    let (header, layout) = read_header(&mut csv, path)?;
+    let cols = Cols::new(&layout);
+    records(ledger, &mut csv, &header, &cols, options, path, None)?;
+    Ok(())
+}
+
+/// Where a chunk stopped: the first record at or past its end, which it left for the next
+/// chunk (byte offset and line, both relative to the chunk's reader).
+#[derive(Clone, Copy, Debug)]
+struct Stop {
+    byte: u64,
+    line: u64,
+}
+
+/// Folds records into `ledger` until EOF or, with `stop_at`, the first record that starts at or
+/// after that byte offset (which is returned, unprocessed). Line numbers are the reader's own.
+fn records<R: Read>(
+    ledger: &mut Ledger,
+    csv: &mut csv::Reader<R>,
+    header: &csv::ByteRecord,
+    cols: &Cols,
+    options: FocusOptions,
+    path: &Path,
+    stop_at: Option<u64>,
+) -> Result<Option<Stop>> {
     let columns = header.len();
     let file_label = path.display().to_string();
-    let cols = Cols::new(&layout);
     let mut record = csv::ByteRecord::new();
     let mut line = 1;
     loop {
         match csv.read_byte_record(&mut record) {
-            Ok(false) => break,
+            Ok(false) => return Ok(None),
             Ok(true) => {}
             Err(e) => return Err(csv_error(e, path, line)),
+        }
+        if let Some(end) = stop_at
+            && let Some(pos) = record.position()
+            && pos.byte() >= end
+        {
+            return Ok(Some(Stop { byte: pos.byte(), line: pos.line() }));
         }
         line = physical_line(&record, csv.position().line());
         if record.len() == 1 && record.as_slice().trim_ascii().is_empty() {
@@ -239,7 +289,7 @@ fn ingest(
                 message: format!("row has {} fields, the header has {columns}", record.len()),
             })
         } else {
-            ledger.add_row(&record, &cols)
+            ledger.add_row(&record, cols)
         };
         if let Err(err) = outcome {
             if options.skip_invalid {
@@ -258,7 +308,157 @@ fn ingest(
             });
         }
     }
-    Ok(())
+}
+
+/// Plain files at least this big are read by several threads.
+const PARALLEL_MIN_BYTES: u64 = 16 << 20;
+const MAX_CHUNKS: usize = 8;
+
+fn is_gzip(path: &Path) -> Result<bool> {
+    let io = |source| SourceError::Io { path: path.to_path_buf(), source };
+    let mut head = [0u8; 2];
+    let mut file = File::open(path).map_err(io)?;
+    let n = file.read(&mut head).map_err(io)?;
+    Ok(n == 2 && head == GZIP_MAGIC)
+}
+
+/// The offset just after the first `\n` at or after `from` (or `len` when there is none).
+fn next_line_start(path: &Path, from: u64, len: u64) -> Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let io = |source| SourceError::Io { path: path.to_path_buf(), source };
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(from)).map_err(io)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut offset = from;
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            return Ok(len);
+        }
+        if let Some(i) = buf[..n].iter().position(|&b| b == b'\n') {
+            return Ok(offset + i as u64 + 1);
+        }
+        offset += n as u64;
+    }
+}
+
+/// Adds `base` to every line number a chunk reported.
+fn shift_lines(result: Result<Ledger>, base: u64) -> Result<Ledger> {
+    match result {
+        Ok(mut ledger) => {
+            for row in &mut ledger.skipped.first {
+                row.line += base;
+            }
+            Ok(ledger)
+        }
+        Err(SourceError::Row { path, line, column, message }) => {
+            Err(SourceError::Row { path, line: line + base, column, message })
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// Reads one plain CSV file on several threads. Each thread takes a byte range starting after
+/// a line break and stops at the first record that starts past its range. A line break inside
+/// a quoted field makes a wrong guess; it is caught because the previous range then does not
+/// stop exactly where the next began, and the rest of the file is read again in order. The
+/// merged sums do not depend on the split, so the output is identical to a sequential read.
+fn ingest_parallel(
+    ledger: &mut Ledger,
+    path: &Path,
+    size: u64,
+    threads: usize,
+    options: FocusOptions,
+) -> Result<()> {
+    use std::io::{Seek, SeekFrom};
+    let io = |source| SourceError::Io { path: path.to_path_buf(), source };
+    let open_at = |offset: u64| -> Result<csv::Reader<File>> {
+        let mut file = File::open(path).map_err(io)?;
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        Ok(csv_reader(file))
+    };
+    let mut first = open_at(0)?;
+    let (header, layout) = read_header(&mut first, path)?;
+    let cols = Cols::new(&layout);
+    let data_start = first.position().byte();
+    let mut bounds = vec![data_start];
+    for i in 1..threads as u64 {
+        let nominal = data_start + (size - data_start) * i / threads as u64;
+        let start = next_line_start(path, nominal, size)?;
+        if start > *bounds.last().unwrap_or(&0) && start < size {
+            bounds.push(start);
+        }
+    }
+    bounds.push(size);
+
+    std::thread::scope(|scope| -> Result<()> {
+        let workers: Vec<_> = bounds
+            .windows(2)
+            .skip(1)
+            .map(|range| {
+                let (start, end) = (range[0], range[1]);
+                let (header, cols) = (&header, &cols);
+                scope.spawn(move || -> Result<(Ledger, Option<Stop>)> {
+                    let mut csv = open_at(start)?;
+                    let mut chunk = Ledger::new(options.grain);
+                    let stop = records(
+                        &mut chunk,
+                        &mut csv,
+                        header,
+                        cols,
+                        options,
+                        path,
+                        Some(end - start),
+                    )?;
+                    Ok((chunk, stop))
+                })
+            })
+            .collect();
+        // The first range on this thread, continuing after the header.
+        let mut stop = records(ledger, &mut first, &header, &cols, options, path, Some(bounds[1]))?;
+        for (i, worker) in workers.into_iter().enumerate() {
+            let start = bounds[i + 1];
+            let outcome = worker.join().map_err(|_| SourceError::File {
+                path: path.to_path_buf(),
+                message: "a reader thread failed".to_string(),
+            })?;
+            match stop {
+                // Nothing left: the previous range's last record ran to the end of the file.
+                None => return Ok(()),
+                Some(at) if at.byte == start => {
+                    let base = at.line - 1;
+                    let (chunk, next) = match outcome {
+                        Ok((chunk, next)) => (Ok(chunk), next),
+                        Err(e) => (Err(e), None),
+                    };
+                    let chunk = shift_lines(chunk, base)?;
+                    ledger.merge(chunk).map_err(|e| SourceError::Row {
+                        path: path.to_path_buf(),
+                        line: at.line,
+                        column: e.column,
+                        message: e.message,
+                    })?;
+                    stop = next.map(|n| Stop { byte: start + n.byte, line: base + n.line });
+                }
+                // The guessed start was inside a quoted field: read the rest in order.
+                Some(at) => {
+                    let mut csv = open_at(at.byte)?;
+                    let mut rest = Ledger::new(options.grain);
+                    let result = records(&mut rest, &mut csv, &header, &cols, options, path, None)
+                        .map(|_| rest);
+                    let rest = shift_lines(result, at.line - 1)?;
+                    ledger.merge(rest).map_err(|e| SourceError::Row {
+                        path: path.to_path_buf(),
+                        line: at.line,
+                        column: e.column,
+                        message: e.message,
+                    })?;
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    })
 }
 
 /// The line a record starts on. csv reports where it began looking, which is before any blank
@@ -617,6 +817,16 @@ fn add_to(
     effective: Option<Money>,
     list: Option<Money>,
 ) -> Result<(), RowError> {
+    add_amounts(sums, billed, effective, list, 1)
+}
+
+fn add_amounts(
+    sums: &mut Sums,
+    billed: Money,
+    effective: Option<Money>,
+    list: Option<Money>,
+    rows: u64,
+) -> Result<(), RowError> {
     let overflow = || RowError {
         column: column_name(Column::BilledCost).to_string(),
         message: "the running total leaves the supported range (±1.7e20)".to_string(),
@@ -629,8 +839,12 @@ fn add_to(
     if let Some(l) = list {
         add(sums.list.get_or_insert(Money::ZERO), l).ok_or_else(overflow)?;
     }
-    sums.rows += 1;
+    sums.rows += rows;
     Ok(())
+}
+
+fn add_sums(into: &mut Sums, other: Sums) -> Result<(), RowError> {
+    add_amounts(into, other.billed, other.effective, other.list, other.rows)
 }
 
 #[derive(Default)]
@@ -822,6 +1036,84 @@ impl Ledger {
         Ok(())
     }
 
+    /// Adds another ledger's sums (a chunk of the same file, read on another thread).
+    fn merge(&mut self, other: Ledger) -> Result<(), RowError> {
+        let ids: Vec<u32> = other.strings.texts.iter().map(|t| self.strings.intern(t)).collect();
+        let id = |x: u32| ids.get(x as usize).copied().unwrap_or(0);
+        let mut known: HashMap<Tags, u32> =
+            self.tag_sets.iter().enumerate().map(|(i, t)| (t.clone(), i as u32)).collect();
+        let mut tag_ids = Vec::with_capacity(other.tag_sets.len());
+        for tags in other.tag_sets {
+            let next = self.tag_sets.len() as u32;
+            let tag_id = *known.entry(tags.clone()).or_insert(next);
+            if tag_id == next {
+                self.tag_sets.push(tags);
+            }
+            tag_ids.push(tag_id);
+        }
+        let tag = |x: u32| {
+            if x == NO_TAGS { NO_TAGS } else { tag_ids.get(x as usize).copied().unwrap_or(NO_TAGS) }
+        };
+        for (k, v) in other.groups {
+            let key = Key {
+                day: k.day,
+                provider: id(k.provider),
+                account: id(k.account),
+                service: id(k.service),
+                region: id(k.region),
+                resource: id(k.resource),
+                charge_category: id(k.charge_category),
+                tag_set: tag(k.tag_set),
+                currency: id(k.currency),
+            };
+            add_sums(self.groups.entry(key).or_default(), v)?;
+        }
+        for (k, v) in other.daily {
+            let key = DailyKey {
+                day: k.day,
+                service: id(k.service),
+                account: id(k.account),
+                region: id(k.region),
+                currency: id(k.currency),
+            };
+            add_sums(self.daily.entry(key).or_default(), v)?;
+        }
+        for (resource, acc) in other.resources {
+            let candidate = ResourceAcc {
+                resource_type: id(acc.resource_type),
+                resource_name: id(acc.resource_name),
+                service: id(acc.service),
+                account: id(acc.account),
+                region: id(acc.region),
+                provider: id(acc.provider),
+                tag_set: tag(acc.tag_set),
+                ..acc
+            };
+            let resource = id(resource);
+            match self.resources.get(&resource).copied() {
+                None => {
+                    self.resources.insert(resource, candidate);
+                }
+                Some(kept) => {
+                    let first_day = kept.first_day.min(candidate.first_day);
+                    let best =
+                        if self.describes_better(&candidate, &kept) { candidate } else { kept };
+                    self.resources.insert(resource, ResourceAcc { first_day, ..best });
+                }
+            }
+        }
+        for (account, name) in other.account_names {
+            keep_first_name(&mut self.account_names, &self.strings, id(account), id(name));
+        }
+        self.rows_read += other.rows_read;
+        self.skipped.merge(other.skipped);
+        for day in [other.first_day, other.last_day].into_iter().flatten() {
+            self.first_day = Some(self.first_day.map_or(day, |d| d.min(day)));
+            self.last_day = Some(self.last_day.map_or(day, |d| d.max(day)));
+        }
+        Ok(())
+    }
+
     /// Whether `a` describes a resource better than `b`: the later row wins, and rows at the
     /// same instant are ordered by their content, so the result never depends on row order.
     fn describes_better(&self, a: &ResourceAcc, b: &ResourceAcc) -> bool {
@@ -1004,6 +1296,13 @@ mod tests {
     use super::*;
     use chrono::Datelike;
 
+    struct Dimension;
+    impl Dimension {
+        fn service_grain() -> Grain {
+            Grain { service: true, ..Grain::NONE }
+        }
+    }
+
     #[test]
     fn full_grain_keeps_one_line_per_resource_not_per_row() {
         let mut csv = String::from("BilledCost,ChargePeriodStart,ResourceId,ServiceName,Tags\n");
@@ -1047,5 +1346,79 @@ mod tests {
         assert_eq!(f("1,000").as_deref(), Some("1000"));
         assert_eq!(f("1,00"), None);
         assert_eq!(f("12abc"), None);
+    }
+
+    fn sequential(path: &Path, options: FocusOptions) -> Result<BillingSummary> {
+        let mut ledger = Ledger::new(options.grain);
+        ingest(&mut ledger, open_maybe_gzip(path)?, path, options)?;
+        Ok(ledger.finish(vec![]))
+    }
+
+    fn parallel(path: &Path, threads: usize, options: FocusOptions) -> Result<BillingSummary> {
+        let mut ledger = Ledger::new(options.grain);
+        let size = std::fs::metadata(path).unwrap().len();
+        ingest_parallel(&mut ledger, path, size, threads, options)?;
+        Ok(ledger.finish(vec![]))
+    }
+
+    /// Rows with multi-line quoted names, so some split points fall inside a quoted field.
+    fn tricky_file(rows: usize, bad_row: Option<usize>) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.csv");
+        let mut text =
+            String::from("BilledCost,ChargePeriodStart,ResourceId,ResourceName,ServiceName,Tags\n");
+        for i in 0..rows {
+            let name = if i % 7 == 0 {
+                "line one\nline two\n\nline four".to_string()
+            } else {
+                format!("r{i}")
+            };
+            let cost = if Some(i) == bad_row {
+                "oops".to_string()
+            } else {
+                format!("{}.{:03}", i % 13, i % 1000)
+            };
+            text.push_str(&format!(
+                "{cost},2026-10-{:02}T00:00:00Z,res-{},\"{name}\",svc-{},\"{{\"\"team\"\":\"\"t{}\"\"}}\"\n",
+                1 + i % 28,
+                i % 97,
+                i % 5,
+                i % 3
+            ));
+            if i % 50 == 0 {
+                text.push('\n'); // blank lines too
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn parallel_reading_equals_sequential_whatever_the_split() {
+        let (_dir, path) = tricky_file(3000, None);
+        for grain in [Grain::FULL, Grain::DETAILED, Dimension::service_grain()] {
+            let options = FocusOptions { grain, skip_invalid: false };
+            let expected = sequential(&path, options).unwrap();
+            for threads in [2, 3, 4, 7] {
+                let got = parallel(&path, threads, options).unwrap();
+                assert_eq!(got, expected, "{threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn parallel_errors_and_skips_name_the_same_lines_as_sequential() {
+        let (_dir, path) = tricky_file(3000, Some(2500));
+        let options = FocusOptions::default();
+        let expected = sequential(&path, options).unwrap_err().to_string();
+        for threads in [2, 4] {
+            assert_eq!(parallel(&path, threads, options).unwrap_err().to_string(), expected);
+        }
+        let options = FocusOptions { skip_invalid: true, ..FocusOptions::default() };
+        let expected = sequential(&path, options).unwrap();
+        assert_eq!(expected.skipped.count, 1);
+        for threads in [2, 4] {
+            assert_eq!(parallel(&path, threads, options).unwrap().skipped, expected.skipped);
+        }
     }
 }
