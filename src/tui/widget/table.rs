@@ -47,7 +47,8 @@ pub enum SortKey {
 impl SortKey {
     fn compare(&self, other: &SortKey) -> Ordering {
         match (self, other) {
-            (SortKey::Text(a), SortKey::Text(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
+            // Lowercased once in `set_rows`, not on every comparison.
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
             (SortKey::Money(a), SortKey::Money(b)) => a.cmp(b),
             (SortKey::Number(a), SortKey::Number(b)) => a.total_cmp(b),
             (SortKey::None, SortKey::None) => Ordering::Equal,
@@ -91,6 +92,8 @@ impl TableRow {
 pub struct DataTable {
     pub columns: Vec<Column>,
     rows: Vec<TableRow>,
+    /// Each row's cells lowercased, made once per `set_rows` so filtering is a plain search.
+    search: Vec<Vec<String>>,
     /// Indexes into `rows` that pass the filter, in sort order.
     visible: Vec<usize>,
     /// Index into `visible`.
@@ -110,7 +113,16 @@ impl DataTable {
     }
 
     /// Replaces the rows, keeping the filter and sort, and the selection by position.
-    pub fn set_rows(&mut self, rows: Vec<TableRow>) {
+    pub fn set_rows(&mut self, mut rows: Vec<TableRow>) {
+        for row in &mut rows {
+            for key in &mut row.keys {
+                if let SortKey::Text(t) = key {
+                    *t = t.to_lowercase();
+                }
+            }
+        }
+        self.search =
+            rows.iter().map(|r| r.cells.iter().map(|c| c.to_lowercase()).collect()).collect();
         self.rows = rows;
         self.refresh();
     }
@@ -181,7 +193,9 @@ impl DataTable {
     fn refresh(&mut self) {
         let selected = self.selected_index();
         let terms = parse_filter(&self.filter, &self.columns);
-        self.visible = (0..self.rows.len()).filter(|&i| matches(&self.rows[i], &terms)).collect();
+        self.visible = (0..self.rows.len())
+            .filter(|&i| self.search.get(i).is_some_and(|cells| matches(cells, &terms)))
+            .collect();
         if let Some((column, desc)) = self.sort {
             let rows = &self.rows;
             self.visible.sort_by(|&a, &b| {
@@ -386,10 +400,11 @@ fn parse_filter(filter: &str, columns: &[Column]) -> Vec<Term> {
         .collect()
 }
 
-fn matches(row: &TableRow, terms: &[Term]) -> bool {
+/// `cells` are already lowercased, as are the terms.
+fn matches(cells: &[String], terms: &[Term]) -> bool {
     terms.iter().all(|term| match term {
-        Term::Any(t) => row.cells.iter().any(|c| c.to_lowercase().contains(t.as_str())),
-        Term::In(i, t) => row.cells.get(*i).is_some_and(|c| c.to_lowercase().contains(t.as_str())),
+        Term::Any(t) => cells.iter().any(|c| c.contains(t.as_str())),
+        Term::In(i, t) => cells.get(*i).is_some_and(|c| c.contains(t.as_str())),
     })
 }
 
