@@ -125,6 +125,17 @@ impl Engine {
         required_tags: &[String],
         suppressed: &dyn Fn(&Finding) -> Option<String>,
     ) -> Evaluation {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        self.evaluate_on(snapshot, required_tags, suppressed, threads)
+    }
+
+    fn evaluate_on(
+        &self,
+        snapshot: &Snapshot,
+        required_tags: &[String],
+        suppressed: &dyn Fn(&Finding) -> Option<String>,
+        threads: usize,
+    ) -> Evaluation {
         let views = resource_views(snapshot, &self.catalog);
         let required: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
@@ -147,125 +158,72 @@ impl Engine {
         // Rules that stand down for others run after them.
         let mut order: Vec<&Rule> = self.rules.rules.iter().filter(|r| r.enabled).collect();
         order.sort_by_key(|r| (!r.unless.is_empty(), r.id.clone()));
+        let unless: Vec<Vec<usize>> = order
+            .iter()
+            .map(|r| {
+                r.unless.iter().filter_map(|id| order.iter().position(|o| &o.id == id)).collect()
+            })
+            .collect();
+
+        // Resources are independent of each other (`unless` looks at the same resource only),
+        // so they are split across threads; merging in chunk order keeps the result identical.
+        let chunks: Vec<ChunkEval> = if threads > 1 && prepared.len() >= PARALLEL_MIN_RESOURCES {
+            let size = prepared.len().div_ceil(threads);
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = prepared
+                    .chunks(size)
+                    .map(|chunk| {
+                        let (order, unless, required) = (&order, &unless, &required);
+                        scope.spawn(move || self.evaluate_chunk(chunk, order, unless, required))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| ChunkEval::failed(order.len())))
+                    .collect()
+            })
+        } else {
+            vec![self.evaluate_chunk(&prepared, &order, &unless, &required)]
+        };
 
         let mut eval = Evaluation { resources_evaluated: views.len() as u64, ..Default::default() };
-        let mut fired: HashSet<(String, String)> = HashSet::new();
-        let mut insufficient: HashSet<&str> = HashSet::new();
-        for rule in order {
-            let mut rule_ctx = self.root.new_inner_scope();
-            rule_ctx.add_variable_from_value("p", params_value(&rule.params));
-            rule_ctx.add_variable_from_value("required_tags", required.clone());
-            let mut errors = 0usize;
-            for item in prepared
-                .iter()
-                .filter(|p| rule.resource == ResourceKind::Any || p.view.kind == rule.resource)
-            {
-                let view = item.view;
-                let mut ctx = rule_ctx.new_inner_scope();
-                ctx.add_variable_from_value("r", view.r.clone());
-                ctx.add_variable_from_value("u", item.u.clone());
-                ctx.add_variable_from_value("missing_tags", item.missing_tags.clone());
-                let mut note_error = |what: &'static str, e: String, eval: &mut Evaluation| {
-                    errors += 1;
-                    if errors <= ERRORS_PER_RULE {
-                        eval.errors.push(EvalError {
-                            rule_id: rule.id.clone(),
-                            resource_id: Some(view.id.clone()),
-                            field: what,
-                            message: e,
-                        });
-                    }
-                };
-                if let Some(when) = &rule.when {
-                    match truth(when, &ctx) {
-                        Ok(true) => {}
-                        Ok(false) => continue,
-                        Err(e) => {
-                            note_error("when", e, &mut eval);
-                            continue;
-                        }
-                    }
-                }
-                if rule.unless.iter().any(|other| fired.contains(&(other.clone(), view.id.clone())))
-                {
-                    continue;
-                }
-                if rule.needs_utilization {
-                    let days = view.utilization.map_or(0, |u| u.days_covered);
-                    if f64::from(days) < rule.min_days() {
-                        *eval.insufficient_data.entry(rule.id.clone()).or_default() += 1;
-                        insufficient.insert(&view.id);
-                        continue;
-                    }
-                }
-                match truth(&rule.condition, &ctx) {
-                    Ok(true) => {}
-                    Ok(false) => continue,
-                    Err(e) => {
-                        note_error("condition", e, &mut eval);
-                        continue;
-                    }
-                }
-                let target = match &rule.target {
-                    None => None,
-                    Some(expr) => match expr.program.execute(&ctx) {
-                        Ok(Value::String(s)) if !s.is_empty() => Some(s.to_string()),
-                        Ok(Value::String(_) | Value::Null) => continue, // nothing to move to
-                        Ok(other) => Some(show(&other)),
-                        Err(e) => {
-                            note_error("target", error_text(&e), &mut eval);
-                            continue;
-                        }
-                    },
-                };
-                if let Some(t) = &target {
-                    ctx.add_variable_from_value("target", Value::String(Arc::new(t.clone())));
-                }
-                let savings = match rule.savings.program.execute(&ctx) {
-                    Ok(Value::Float(f)) => {
-                        Money::from_f64_rounded(f).ok_or("not a finite number".to_string())
-                    }
-                    Ok(Value::Int(i)) => Ok(Money::from_units(i)),
-                    Ok(Value::UInt(u)) => {
-                        Ok(Money::from_units(i64::try_from(u).unwrap_or(i64::MAX)))
-                    }
-                    Ok(other) => {
-                        let message = format!("savings expression gave {other:?}, not a number");
-                        note_error("savings", message.clone(), &mut eval);
-                        Err(message)
-                    }
-                    Err(e) => {
-                        // A missing price is data, reported in the evidence; anything else is
-                        // a mistake in the rule and is reported as one too.
-                        if !is_missing_price(&e) {
-                            note_error("savings", error_text(&e), &mut eval);
-                        }
-                        Err(error_text(&e))
-                    }
-                };
-                if rule.require_positive_savings && matches!(savings, Ok(s) if s.raw() <= 0) {
-                    continue;
-                }
-                fired.insert((rule.id.clone(), view.id.clone()));
-                let (evidence, failed) = render(&rule.evidence.parts, &ctx);
-                for message in failed {
-                    note_error("evidence", message, &mut eval);
-                }
-                eval.findings.push(self.finding(rule, view, evidence, target, savings));
+        let mut insufficient = 0u64;
+        let mut errors: Vec<(Vec<EvalError>, usize)> = vec![(Vec::new(), 0); order.len()];
+        for chunk in chunks {
+            if chunk.failed {
+                eval.errors.push(EvalError {
+                    rule_id: "*".to_string(),
+                    resource_id: None,
+                    field: "more",
+                    message: "a rule worker failed: some resources were not evaluated".to_string(),
+                });
             }
-            if errors > ERRORS_PER_RULE {
+            eval.findings.extend(chunk.findings);
+            for (rule, n) in chunk.insufficient_data {
+                *eval.insufficient_data.entry(rule).or_default() += n;
+            }
+            insufficient += chunk.insufficient_resources;
+            for (slot, (list, count)) in errors.iter_mut().zip(chunk.errors) {
+                slot.0.extend(list);
+                slot.1 += count;
+            }
+        }
+        for (rule, (mut list, count)) in order.iter().zip(errors) {
+            list.truncate(ERRORS_PER_RULE);
+            eval.errors.extend(list);
+            if count > ERRORS_PER_RULE {
                 eval.errors.push(EvalError {
                     rule_id: rule.id.clone(),
                     resource_id: None,
                     field: "more",
                     message: format!(
                         "{} more evaluation errors not shown",
-                        errors - ERRORS_PER_RULE
+                        count - ERRORS_PER_RULE
                     ),
                 });
             }
         }
-        eval.insufficient_resources = insufficient.len() as u64;
+        eval.insufficient_resources = insufficient;
         let (kept, left_out): (Vec<Finding>, Vec<Finding>) =
             std::mem::take(&mut eval.findings).into_iter().partition(|f| suppressed(f).is_none());
         eval.suppressed = left_out
@@ -287,6 +245,125 @@ impl Engine {
                 .then_with(|| a.resource_id.cmp(&b.resource_id))
         });
         eval
+    }
+
+    /// Every rule over one slice of the resources.
+    fn evaluate_chunk(
+        &self,
+        items: &[Prepared<'_, '_>],
+        order: &[&Rule],
+        unless: &[Vec<usize>],
+        required: &Value,
+    ) -> ChunkEval {
+        let mut out = ChunkEval::failed(order.len());
+        out.failed = false;
+        // (rule position, resource position) of every finding so far, for `unless`.
+        let mut fired: HashSet<(usize, usize)> = HashSet::new();
+        let mut insufficient: HashSet<usize> = HashSet::new();
+        for (rule_pos, rule) in order.iter().enumerate() {
+            let mut rule_ctx = self.root.new_inner_scope();
+            rule_ctx.add_variable_from_value("p", params_value(&rule.params));
+            rule_ctx.add_variable_from_value("required_tags", required.clone());
+            let (rule_errors, error_count) = &mut out.errors[rule_pos];
+            for (item_pos, item) in items.iter().enumerate() {
+                if rule.resource != ResourceKind::Any && item.view.kind != rule.resource {
+                    continue;
+                }
+                let view = item.view;
+                let mut ctx = rule_ctx.new_inner_scope();
+                ctx.add_variable_from_value("r", view.r.clone());
+                ctx.add_variable_from_value("u", item.u.clone());
+                ctx.add_variable_from_value("missing_tags", item.missing_tags.clone());
+                let mut note_error = |what: &'static str, e: String| {
+                    *error_count += 1;
+                    if rule_errors.len() < ERRORS_PER_RULE {
+                        rule_errors.push(EvalError {
+                            rule_id: rule.id.clone(),
+                            resource_id: Some(view.id.clone()),
+                            field: what,
+                            message: e,
+                        });
+                    }
+                };
+                if let Some(when) = &rule.when {
+                    match truth(when, &ctx) {
+                        Ok(true) => {}
+                        Ok(false) => continue,
+                        Err(e) => {
+                            note_error("when", e);
+                            continue;
+                        }
+                    }
+                }
+                if unless[rule_pos].iter().any(|other| fired.contains(&(*other, item_pos))) {
+                    continue;
+                }
+                if rule.needs_utilization {
+                    let days = view.utilization.map_or(0, |u| u.days_covered);
+                    if f64::from(days) < rule.min_days() {
+                        *out.insufficient_data.entry(rule.id.clone()).or_default() += 1;
+                        insufficient.insert(item_pos);
+                        continue;
+                    }
+                }
+                match truth(&rule.condition, &ctx) {
+                    Ok(true) => {}
+                    Ok(false) => continue,
+                    Err(e) => {
+                        note_error("condition", e);
+                        continue;
+                    }
+                }
+                let target = match &rule.target {
+                    None => None,
+                    Some(expr) => match expr.program.execute(&ctx) {
+                        Ok(Value::String(s)) if !s.is_empty() => Some(s.to_string()),
+                        Ok(Value::String(_) | Value::Null) => continue, // nothing to move to
+                        Ok(other) => Some(show(&other)),
+                        Err(e) => {
+                            note_error("target", error_text(&e));
+                            continue;
+                        }
+                    },
+                };
+                if let Some(t) = &target {
+                    ctx.add_variable_from_value("target", Value::String(Arc::new(t.clone())));
+                }
+                let savings = match rule.savings.program.execute(&ctx) {
+                    Ok(Value::Float(f)) => {
+                        Money::from_f64_rounded(f).ok_or("not a finite number".to_string())
+                    }
+                    Ok(Value::Int(i)) => Ok(Money::from_units(i)),
+                    Ok(Value::UInt(u)) => {
+                        Ok(Money::from_units(i64::try_from(u).unwrap_or(i64::MAX)))
+                    }
+                    Ok(other) => {
+                        let message = format!("savings expression gave {other:?}, not a number");
+                        note_error("savings", message.clone());
+                        Err(message)
+                    }
+                    Err(e) => {
+                        // A missing price is data, reported in the evidence; anything else is
+                        // a mistake in the rule and is reported as one too.
+                        if !is_missing_price(&e) {
+                            note_error("savings", error_text(&e));
+                        }
+                        Err(error_text(&e))
+                    }
+                };
+                if rule.require_positive_savings && matches!(savings, Ok(s) if s.raw() <= 0) {
+                    continue;
+                }
+                fired.insert((rule_pos, item_pos));
+                let (evidence, failed) = render(&rule.evidence.parts, &ctx);
+                for message in failed {
+                    note_error("evidence", message);
+                }
+                out.findings.push(self.finding(rule, view, evidence, target, savings));
+            }
+        }
+        out.insufficient_resources = insufficient.len() as u64;
+        out
     }
 
     fn finding(
@@ -336,6 +413,31 @@ impl Engine {
             evidence,
             target,
             alternative: false,
+        }
+    }
+}
+
+/// Resources below this count are evaluated on one thread (spawning costs more).
+const PARALLEL_MIN_RESOURCES: usize = 2_000;
+
+/// What one slice of resources produced; merged in slice order.
+struct ChunkEval {
+    findings: Vec<Finding>,
+    insufficient_data: BTreeMap<String, u64>,
+    insufficient_resources: u64,
+    /// Per rule (in evaluation order): the first errors and how many there were.
+    errors: Vec<(Vec<EvalError>, usize)>,
+    failed: bool,
+}
+
+impl ChunkEval {
+    fn failed(rules: usize) -> ChunkEval {
+        ChunkEval {
+            findings: Vec::new(),
+            insufficient_data: BTreeMap::new(),
+            insufficient_resources: 0,
+            errors: vec![(Vec::new(), 0); rules],
+            failed: true,
         }
     }
 }
@@ -403,5 +505,54 @@ fn mark_alternatives(findings: &mut [Finding]) {
     let primaries: HashSet<usize> = best.into_values().collect();
     for (i, f) in findings.iter_mut().enumerate() {
         f.alternative = !primaries.contains(&i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample's inventory repeated with fresh ids, enough to take the parallel path.
+    fn big_snapshot(copies: usize) -> Snapshot {
+        let sample = crate::sample::snapshot().unwrap();
+        let mut s = Snapshot::empty(sample.collected_at);
+        for c in 0..copies {
+            let id = |x: &str| format!("{x}-c{c}");
+            for i in &sample.inventory.instances {
+                let mut i = i.clone();
+                i.id = id(&i.id);
+                i.volume_ids = i.volume_ids.iter().map(|v| id(v)).collect();
+                s.inventory.instances.push(i);
+            }
+            for v in &sample.inventory.volumes {
+                let mut v = v.clone();
+                v.id = id(&v.id);
+                for a in &mut v.attachments {
+                    a.instance_id = id(&a.instance_id);
+                }
+                s.inventory.volumes.push(v);
+            }
+            for u in &sample.utilization {
+                let mut u = u.clone();
+                u.resource_id = id(&u.resource_id);
+                s.utilization.push(u);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn threads_do_not_change_the_evaluation() {
+        let engine = crate::app::engine(&crate::config::Config::defaults(), None).unwrap();
+        let snapshot = big_snapshot(20);
+        let required = vec!["team".to_string(), "env".to_string()];
+        let one = engine.evaluate_on(&snapshot, &required, &|_| None, 1);
+        let four = engine.evaluate_on(&snapshot, &required, &|_| None, 4);
+        assert!(snapshot.inventory.len() >= PARALLEL_MIN_RESOURCES);
+        assert!(one.findings.len() > 1000);
+        assert_eq!(one.findings, four.findings);
+        assert_eq!(one.insufficient_data, four.insufficient_data);
+        assert_eq!(one.insufficient_resources, four.insufficient_resources);
+        assert_eq!(one.errors, four.errors);
     }
 }
