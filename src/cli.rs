@@ -64,11 +64,43 @@ pub struct SourceArgs {
     /// Skip malformed billing rows instead of failing; their count is reported.
     #[arg(long)]
     pub skip_invalid: bool,
+    /// A live Kubernetes cluster through the kubeconfig (KUBECONFIG, else ~/.kube/config; the
+    /// in-cluster config when running as a pod): nodes, pods and metrics.k8s.io usage.
+    #[arg(long)]
+    pub kube: bool,
+    /// The kubeconfig context to read (repeatable, one cluster each; implies --kube).
+    #[arg(long, value_name = "NAME")]
+    pub context: Vec<String>,
+    /// A directory of `kubectl get nodes -o json` (nodes.json), `kubectl get pods -A -o json`
+    /// (pods.json) and, optionally, `kubectl get --raw /apis/metrics.k8s.io/v1beta1/nodes` and
+    /// `/pods` output (node-metrics.json, pod-metrics.json). Repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub kube_dump: Vec<PathBuf>,
+    /// Prometheus for usage history (not supported yet: metrics-server's single sample is used,
+    /// and the evidence says so).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
 }
 
 impl SourceArgs {
     pub fn is_empty(&self) -> bool {
-        !self.sample && self.focus.is_empty() && self.snapshot.is_none()
+        !self.sample
+            && self.focus.is_empty()
+            && self.snapshot.is_none()
+            && !self.kube
+            && self.context.is_empty()
+            && self.kube_dump.is_empty()
+    }
+
+    /// The live clusters to read: each `--context`, else the current context for `--kube`.
+    pub fn kube_contexts(&self) -> Vec<Option<String>> {
+        if !self.context.is_empty() {
+            self.context.iter().cloned().map(Some).collect()
+        } else if self.kube {
+            vec![None]
+        } else {
+            Vec::new()
+        }
     }
 }
 

@@ -22,7 +22,9 @@ use crate::suppressions::Suppressions;
 pub enum GatherError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("no data source: give --sample, --focus FILE or --snapshot FILE")]
+    #[error(
+        "no data source: give --sample, --focus FILE, --snapshot FILE, --kube or --kube-dump DIR"
+    )]
     NoSource,
     #[error("{0}")]
     Usage(String),
@@ -94,9 +96,66 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
     {
         last.warnings.push(summary);
     }
+    let (clusters, failure) = gather_kube(sources, &mut statuses)?;
+    if let Some(e) = failure
+        && snapshot.is_none()
+        && clusters.is_empty()
+    {
+        // Nothing else to report on: the failure is the answer.
+        return Err(e.into());
+    }
+    if snapshot.is_none() && (!clusters.is_empty() || !statuses.is_empty()) {
+        let as_of = clusters.iter().find_map(|c| c.as_of).unwrap_or_else(Utc::now);
+        snapshot = Some(Snapshot::empty(as_of));
+    }
     let mut snapshot = snapshot.ok_or(GatherError::NoSource)?;
+    snapshot.clusters.extend(clusters.into_iter().map(|c| c.cluster));
     snapshot.sources = statuses;
     Ok(snapshot)
+}
+
+/// Reads the Kubernetes sources: every live context (a failure is a Failed status, returned
+/// too so a run with nothing else can fail with it) and every dump directory (a bad file is bad
+/// input and stops the run, naming the file).
+pub fn gather_kube(
+    sources: &SourceArgs,
+    statuses: &mut Vec<SourceStatus>,
+) -> Result<(Vec<crate::source::kube::Collected>, Option<SourceError>), GatherError> {
+    use crate::source::kube::{dump, live};
+    let mut clusters = Vec::new();
+    let mut failure = None;
+    let push = |mut status: SourceStatus, statuses: &mut Vec<SourceStatus>| {
+        if sources.prometheus.is_some() {
+            status.warnings.push(
+                "--prometheus is not supported yet: usage is metrics-server's single sample".into(),
+            );
+        }
+        statuses.push(status);
+    };
+    for context in sources.kube_contexts() {
+        let name = format!("kube:{}", context.as_deref().unwrap_or("current-context"));
+        match live::read(None, context.as_deref()) {
+            Ok(c) => {
+                push(c.status(&name), statuses);
+                clusters.push(c);
+            }
+            Err(e) => {
+                let status = SourceStatus {
+                    name,
+                    state: SourceState::Failed,
+                    warnings: vec![e.to_string()],
+                };
+                push(status, statuses);
+                failure.get_or_insert(e);
+            }
+        }
+    }
+    for dir in &sources.kube_dump {
+        let c = dump::read_dump(dir)?;
+        push(c.status(&format!("kube-dump:{}", dir.display())), statuses);
+        clusters.push(c);
+    }
+    Ok((clusters, failure))
 }
 
 fn covers(have: Grain, need: Grain) -> bool {

@@ -1663,6 +1663,13 @@ impl<'c> Gen<'c> {
             ("m5.xlarge", "us-east-1c", "general"),
             ("m5.xlarge", "us-east-1a", "general"),
             ("r5.xlarge", "us-east-1b", "memory"),
+            // Tainted for nightly batch work that has since moved elsewhere: only DaemonSets
+            // run there now (k8s-node-underutilized, k8s-cluster-overprovisioned).
+            ("m5.xlarge", "us-east-1a", "batch"),
+            ("m5.xlarge", "us-east-1c", "batch"),
+            // A one-node group whose nightly jobs moved away: it cannot shrink by itself, its
+            // DaemonSet-only node can be drained (k8s-node-underutilized).
+            ("m5.xlarge", "us-east-1b", "nightly"),
         ];
         let mut nodes: Vec<Node> = shapes
             .iter()
@@ -1707,13 +1714,17 @@ impl<'c> Gen<'c> {
         for w in order {
             let req = pod_total(w, |c| c.requests);
             let used = pod_total(w, |c| c.usage.unwrap_or_default());
-            for replica in 0..w.replicas as usize {
+            let replicas = if w.kind == "DaemonSet" { nodes.len() } else { w.replicas as usize };
+            for replica in 0..replicas {
                 let target = if w.kind == "DaemonSet" {
                     replica % nodes.len()
                 } else {
                     let fits = |n: &Node| {
-                        n.allocatable.cpu_millicores.saturating_sub(n.requested.cpu_millicores)
-                            >= req.cpu_millicores
+                        !is_batch(n)
+                            && n.allocatable
+                                .cpu_millicores
+                                .saturating_sub(n.requested.cpu_millicores)
+                                >= req.cpu_millicores
                             && n.allocatable.memory_bytes.saturating_sub(n.requested.memory_bytes)
                                 >= req.memory_bytes
                     };
@@ -1752,8 +1763,37 @@ impl<'c> Gen<'c> {
                 }
             }
         }
-        // The nodes are EC2 instances of the prod account, billed and monitored like any other.
+        let mut workloads = workloads;
+        for w in workloads.iter_mut().filter(|w| w.kind == "DaemonSet") {
+            w.replicas = nodes.len() as u32;
+        }
+        // The batch nodes' instances are made last (`batch_node_instances`), so adding them
+        // left every other random value of the sample as it was.
+        let batch_from = nodes.iter().position(is_batch).unwrap_or(nodes.len());
+        self.node_instances(&mut nodes[..batch_from], 0, ids)?;
+        Ok(Cluster { name: CLUSTER_NAME.to_string(), nodes, workloads })
+    }
+
+    /// Gives the batch node group (see `cluster`) its instance ids. They run in the data
+    /// account, whose bill and inventory are not in the sample, so the cluster analysis prices
+    /// them from the catalog (and the evidence says so) while the rest of the cluster is priced
+    /// from billing.
+    fn batch_node_instances(&mut self, cluster: &mut Cluster) {
+        for node in cluster.nodes.iter_mut().filter(|n| is_batch(n)) {
+            let zone = node.labels.get("topology.kubernetes.io/zone").cloned().unwrap_or_default();
+            node.provider_id = Some(format!("aws:///{zone}/{}", self.aws_id("i")));
+        }
+    }
+
+    /// The nodes are EC2 instances of the prod account, billed and monitored like any other.
+    fn node_instances(
+        &mut self,
+        nodes: &mut [Node],
+        first: usize,
+        ids: &mut ScenarioIds,
+    ) -> Result<()> {
         for (n, node) in nodes.iter_mut().enumerate() {
+            let n = first + n;
             let itype = node.instance_type.clone().unwrap_or_default();
             let zone = node.labels.get("topology.kubernetes.io/zone").cloned().unwrap_or_default();
             let group = node.labels.get("eks.amazonaws.com/nodegroup").cloned().unwrap_or_default();
@@ -1790,7 +1830,7 @@ impl<'c> Gen<'c> {
             ids.cluster_nodes.push(id.clone());
             ids.savings_plan.push(id);
         }
-        Ok(Cluster { name: CLUSTER_NAME.to_string(), nodes, workloads })
+        Ok(())
     }
 
     // --- Services that exist only in billing -------------------------------------------------
@@ -2066,6 +2106,14 @@ fn business_support(usage: Money) -> Money {
         lower = upper;
     }
     round10(fee.max(Money::from_units(100)))
+}
+
+/// Whether a node is in a tainted batch group (`batch`, `nightly`), where only DaemonSets are
+/// scheduled.
+fn is_batch(n: &Node) -> bool {
+    n.labels
+        .get("eks.amazonaws.com/nodegroup")
+        .is_some_and(|g| g.starts_with("batch") || g.starts_with("nightly"))
 }
 
 fn pod_total(w: &Workload, f: impl Fn(&ContainerResources) -> Resources) -> Resources {
@@ -2686,13 +2734,14 @@ impl Sample {
     pub fn generate_with(seed: u64, catalog: &PriceCatalog) -> Result<Sample> {
         let mut g = Gen::new(seed, catalog);
         let mut ids = g.instances()?;
-        let cluster = g.cluster(&mut ids)?;
+        let mut cluster = g.cluster(&mut ids)?;
         g.unattached_volumes(&mut ids)?;
         let nats = g.nat_gateways(&mut ids)?;
         g.elastic_ips(&nats, &mut ids)?;
         g.snapshots(&mut ids)?;
         g.other_services();
         let rows = g.rows()?;
+        g.batch_node_instances(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
         snapshot.schema_version = SCHEMA_VERSION;
         snapshot.inventory = std::mem::take(&mut g.inventory);
@@ -3180,12 +3229,13 @@ mod tests {
         }
         let cluster = &s.snapshot.clusters[0];
         assert_eq!(cluster.name, CLUSTER_NAME);
-        assert!((3..=5).contains(&cluster.nodes.len()));
+        assert!((3..=8).contains(&cluster.nodes.len()));
         let ids: BTreeSet<&str> = inv.instances.iter().map(|i| i.id.as_str()).collect();
         for node in &cluster.nodes {
             let pid = node.provider_id.as_deref().unwrap();
             let id = pid.rsplit('/').next().unwrap();
-            assert!(pid.starts_with("aws:///us-east-1") && ids.contains(id), "{pid}");
+            // The batch group runs in an account the sample has no bill for.
+            assert!(pid.starts_with("aws:///us-east-1") && (ids.contains(id) || is_batch(node)));
             assert!(node.requested.cpu_millicores <= node.allocatable.cpu_millicores);
             assert!(node.requested.memory_bytes <= node.allocatable.memory_bytes);
         }

@@ -1,6 +1,7 @@
 //! Sources: everything that reads outside data and turns it into model types.
 
 pub mod focus;
+pub mod kube;
 pub mod snapshot_file;
 
 use std::path::PathBuf;
@@ -22,6 +23,12 @@ pub enum SourceError {
     /// is at fault.
     #[error("{path}:{line}: {}", located(.column, .message))]
     Row { path: PathBuf, line: u64, column: String, message: String },
+    /// A Kubernetes API request failed or answered something unusable; `url` says which.
+    #[error("{url}: {message}")]
+    Api { url: String, message: String },
+    /// No usable kubeconfig, context or in-cluster configuration.
+    #[error("kubeconfig: {message}")]
+    KubeConfig { message: String },
 }
 
 fn located(column: &str, message: &str) -> String {
@@ -37,6 +44,9 @@ impl SourceError {
                 std::io::ErrorKind::InvalidData | std::io::ErrorKind::UnexpectedEof
             ),
             SourceError::File { .. } | SourceError::Row { .. } => true,
+            // A missing context is the user's to fix; a failing API server is not.
+            SourceError::KubeConfig { .. } => true,
+            SourceError::Api { .. } => false,
         }
     }
 }

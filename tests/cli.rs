@@ -10,7 +10,7 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 11] = [
+const DEFAULT_RULES: [&str; 14] = [
     "ebs-gp2-to-gp3",
     "ebs-unattached",
     "ec2-idle",
@@ -18,6 +18,9 @@ const DEFAULT_RULES: [&str; 11] = [
     "ec2-rightsize",
     "ec2-stopped-long",
     "eip-unassociated",
+    "k8s-cluster-overprovisioned",
+    "k8s-node-underutilized",
+    "k8s-workload-overrequested",
     "nat-gateway-idle",
     "snapshot-old",
     "snapshot-orphaned",

@@ -729,10 +729,18 @@ mod tests {
         snapshot.billing = Some(crate::sample::billing(FocusOptions::default()).unwrap());
         let reports = cluster_report(&snapshot, &catalog(), CostSplit::default());
         let [c] = reports.as_slice() else { panic!("one cluster") };
-        assert_eq!(c.nodes.len(), 5);
+        assert_eq!(c.nodes.len(), 8);
         for n in &c.nodes {
+            // The batch groups run in an account whose bill the sample does not have.
+            let batch = ["ip-10-20-112-", "ip-10-20-128-", "ip-10-20-144-"]
+                .iter()
+                .any(|p| n.name.starts_with(p));
             assert!(
-                matches!(n.cost_source, NodeCostSource::Billing { days: 31, .. }),
+                if batch {
+                    matches!(n.cost_source, NodeCostSource::Catalog { .. })
+                } else {
+                    matches!(n.cost_source, NodeCostSource::Billing { days: 31, .. })
+                },
                 "{}: {:?}",
                 n.name,
                 n.cost_source
@@ -744,10 +752,11 @@ mod tests {
             assert_eq!(n.costs.unwrap().monthly, hourly.times(730), "{}", n.name);
             assert!(n.costs.unwrap().idle > Money::ZERO);
         }
-        // 4 × m5.xlarge (140.16) + 1 × r5.xlarge (183.96).
-        assert_eq!(c.costs.unwrap().monthly, m("744.6"));
-        assert_eq!(c.requested.cpu_millicores, 15_425);
-        assert_eq!(c.allocatable.cpu_millicores, 19_600);
+        // 7 × m5.xlarge (140.16) + 1 × r5.xlarge (183.96).
+        assert_eq!(c.costs.unwrap().monthly, m("1165.08"));
+        // The batch nodes hold only DaemonSets: 225m each.
+        assert_eq!(c.requested.cpu_millicores, 16_100);
+        assert_eq!(c.allocatable.cpu_millicores, 31_360);
         assert_eq!(c.workloads.len(), 11);
         assert!(c.cpu_efficiency.is_some_and(|e| e > 0.3 && e < 0.5));
         let workload_cost: Money = c.workloads.iter().filter_map(|w| w.monthly_cost).sum();

@@ -26,6 +26,9 @@ enum Step {
     Sample,
     Snapshot(PathBuf),
     Focus(Vec<PathBuf>),
+    /// A live cluster: a kubeconfig context, or the current one.
+    Kube(Option<String>),
+    KubeDump(PathBuf),
 }
 
 impl Step {
@@ -37,6 +40,10 @@ impl Step {
                 "FOCUS billing {}",
                 paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             ),
+            Step::Kube(context) => {
+                format!("Kubernetes {}", context.as_deref().unwrap_or("current context"))
+            }
+            Step::KubeDump(dir) => format!("Kubernetes dump {}", dir.display()),
         }
     }
 }
@@ -58,12 +65,16 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
     if !ctx.sources.focus.is_empty() {
         steps.push(Step::Focus(ctx.sources.focus.clone()));
     }
+    steps.extend(ctx.sources.kube_contexts().into_iter().map(Step::Kube));
+    steps.extend(ctx.sources.kube_dump.iter().cloned().map(Step::KubeDump));
     send(tx, Msg::Sources { generation, names: steps.iter().map(Step::name).collect() });
     let options = FocusOptions { grain: Grain::DETAILED, skip_invalid: ctx.sources.skip_invalid };
     let mut snapshot: Option<Snapshot> = None;
     let mut statuses = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         send(tx, Msg::Progress { generation, source: i, state: Progress::Loading });
+        // A cluster read without metrics is Partial, with its warnings.
+        let mut cluster_status: Option<SourceStatus> = None;
         let outcome: Result<String, String> = match step {
             Step::Sample => crate::sample::snapshot()
                 .and_then(|mut s| {
@@ -103,6 +114,14 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                     detail
                 })
                 .map_err(|e| e.to_string()),
+            Step::Kube(context) => {
+                let read = crate::source::kube::live::read(None, context.as_deref());
+                add_cluster(read, step, &mut snapshot, &mut cluster_status)
+            }
+            Step::KubeDump(dir) => {
+                let read = crate::source::kube::dump::read_dump(dir);
+                add_cluster(read, step, &mut snapshot, &mut cluster_status)
+            }
         };
         let (state, status) = match outcome {
             Ok(detail) => (
@@ -114,7 +133,7 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                 SourceStatus { name: step.name(), state: SourceState::Failed, warnings: vec![e] },
             ),
         };
-        statuses.push(status);
+        statuses.push(cluster_status.unwrap_or(status));
         send(tx, Msg::Progress { generation, source: i, state });
     }
     let mut snapshot = snapshot.unwrap_or_else(|| Snapshot::empty(chrono::DateTime::UNIX_EPOCH));
@@ -134,6 +153,26 @@ pub fn analyse(ctx: &LoadContext, snapshot: Arc<Snapshot>) -> Result<Box<Dataset
         suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
     );
     Ok(Box::new(Dataset { report, snapshot }))
+}
+
+/// Adds a cluster read to the snapshot and describes it.
+fn add_cluster(
+    read: crate::source::Result<crate::source::kube::Collected>,
+    step: &Step,
+    snapshot: &mut Option<Snapshot>,
+    status: &mut Option<SourceStatus>,
+) -> Result<String, String> {
+    let c = read.map_err(|e| e.to_string())?;
+    let detail = format!(
+        "{} nodes, {} workloads{}",
+        c.cluster.nodes.len(),
+        c.cluster.workloads.len(),
+        if c.partial { "; no metrics, requests only" } else { "" }
+    );
+    *status = Some(c.status(&step.name()));
+    let as_of = c.as_of.unwrap_or_else(chrono::Utc::now);
+    snapshot.get_or_insert_with(|| Snapshot::empty(as_of)).clusters.push(c.cluster);
+    Ok(detail)
 }
 
 fn describe(s: &Snapshot) -> String {

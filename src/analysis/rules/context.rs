@@ -23,6 +23,9 @@ pub enum CostSource {
     Catalog { detail: String },
     /// Neither knew; the reason.
     Unknown { reason: String },
+    /// A share of other resources' costs: a Kubernetes container's requests at its cluster's
+    /// average node cost per core and per GiB; `detail` says how.
+    Allocated { detail: String },
 }
 
 #[derive(Clone, Debug)]
@@ -45,6 +48,9 @@ impl CurrentCost {
             }
             (CostSource::Catalog { detail }, Some(m)) => {
                 format!("current cost {} from the price catalog ({detail})", amount(m))
+            }
+            (CostSource::Allocated { detail }, Some(m)) => {
+                format!("current cost {} allocated from node costs ({detail})", amount(m))
             }
             (CostSource::Unknown { reason }, _) => format!("current cost unknown: {reason}"),
             (_, None) => "current cost unknown".to_string(),
@@ -352,6 +358,8 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         ));
     }
 
+    views.extend(cluster_views(snapshot, catalog));
+
     // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
     if let Some(billing) = snapshot.billing.as_ref() {
         let known: std::collections::HashSet<String> = views.iter().map(|v| v.id.clone()).collect();
@@ -386,6 +394,276 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
     views
 }
 
+const MIB: f64 = 1_048_576.0;
+
+/// Labels that name a node's group, most specific first; else the instance type groups nodes.
+const NODE_GROUP_LABELS: [&str; 5] = [
+    "eks.amazonaws.com/nodegroup",
+    "karpenter.sh/nodepool",
+    "cloud.google.com/gke-nodepool",
+    "kubernetes.azure.com/agentpool",
+    "doks.digitalocean.com/node-pool",
+];
+
+fn node_group(node: &crate::model::cluster::Node, instance_type: Option<&str>) -> String {
+    NODE_GROUP_LABELS
+        .iter()
+        .find_map(|k| node.labels.get(*k).filter(|v| !v.is_empty()))
+        .cloned()
+        .or_else(|| instance_type.map(str::to_string))
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+fn money_or_null(m: Option<Money>) -> Value {
+    m.map_or(Value::Null, money_value)
+}
+
+/// What the usage figures are: metrics-server keeps one sample, no history.
+pub const ONE_SAMPLE_NOTE: &str =
+    "one metrics-server sample per replica, no usage history (lower confidence)";
+
+fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
+    use crate::analysis::cluster::NodeCostSource;
+    let monthly = n.costs.map(|c| c.monthly);
+    let source = match &n.cost_source {
+        NodeCostSource::Billing { days, .. } => CostSource::Billing { days: *days },
+        NodeCostSource::Catalog { detail } => CostSource::Catalog { detail: detail.clone() },
+        NodeCostSource::Unknown { reason } => CostSource::Unknown { reason: reason.clone() },
+    };
+    CurrentCost { monthly, currency: n.currency.clone(), source }
+}
+
+/// Kubernetes views, from the same cluster analysis the Cluster view shows:
+/// - `k8s_node` per node (`r.scope == "node"`), its id the EC2 instance id when the provider id
+///   has one (so a node's findings and its instance's findings count once), else
+///   `cluster/node`;
+/// - `k8s_node` per node group (`r.scope == "node_group"`, resource type `k8s_node_group`);
+/// - `k8s_workload` per container of each workload (`cluster/namespace/Kind/name/container`),
+///   with the cluster's average monthly price of a core and a GiB.
+fn cluster_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec<ResourceView<'a>> {
+    use crate::analysis::cluster::{CostSplit, cluster_report};
+    static NO_TAGS: std::sync::OnceLock<Tags> = std::sync::OnceLock::new();
+    let no_tags: &'a Tags = NO_TAGS.get_or_init(Tags::new);
+    let no_utilization = HashMap::new();
+    let reports = cluster_report(snapshot, catalog, CostSplit::default());
+    let mut views = Vec::new();
+    for cluster in &snapshot.clusters {
+        let Some(report) = reports.iter().find(|r| r.name == cluster.name) else { continue };
+        // Node groups: (group) → (node reports, labels source).
+        let mut groups: BTreeMap<String, Vec<&crate::analysis::cluster::NodeReport>> =
+            BTreeMap::new();
+        for n in &report.nodes {
+            if let Some(node) = cluster.nodes.iter().find(|x| x.name == n.name) {
+                groups.entry(node_group(node, n.instance_type.as_deref())).or_default().push(n);
+            }
+        }
+        for n in &report.nodes {
+            let Some(node) = cluster.nodes.iter().find(|x| x.name == n.name) else { continue };
+            let group = node_group(node, n.instance_type.as_deref());
+            let members = groups.get(&group).map(Vec::as_slice).unwrap_or_default();
+            let id =
+                n.instance_id.clone().unwrap_or_else(|| format!("{}/{}", cluster.name, n.name));
+            let region = n.region.clone().unwrap_or_default();
+            let mut f = HashMap::new();
+            f.insert("id".to_string(), text(&id));
+            f.insert("scope".to_string(), text("node"));
+            f.insert("cluster".to_string(), text(&cluster.name));
+            f.insert("name".to_string(), text(&n.name));
+            f.insert("node_group".to_string(), text(&group));
+            f.insert("instance_type".to_string(), text(n.instance_type.as_deref().unwrap_or("")));
+            f.insert("labels".to_string(), tags_value(&node.labels));
+            f.insert("cpu_allocatable_m".to_string(), num(n.allocatable.cpu_millicores as f64));
+            f.insert(
+                "memory_allocatable_mib".to_string(),
+                num(n.allocatable.memory_bytes as f64 / MIB),
+            );
+            f.insert("cpu_requested_m".to_string(), num(n.requested.cpu_millicores as f64));
+            f.insert(
+                "memory_requested_mib".to_string(),
+                num(n.requested.memory_bytes as f64 / MIB),
+            );
+            f.insert("has_usage".to_string(), Value::Bool(n.used.is_some()));
+            if let Some(u) = n.used {
+                f.insert("cpu_used_m".to_string(), num(u.cpu_millicores as f64));
+                f.insert("memory_used_mib".to_string(), num(u.memory_bytes as f64 / MIB));
+            }
+            f.insert("idle_monthly".to_string(), money_or_null(n.costs.map(|c| c.idle)));
+            // The node's group as a whole, so a node rule can leave a group that can shrink to
+            // the group rule (and the same money is not counted twice).
+            let total = |f: &dyn Fn(&crate::analysis::cluster::NodeReport) -> u64| {
+                members.iter().map(|n| f(n) as f64).sum::<f64>()
+            };
+            f.insert("group_nodes".to_string(), num(members.len() as f64));
+            f.insert(
+                "group_cpu_allocatable_m".to_string(),
+                num(total(&|n| n.allocatable.cpu_millicores)),
+            );
+            f.insert(
+                "group_cpu_requested_m".to_string(),
+                num(total(&|n| n.requested.cpu_millicores)),
+            );
+            f.insert(
+                "group_memory_allocatable_mib".to_string(),
+                num(total(&|n| n.allocatable.memory_bytes) / MIB),
+            );
+            f.insert(
+                "group_memory_requested_mib".to_string(),
+                num(total(&|n| n.requested.memory_bytes) / MIB),
+            );
+            let mut v = view(
+                ResourceKind::K8sNode,
+                &id,
+                "",
+                &region,
+                no_tags,
+                f,
+                &no_utilization,
+                node_cost(n),
+            );
+            v.resource_type = "k8s_node".to_string();
+            views.push(v);
+        }
+        for (group, members) in &groups {
+            let count = members.len() as f64;
+            let sum = |f: &dyn Fn(&crate::analysis::cluster::NodeReport) -> u64| {
+                members.iter().map(|n| f(n) as f64).sum::<f64>()
+            };
+            let mut types: Vec<&str> =
+                members.iter().filter_map(|n| n.instance_type.as_deref()).collect();
+            types.sort_unstable();
+            types.dedup();
+            let priced: Vec<Money> =
+                members.iter().filter_map(|n| n.costs.map(|c| c.monthly)).collect();
+            let all_priced = priced.len() == members.len();
+            let total: Money = priced.iter().copied().sum();
+            let first = members.first().map(|n| node_cost(n));
+            let cost = match (&first, all_priced) {
+                (Some(c), true) => CurrentCost { monthly: Some(total), ..c.clone() },
+                (Some(c), false) => CurrentCost {
+                    monthly: None,
+                    currency: c.currency.clone(),
+                    source: CostSource::Unknown {
+                        reason: format!(
+                            "{} of {} nodes of the group are not priced",
+                            members.len() - priced.len(),
+                            members.len()
+                        ),
+                    },
+                },
+                (None, _) => continue,
+            };
+            let id = format!("{}/nodegroup/{group}", cluster.name);
+            let region = members.iter().find_map(|n| n.region.clone()).unwrap_or_default();
+            let mut f = HashMap::new();
+            f.insert("id".to_string(), text(&id));
+            f.insert("scope".to_string(), text("node_group"));
+            f.insert("cluster".to_string(), text(&cluster.name));
+            f.insert("name".to_string(), text(group));
+            f.insert("node_group".to_string(), text(group));
+            f.insert("instance_type".to_string(), text(&types.join(",")));
+            f.insert("nodes".to_string(), num(count));
+            f.insert("cpu_allocatable_m".to_string(), num(sum(&|n| n.allocatable.cpu_millicores)));
+            f.insert(
+                "memory_allocatable_mib".to_string(),
+                num(sum(&|n| n.allocatable.memory_bytes) / MIB),
+            );
+            f.insert("cpu_requested_m".to_string(), num(sum(&|n| n.requested.cpu_millicores)));
+            f.insert(
+                "memory_requested_mib".to_string(),
+                num(sum(&|n| n.requested.memory_bytes) / MIB),
+            );
+            f.insert(
+                "node_monthly_cost".to_string(),
+                if all_priced && !priced.is_empty() {
+                    money_value(total.mul_ratio(1, priced.len() as i128))
+                } else {
+                    Value::Null
+                },
+            );
+            let mut v =
+                view(ResourceKind::K8sNode, &id, "", &region, no_tags, f, &no_utilization, cost);
+            v.resource_type = "k8s_node_group".to_string();
+            views.push(v);
+        }
+        for w in &cluster.workloads {
+            let region = report.nodes.iter().find_map(|n| n.region.clone()).unwrap_or_default();
+            let workload = format!("{}/{}/{}", w.namespace, w.kind, w.name);
+            for c in &w.containers {
+                let id = format!("{}/{workload}/{}", cluster.name, c.name);
+                let mut f = HashMap::new();
+                f.insert("id".to_string(), text(&id));
+                f.insert("scope".to_string(), text("container"));
+                f.insert("cluster".to_string(), text(&cluster.name));
+                f.insert("namespace".to_string(), text(&w.namespace));
+                f.insert("workload_kind".to_string(), text(&w.kind));
+                f.insert("name".to_string(), text(&w.name));
+                f.insert("workload".to_string(), text(&workload));
+                f.insert("container".to_string(), text(&c.name));
+                f.insert("replicas".to_string(), num(f64::from(w.replicas)));
+                f.insert("cpu_request_m".to_string(), num(c.requests.cpu_millicores as f64));
+                f.insert(
+                    "memory_request_mib".to_string(),
+                    num(c.requests.memory_bytes as f64 / MIB),
+                );
+                f.insert("has_usage".to_string(), Value::Bool(c.usage.is_some()));
+                if let Some(u) = c.usage {
+                    f.insert("cpu_usage_m".to_string(), num(u.cpu_millicores as f64));
+                    f.insert("memory_max_mib".to_string(), num(u.memory_bytes as f64 / MIB));
+                }
+                f.insert("usage_note".to_string(), text(ONE_SAMPLE_NOTE));
+                f.insert("cpu_core_monthly".to_string(), money_or_null(report.cpu_cost_per_core));
+                f.insert(
+                    "memory_gib_monthly".to_string(),
+                    money_or_null(report.memory_cost_per_gib),
+                );
+                // The container's requests × replicas at the cluster's average unit prices.
+                let monthly =
+                    report.cpu_cost_per_core.zip(report.memory_cost_per_gib).map(|(core, gib)| {
+                        let replicas = i128::from(w.replicas);
+                        (core.mul_ratio(i128::from(c.requests.cpu_millicores) * replicas, 1000)
+                            + gib
+                                .mul_ratio(i128::from(c.requests.memory_bytes) * replicas, 1 << 30))
+                        .round_dp(crate::model::money::ESTIMATE_DIGITS)
+                    });
+                let detail = format!(
+                    "{} × requests at the cluster's average {} per core and {} per GiB of {} priced node(s)",
+                    w.replicas,
+                    report.cpu_cost_per_core.map_or("?".into(), |m| m.display_2dp()),
+                    report.memory_cost_per_gib.map_or("?".into(), |m| m.display_2dp()),
+                    report.nodes_priced
+                );
+                let cost = match monthly {
+                    Some(m) => CurrentCost {
+                        monthly: Some(m),
+                        currency: report.currency.clone(),
+                        source: CostSource::Allocated { detail },
+                    },
+                    None => CurrentCost {
+                        monthly: None,
+                        currency: report.currency.clone(),
+                        source: CostSource::Unknown {
+                            reason: format!("no node of cluster {} is priced", cluster.name),
+                        },
+                    },
+                };
+                let mut v = view(
+                    ResourceKind::K8sWorkload,
+                    &id,
+                    "",
+                    &region,
+                    no_tags,
+                    f,
+                    &no_utilization,
+                    cost,
+                );
+                v.resource_type = "k8s_container".to_string();
+                views.push(v);
+            }
+        }
+    }
+    views
+}
+
 #[allow(clippy::too_many_arguments)]
 fn view<'a>(
     kind: ResourceKind,
@@ -409,6 +687,7 @@ fn view<'a>(
             CostSource::Billing { .. } => "billing",
             CostSource::Catalog { .. } => "catalog",
             CostSource::Unknown { .. } => "unknown",
+            CostSource::Allocated { .. } => "allocated",
         }),
     );
     ResourceView {
@@ -502,12 +781,13 @@ fn whole(n: Option<f64>) -> Option<u64> {
 }
 
 /// Functions whose errors mean "the catalog has no such price".
-pub const PRICE_FUNCTIONS: [&str; 5] = [
+pub const PRICE_FUNCTIONS: [&str; 6] = [
     "instance_monthly",
     "volume_monthly",
     "snapshot_gb_monthly",
     "ipv4_monthly",
     "nat_gateway_monthly",
+    "priced",
 ];
 
 /// The root context: CEL's standard functions plus the price catalog. Prices are monthly
@@ -586,6 +866,19 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
                 .map_err(|e| ExecutionError::function_error("ipv4_monthly", e))
         },
     );
+    // priced(x): a price the snapshot gave the resource (`r.monthly_cost`, a cluster's price
+    // per core), or "no price" when it has none, so savings say "not computed" instead of
+    // failing as a rule mistake.
+    ctx.add_function("priced", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "priced")?;
+        match arg_number(&args, 0, "priced")? {
+            Some(n) => Ok(num(n)),
+            None => Err(ExecutionError::function_error(
+                "priced",
+                "no price for this resource (neither billing nor the catalog knew it)",
+            )),
+        }
+    });
     let c = catalog;
     ctx.add_function(
         "nat_gateway_monthly",

@@ -395,7 +395,7 @@ impl Engine {
             evidence.push_str(&note);
         }
         let currency = match view.cost.source {
-            CostSource::Billing { .. } => view.cost.currency.clone(),
+            CostSource::Billing { .. } | CostSource::Allocated { .. } => view.cost.currency.clone(),
             _ => crate::model::Currency::new(self.catalog.currency()),
         };
         Finding {

@@ -26,6 +26,18 @@ const BUILTIN: &[(&str, &str)] = &[
     ("snapshot-orphaned.toml", include_str!("../../../rules/pack/snapshot-orphaned.toml")),
     ("nat-gateway-idle.toml", include_str!("../../../rules/pack/nat-gateway-idle.toml")),
     ("untagged.toml", include_str!("../../../rules/pack/untagged.toml")),
+    (
+        "k8s-workload-overrequested.toml",
+        include_str!("../../../rules/pack/k8s-workload-overrequested.toml"),
+    ),
+    (
+        "k8s-node-underutilized.toml",
+        include_str!("../../../rules/pack/k8s-node-underutilized.toml"),
+    ),
+    (
+        "k8s-cluster-overprovisioned.toml",
+        include_str!("../../../rules/pack/k8s-cluster-overprovisioned.toml"),
+    ),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.

@@ -1,0 +1,45 @@
+"""DuckDB side of bench/compare-duckdb.sh: the same group-by as `costscope costs --by service`.
+
+    python duckdb_groupby.py FILE OUT.csv TIMING.txt [THREADS]
+
+Reads FILE (.csv or .csv.gz, DuckDB decompresses gzip itself) with BilledCost as
+DECIMAL(38,10) so the sums are exact, writes `service,billed_cost` rows to OUT.csv and the
+seconds the query took (connect + query + fetch, without the interpreter's start-up and
+`import duckdb`) to TIMING.txt.
+"""
+
+import csv
+import sys
+import time
+
+import duckdb
+
+
+def main() -> None:
+    path, out, timing = sys.argv[1], sys.argv[2], sys.argv[3]
+    threads = int(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[4] else 0
+    started = time.perf_counter()
+    con = duckdb.connect()
+    if threads > 0:
+        con.execute(f"SET threads = {threads}")
+    rows = con.execute(
+        "select ServiceName, sum(BilledCost) "
+        "from read_csv(?, header = true, types = {'BilledCost': 'DECIMAL(38,10)'}) "
+        "group by 1",
+        [path],
+    ).fetchall()
+    elapsed = time.perf_counter() - started
+    with open(out, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["service", "billed_cost"])
+        for service, total in rows:
+            w.writerow(["" if service is None else service, total])
+    with open(timing, "w") as f:
+        f.write(f"{elapsed:.6f}\n")
+        used = con.execute("select current_setting('threads')").fetchone()[0]
+        f.write(f"threads={used}\n")
+        f.write(f"duckdb={duckdb.__version__}\n")
+
+
+if __name__ == "__main__":
+    main()

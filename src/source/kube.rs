@@ -1,0 +1,202 @@
+//! Kubernetes: nodes, pods with their requests and owners, and metrics.k8s.io usage, from a
+//! live cluster ([`live`]) or from `kubectl` output files ([`dump`]), assembled into one
+//! [`Cluster`] of the model. SDK types (k8s-openapi, kube) stop in this module.
+
+pub mod dump;
+pub mod live;
+pub mod metrics;
+pub mod nodes;
+pub mod pods;
+pub mod quantity;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use self::metrics::{NodeUsage, PodUsage};
+use self::pods::{Owner, PodSpec};
+use crate::model::cluster::{Cluster, ContainerResources, Node, Resources, Workload};
+use crate::model::{SourceState, SourceStatus};
+
+/// What one cluster source read, converted but not yet put together.
+#[derive(Debug)]
+pub struct Gathered {
+    pub name: String,
+    pub nodes: Vec<Node>,
+    pub pods: Vec<PodSpec>,
+    /// Usage per node and per pod container; `Err(reason)` when no metrics API answered.
+    pub metrics: Result<(NodeUsage, PodUsage), String>,
+    /// When the data was read (live) or the latest metrics timestamp (dump).
+    pub as_of: Option<DateTime<Utc>>,
+}
+
+/// One cluster with what the source could not deliver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Collected {
+    pub cluster: Cluster,
+    pub as_of: Option<DateTime<Utc>>,
+    /// True when metrics were missing: the analysis is requests-only (exit code 3).
+    pub partial: bool,
+    pub warnings: Vec<String>,
+}
+
+impl Collected {
+    /// The source status for the report.
+    pub fn status(&self, name: &str) -> SourceStatus {
+        SourceStatus {
+            name: name.to_string(),
+            state: if self.partial { SourceState::Partial } else { SourceState::Ok },
+            warnings: self.warnings.clone(),
+        }
+    }
+}
+
+/// Nearest-rank 95th percentile of `values` (sorted here), the highest sample for small sets.
+fn p95(values: &mut [u64]) -> Option<u64> {
+    values.sort_unstable();
+    let n = values.len();
+    if n == 0 {
+        return None;
+    }
+    let rank = (n * 95).div_ceil(100).max(1);
+    values.get(rank - 1).copied()
+}
+
+fn add(total: &mut Resources, r: Resources) {
+    total.cpu_millicores = total.cpu_millicores.saturating_add(r.cpu_millicores);
+    total.memory_bytes = total.memory_bytes.saturating_add(r.memory_bytes);
+}
+
+/// Puts nodes, pods and metrics together: each node's requested sum (scheduled pods' effective
+/// requests) and usage, and each workload's replicas and per-container requests and usage.
+///
+/// A workload's container usage is over its replicas' samples: CPU at the 95th percentile and
+/// memory at the maximum (krr's simple strategy, on the samples there are). Requests are the
+/// largest among replicas (they differ only mid-rollout). Pods not yet scheduled hold no node
+/// capacity and are left out, with a warning.
+pub fn assemble(g: Gathered) -> Collected {
+    let mut warnings = Vec::new();
+    let mut nodes: BTreeMap<String, Node> =
+        g.nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
+    let (node_usage, pod_usage, partial) = match g.metrics {
+        Ok((n, p)) => (Some(n), Some(p), false),
+        Err(reason) => {
+            warnings.push(format!(
+                "{reason}; utilization is requests-only (no usage, idle cost from requests)"
+            ));
+            (None, None, true)
+        }
+    };
+    if let Some(usage) = &node_usage {
+        let mut missing = Vec::new();
+        for (name, node) in nodes.iter_mut() {
+            node.usage = usage.get(name).copied();
+            if node.usage.is_none() {
+                missing.push(name.as_str());
+            }
+        }
+        if !missing.is_empty() {
+            warnings.push(format!("no node metrics for {}", missing.join(", ")));
+        }
+    }
+
+    let mut unscheduled = Vec::new();
+    let mut unknown_node = Vec::new();
+    let mut by_owner: BTreeMap<Owner, Vec<PodSpec>> = BTreeMap::new();
+    for pod in g.pods {
+        let Some(node_name) = pod.node.as_deref() else {
+            unscheduled.push(format!("{}/{}", pod.namespace, pod.name));
+            continue;
+        };
+        match nodes.get_mut(node_name) {
+            Some(node) => add(&mut node.requested, pod.effective_request),
+            None => unknown_node.push(format!("{}/{} on {node_name}", pod.namespace, pod.name)),
+        }
+        by_owner.entry(pod.owner.clone()).or_default().push(pod);
+    }
+    if !unscheduled.is_empty() {
+        warnings.push(format!(
+            "{} pod(s) not scheduled, left out: {}",
+            unscheduled.len(),
+            unscheduled.join(", ")
+        ));
+    }
+    if !unknown_node.is_empty() {
+        warnings.push(format!(
+            "{} pod(s) on nodes not in the node list: {}",
+            unknown_node.len(),
+            unknown_node.join(", ")
+        ));
+    }
+
+    let mut workloads = Vec::new();
+    for (owner, pods) in by_owner {
+        let mut containers: Vec<ContainerResources> = Vec::new();
+        // Container name → (CPU samples, largest memory sample).
+        let mut samples: BTreeMap<String, (Vec<u64>, u64)> = BTreeMap::new();
+        for pod in &pods {
+            let usage =
+                pod_usage.as_ref().and_then(|u| u.get(&(pod.namespace.clone(), pod.name.clone())));
+            for c in &pod.containers {
+                let slot = match containers.iter_mut().find(|x| x.name == c.name) {
+                    Some(slot) => slot,
+                    None => {
+                        containers.push(ContainerResources {
+                            name: c.name.clone(),
+                            ..Default::default()
+                        });
+                        let last = containers.len() - 1;
+                        &mut containers[last]
+                    }
+                };
+                slot.requests.cpu_millicores =
+                    slot.requests.cpu_millicores.max(c.requests.cpu_millicores);
+                slot.requests.memory_bytes =
+                    slot.requests.memory_bytes.max(c.requests.memory_bytes);
+                if let Some(l) = c.limits {
+                    let cur = slot.limits.get_or_insert(l);
+                    cur.cpu_millicores = cur.cpu_millicores.max(l.cpu_millicores);
+                    cur.memory_bytes = cur.memory_bytes.max(l.memory_bytes);
+                }
+                if let Some(u) = usage.and_then(|u| u.get(&c.name)) {
+                    let s = samples.entry(c.name.clone()).or_default();
+                    s.0.push(u.cpu_millicores);
+                    s.1 = s.1.max(u.memory_bytes);
+                }
+            }
+        }
+        for c in &mut containers {
+            c.usage = samples.get_mut(&c.name).and_then(|(cpu, memory)| {
+                p95(cpu).map(|cpu| Resources { cpu_millicores: cpu, memory_bytes: *memory })
+            });
+        }
+        workloads.push(Workload {
+            namespace: owner.namespace,
+            kind: owner.kind,
+            name: owner.name,
+            replicas: u32::try_from(pods.len()).unwrap_or(u32::MAX),
+            containers,
+        });
+    }
+
+    Collected {
+        cluster: Cluster { name: g.name, nodes: nodes.into_values().collect(), workloads },
+        as_of: g.as_of,
+        partial,
+        warnings,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn p95_is_nearest_rank() {
+        assert_eq!(p95(&mut []), None);
+        assert_eq!(p95(&mut [7]), Some(7));
+        assert_eq!(p95(&mut [3, 1, 2]), Some(3));
+        let mut many: Vec<u64> = (1..=100).collect();
+        assert_eq!(p95(&mut many), Some(95));
+    }
+}

@@ -1,0 +1,203 @@
+//! `--kube`: a live cluster through kube and the standard kubeconfig (`KUBECONFIG`, else
+//! `~/.kube/config`; the in-cluster service account when running as a pod). Lists nodes and
+//! pods page by page and reads metrics.k8s.io; a missing or failing metrics API is a warning
+//! and a requests-only analysis, never a failure.
+
+use std::path::Path;
+
+use k8s_openapi::api::core::v1::{Node as KubeNode, Pod};
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde::de::DeserializeOwned;
+
+use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
+use super::{Collected, Gathered, assemble, nodes, pods};
+use crate::source::{Result, SourceError};
+
+/// Items per list request; the API server may return fewer and a continue token.
+const PAGE: u32 = 500;
+const NODE_METRICS: &str = "/apis/metrics.k8s.io/v1beta1/nodes";
+const POD_METRICS: &str = "/apis/metrics.k8s.io/v1beta1/pods";
+
+/// Reads one cluster: `context` of the kubeconfig at `kubeconfig` (default: `KUBECONFIG`, else
+/// `~/.kube/config`), or its current context, or the in-cluster config. Runs on its own thread
+/// and runtime, so it can be called from synchronous code anywhere (also inside tokio).
+pub fn read(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Collected> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(
+                    |e| SourceError::KubeConfig { message: format!("no async runtime: {e}") },
+                )?;
+            runtime.block_on(read_async(kubeconfig, context))
+        })
+        .join()
+        .unwrap_or_else(|_| {
+            Err(SourceError::KubeConfig { message: "the Kubernetes reader panicked".into() })
+        })
+    })
+}
+
+fn config_error(e: impl std::fmt::Display) -> SourceError {
+    SourceError::KubeConfig { message: e.to_string() }
+}
+
+/// The client configuration and the name the cluster goes by (the context's name).
+async fn config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<(Config, String)> {
+    let options = KubeConfigOptions { context: context.map(str::to_string), ..Default::default() };
+    let from_env = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty());
+    let file = match kubeconfig {
+        Some(path) => Some(Kubeconfig::read_from(path).map_err(|e| SourceError::KubeConfig {
+            message: format!("{}: {e}", path.display()),
+        })?),
+        // A KUBECONFIG that cannot be read is an error, not a reason to try something else.
+        None if from_env.is_some() => Some(Kubeconfig::read().map_err(|e| {
+            let value = from_env.as_deref().map(|v| v.to_string_lossy()).unwrap_or_default();
+            SourceError::KubeConfig { message: format!("KUBECONFIG={value}: {e}") }
+        })?),
+        None => Kubeconfig::read().ok(),
+    };
+    match file {
+        Some(file) => {
+            let name = context
+                .map(str::to_string)
+                .or_else(|| file.current_context.clone())
+                .unwrap_or_else(|| "kubernetes".to_string());
+            let config =
+                Config::from_custom_kubeconfig(file, &options).await.map_err(config_error)?;
+            Ok((config, name))
+        }
+        None if context.is_some() => Err(SourceError::KubeConfig {
+            message: "no kubeconfig found (KUBECONFIG or ~/.kube/config) to take --context from"
+                .into(),
+        }),
+        None => {
+            let config = Config::incluster().map_err(|e| SourceError::KubeConfig {
+                message: format!(
+                    "no kubeconfig (KUBECONFIG or ~/.kube/config) and not inside a cluster ({e})"
+                ),
+            })?;
+            Ok((config, "in-cluster".to_string()))
+        }
+    }
+}
+
+fn api_error(url: &str, e: kube::Error) -> SourceError {
+    let message = match &e {
+        kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
+        other => {
+            let mut text = other.to_string();
+            let mut source = std::error::Error::source(other);
+            while let Some(s) = source {
+                text.push_str(": ");
+                text.push_str(&s.to_string());
+                source = s.source();
+            }
+            text
+        }
+    };
+    SourceError::Api { url: url.to_string(), message }
+}
+
+/// Every item of a list, following continue tokens.
+async fn list_all<K>(api: &Api<K>, url: &str) -> Result<Vec<K>>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let mut params = ListParams::default().limit(PAGE);
+    let mut items = Vec::new();
+    loop {
+        let page = api.list(&params).await.map_err(|e| api_error(url, e))?;
+        items.extend(page.items);
+        match page.metadata.continue_.filter(|t| !t.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// Every item of a metrics list (metrics-server does not paginate, but follow tokens anyway).
+async fn metrics_all<T: DeserializeOwned>(
+    client: &Client,
+    base: &str,
+    path: &str,
+) -> Result<Vec<MetricsList<T>>> {
+    let url = format!("{base}{path}");
+    let mut pages = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let uri = match &token {
+            Some(t) => format!("{path}?continue={}", form_escape(t)),
+            None => path.to_string(),
+        };
+        let request = http::Request::get(uri)
+            .body(Vec::new())
+            .map_err(|e| SourceError::Api { url: url.clone(), message: e.to_string() })?;
+        let page: MetricsList<T> = client.request(request).await.map_err(|e| api_error(&url, e))?;
+        token = page.continue_token().map(str::to_string);
+        pages.push(page);
+        if token.is_none() {
+            return Ok(pages);
+        }
+    }
+}
+
+/// Percent-encodes a query value (continue tokens are base64, so `+`, `/` and `=` matter).
+fn form_escape(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn read_metrics(client: &Client, base: &str) -> Result<(NodeUsage, PodUsage)> {
+    let mut node_usage = NodeUsage::new();
+    for page in metrics_all(client, base, NODE_METRICS).await? {
+        metrics::node_usage(page, &mut node_usage).map_err(|message| SourceError::Api {
+            url: format!("{base}{NODE_METRICS}"),
+            message,
+        })?;
+    }
+    let mut pod_usage = PodUsage::new();
+    for page in metrics_all(client, base, POD_METRICS).await? {
+        metrics::pod_usage(page, &mut pod_usage)
+            .map_err(|message| SourceError::Api { url: format!("{base}{POD_METRICS}"), message })?;
+    }
+    Ok((node_usage, pod_usage))
+}
+
+async fn read_async(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Collected> {
+    let (config, name) = config(kubeconfig, context).await?;
+    let base = config.cluster_url.to_string().trim_end_matches('/').to_string();
+    let client = Client::try_from(config).map_err(config_error)?;
+
+    let url = format!("{base}/api/v1/nodes");
+    let bad = |e: String| SourceError::Api { url: url.clone(), message: e };
+    let node_items = list_all(&Api::<KubeNode>::all(client.clone()), &url).await?;
+    let nodes = node_items
+        .iter()
+        .map(nodes::from_kube_node)
+        .collect::<Result<Vec<_>, String>>()
+        .map_err(bad)?;
+
+    let url = format!("{base}/api/v1/pods");
+    let pod_items = list_all(&Api::<Pod>::all(client.clone()), &url).await?;
+    let mut specs = Vec::new();
+    for pod in &pod_items {
+        if let Some(spec) = pods::from_kube_pod(pod)
+            .map_err(|message| SourceError::Api { url: url.clone(), message })?
+        {
+            specs.push(spec);
+        }
+    }
+
+    let metrics =
+        read_metrics(&client, &base).await.map_err(|e| format!("metrics API unavailable ({e})"));
+    Ok(assemble(Gathered { name, nodes, pods: specs, metrics, as_of: Some(chrono::Utc::now()) }))
+}
