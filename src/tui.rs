@@ -8,6 +8,9 @@ pub mod theme;
 pub mod view;
 pub mod widget;
 
+#[cfg(test)]
+mod test_support;
+
 use std::sync::Arc;
 
 use crossterm::event::EventStream;

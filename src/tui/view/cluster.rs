@@ -540,68 +540,13 @@ fn render_no_cluster(area: Rect, buf: &mut Buffer, theme: &Theme) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use ratatui::buffer::Buffer;
-    use ratatui::layout::Rect;
 
     use super::*;
-    use crate::model::{Grain, Snapshot};
-    use crate::source::focus::FocusOptions;
-    use crate::tui::app::{App, Msg, Prompt, StatusKind, ViewId};
-    use crate::tui::view::render_app;
 
-    /// The bundled sample, with `edit` applied to the snapshot before the report is built.
-    fn dataset(edit: impl FnOnce(&mut Snapshot)) -> Dataset {
-        let mut snapshot = crate::sample::snapshot().unwrap();
-        snapshot.billing = Some(
-            crate::sample::billing(FocusOptions { grain: Grain::DETAILED, skip_invalid: false })
-                .unwrap(),
-        );
-        edit(&mut snapshot);
-        let config = crate::config::Config::defaults();
-        let engine = crate::app::engine(&config, None).unwrap();
-        let report = crate::report::build_report(&snapshot, &engine, &config.required_tags);
-        Dataset { report, snapshot: Arc::new(snapshot) }
-    }
-
-    fn text(buf: &Buffer) -> String {
-        let area = buf.area;
-        let mut out = String::new();
-        for y in area.top()..area.bottom() {
-            for x in area.left()..area.right() {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
-    }
-
-    fn draw(view: &ClusterView, data: &Dataset, width: u16, height: u16) -> String {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        view.render(data, area, &mut buf, &Theme::plain());
-        text(&buf)
-    }
-
-    fn press(app: &mut App, code: KeyCode) {
-        app.update(Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
-
-    fn app_with(data: Dataset) -> App {
-        let mut app = App::new(Theme::plain());
-        let generation = app.generation;
-        app.update(Msg::Loaded { generation, result: Ok(Box::new(data)) });
-        app
-    }
-
-    fn screen(app: &App, width: u16, height: u16) -> String {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        render_app(app, area, &mut buf);
-        text(&buf)
-    }
+    use crate::tui::app::{Prompt, StatusKind, ViewId};
+    use crate::tui::test_support::{app_with, draw, press, sample_dataset as dataset, screen};
 
     #[test]
     fn sample_shows_totals_nodes_and_workloads_from_the_report() {

@@ -461,7 +461,6 @@ impl ViewState for CostsView {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
     use ratatui::buffer::Buffer;
@@ -469,27 +468,18 @@ mod tests {
 
     use super::*;
     use crate::analysis::costs::breakdown;
-    use crate::model::Grain;
-    use crate::source::focus::FocusOptions;
+
     use crate::tui::app::{App, Msg, ViewId};
+    use crate::tui::test_support::{buffer_text as text, draw, sample_dataset};
     use crate::tui::view::render_app;
 
     /// The bundled sample at the dashboard's grain, with `billing` kept or dropped.
     fn dataset(with_billing: bool) -> Dataset {
-        let mut snapshot = crate::sample::snapshot().unwrap();
-        if with_billing {
-            snapshot.billing = Some(
-                crate::sample::billing(FocusOptions {
-                    grain: Grain::DETAILED,
-                    skip_invalid: false,
-                })
-                .unwrap(),
-            );
-        }
-        let config = crate::config::Config::defaults();
-        let engine = crate::app::engine(&config, None).unwrap();
-        let report = crate::report::build_report(&snapshot, &engine, &config.required_tags);
-        Dataset { report, snapshot: Arc::new(snapshot) }
+        sample_dataset(|snapshot| {
+            if !with_billing {
+                snapshot.billing = None;
+            }
+        })
     }
 
     fn billing(data: &Dataset) -> &BillingSummary {
@@ -504,25 +494,6 @@ mod tests {
 
     fn press(view: &mut CostsView, data: &Dataset, code: KeyCode) -> ViewOutcome {
         view.key(KeyEvent::new(code, KeyModifiers::NONE), data)
-    }
-
-    fn text(buf: &Buffer) -> String {
-        let area = buf.area;
-        let mut out = String::new();
-        for y in area.top()..area.bottom() {
-            for x in area.left()..area.right() {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
-    }
-
-    fn draw(view: &CostsView, data: &Dataset, width: u16, height: u16) -> String {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        view.render(data, area, &mut buf, &Theme::plain());
-        text(&buf)
     }
 
     #[test]

@@ -580,56 +580,29 @@ impl ViewState for OverviewView {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
 
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
     use super::*;
     use crate::analysis::overview::MonthSpend;
-    use crate::model::{Grain, SourceStatus};
-    use crate::source::focus::FocusOptions;
+    use crate::model::SourceStatus;
+
+    use crate::tui::test_support::{draw, sample_dataset};
 
     /// The bundled sample at the dashboard's grain, with `edit` applied to the report.
     fn dataset(with_billing: bool, edit: impl FnOnce(&mut Report)) -> Dataset {
-        let mut snapshot = crate::sample::snapshot().unwrap();
-        if with_billing {
-            snapshot.billing = Some(
-                crate::sample::billing(FocusOptions {
-                    grain: Grain::DETAILED,
-                    skip_invalid: false,
-                })
-                .unwrap(),
-            );
-        }
-        let config = crate::config::Config::defaults();
-        let engine = crate::app::engine(&config, None).unwrap();
-        let mut report = crate::report::build_report(&snapshot, &engine, &config.required_tags);
-        report.sources = vec![SourceStatus {
+        let mut data = sample_dataset(|snapshot| {
+            if !with_billing {
+                snapshot.billing = None;
+            }
+        });
+        data.report.sources = vec![SourceStatus {
             name: "bundled sample".into(),
             state: SourceState::Ok,
             warnings: Vec::new(),
         }];
-        edit(&mut report);
-        Dataset { report, snapshot: Arc::new(snapshot) }
-    }
-
-    fn text(buf: &Buffer) -> String {
-        let area = buf.area;
-        let mut out = String::new();
-        for y in area.top()..area.bottom() {
-            for x in area.left()..area.right() {
-                out.push_str(buf[(x, y)].symbol());
-            }
-            out.push('\n');
-        }
-        out
-    }
-
-    fn draw(view: &OverviewView, data: &Dataset, width: u16, height: u16) -> String {
-        let area = Rect::new(0, 0, width, height);
-        let mut buf = Buffer::empty(area);
-        view.render(data, area, &mut buf, &Theme::plain());
-        text(&buf)
+        edit(&mut data.report);
+        data
     }
 
     fn loaded(data: &Dataset) -> OverviewView {
