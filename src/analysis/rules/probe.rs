@@ -105,6 +105,9 @@ fn probe_snapshot() -> Snapshot {
     };
     s.utilization =
         vec![util("i-probe-idle", 1.0), util("i-probe-busy", 20.0), util("nat-probe", 0.0)];
+    // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
+    // to run on (its nodes are priced from the catalog here: the probe has no billing).
+    s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
     s
 }
 
@@ -143,6 +146,17 @@ mod tests {
     fn the_builtin_pack_passes_the_probe() {
         let errors = check(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
         assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn the_probe_reaches_every_builtin_rule() {
+        let engine =
+            Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
+        let eval = engine.evaluate(&probe_snapshot(), &["team".to_string()]);
+        for rule in &engine.rules().rules {
+            let fired = eval.findings.iter().any(|f| f.rule_id == rule.id);
+            assert!(fired, "rule {} fires on nothing in the probe", rule.id);
+        }
     }
 
     #[test]
