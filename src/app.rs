@@ -256,7 +256,8 @@ pub fn engine(config: &Config, rules_dir: Option<&Path>) -> anyhow::Result<Engin
         Some(path) => PriceCatalog::load(path)?,
         None => PriceCatalog::builtin()?,
     };
-    Ok(Engine::new(rules, Arc::new(catalog)))
+    Ok(Engine::new(rules, Arc::new(catalog))
+        .with_cluster_pricing(config.kubernetes.unwrap_or_default()))
 }
 
 fn write_rule_list(w: &mut dyn Write, rules: &RuleSet) -> std::io::Result<()> {

@@ -31,6 +31,18 @@ struct ConfigFile {
     pricing: PricingSection,
     #[serde(default)]
     suppressions: SuppressionsSection,
+    #[serde(default)]
+    kubernetes: Option<KubernetesSection>,
+}
+
+/// `[kubernetes]`: prices per vCPU-hour and GiB-hour that split node costs into CPU and memory
+/// and price nodes neither billing nor the catalog knows. Absent: OpenCost's default ratio, and
+/// unknown nodes stay unpriced.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KubernetesSection {
+    cpu_per_vcpu_hour: Option<crate::model::Money>,
+    ram_per_gib_hour: Option<crate::model::Money>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +77,8 @@ pub struct Config {
     pub catalog: Option<PathBuf>,
     /// `[suppressions] path`: the ignored-findings file (relative to the config file).
     pub suppressions: Option<PathBuf>,
+    /// `[kubernetes]` prices, when configured.
+    pub kubernetes: Option<crate::analysis::cluster::CostSplit>,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -136,6 +150,14 @@ impl Config {
         };
         let catalog = file.pricing.catalog.map(beside);
         let suppressions = file.suppressions.path.map(beside);
+        let kubernetes = file.kubernetes.map(|k| {
+            let default = crate::analysis::cluster::CostSplit::OPENCOST;
+            crate::analysis::cluster::CostSplit {
+                cpu_per_vcpu_hour: k.cpu_per_vcpu_hour.unwrap_or(default.cpu_per_vcpu_hour),
+                ram_per_gib_hour: k.ram_per_gib_hour.unwrap_or(default.ram_per_gib_hour),
+                price_unknown_nodes: true,
+            }
+        });
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -143,6 +165,7 @@ impl Config {
             rule_overrides: file.rules,
             catalog,
             suppressions,
+            kubernetes,
         })
     }
 }
@@ -160,6 +183,22 @@ mod tests {
         .unwrap();
         assert_eq!(cfg.required_tags, vec!["owner"]);
         assert!(cfg.rule_overrides["ec2-idle"].contains_key("max_cpu_p95_percent"));
+    }
+
+    #[test]
+    fn kubernetes_prices_default_to_opencost_and_price_unknown_nodes() {
+        assert_eq!(Config::parse("", Path::new("c.toml")).unwrap().kubernetes, None);
+        let cfg =
+            Config::parse("[kubernetes]\ncpu_per_vcpu_hour = \"0.04\"\n", Path::new("c.toml"))
+                .unwrap();
+        let k = cfg.kubernetes.unwrap();
+        assert_eq!(k.cpu_per_vcpu_hour.to_string(), "0.04");
+        assert_eq!(
+            k.ram_per_gib_hour,
+            crate::analysis::cluster::CostSplit::OPENCOST.ram_per_gib_hour
+        );
+        assert!(k.price_unknown_nodes);
+        assert!(Config::parse("[kubernetes]\ncpu = 1\n", Path::new("c.toml")).is_err());
     }
 
     #[test]

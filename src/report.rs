@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
-use crate::analysis::cluster::{ClusterReport, CostSplit, cluster_report};
+use crate::analysis::cluster::{ClusterReport, cluster_report};
 use crate::analysis::costs::CurrencyTotal;
 use crate::analysis::overview::{CurrencyOverview, overview};
 use crate::analysis::rules::{Engine, Finding};
@@ -346,7 +346,7 @@ pub fn build_report_with(
     let tag_coverage =
         billing.filter(|b| b.grain.is_full()).map(|b| tag_coverage(b, required_tags));
     let overview = billing.map(overview).unwrap_or_default();
-    let clusters = cluster_report(snapshot, engine.catalog(), CostSplit::default());
+    let clusters = cluster_report(snapshot, engine.catalog(), engine.cluster_pricing());
     let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
     Report {
         collected_at: snapshot.collected_at,

@@ -24,6 +24,9 @@ pub struct CostSplit {
     pub cpu_per_vcpu_hour: Money,
     /// Price of one GiB of memory for one hour.
     pub ram_per_gib_hour: Money,
+    /// Also price nodes that neither billing nor the catalog knows at these rates (set when the
+    /// user configured the prices in `[kubernetes]`; OpenCost's defaults only split costs).
+    pub price_unknown_nodes: bool,
 }
 
 impl CostSplit {
@@ -31,7 +34,16 @@ impl CostSplit {
     pub const OPENCOST: CostSplit = CostSplit {
         cpu_per_vcpu_hour: Money::from_raw(31_611 * 10i128.pow(12)),
         ram_per_gib_hour: Money::from_raw(4_237 * 10i128.pow(12)),
+        price_unknown_nodes: false,
     };
+
+    /// Monthly price of a machine of `shape` at these rates (× 730 hours).
+    pub fn monthly_price(&self, shape: Resources) -> Money {
+        let cpu = self.cpu_per_vcpu_hour.mul_ratio(i128::from(shape.cpu_millicores), 1000);
+        let memory =
+            self.ram_per_gib_hour.mul_ratio(i128::from(shape.memory_bytes), i128::from(GIB));
+        (cpu + memory).times(HOURS_PER_MONTH).round_dp(ESTIMATE_DIGITS)
+    }
 
     /// The CPU part of `total` for a machine of `shape`:
     /// `total × cpu_weight / (cpu_weight + memory_weight)`, rounded to 6 decimals. The memory part
@@ -73,6 +85,11 @@ pub enum NodeCostSource {
     /// The price catalog's on-demand price × 730 hours.
     Catalog {
         /// What was priced, e.g. `m5.xlarge in us-east-1 on demand × 730 h`.
+        detail: String,
+    },
+    /// The per-vCPU-hour and per-GiB-hour prices configured in `[kubernetes]`.
+    Configured {
+        /// What was priced, e.g. `4 vCPU, 16.0 GiB at the configured prices × 730 h`.
         detail: String,
     },
     /// Neither billing nor the catalog knew the node.
@@ -238,6 +255,31 @@ fn node_cost(
     region: Option<&str>,
     billing: Option<&BillingSummary>,
     catalog: &PriceCatalog,
+    split: CostSplit,
+) -> (Option<(Money, Currency)>, NodeCostSource) {
+    let (priced, source) = known_node_cost(node, id, instance_type, region, billing, catalog);
+    if priced.is_some() || !split.price_unknown_nodes {
+        return (priced, source);
+    }
+    // The configured rates, on what the node reports it has.
+    let shape =
+        if node.capacity == Resources::default() { node.allocatable } else { node.capacity };
+    let detail = format!(
+        "{} vCPU, {:.1} GiB at the configured prices × {HOURS_PER_MONTH} h",
+        shape.cpu_millicores as f64 / 1000.0,
+        shape.memory_bytes as f64 / GIB as f64
+    );
+    let monthly = split.monthly_price(shape);
+    (Some((monthly, Currency::new(catalog.currency()))), NodeCostSource::Configured { detail })
+}
+
+fn known_node_cost(
+    node: &Node,
+    id: Option<&str>,
+    instance_type: Option<&str>,
+    region: Option<&str>,
+    billing: Option<&BillingSummary>,
+    catalog: &PriceCatalog,
 ) -> (Option<(Money, Currency)>, NodeCostSource) {
     if let Some(id) = id
         && let Some((monthly, currency, days)) =
@@ -274,7 +316,7 @@ fn one_node(
     let region = node.region.as_deref().filter(|r| !r.is_empty()).or_else(|| {
         label(node, &["topology.kubernetes.io/region", "failure-domain.beta.kubernetes.io/region"])
     });
-    let (priced, cost_source) = node_cost(node, id, instance_type, region, billing, catalog);
+    let (priced, cost_source) = node_cost(node, id, instance_type, region, billing, catalog, split);
     // The machine's shape sets the CPU:memory ratio: the catalog's vCPUs and GiB when it knows
     // the type (what the instance is billed for), else the node's reported capacity.
     let shape = instance_type
@@ -562,7 +604,11 @@ mod tests {
         // 70.08 × (2 × 0.031611) / (2 × 0.031611 + 8 × 0.004237) = 70.08 × 0.063222 / 0.097118.
         let cpu = CostSplit::default().cpu_part(m("70.08"), res(2000, 8));
         assert_eq!(cpu, m("45.620768"));
-        let even = CostSplit { cpu_per_vcpu_hour: Money::ZERO, ram_per_gib_hour: Money::ZERO };
+        let even = CostSplit {
+            cpu_per_vcpu_hour: Money::ZERO,
+            ram_per_gib_hour: Money::ZERO,
+            ..CostSplit::OPENCOST
+        };
         assert_eq!(even.cpu_part(m("70.08"), res(2000, 8)), m("35.04"));
     }
 
@@ -710,6 +756,32 @@ mod tests {
         // Unpriced nodes add to the quantities but not to the per-unit averages.
         assert_eq!(c.allocatable, res(6000, 24));
         assert_eq!(c.cpu_cost_per_core, Some(m("22.810384")));
+    }
+
+    #[test]
+    fn configured_prices_price_nodes_nothing_else_knows() {
+        let mut snapshot = two_nodes();
+        let node = &mut snapshot.clusters[0].nodes[0];
+        node.instance_type = None;
+        node.provider_id = None;
+        node.labels.clear();
+        node.capacity = res(4000, 16);
+        // Node "b" (listed first) is the one with nothing to price it by; reports sort by name.
+        let b =
+            |reports: &[ClusterReport]| reports[0].nodes.iter().find(|n| n.name == "b").cloned();
+        let unpriced = cluster_report(&snapshot, &catalog(), CostSplit::default());
+        assert!(matches!(b(&unpriced).unwrap().cost_source, NodeCostSource::Unknown { .. }));
+        let configured = CostSplit { price_unknown_nodes: true, ..CostSplit::OPENCOST };
+        let reports = cluster_report(&snapshot, &catalog(), configured);
+        let n = b(&reports).unwrap();
+        // (4 × 0.031611 + 16 × 0.004237) × 730
+        assert_eq!(n.costs.map(|c| c.monthly), Some(m("141.79228")));
+        assert_eq!(
+            n.cost_source,
+            NodeCostSource::Configured {
+                detail: "4 vCPU, 16.0 GiB at the configured prices × 730 h".into()
+            }
+        );
     }
 
     #[test]

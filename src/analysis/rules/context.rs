@@ -147,7 +147,11 @@ fn catalog_cost(
 
 /// Builds the view of every resource in the snapshot: inventory first, then resources known
 /// only from billing (for tag rules).
-pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec<ResourceView<'a>> {
+pub fn resource_views<'a>(
+    snapshot: &'a Snapshot,
+    catalog: &PriceCatalog,
+    cluster_pricing: crate::analysis::cluster::CostSplit,
+) -> Vec<ResourceView<'a>> {
     let now = snapshot.collected_at;
     let billed = BilledCosts::new(snapshot.billing.as_ref());
     let utilization: HashMap<&str, &UtilizationSummary> =
@@ -358,7 +362,7 @@ pub fn resource_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec
         ));
     }
 
-    views.extend(cluster_views(snapshot, catalog));
+    views.extend(cluster_views(snapshot, catalog, cluster_pricing));
 
     // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
     if let Some(billing) = snapshot.billing.as_ref() {
@@ -427,7 +431,10 @@ fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
     let monthly = n.costs.map(|c| c.monthly);
     let source = match &n.cost_source {
         NodeCostSource::Billing { days, .. } => CostSource::Billing { days: *days },
-        NodeCostSource::Catalog { detail } => CostSource::Catalog { detail: detail.clone() },
+        // The configured rates play the catalog's part; the detail says they were configured.
+        NodeCostSource::Catalog { detail } | NodeCostSource::Configured { detail } => {
+            CostSource::Catalog { detail: detail.clone() }
+        }
         NodeCostSource::Unknown { reason } => CostSource::Unknown { reason: reason.clone() },
     };
     CurrentCost { monthly, currency: n.currency.clone(), source }
@@ -440,12 +447,16 @@ fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
 /// - `k8s_node` per node group (`r.scope == "node_group"`, resource type `k8s_node_group`);
 /// - `k8s_workload` per container of each workload (`cluster/namespace/Kind/name/container`),
 ///   with the cluster's average monthly price of a core and a GiB.
-fn cluster_views<'a>(snapshot: &'a Snapshot, catalog: &PriceCatalog) -> Vec<ResourceView<'a>> {
-    use crate::analysis::cluster::{CostSplit, cluster_report};
+fn cluster_views<'a>(
+    snapshot: &'a Snapshot,
+    catalog: &PriceCatalog,
+    pricing: crate::analysis::cluster::CostSplit,
+) -> Vec<ResourceView<'a>> {
+    use crate::analysis::cluster::cluster_report;
     static NO_TAGS: std::sync::OnceLock<Tags> = std::sync::OnceLock::new();
     let no_tags: &'a Tags = NO_TAGS.get_or_init(Tags::new);
     let no_utilization = HashMap::new();
-    let reports = cluster_report(snapshot, catalog, CostSplit::default());
+    let reports = cluster_report(snapshot, catalog, pricing);
     let mut views = Vec::new();
     for cluster in &snapshot.clusters {
         let Some(report) = reports.iter().find(|r| r.name == cluster.name) else { continue };

@@ -53,6 +53,8 @@ impl std::fmt::Display for EvalError {
 pub struct Engine {
     rules: RuleSet,
     catalog: Arc<PriceCatalog>,
+    /// How cluster node costs split into CPU and memory (and price unknown nodes, if set).
+    cluster_pricing: crate::analysis::cluster::CostSplit,
     root: Context<'static>,
 }
 
@@ -100,7 +102,17 @@ fn error_text(e: &cel_interpreter::ExecutionError) -> String {
 impl Engine {
     pub fn new(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Engine {
         let root = root_context(catalog.clone());
-        Engine { rules, catalog, root }
+        Engine { rules, catalog, cluster_pricing: Default::default(), root }
+    }
+
+    /// Uses `pricing` for cluster nodes (from `[kubernetes]` in the config).
+    pub fn with_cluster_pricing(mut self, pricing: crate::analysis::cluster::CostSplit) -> Engine {
+        self.cluster_pricing = pricing;
+        self
+    }
+
+    pub fn cluster_pricing(&self) -> crate::analysis::cluster::CostSplit {
+        self.cluster_pricing
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -136,7 +148,7 @@ impl Engine {
         suppressed: &dyn Fn(&Finding) -> Option<String>,
         threads: usize,
     ) -> Evaluation {
-        let views = resource_views(snapshot, &self.catalog);
+        let views = resource_views(snapshot, &self.catalog, self.cluster_pricing);
         let required: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
         let required = Value::List(Arc::new(required));

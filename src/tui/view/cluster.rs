@@ -165,6 +165,7 @@ fn source_word(source: &NodeCostSource) -> &'static str {
     match source {
         NodeCostSource::Billing { .. } => "bill",
         NodeCostSource::Catalog { .. } => "list",
+        NodeCostSource::Configured { .. } => "conf",
         NodeCostSource::Unknown { .. } => "none",
     }
 }
@@ -175,6 +176,9 @@ fn source_text(source: &NodeCostSource) -> String {
             format!("cost billed to {} over {days} days, scaled to a month", safe(resource_id))
         }
         NodeCostSource::Catalog { detail } => format!("cost from the price list: {}", safe(detail)),
+        NodeCostSource::Configured { detail } => {
+            format!("cost from the configured prices: {}", safe(detail))
+        }
         NodeCostSource::Unknown { reason } => format!("not priced: {}", safe(reason)),
     }
 }
