@@ -204,19 +204,14 @@ impl<'a, K: Ord> Grouping<'a, K> {
     }
 }
 
-/// Groups `summary` by `dimension`. Amounts of different currencies stay in separate rows.
-pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdown {
-    if *dimension == Dimension::Day && !summary.daily.is_empty() {
-        // At full grain, days live in the daily rollup beside the per-resource lines.
-        let mut grouping = Grouping::new();
-        for line in &summary.daily {
-            let amounts = (line.billed_cost, line.effective_cost, line.rows);
-            grouping.add(line.day, &line.currency, amounts, || (line.day.to_string(), None));
-        }
-        return grouping.finish(dimension);
-    }
+/// Sums `lines` of `summary` into the groups of `dimension`.
+fn group_lines<'a>(
+    summary: &'a BillingSummary,
+    dimension: &Dimension,
+    lines: impl Iterator<Item = &'a BillingLine>,
+) -> CostBreakdown {
     let mut grouping = Grouping::new();
-    for line in &summary.lines {
+    for line in lines {
         let key = dimension.key_of(summary, line);
         let amounts = (line.billed_cost, line.effective_cost, line.rows);
         grouping.add(key, &line.currency, amounts, || {
@@ -232,6 +227,20 @@ pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdo
         });
     }
     grouping.finish(dimension)
+}
+
+/// Groups `summary` by `dimension`. Amounts of different currencies stay in separate rows.
+pub fn breakdown(summary: &BillingSummary, dimension: &Dimension) -> CostBreakdown {
+    if *dimension == Dimension::Day && !summary.daily.is_empty() {
+        // At full grain, days live in the daily rollup beside the per-resource lines.
+        let mut grouping = Grouping::new();
+        for line in &summary.daily {
+            let amounts = (line.billed_cost, line.effective_cost, line.rows);
+            grouping.add(line.day, &line.currency, amounts, || (line.day.to_string(), None));
+        }
+        return grouping.finish(dimension);
+    }
+    group_lines(summary, dimension, summary.lines.iter())
 }
 
 /// What one filter of [`breakdown_where`] asks a line's key to be; `None` for a day filter whose
@@ -290,29 +299,13 @@ pub fn breakdown_where(
     }
     let wanted: Option<Vec<(&Dimension, GroupKey<'_>)>> =
         filters.iter().map(|(d, v)| wanted(d, v).map(|k| (d, k))).collect();
-    let mut grouping = Grouping::new();
     // A filter no line can match (a day that is not a date) leaves the breakdown empty.
     let wanted = wanted.unwrap_or_default();
     let lines = summary.lines.iter().filter(|line| {
         wanted.len() == filters.len()
             && wanted.iter().all(|(d, want)| d.key_of(summary, line) == *want)
     });
-    for line in lines {
-        let key = dimension.key_of(summary, line);
-        let amounts = (line.billed_cost, line.effective_cost, line.rows);
-        grouping.add(key, &line.currency, amounts, || {
-            let text = match key {
-                GroupKey::Day(d) => d.map(|d| d.to_string()).unwrap_or_default(),
-                GroupKey::Text(t) => t.to_string(),
-            };
-            let name = match dimension {
-                Dimension::Account => summary.account_names.get(&line.account_id).cloned(),
-                _ => None,
-            };
-            (text, name)
-        });
-    }
-    grouping.finish(dimension)
+    group_lines(summary, dimension, lines)
 }
 
 #[cfg(test)]
