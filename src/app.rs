@@ -40,8 +40,30 @@ impl Outcome {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// Fills in what the sources take from the configuration rather than the command line.
+fn configure(sources: &mut crate::cli::SourceArgs, config: &Config, required_tags: &[String]) {
+    sources.tag_keys = required_tags.to_vec();
+    sources.cost_explorer_ttl = config.cost_explorer_ttl;
+}
+
+/// Says on stderr what the sources want known (unless `--quiet`) and their warnings, and
+/// whether any of them was partial or failed (exit code 3).
+fn report_sources(snapshot: &crate::model::Snapshot, quiet: bool) -> bool {
+    let mut partial = false;
+    for s in &snapshot.sources {
+        if !quiet {
+            for note in &s.notes {
+                eprintln!("costscope: {}: {}", s.name, export::plain_text(note));
+            }
+        }
+        partial |= s.state != crate::model::SourceState::Ok;
+    }
+    partial
+}
+
 /// Runs one command.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    let quiet = cli.global.quiet;
     let config = Config::load(cli.global.config.as_deref())?;
     let Some(command) = cli.command else {
         // Bare `costscope`: the dashboard on a terminal, a usage error for scripts.
@@ -62,15 +84,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 )
                 .into());
             }
-            dashboard(args.sources, config, cli.global.rules)
+            let mut sources = args.sources;
+            configure(&mut sources, &config, &config.required_tags.clone());
+            dashboard(sources, config, cli.global.rules)
         }
-        Command::Costs(args) => {
+        Command::Costs(mut args) => {
+            configure(&mut args.sources, &config, &[]);
             let snapshot = gather(&args.sources, args.by.grain())?;
+            let partial = report_sources(&snapshot, quiet);
             let billing = snapshot.billing.as_ref().ok_or_else(|| {
                 UsageError("the sources hold no billing data (give --focus FILE)".into())
             })?;
             let result = breakdown(billing, &args.by);
-            let notes = export::Notes { skipped: billing.skipped.summary(), warnings: Vec::new() };
+            let notes = source_notes(&snapshot);
             report_skipped(&notes);
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
@@ -79,13 +105,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Markdown => export::markdown::write_costs(w, &result, &notes),
                 }
             })?;
-            Ok(if billing.skipped.count > 0 { Outcome::Partial } else { Outcome::Success })
+            Ok(if billing.skipped.count > 0 || partial {
+                Outcome::Partial
+            } else {
+                Outcome::Success
+            })
         }
-        Command::Tags(args) => {
-            let snapshot = gather(&args.sources, Grain::FULL)?;
-            let billing = snapshot.billing.as_ref().ok_or_else(|| {
-                UsageError("the sources hold no billing data (give --focus FILE)".into())
-            })?;
+        Command::Tags(mut args) => {
             let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
             let required: Vec<String> = required
                 .into_iter()
@@ -95,8 +121,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if required.is_empty() {
                 return Err(UsageError("--require needs at least one tag key".into()).into());
             }
+            configure(&mut args.sources, &config, &required);
+            let snapshot = gather(&args.sources, Grain::FULL)?;
+            let partial = report_sources(&snapshot, quiet);
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
             let coverage = tag_coverage(billing, &required);
-            let notes = export::Notes { skipped: billing.skipped.summary(), warnings: Vec::new() };
+            let notes = source_notes(&snapshot);
             report_skipped(&notes);
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
@@ -105,11 +137,17 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Markdown => export::markdown::write_tags(w, &coverage, &notes),
                 }
             })?;
-            Ok(if billing.skipped.count > 0 { Outcome::Partial } else { Outcome::Success })
+            Ok(if billing.skipped.count > 0 || partial {
+                Outcome::Partial
+            } else {
+                Outcome::Success
+            })
         }
-        Command::Report(args) => {
+        Command::Report(mut args) => {
             let engine = engine(&config, cli.global.rules.as_deref())?;
+            configure(&mut args.sources, &config, &config.required_tags.clone());
             let snapshot = gather(&args.sources, Grain::FULL)?;
+            report_sources(&snapshot, quiet);
             let suppressions = load_suppressions(&config)?;
             let report = build_report_with(
                 &snapshot,
@@ -153,8 +191,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
         }
-        Command::Collect(args) => {
+        Command::Collect(mut args) => {
+            configure(&mut args.sources, &config, &config.required_tags.clone());
             let mut snapshot = gather(&args.sources, Grain::FULL)?;
+            report_sources(&snapshot, quiet);
             snapshot.normalize();
             export::write_atomic(&args.out, |w: &mut dyn Write| {
                 export::json::write_value(w, &snapshot)
@@ -227,6 +267,19 @@ fn dashboard(
     };
     crate::tui::run(crate::tui::loader::LoadContext { sources, config, rules_dir }, hint)?;
     Ok(Outcome::Success)
+}
+
+/// Skipped rows and every source warning, for the exports of `costs` and `tags`.
+fn source_notes(snapshot: &crate::model::Snapshot) -> export::Notes {
+    let skipped = snapshot.billing.as_ref().and_then(|b| b.skipped.summary());
+    let mut warnings = Vec::new();
+    for s in &snapshot.sources {
+        for w in s.warnings.iter().filter(|w| Some(*w) != skipped.as_ref()) {
+            tracing::warn!("{}: {}", s.name, export::plain_text(w));
+            warnings.push(format!("{}: {w}", s.name));
+        }
+    }
+    export::Notes { skipped, warnings }
 }
 
 fn report_skipped(notes: &export::Notes) {

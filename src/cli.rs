@@ -50,7 +50,7 @@ pub enum Command {
 }
 
 /// Where the data comes from.
-#[derive(Debug, Args, Clone, Default)]
+#[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// The bundled sample data set (a month of FOCUS billing and a matching inventory).
     #[arg(long)]
@@ -80,6 +80,55 @@ pub struct SourceArgs {
     /// and the evidence says so).
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
+    /// Live AWS through the standard credential chain: Cost Explorer billing (unless --focus
+    /// gives billing), EC2 inventory and CloudWatch utilization. Endpoints follow
+    /// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+    #[arg(long)]
+    pub aws: bool,
+    /// An AWS profile of the shared config files (repeatable: one account each; implies --aws).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Vec<String>,
+    /// AWS regions to read, comma separated (default: every region enabled for the account).
+    #[arg(long, value_delimiter = ',', value_name = "REGIONS")]
+    pub regions: Option<Vec<String>>,
+    /// Days of utilization (and of Cost Explorer billing before the month to date) to read.
+    #[arg(long, default_value_t = DEFAULT_LOOKBACK_DAYS, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=455))]
+    pub lookback_days: u32,
+    /// Ask Cost Explorer again even when a cached answer is younger than its TTL.
+    #[arg(long)]
+    pub refresh: bool,
+    /// Tag keys Cost Explorer groups by (set from the config, not the command line).
+    #[arg(skip)]
+    pub tag_keys: Vec<String>,
+    /// How long a Cost Explorer answer is reused (`[aws] cache_ttl_hours` of the config).
+    #[arg(skip)]
+    pub cost_explorer_ttl: Option<std::time::Duration>,
+}
+
+/// CloudWatch keeps hourly points for 455 days; two weeks is what the rules' `min_days` ask.
+pub const DEFAULT_LOOKBACK_DAYS: u32 = 14;
+
+impl Default for SourceArgs {
+    fn default() -> Self {
+        SourceArgs {
+            sample: false,
+            focus: Vec::new(),
+            snapshot: None,
+            skip_invalid: false,
+            kube: false,
+            context: Vec::new(),
+            kube_dump: Vec::new(),
+            prometheus: None,
+            aws: false,
+            profile: Vec::new(),
+            regions: None,
+            lookback_days: DEFAULT_LOOKBACK_DAYS,
+            refresh: false,
+            tag_keys: Vec::new(),
+            cost_explorer_ttl: None,
+        }
+    }
 }
 
 impl SourceArgs {
@@ -90,6 +139,23 @@ impl SourceArgs {
             && !self.kube
             && self.context.is_empty()
             && self.kube_dump.is_empty()
+            && !self.uses_aws()
+    }
+
+    /// Whether live AWS is asked for (`--aws` or any `--profile`).
+    pub fn uses_aws(&self) -> bool {
+        self.aws || !self.profile.is_empty()
+    }
+
+    /// The AWS profiles to read: each `--profile`, else the default credential chain.
+    pub fn aws_profiles(&self) -> Vec<Option<String>> {
+        if !self.profile.is_empty() {
+            self.profile.iter().cloned().map(Some).collect()
+        } else if self.aws {
+            vec![None]
+        } else {
+            Vec::new()
+        }
     }
 
     /// The live clusters to read: each `--context`, else the current context for `--kube`.

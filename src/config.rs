@@ -33,6 +33,15 @@ struct ConfigFile {
     suppressions: SuppressionsSection,
     #[serde(default)]
     kubernetes: Option<KubernetesSection>,
+    #[serde(default)]
+    aws: AwsSection,
+}
+
+/// `[aws]`: how long a paid Cost Explorer answer is reused (hours; 0 turns the cache off).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AwsSection {
+    cache_ttl_hours: Option<u32>,
 }
 
 /// `[kubernetes]`: prices per vCPU-hour and GiB-hour that split node costs into CPU and memory
@@ -79,6 +88,8 @@ pub struct Config {
     pub suppressions: Option<PathBuf>,
     /// `[kubernetes]` prices, when configured.
     pub kubernetes: Option<crate::analysis::cluster::CostSplit>,
+    /// `[aws] cache_ttl_hours`, when configured.
+    pub cost_explorer_ttl: Option<std::time::Duration>,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -166,6 +177,10 @@ impl Config {
             catalog,
             suppressions,
             kubernetes,
+            cost_explorer_ttl: file
+                .aws
+                .cache_ttl_hours
+                .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
         })
     }
 }
@@ -199,6 +214,14 @@ mod tests {
         );
         assert!(k.price_unknown_nodes);
         assert!(Config::parse("[kubernetes]\ncpu = 1\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn aws_cache_ttl_is_in_hours() {
+        let cfg = Config::parse("[aws]\ncache_ttl_hours = 2\n", Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.cost_explorer_ttl, Some(std::time::Duration::from_secs(7200)));
+        assert_eq!(Config::parse("", Path::new("c.toml")).unwrap().cost_explorer_ttl, None);
+        assert!(Config::parse("[aws]\ncache_ttl_hours = -1\n", Path::new("c.toml")).is_err());
     }
 
     #[test]

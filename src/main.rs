@@ -33,12 +33,17 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(level: &str, quiet: bool) {
-    let filter = if quiet {
+    let mut filter = if quiet {
         tracing_subscriber::EnvFilter::new("error")
     } else {
         tracing_subscriber::EnvFilter::try_from_default_env()
             .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level))
     };
+    for target in costscope::source::aws::SENSITIVE_LOG_TARGETS {
+        if let Ok(cap) = format!("{target}=info").parse() {
+            filter = filter.add_directive(cap);
+        }
+    }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

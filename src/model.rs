@@ -9,7 +9,9 @@ pub mod snapshot;
 pub mod tags;
 pub mod utilization;
 
-pub use billing::{BilledResource, BillingLine, BillingSummary, DailyLine, Grain, SkippedRows};
+pub use billing::{
+    BilledResource, BillingLine, BillingSummary, DailyLine, Grain, SkippedRows, TagCost,
+};
 pub use currency::Currency;
 pub use money::Money;
 pub use snapshot::{Snapshot, SourceState, SourceStatus};

@@ -23,11 +23,14 @@ pub enum GatherError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(
-        "no data source: give --sample, --focus FILE, --snapshot FILE, --kube or --kube-dump DIR"
+        "no data source: give --sample, --focus FILE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
     )]
     NoSource,
     #[error("{0}")]
     Usage(String),
+    /// Every AWS profile failed and nothing else was asked for.
+    #[error("AWS: {0}")]
+    Aws(String),
 }
 
 impl GatherError {
@@ -35,6 +38,7 @@ impl GatherError {
         match self {
             GatherError::Source(e) => e.is_bad_input(),
             GatherError::NoSource | GatherError::Usage(_) => true,
+            GatherError::Aws(_) => false,
         }
     }
 }
@@ -100,18 +104,80 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
     if let Some(e) = failure
         && snapshot.is_none()
         && clusters.is_empty()
+        && !sources.uses_aws()
     {
         // Nothing else to report on: the failure is the answer.
         return Err(e.into());
     }
-    if snapshot.is_none() && (!clusters.is_empty() || !statuses.is_empty()) {
+    let aws = sources.uses_aws().then(|| gather_aws(sources, grain, snapshot.as_ref()));
+    if let Some(aws) = &aws
+        && aws.all_failed()
+        && snapshot.is_none()
+        && clusters.is_empty()
+    {
+        let why: Vec<String> = aws
+            .statuses
+            .iter()
+            .flat_map(|s| s.warnings.iter().map(|w| format!("{}: {w}", s.name)))
+            .collect();
+        return Err(GatherError::Aws(why.join("; ")));
+    }
+    if snapshot.is_none() && (!clusters.is_empty() || !statuses.is_empty() || aws.is_some()) {
         let as_of = clusters.iter().find_map(|c| c.as_of).unwrap_or_else(Utc::now);
         snapshot = Some(Snapshot::empty(as_of));
     }
     let mut snapshot = snapshot.ok_or(GatherError::NoSource)?;
     snapshot.clusters.extend(clusters.into_iter().map(|c| c.cluster));
+    if let Some(aws) = aws {
+        statuses.extend(merge_aws(&mut snapshot, aws));
+    }
     snapshot.sources = statuses;
     Ok(snapshot)
+}
+
+/// Adds what live AWS gave to `snapshot` (ages are then measured from when the APIs were read)
+/// and returns its statuses, one per profile.
+pub fn merge_aws(snapshot: &mut Snapshot, aws: crate::source::aws::Collected) -> Vec<SourceStatus> {
+    snapshot.collected_at = aws.as_of;
+    let inventory = &mut snapshot.inventory;
+    inventory.instances.extend(aws.inventory.instances);
+    inventory.volumes.extend(aws.inventory.volumes);
+    inventory.addresses.extend(aws.inventory.addresses);
+    inventory.snapshots.extend(aws.inventory.snapshots);
+    inventory.nat_gateways.extend(aws.inventory.nat_gateways);
+    snapshot.utilization.extend(aws.utilization);
+    if snapshot.billing.is_none() {
+        snapshot.billing = aws.billing;
+    }
+    snapshot.normalize();
+    aws.statuses
+}
+
+/// Reads live AWS. Billing comes from Cost Explorer only when no file gave it: a FOCUS export
+/// has resource ids (each resource's real cost), Cost Explorer's daily totals do not, and every
+/// Cost Explorer request is paid.
+pub fn gather_aws(
+    sources: &SourceArgs,
+    grain: Grain,
+    so_far: Option<&Snapshot>,
+) -> crate::source::aws::Collected {
+    use crate::source::aws::{self, AwsOptions, cache::Cache};
+    let now = Utc::now();
+    let has_billing = so_far.is_some_and(|s| s.billing.is_some());
+    let ttl = sources.cost_explorer_ttl.unwrap_or(aws::cache::DEFAULT_TTL);
+    let cache_dir =
+        std::env::var_os("COSTSCOPE_CACHE_DIR").filter(|v| !v.is_empty()).map(Into::into);
+    let options = AwsOptions {
+        profiles: sources.aws_profiles(),
+        regions: sources.regions.clone(),
+        lookback_days: sources.lookback_days,
+        billing: !has_billing,
+        tag_keys: sources.tag_keys.clone(),
+        grain,
+        cache: Cache::new(cache_dir, ttl, sources.refresh, now),
+        now,
+    };
+    aws::read(&options)
 }
 
 /// Reads the Kubernetes sources: every live context (a failure is a Failed status, returned
@@ -144,6 +210,7 @@ pub fn gather_kube(
                     name,
                     state: SourceState::Failed,
                     warnings: vec![e.to_string()],
+                    notes: Vec::new(),
                 };
                 push(status, statuses);
                 failure.get_or_insert(e);
@@ -170,7 +237,12 @@ fn covers(have: Grain, need: Grain) -> bool {
 }
 
 fn ok_status(name: &str) -> SourceStatus {
-    SourceStatus { name: name.to_string(), state: SourceState::Ok, warnings: Vec::new() }
+    SourceStatus {
+        name: name.to_string(),
+        state: SourceState::Ok,
+        warnings: Vec::new(),
+        notes: Vec::new(),
+    }
 }
 
 fn epoch() -> DateTime<Utc> {

@@ -1,5 +1,6 @@
 //! Sources: everything that reads outside data and turns it into model types.
 
+pub mod aws;
 pub mod focus;
 pub mod kube;
 pub mod snapshot_file;

@@ -23,6 +23,7 @@ fn sample_dataset() -> Box<Dataset> {
         name: "bundled sample".into(),
         state: costscope::model::SourceState::Ok,
         warnings: vec![],
+        notes: Vec::new(),
     }];
     let config = costscope::config::Config::defaults();
     let engine = costscope::app::engine(&config, None).unwrap();
@@ -303,6 +304,7 @@ fn a_failed_source_is_a_visible_warning_on_the_overview() {
         name: "FOCUS billing nov.csv".into(),
         state: costscope::model::SourceState::Failed,
         warnings: vec!["nov.csv:7: column BilledCost: not a number: \"x\"".into()],
+        notes: Vec::new(),
     });
     let mut app = App::new(Theme::plain());
     app.start();

@@ -125,6 +125,7 @@ pub fn scaled_snapshot(n: usize) -> Snapshot {
         name: format!("scaled sample inventory ({n} resources)"),
         state: SourceState::Ok,
         warnings: vec![],
+        notes: Vec::new(),
     }];
     out
 }

@@ -126,16 +126,41 @@ pub fn tag_coverage(summary: &BillingSummary, required: &[String]) -> TagCoverag
             }
         }
     }
+    // Cost Explorer groups by one tag key at a time: its per-value totals say the key's
+    // coverage where lines carry no tags. Keys are matched exactly, as Cost Explorer does.
+    let mut by_value: BTreeMap<(&str, &Currency), (Money, Money)> = BTreeMap::new();
+    for t in summary.tag_costs.iter().filter(|t| t.billed_cost.raw() > 0) {
+        let (tagged, total) = by_value.entry((t.key.as_str(), &t.currency)).or_default();
+        *total += t.billed_cost;
+        if !t.value.trim().is_empty() {
+            *tagged += t.billed_cost;
+        }
+    }
     let resources_total = summary.resources.len() as u64;
     let mut keys = Vec::new();
     for key in required {
         let resources_tagged =
             summary.resources.values().filter(|r| has_key(Some(&r.tags), key)).count() as u64;
-        for (currency, total) in &totals {
-            let tagged_cost = tagged.get(&(key.as_str(), *currency)).copied().unwrap_or_default();
+        let from_tag_costs: Vec<(&Currency, Money, Money)> = by_value
+            .iter()
+            .filter(|((k, _), _)| k == key)
+            .map(|((_, c), (tagged, total))| (*c, *tagged, *total))
+            .collect();
+        let per_currency: Vec<(&Currency, Money, Money)> = if from_tag_costs.is_empty() {
+            totals
+                .iter()
+                .map(|(c, total)| {
+                    (*c, tagged.get(&(key.as_str(), *c)).copied().unwrap_or_default(), *total)
+                })
+                .collect()
+        } else {
+            from_tag_costs
+        };
+        for &(currency, tagged_cost, total) in &per_currency {
+            let total = &total;
             keys.push(KeyCoverage {
                 key: key.clone(),
-                currency: (*currency).clone(),
+                currency: currency.clone(),
                 tagged_cost,
                 total_cost: *total,
                 cost_share: share(tagged_cost, *total),
@@ -144,7 +169,7 @@ pub fn tag_coverage(summary: &BillingSummary, required: &[String]) -> TagCoverag
                 resource_share: count_share(resources_tagged, resources_total),
             });
         }
-        if totals.is_empty() {
+        if per_currency.is_empty() {
             keys.push(KeyCoverage {
                 key: key.clone(),
                 currency: Currency::unknown(),
@@ -288,5 +313,33 @@ mod tests {
         assert_eq!(third.to_string(), "0.333333");
         assert_eq!(count_share(2, 3).unwrap().to_string(), "0.666667");
         assert_eq!(share(Money::ZERO, Money::ZERO), None);
+    }
+
+    #[test]
+    fn cost_explorer_tag_totals_give_the_cost_share_of_their_key() {
+        let cost = |key: &str, value: &str, amount: i64| crate::model::TagCost {
+            key: key.into(),
+            value: value.into(),
+            currency: Currency::usd(),
+            billed_cost: Money::from_units(amount),
+        };
+        let summary = BillingSummary {
+            tag_costs: vec![
+                cost("team", "web", 30),
+                cost("team", "", 10),
+                cost("team", "data", -5),
+            ],
+            ..Default::default()
+        };
+        let coverage = tag_coverage(&summary, &["team".to_string(), "env".to_string()]);
+        let team = coverage.keys.iter().find(|k| k.key == "team").unwrap();
+        // The credit (negative) is not coverable, as with billing lines.
+        assert_eq!(
+            (team.tagged_cost.to_string(), team.total_cost.to_string()),
+            ("30".into(), "40".into())
+        );
+        assert_eq!(team.cost_share.unwrap().to_string(), "0.75");
+        let env = coverage.keys.iter().find(|k| k.key == "env").unwrap();
+        assert_eq!(env.cost_share, None);
     }
 }

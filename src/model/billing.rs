@@ -207,6 +207,21 @@ pub struct BillingSummary {
     pub resources: BTreeMap<String, BilledResource>,
     pub rows_read: u64,
     pub skipped: SkippedRows,
+    /// Cost per value of each tag key, from sources that group by one tag key at a time
+    /// instead of tagging lines (Cost Explorer). An empty value is the key's untagged cost.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tag_costs: Vec<TagCost>,
+}
+
+/// Billed cost of one value of one tag key over the whole period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagCost {
+    pub key: String,
+    /// Empty: the cost that does not carry the key.
+    pub value: String,
+    pub currency: Currency,
+    pub billed_cost: Money,
 }
 
 impl BillingSummary {

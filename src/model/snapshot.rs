@@ -28,6 +28,10 @@ pub struct SourceStatus {
     pub state: SourceState,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// What the source wants the user to know that is not a problem (e.g. how many paid
+    /// Cost Explorer requests the run made).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Inventory, utilization, cluster state and billing, as of `collected_at`. Rules measure ages

@@ -1344,6 +1344,7 @@ impl Ledger {
             resources,
             rows_read: self.rows_read,
             skipped: self.skipped,
+            tag_costs: Vec::new(),
         }
     }
 }

@@ -47,6 +47,7 @@ impl Collected {
             name: name.to_string(),
             state: if self.partial { SourceState::Partial } else { SourceState::Ok },
             warnings: self.warnings.clone(),
+            notes: Vec::new(),
         }
     }
 }

@@ -29,6 +29,8 @@ enum Step {
     /// A live cluster: a kubeconfig context, or the current one.
     Kube(Option<String>),
     KubeDump(PathBuf),
+    /// Live AWS: every profile and region.
+    Aws,
 }
 
 impl Step {
@@ -44,6 +46,7 @@ impl Step {
                 format!("Kubernetes {}", context.as_deref().unwrap_or("current context"))
             }
             Step::KubeDump(dir) => format!("Kubernetes dump {}", dir.display()),
+            Step::Aws => "AWS (Cost Explorer, EC2, CloudWatch)".to_string(),
         }
     }
 }
@@ -67,14 +70,18 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
     }
     steps.extend(ctx.sources.kube_contexts().into_iter().map(Step::Kube));
     steps.extend(ctx.sources.kube_dump.iter().cloned().map(Step::KubeDump));
+    if ctx.sources.uses_aws() {
+        steps.push(Step::Aws);
+    }
     send(tx, Msg::Sources { generation, names: steps.iter().map(Step::name).collect() });
     let options = FocusOptions { grain: Grain::DETAILED, skip_invalid: ctx.sources.skip_invalid };
     let mut snapshot: Option<Snapshot> = None;
     let mut statuses = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         send(tx, Msg::Progress { generation, source: i, state: Progress::Loading });
-        // A cluster read without metrics is Partial, with its warnings.
+        // A cluster read without metrics is Partial, with its warnings; AWS has one per profile.
         let mut cluster_status: Option<SourceStatus> = None;
+        let mut aws_statuses: Option<Vec<SourceStatus>> = None;
         let outcome: Result<String, String> = match step {
             Step::Sample => crate::sample::snapshot()
                 .and_then(|mut s| {
@@ -122,18 +129,50 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                 let read = crate::source::kube::dump::read_dump(dir);
                 add_cluster(read, step, &mut snapshot, &mut cluster_status)
             }
+            Step::Aws => {
+                let aws =
+                    crate::report::gather_aws(&ctx.sources, Grain::DETAILED, snapshot.as_ref());
+                let detail = format!(
+                    "{} resources, {} with utilization, {} paid Cost Explorer requests",
+                    aws.inventory.len(),
+                    aws.utilization.len(),
+                    aws.usage.paid_requests
+                );
+                let failed = aws.all_failed();
+                let reason: Vec<String> = aws
+                    .statuses
+                    .iter()
+                    .flat_map(|s| s.warnings.iter().map(|w| format!("{}: {w}", s.name)))
+                    .collect();
+                let snap = snapshot.get_or_insert_with(|| Snapshot::empty(aws.as_of));
+                aws_statuses = Some(crate::report::merge_aws(snap, aws));
+                if failed { Err(reason.join("; ")) } else { Ok(detail) }
+            }
         };
         let (state, status) = match outcome {
             Ok(detail) => (
                 Progress::Done(detail),
-                SourceStatus { name: step.name(), state: SourceState::Ok, warnings: vec![] },
+                SourceStatus {
+                    name: step.name(),
+                    state: SourceState::Ok,
+                    warnings: vec![],
+                    notes: vec![],
+                },
             ),
             Err(e) => (
                 Progress::Failed(e.clone()),
-                SourceStatus { name: step.name(), state: SourceState::Failed, warnings: vec![e] },
+                SourceStatus {
+                    name: step.name(),
+                    state: SourceState::Failed,
+                    warnings: vec![e],
+                    notes: vec![],
+                },
             ),
         };
-        statuses.push(cluster_status.unwrap_or(status));
+        match aws_statuses {
+            Some(aws) => statuses.extend(aws),
+            None => statuses.push(cluster_status.unwrap_or(status)),
+        }
         send(tx, Msg::Progress { generation, source: i, state });
     }
     let mut snapshot = snapshot.unwrap_or_else(|| Snapshot::empty(chrono::DateTime::UNIX_EPOCH));

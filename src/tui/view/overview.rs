@@ -600,6 +600,7 @@ mod tests {
             name: "bundled sample".into(),
             state: SourceState::Ok,
             warnings: Vec::new(),
+            notes: Vec::new(),
         }];
         edit(&mut data.report);
         data
@@ -680,6 +681,7 @@ mod tests {
                 name: "aws".into(),
                 state: SourceState::Failed,
                 warnings: vec!["AccessDenied: not authorized\u{1b}[31m".into()],
+                notes: Vec::new(),
             });
         });
         let view = loaded(&data);

@@ -1,0 +1,490 @@
+//! `--aws`: billing from Cost Explorer, inventory from EC2 and utilization from CloudWatch,
+//! through the real AWS SDK and the standard credential chain, for one or more profiles (one
+//! account each) and every enabled region, regions read concurrently with a bound.
+//!
+//! Nothing here fails a run on its own: a profile, region or service that cannot be read
+//! becomes a warning on the profile's [`SourceStatus`] (state Partial or Failed), and the rest
+//! is reported. Only read-only calls are made (docs/iam-policy.json lists them).
+
+pub mod cache;
+pub mod client;
+pub mod cloudwatch;
+pub mod cost_explorer;
+pub mod ec2;
+
+use std::collections::BTreeSet;
+
+use aws_config::SdkConfig;
+use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, Utc};
+use futures_util::StreamExt;
+
+use self::cache::Cache;
+use self::cost_explorer::{AMORTIZED, Answer, Query, UNBLENDED, Usage};
+use crate::model::inventory::{InstanceState, Inventory};
+use crate::model::utilization::UtilizationSummary;
+use crate::model::{BillingSummary, Grain, SourceState, SourceStatus, TagCost};
+
+/// Crates whose debug and trace logs carry request signing, credential resolution or raw HTTP
+/// traffic. They are capped at `info` whatever the log level or RUST_LOG says, so credentials,
+/// session tokens and signatures never reach a log.
+pub const SENSITIVE_LOG_TARGETS: &[&str] = &[
+    "aws_sigv4",
+    "aws_config",
+    "aws_credential_types",
+    "aws_runtime",
+    "aws_smithy_runtime",
+    "aws_smithy_runtime_api",
+    "aws_smithy_http_client",
+    "aws_sdk_sts",
+    "aws_sdk_sso",
+    "aws_sdk_ssooidc",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+];
+
+/// Regions read at once per profile: enough to hide latency, few enough not to be throttled.
+pub const REGION_CONCURRENCY: usize = 4;
+
+/// What to read.
+#[derive(Clone, Debug)]
+pub struct AwsOptions {
+    /// One account each; `None` is the default credential chain.
+    pub profiles: Vec<Option<String>>,
+    /// `None`: every region enabled for the account (DescribeRegions).
+    pub regions: Option<Vec<String>>,
+    pub lookback_days: u32,
+    /// Ask Cost Explorer (false when a FOCUS export gives billing).
+    pub billing: bool,
+    /// Tag keys whose coverage Cost Explorer reports (one TAG query each).
+    pub tag_keys: Vec<String>,
+    pub grain: Grain,
+    pub cache: Cache,
+    pub now: DateTime<Utc>,
+}
+
+/// Everything read from every profile.
+#[derive(Debug, Default)]
+pub struct Collected {
+    pub inventory: Inventory,
+    pub utilization: Vec<UtilizationSummary>,
+    pub billing: Option<BillingSummary>,
+    /// One per profile.
+    pub statuses: Vec<SourceStatus>,
+    pub usage: Usage,
+    /// When the APIs were read: ages (days stopped, snapshot age) are measured from here.
+    pub as_of: DateTime<Utc>,
+}
+
+impl Collected {
+    /// Whether every profile failed outright (nothing at all was read).
+    pub fn all_failed(&self) -> bool {
+        !self.statuses.is_empty() && self.statuses.iter().all(|s| s.state == SourceState::Failed)
+    }
+}
+
+/// A call that failed, kept as the warning text the report shows: region (when any), service,
+/// call and the SDK's own description (error code and message; never credentials).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiFailure {
+    pub service: &'static str,
+    pub call: &'static str,
+    pub message: String,
+}
+
+impl ApiFailure {
+    pub fn new<E>(service: &'static str, call: &'static str, error: E) -> ApiFailure
+    where
+        E: std::error::Error,
+    {
+        let message = aws_sdk_ec2::error::DisplayErrorContext(&error).to_string();
+        ApiFailure { service, call, message }
+    }
+
+    pub fn message(service: &'static str, call: &'static str, message: String) -> ApiFailure {
+        ApiFailure { service, call, message }
+    }
+}
+
+impl std::fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} failed: {}", self.service, self.call, self.message)
+    }
+}
+
+pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// Reads every profile, on a runtime of its own (callable from synchronous code and from inside
+/// tokio alike).
+pub fn read(options: &AwsOptions) -> Collected {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => return failed_everywhere(options, &format!("no async runtime: {e}")),
+            };
+            runtime.block_on(read_async(options))
+        })
+        .join()
+        .unwrap_or_else(|_| failed_everywhere(options, "the AWS reader panicked"))
+    })
+}
+
+fn failed_everywhere(options: &AwsOptions, message: &str) -> Collected {
+    Collected {
+        as_of: options.now,
+        statuses: options
+            .profiles
+            .iter()
+            .map(|p| SourceStatus {
+                name: status_name(p.as_deref(), None),
+                state: SourceState::Failed,
+                warnings: vec![message.to_string()],
+                notes: Vec::new(),
+            })
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn status_name(profile: Option<&str>, account: Option<&str>) -> String {
+    let profile = profile.unwrap_or("default");
+    match account {
+        Some(a) => format!("aws:{profile} ({a})"),
+        None => format!("aws:{profile}"),
+    }
+}
+
+/// What one profile gave.
+struct ProfileRead {
+    status: SourceStatus,
+    inventory: Inventory,
+    utilization: Vec<UtilizationSummary>,
+    service_answer: Option<Answer>,
+    tag_answers: Vec<(String, Answer)>,
+    usage: Usage,
+}
+
+async fn read_async(options: &AwsOptions) -> Collected {
+    let mut out = Collected { as_of: options.now, ..Default::default() };
+    let mut service_answers = Vec::new();
+    let mut tag_answers: Vec<(String, Answer)> = Vec::new();
+    // Profiles one after another: each already reads its regions concurrently.
+    for profile in &options.profiles {
+        let read = read_profile(profile.as_deref(), options).await;
+        out.inventory.instances.extend(read.inventory.instances);
+        out.inventory.volumes.extend(read.inventory.volumes);
+        out.inventory.addresses.extend(read.inventory.addresses);
+        out.inventory.snapshots.extend(read.inventory.snapshots);
+        out.inventory.nat_gateways.extend(read.inventory.nat_gateways);
+        out.utilization.extend(read.utilization);
+        service_answers.extend(read.service_answer);
+        tag_answers.extend(read.tag_answers);
+        out.usage.paid_requests += read.usage.paid_requests;
+        out.usage.cached_answers += read.usage.cached_answers;
+        out.statuses.push(read.status);
+    }
+    out.inventory.sort();
+    out.utilization.sort_by(|a, b| a.resource_id.cmp(&b.resource_id));
+    if options.billing && !service_answers.is_empty() {
+        match billing(&service_answers, &tag_answers, options) {
+            Ok(b) => out.billing = Some(b),
+            Err(e) => {
+                if let Some(s) = out.statuses.first_mut() {
+                    s.state = SourceState::Partial;
+                    s.warnings.push(format!("Cost Explorer: {e}"));
+                }
+            }
+        }
+    }
+    if options.billing {
+        let note = format!(
+            "Cost Explorer: {} paid request{} (0.01 USD each), {} answer{} from the cache",
+            out.usage.paid_requests,
+            if out.usage.paid_requests == 1 { "" } else { "s" },
+            out.usage.cached_answers,
+            if out.usage.cached_answers == 1 { "" } else { "s" },
+        );
+        if let Some(s) = out.statuses.first_mut() {
+            s.notes.push(note);
+        }
+    }
+    out
+}
+
+fn billing(
+    service_answers: &[Answer],
+    tag_answers: &[(String, Answer)],
+    options: &AwsOptions,
+) -> Result<BillingSummary, String> {
+    let mut summary = cost_explorer::billing(service_answers, "aws:cost-explorer", options.grain)?;
+    let mut tag_costs: Vec<TagCost> = Vec::new();
+    let keys: BTreeSet<&str> = tag_answers.iter().map(|(k, _)| k.as_str()).collect();
+    for key in keys {
+        let answers: Vec<Answer> =
+            tag_answers.iter().filter(|(k, _)| k == key).map(|(_, a)| a.clone()).collect();
+        tag_costs.extend(cost_explorer::tag_costs(&answers, key)?);
+    }
+    summary.tag_costs = tag_costs;
+    Ok(summary)
+}
+
+async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRead {
+    let mut read = ProfileRead {
+        status: SourceStatus {
+            name: status_name(profile, None),
+            state: SourceState::Ok,
+            warnings: Vec::new(),
+            notes: Vec::new(),
+        },
+        inventory: Inventory::default(),
+        utilization: Vec::new(),
+        service_answer: None,
+        tag_answers: Vec::new(),
+        usage: Usage::default(),
+    };
+    let config = client::load(profile, None).await;
+    let sts = aws_sdk_sts::Client::new(&config);
+    let account = match sts.get_caller_identity().send().await {
+        Ok(identity) => identity.account().unwrap_or_default().to_string(),
+        Err(e) => {
+            read.status.state = SourceState::Failed;
+            read.status.warnings.push(ApiFailure::new("STS", "GetCallerIdentity", e).to_string());
+            return read;
+        }
+    };
+    read.status.name = status_name(profile, Some(&account));
+
+    let regions = match &options.regions {
+        Some(r) => r.clone(),
+        None => match enabled_regions(&config).await {
+            Ok(r) => r,
+            Err(e) => {
+                read.status.state = SourceState::Failed;
+                read.status.warnings.push(e.to_string());
+                return read;
+            }
+        },
+    };
+    tracing::info!(account = %account, regions = regions.len(), "reading AWS");
+
+    let inventory = futures_util::stream::iter(regions.iter())
+        .map(|region| read_region(&config, &account, region, options))
+        .buffer_unordered(REGION_CONCURRENCY)
+        .collect::<Vec<_>>();
+    let cost = async {
+        if !options.billing {
+            return (None, Vec::new(), Usage::default(), Vec::new());
+        }
+        read_cost_explorer(&config, &account, options).await
+    };
+    let (regions_read, (service_answer, tag_answers, usage, cost_warnings)) =
+        futures_util::future::join(inventory, cost).await;
+
+    let mut regions_read = regions_read;
+    regions_read.sort_by(|a, b| a.region.cmp(&b.region));
+    for r in regions_read {
+        read.inventory.instances.extend(r.inventory.instances);
+        read.inventory.volumes.extend(r.inventory.volumes);
+        read.inventory.addresses.extend(r.inventory.addresses);
+        read.inventory.snapshots.extend(r.inventory.snapshots);
+        read.inventory.nat_gateways.extend(r.inventory.nat_gateways);
+        read.utilization.extend(r.utilization);
+        read.status.warnings.extend(r.warnings);
+    }
+    read.service_answer = service_answer;
+    read.tag_answers = tag_answers;
+    read.usage = usage;
+    read.status.warnings.extend(cost_warnings);
+    if !read.status.warnings.is_empty() {
+        read.status.state = SourceState::Partial;
+    }
+    read
+}
+
+async fn enabled_regions(config: &SdkConfig) -> Result<Vec<String>, ApiFailure> {
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let response = ec2
+        .describe_regions()
+        .send()
+        .await
+        .map_err(|e| ApiFailure::new("EC2", "DescribeRegions", e))?;
+    let mut regions: Vec<String> =
+        response.regions().iter().filter_map(|r| r.region_name().map(str::to_string)).collect();
+    regions.sort();
+    Ok(regions)
+}
+
+struct RegionRead {
+    region: String,
+    inventory: Inventory,
+    utilization: Vec<UtilizationSummary>,
+    warnings: Vec<String>,
+}
+
+async fn read_region(
+    config: &SdkConfig,
+    account: &str,
+    region: &str,
+    options: &AwsOptions,
+) -> RegionRead {
+    let mut out = RegionRead {
+        region: region.to_string(),
+        inventory: Inventory::default(),
+        utilization: Vec::new(),
+        warnings: Vec::new(),
+    };
+    tracing::debug!(region = %region, "region start");
+    read_region_apis(config, account, region, options, &mut out).await;
+    tracing::debug!(
+        region = %region,
+        resources = out.inventory.len(),
+        warnings = out.warnings.len(),
+        "region done"
+    );
+    out
+}
+
+async fn read_region_apis(
+    config: &SdkConfig,
+    account: &str,
+    region: &str,
+    options: &AwsOptions,
+    out: &mut RegionRead,
+) {
+    let config = client::in_region(config, region);
+    let ec2 = aws_sdk_ec2::Client::new(&config);
+    match ec2::inventory(&ec2, account, region).await {
+        Ok(inventory) => out.inventory = inventory,
+        Err(e) => {
+            // Without inventory there is nothing to ask CloudWatch about.
+            out.warnings.push(format!("{region}: {e}"));
+            return;
+        }
+    }
+    let instance_ids: Vec<String> = out
+        .inventory
+        .instances
+        .iter()
+        .filter(|i| i.state == InstanceState::Running)
+        .map(|i| i.id.clone())
+        .collect();
+    let nat_ids: Vec<String> = out
+        .inventory
+        .nat_gateways
+        .iter()
+        .filter(|n| n.state == "available")
+        .map(|n| n.id.clone())
+        .collect();
+    if instance_ids.is_empty() && nat_ids.is_empty() {
+        return;
+    }
+    let (start, end) = metrics_window(options.now, options.lookback_days);
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
+    match cloudwatch::utilization(
+        &cloudwatch,
+        &instance_ids,
+        &nat_ids,
+        start,
+        end,
+        options.lookback_days,
+    )
+    .await
+    {
+        Ok(u) => out.utilization = u,
+        Err(e) => out.warnings.push(format!("{region}: {e}")),
+    }
+}
+
+/// Whole hours: `[now − lookback, now)` with both ends on the hour, so hourly buckets are
+/// CloudWatch's own.
+pub fn metrics_window(now: DateTime<Utc>, lookback_days: u32) -> (DateTime<Utc>, DateTime<Utc>) {
+    let end = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    (end - Duration::days(i64::from(lookback_days)), end)
+}
+
+/// Cost Explorer's period: the lookback and the month to date, whichever starts earlier, up to
+/// today (exclusive: today's costs are still coming in).
+pub fn billing_period(now: DateTime<Utc>, lookback_days: u32) -> (NaiveDate, NaiveDate) {
+    let today = now.date_naive();
+    let month_start = today.with_day(1).unwrap_or(today);
+    let lookback_start = today - Duration::days(i64::from(lookback_days));
+    (month_start.min(lookback_start), today)
+}
+
+type CostRead = (Option<Answer>, Vec<(String, Answer)>, Usage, Vec<String>);
+
+async fn read_cost_explorer(config: &SdkConfig, account: &str, options: &AwsOptions) -> CostRead {
+    let config = client::for_cost_explorer(config);
+    let ce = aws_sdk_costexplorer::Client::new(&config);
+    let (start, end) = billing_period(options.now, options.lookback_days);
+    let mut usage = Usage::default();
+    let mut warnings = Vec::new();
+    if start >= end {
+        return (None, Vec::new(), usage, warnings);
+    }
+    let query = |group_by: Vec<String>, metrics: &[&str]| Query {
+        account_id: account.to_string(),
+        start,
+        end,
+        group_by,
+        metrics: metrics.iter().map(|m| m.to_string()).collect(),
+    };
+    let services = query(
+        vec!["DIMENSION:SERVICE".into(), "DIMENSION:LINKED_ACCOUNT".into()],
+        &[UNBLENDED, AMORTIZED],
+    );
+    let service_answer = match cost_explorer::ask(&ce, &options.cache, &services, &mut usage).await
+    {
+        Ok(a) => Some(a),
+        Err(e) => {
+            warnings.push(e.to_string());
+            // The same failure would repeat for every tag key; don't pay for it.
+            return (None, Vec::new(), usage, warnings);
+        }
+    };
+    let mut tag_answers = Vec::new();
+    for key in &options.tag_keys {
+        let q = query(vec![format!("TAG:{key}"), "DIMENSION:LINKED_ACCOUNT".into()], &[UNBLENDED]);
+        match cost_explorer::ask(&ce, &options.cache, &q, &mut usage).await {
+            Ok(a) => tag_answers.push((key.clone(), a)),
+            Err(e) => warnings.push(format!("tag {key}: {e}")),
+        }
+    }
+    (service_answer, tag_answers, usage, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(y, m, d, h, min, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_metrics_window_is_whole_hours_over_the_lookback() {
+        let (start, end) = metrics_window(at(2026, 11, 27, 10, 42), 14);
+        assert_eq!(end, at(2026, 11, 27, 10, 0));
+        assert_eq!(start, at(2026, 11, 13, 10, 0));
+    }
+
+    #[test]
+    fn the_billing_period_covers_the_lookback_and_the_month_to_date() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default();
+        assert_eq!(billing_period(at(2026, 11, 27, 10, 0), 14), (day(1), day(27)));
+        let (start, end) = billing_period(at(2026, 11, 5, 10, 0), 14);
+        assert_eq!(
+            (start, end),
+            (NaiveDate::from_ymd_opt(2026, 10, 22).unwrap_or_default(), day(5))
+        );
+    }
+}

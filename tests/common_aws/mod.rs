@@ -1,0 +1,573 @@
+//! Emulators, seeding and running the binary for tests/aws.rs.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_ec2::types::{InstanceType, ResourceType, Tag, TagSpecification, VolumeType};
+use chrono::{DurationRound, Utc};
+
+pub struct Emulators {
+    pub moto: u16,
+    pub localstack: u16,
+}
+
+/// Started once per test process by tests/emulators/harness.sh, which stops them when this
+/// process exits.
+pub fn emulators() -> &'static Emulators {
+    static EMULATORS: OnceLock<Emulators> = OnceLock::new();
+    EMULATORS.get_or_init(|| {
+        let harness = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulators/harness.sh");
+        let out = Command::new("bash")
+            .arg(&harness)
+            .arg("start")
+            .arg(std::process::id().to_string())
+            .output()
+            .expect("run tests/emulators/harness.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "emulators did not start: {}\n{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = |name: &str| -> u16 {
+            stdout
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{name}=")))
+                .and_then(|p| p.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {name} port in {stdout:?}"))
+        };
+        Emulators { moto: port("moto"), localstack: port("localstack") }
+    })
+}
+
+/// moto's Cost Explorer queue is global: tests that queue results run one at a time.
+fn moto_lock() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// One test's account, home, cache and config, and a runtime to seed with.
+pub struct Env {
+    pub account: String,
+    pub localstack: u16,
+    pub moto: u16,
+    pub home: tempfile::TempDir,
+    pub config: PathBuf,
+    runtime: tokio::runtime::Runtime,
+    _lock: MutexGuard<'static, ()>,
+}
+
+pub fn http_post(port: u16, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+impl Env {
+    pub fn new(account: &str) -> Env {
+        let emulators = emulators();
+        let lock = moto_lock();
+        let reset = http_post(emulators.moto, "/moto-api/reset", "");
+        assert!(reset.starts_with("HTTP/1.1 200") || reset.starts_with("HTTP/1.0 200"), "{reset}");
+        let home = tempfile::tempdir().unwrap();
+        let config = home.path().join("costscope.toml");
+        // Ages cannot be backdated in the emulators: thresholds below zero days make the age
+        // rules judge what was just created (LocalStack's times are whole seconds).
+        std::fs::write(
+            &config,
+            "[tags]\nrequired = [\"team\"]\n\n[rules.ec2-stopped-long]\nmin_stopped_days = -1\n\n[rules.snapshot-old]\nmin_age_days = -1\n\n[rules.ebs-unattached]\nmin_age_days = -1\n",
+        )
+        .unwrap();
+        Env {
+            account: account.to_string(),
+            localstack: emulators.localstack,
+            moto: emulators.moto,
+            home,
+            config,
+            runtime: tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            _lock: lock,
+        }
+    }
+
+    fn sdk(&self, region: &str) -> SdkConfig {
+        let credentials =
+            aws_sdk_ec2::config::Credentials::new(&self.account, "test", None, None, "test");
+        self.runtime.block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .http_client(costscope::source::aws::client::http_client())
+                .endpoint_url(format!("http://127.0.0.1:{}", self.localstack))
+                .region(Region::new(region.to_string()))
+                .credentials_provider(credentials)
+                .load(),
+        )
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::new(&self.sdk(region))
+    }
+
+    pub fn costscope(&self, args: &[&str]) -> Output {
+        self.costscope_with(args, &[])
+    }
+
+    pub fn costscope_with(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_costscope"));
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("COSTSCOPE_CACHE_DIR", self.home.path().join("cache"))
+            .env("AWS_ACCESS_KEY_ID", &self.account)
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", self.home.path().join("no-aws-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", self.home.path().join("no-aws-credentials"))
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.localstack))
+            .env("AWS_ENDPOINT_URL_COST_EXPLORER", format!("http://127.0.0.1:{}", self.moto));
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Queues GetCostAndUsage answers in moto, in the order costscope asks.
+    pub fn queue_cost_explorer(&self, results: &serde_json::Value) {
+        let body = serde_json::json!({ "results": results }).to_string();
+        let response = http_post(self.moto, "/moto-api/static/ce/cost-and-usage-results", &body);
+        assert!(response.contains(" 201 ") || response.contains(" 200 "), "{response}");
+    }
+
+    fn tags(pairs: &[(&str, &str)], kind: ResourceType) -> Option<TagSpecification> {
+        if pairs.is_empty() {
+            return None;
+        }
+        let mut spec = TagSpecification::builder().resource_type(kind);
+        for (k, v) in pairs {
+            spec = spec.tags(Tag::builder().key(*k).value(*v).build());
+        }
+        Some(spec.build())
+    }
+
+    pub fn run_instance(&self, region: &str, instance_type: &str, tags: &[(&str, &str)]) -> String {
+        let ec2 = self.ec2(region);
+        let out = self
+            .runtime
+            .block_on(
+                ec2.run_instances()
+                    .image_id("ami-0123456789abcdef0")
+                    .instance_type(InstanceType::from(instance_type))
+                    .min_count(1)
+                    .max_count(1)
+                    .set_tag_specifications(
+                        Self::tags(tags, ResourceType::Instance).map(|t| vec![t]),
+                    )
+                    .send(),
+            )
+            .unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    }
+
+    pub fn create_volume(
+        &self,
+        region: &str,
+        kind: VolumeType,
+        size: i32,
+        iops: Option<i32>,
+    ) -> String {
+        let ec2 = self.ec2(region);
+        let out = self
+            .runtime
+            .block_on(
+                ec2.create_volume()
+                    .availability_zone(format!("{region}a"))
+                    .volume_type(kind)
+                    .size(size)
+                    .set_iops(iops)
+                    .send(),
+            )
+            .unwrap();
+        out.volume_id().unwrap().to_string()
+    }
+
+    /// Hourly points for the last `hours` whole hours.
+    pub fn put_metric(
+        &self,
+        region: &str,
+        namespace: &str,
+        metric: &str,
+        dimension: (&str, &str),
+        value: f64,
+        hours: i64,
+    ) {
+        let cw = aws_sdk_cloudwatch::Client::new(&self.sdk(region));
+        let now = Utc::now().duration_trunc(chrono::Duration::hours(1)).unwrap();
+        let datums: Vec<MetricDatum> = (1..=hours)
+            .map(|h| {
+                let t = now - chrono::Duration::hours(h);
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build())
+                    .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(t.timestamp()))
+                    .value(value)
+                    .unit(if metric == "CPUUtilization" {
+                        StandardUnit::Percent
+                    } else {
+                        StandardUnit::Bytes
+                    })
+                    .build()
+            })
+            .collect();
+        for chunk in datums.chunks(500) {
+            self.runtime
+                .block_on(
+                    cw.put_metric_data()
+                        .namespace(namespace)
+                        .set_metric_data(Some(chunk.to_vec()))
+                        .send(),
+                )
+                .unwrap();
+        }
+    }
+
+    pub fn instance_metrics(
+        &self,
+        region: &str,
+        id: &str,
+        cpu: f64,
+        network_per_hour: f64,
+        hours: i64,
+    ) {
+        self.put_metric(region, "AWS/EC2", "CPUUtilization", ("InstanceId", id), cpu, hours);
+        self.put_metric(
+            region,
+            "AWS/EC2",
+            "NetworkIn",
+            ("InstanceId", id),
+            network_per_hour,
+            hours,
+        );
+        self.put_metric(
+            region,
+            "AWS/EC2",
+            "NetworkOut",
+            ("InstanceId", id),
+            network_per_hour,
+            hours,
+        );
+    }
+
+    /// The estate every AWS rule has something to say about (see tests/aws.rs).
+    pub fn seed_estate(&self, region: &str) -> Estate {
+        let full = [("team", "data"), ("env", "prod"), ("cost-center", "42")];
+        let idle = self.run_instance(region, "m5.xlarge", &[]);
+        let oversized = self.run_instance(region, "m5.2xlarge", &full);
+        let previous_generation = self.run_instance(region, "m4.large", &full);
+        let busy = self.run_instance(
+            region,
+            "t3.large",
+            &[("team", "web"), ("env", "prod"), ("cost-center", "7")],
+        );
+        let little_data = self.run_instance(region, "t3.medium", &full);
+        let stopped = self.run_instance(region, "t3.small", &full);
+        let two_weeks = 14 * 24;
+        self.instance_metrics(region, &idle, 1.0, 1e5, two_weeks);
+        self.instance_metrics(region, &oversized, 15.0, 1e9, two_weeks);
+        self.instance_metrics(region, &previous_generation, 60.0, 1e9, two_weeks);
+        self.instance_metrics(region, &busy, 70.0, 1e9, two_weeks);
+        self.instance_metrics(region, &little_data, 1.0, 1e3, 2 * 24);
+
+        let ec2 = self.ec2(region);
+        let rt = &self.runtime;
+        rt.block_on(ec2.stop_instances().instance_ids(&stopped).send()).unwrap();
+
+        let free_gp2 = self.create_volume(region, VolumeType::Gp2, 100, None);
+        let free_io1 = self.create_volume(region, VolumeType::Io1, 200, Some(3000));
+        let attached_gp2 = self.create_volume(region, VolumeType::Gp2, 100, None);
+        rt.block_on(
+            ec2.attach_volume()
+                .volume_id(&attached_gp2)
+                .instance_id(&busy)
+                .device("/dev/sdf")
+                .send(),
+        )
+        .unwrap();
+
+        let deleted_volume = self.create_volume(region, VolumeType::Gp3, 20, None);
+        let snapshot = rt
+            .block_on(
+                ec2.create_snapshot()
+                    .volume_id(&deleted_volume)
+                    .description("before cleanup")
+                    .send(),
+            )
+            .unwrap();
+        let orphaned_snapshot = snapshot.snapshot_id().unwrap().to_string();
+        rt.block_on(ec2.delete_volume().volume_id(&deleted_volume).send()).unwrap();
+
+        let free_eip = rt
+            .block_on(ec2.allocate_address().send())
+            .unwrap()
+            .allocation_id()
+            .unwrap()
+            .to_string();
+        let used_eip = rt
+            .block_on(ec2.allocate_address().send())
+            .unwrap()
+            .allocation_id()
+            .unwrap()
+            .to_string();
+        rt.block_on(ec2.associate_address().allocation_id(&used_eip).instance_id(&busy).send())
+            .unwrap();
+
+        let vpc = rt.block_on(ec2.create_vpc().cidr_block("10.0.0.0/16").send()).unwrap();
+        let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let subnet = rt
+            .block_on(ec2.create_subnet().vpc_id(&vpc_id).cidr_block("10.0.1.0/24").send())
+            .unwrap();
+        let subnet_id = subnet.subnet().unwrap().subnet_id().unwrap().to_string();
+        let nat_eip = rt
+            .block_on(ec2.allocate_address().send())
+            .unwrap()
+            .allocation_id()
+            .unwrap()
+            .to_string();
+        let nat = rt
+            .block_on(ec2.create_nat_gateway().subnet_id(&subnet_id).allocation_id(&nat_eip).send())
+            .unwrap();
+        let nat_gateway = nat.nat_gateway().unwrap().nat_gateway_id().unwrap().to_string();
+        self.put_metric(
+            region,
+            "AWS/NATGateway",
+            "BytesOutToDestination",
+            ("NatGatewayId", &nat_gateway),
+            595_238.0,
+            two_weeks,
+        );
+
+        Estate {
+            idle,
+            oversized,
+            previous_generation,
+            busy,
+            little_data,
+            stopped,
+            free_gp2,
+            free_io1,
+            attached_gp2,
+            deleted_volume,
+            orphaned_snapshot,
+            free_eip,
+            used_eip,
+            nat_gateway,
+        }
+    }
+}
+
+pub struct Estate {
+    pub idle: String,
+    pub oversized: String,
+    pub previous_generation: String,
+    pub busy: String,
+    pub little_data: String,
+    pub stopped: String,
+    pub free_gp2: String,
+    pub free_io1: String,
+    pub attached_gp2: String,
+    pub deleted_volume: String,
+    pub orphaned_snapshot: String,
+    pub free_eip: String,
+    pub used_eip: String,
+    pub nat_gateway: String,
+}
+
+/// Queued Cost Explorer answers in the order costscope asks: services × accounts (two pages),
+/// then the `team` tag (the test config's only required key).
+pub fn cost_explorer_results(account: &str) -> serde_json::Value {
+    let today = Utc::now().date_naive();
+    let day = |n: i64| (today - chrono::Duration::days(n)).to_string();
+    let group = |service: &str, unblended: &str, amortized: &str| {
+        serde_json::json!({
+            "Keys": [service, account],
+            "Metrics": {
+                "UnblendedCost": {"Amount": unblended, "Unit": "USD"},
+                "AmortizedCost": {"Amount": amortized, "Unit": "USD"}
+            }
+        })
+    };
+    let names =
+        serde_json::json!([{"Value": account, "Attributes": {"description": "test account"}}]);
+    serde_json::json!([
+        {
+            "ResultsByTime": [{
+                "TimePeriod": {"Start": day(2), "End": day(1)},
+                "Groups": [
+                    group("Amazon Elastic Compute Cloud - Compute", "60", "55"),
+                    group("Amazon Simple Storage Service", "5.5", "5.5")
+                ],
+                "Estimated": false
+            }],
+            "DimensionValueAttributes": names,
+            "NextPageToken": "page-2"
+        },
+        {
+            "ResultsByTime": [{
+                "TimePeriod": {"Start": day(1), "End": day(0)},
+                "Groups": [
+                    group("Amazon Elastic Compute Cloud - Compute", "60", "55"),
+                    group("Amazon Simple Storage Service", "6", "6")
+                ],
+                "Estimated": true
+            }],
+            "DimensionValueAttributes": names
+        },
+        {
+            "ResultsByTime": [{
+                "TimePeriod": {"Start": day(2), "End": day(1)},
+                "Groups": [
+                    {"Keys": ["team$web", account], "Metrics": {"UnblendedCost": {"Amount": "100", "Unit": "USD"}}},
+                    {"Keys": ["team$", account], "Metrics": {"UnblendedCost": {"Amount": "31.5", "Unit": "USD"}}}
+                ],
+                "Estimated": false
+            }]
+        }
+    ])
+}
+
+pub fn findings(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    report["findings"].as_array().cloned().unwrap_or_default()
+}
+
+pub fn savings(finding: &serde_json::Value) -> String {
+    finding["estimated_monthly_savings"].as_str().unwrap_or_default().to_string()
+}
+
+/// The findings CSV without its trailing `#` notes, sorted.
+pub fn finding_lines(csv: &str) -> Vec<String> {
+    let mut lines: Vec<String> =
+        csv.lines().filter(|l| !l.starts_with('#')).map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// A loopback port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A loopback HTTP proxy in front of LocalStack that answers every request signed for
+/// `region` with EC2's throttling error, and forwards the rest.
+pub struct FaultProxy {
+    port: u16,
+    throttled: Arc<AtomicUsize>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: u16, region: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let throttled = Arc::new(AtomicUsize::new(0));
+        let counter = throttled.clone();
+        let scope = format!("/{region}/");
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let counter = counter.clone();
+                let scope = scope.clone();
+                std::thread::spawn(move || {
+                    let _ = serve(stream, upstream, &scope, &counter);
+                });
+            }
+        });
+        FaultProxy { port, throttled }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn throttled(&self) -> usize {
+        self.throttled.load(Ordering::SeqCst)
+    }
+}
+
+/// One request per connection: read it, answer or forward it, close.
+fn serve(
+    stream: TcpStream,
+    upstream: u16,
+    scope: &str,
+    throttled: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut head = Vec::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if let Some(v) = lower.strip_prefix("content-length:") {
+            length = v.trim().parse().unwrap_or(0);
+        }
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        head.push(line);
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    let mut client = stream;
+    if head
+        .iter()
+        .any(|h| h.to_ascii_lowercase().starts_with("authorization:") && h.contains(scope))
+    {
+        throttled.fetch_add(1, Ordering::SeqCst);
+        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
+        write!(
+            client,
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+            xml.len()
+        )?;
+        return client.flush();
+    }
+    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
+    for h in &head {
+        up.write_all(h.as_bytes())?;
+    }
+    up.write_all(b"Connection: close\r\n\r\n")?;
+    up.write_all(&body)?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response)?;
+    client.write_all(&response)?;
+    client.flush()
+}
