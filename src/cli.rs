@@ -76,10 +76,19 @@ pub struct SourceArgs {
     /// `/pods` output (node-metrics.json, pod-metrics.json). Repeatable.
     #[arg(long, value_name = "DIR")]
     pub kube_dump: Vec<PathBuf>,
-    /// Prometheus for usage history (not supported yet: metrics-server's single sample is used,
-    /// and the evidence says so).
-    #[arg(long, value_name = "URL")]
+    /// Prometheus (base URL, http or https) for Kubernetes usage history: per container, CPU
+    /// p95 and memory max over --lookback-days, as krr queries them, for findings with high
+    /// confidence. A bearer token is read from COSTSCOPE_PROMETHEUS_TOKEN. Containers without
+    /// history keep metrics-server's single sample; a failing Prometheus is a warning (exit 3).
+    #[arg(long, value_name = "URL", value_parser = prometheus_url)]
     pub prometheus: Option<String>,
+    /// Days of usage history to look back over.
+    #[arg(long, default_value_t = 14)]
+    pub lookback_days: u32,
+}
+
+fn prometheus_url(url: &str) -> Result<String, String> {
+    crate::source::prometheus::http::check_url(url).map(|()| url.to_string())
 }
 
 impl SourceArgs {
