@@ -15,9 +15,7 @@ use chrono::{DateTime, Utc};
 
 use self::metrics::{NodeUsage, PodUsage};
 use self::pods::{Owner, PodSpec};
-use crate::model::cluster::{
-    Cluster, ContainerResources, Node, Resources, UsageSource, Workload,
-};
+use crate::model::cluster::{Cluster, ContainerResources, Node, Resources, UsageSource, Workload};
 use crate::model::{SourceState, SourceStatus};
 use crate::source::prometheus::{History, HistoryConfig};
 
@@ -49,7 +47,8 @@ impl Gathered {
     pub fn with_history_blocking(mut self, config: Option<&HistoryConfig>) -> Gathered {
         if let Some(config) = config {
             let pods = self.scheduled_pods();
-            self.history = Some(crate::source::prometheus::fetch_blocking(config, &pods, self.as_of));
+            self.history =
+                Some(crate::source::prometheus::fetch_blocking(config, &pods, self.as_of));
         }
         self
     }
@@ -241,20 +240,19 @@ pub fn assemble(g: Gathered) -> Collected {
                 p95(cpu)
                     .map(|cpu| (Resources { cpu_millicores: cpu, memory_bytes: *memory }, replicas))
             });
-            let known = history.as_ref().and_then(|h| from_history(h, &owner.namespace, &pods, &c.name));
+            let known =
+                history.as_ref().and_then(|h| from_history(h, &owner.namespace, &pods, &c.name));
             (c.usage, c.usage_source) = match (known, sampled) {
                 (Some((usage, points, days)), sample) => {
                     with_history += 1;
                     let newer = sample.map_or(0, |(s, _)| s.memory_bytes);
-                    let usage = Resources {
-                        memory_bytes: usage.memory_bytes.max(newer),
-                        ..usage
-                    };
+                    let usage = Resources { memory_bytes: usage.memory_bytes.max(newer), ..usage };
                     (Some(usage), Some(UsageSource::Prometheus { points, days }))
                 }
                 (None, sample) => {
                     if history.is_some() {
-                        without_history.push(format!("{}/{}/{}", owner.namespace, owner.name, c.name));
+                        without_history
+                            .push(format!("{}/{}/{}", owner.namespace, owner.name, c.name));
                     }
                     match sample {
                         Some((usage, samples)) => {

@@ -140,13 +140,12 @@ pub async fn fetch(
     history.queries = queries.len();
     let time = at.map(|t| t.timestamp());
     let endpoint = &endpoint;
-    let mut answers = futures_util::stream::iter(queries.into_iter().map(
-        |(namespace, measure, q)| async move {
+    let mut answers =
+        futures_util::stream::iter(queries.into_iter().map(|(namespace, measure, q)| async move {
             let answer = endpoint.query(&q, time).await.and_then(|body| response::vector(&body));
             (namespace, measure, answer)
-        },
-    ))
-    .buffer_unordered(CONCURRENCY);
+        }))
+        .buffer_unordered(CONCURRENCY);
     while let Some((namespace, measure, answer)) = answers.next().await {
         let (samples, not_finite) = match answer {
             Ok(a) => a,
@@ -197,11 +196,9 @@ pub fn fetch_blocking(
         not_finite: 0,
     };
     std::thread::scope(|s| {
-        s.spawn(|| {
-            match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                Ok(runtime) => runtime.block_on(fetch(config, pods, at)),
-                Err(e) => failed(format!("no async runtime: {e}")),
-            }
+        s.spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(fetch(config, pods, at)),
+            Err(e) => failed(format!("no async runtime: {e}")),
         })
         .join()
         .unwrap_or_else(|_| failed("the Prometheus reader panicked".into()))
@@ -239,6 +236,9 @@ mod tests {
             Some("Prometheus http://p:9090: 2 of 6 queries failed (first: HTTP 503)")
         );
         h.queries = 2;
-        assert_eq!(h.failure_summary().as_deref(), Some("Prometheus http://p:9090 failed: HTTP 503"));
+        assert_eq!(
+            h.failure_summary().as_deref(),
+            Some("Prometheus http://p:9090 failed: HTTP 503")
+        );
     }
 }

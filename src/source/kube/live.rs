@@ -213,8 +213,7 @@ async fn read_async(
 
     let metrics =
         read_metrics(&client, &base).await.map_err(|e| format!("metrics API unavailable ({e})"));
-    let mut gathered =
-        Gathered { name, nodes, pods: specs, metrics, as_of: None, history: None };
+    let mut gathered = Gathered { name, nodes, pods: specs, metrics, as_of: None, history: None };
     if let Some(config) = history {
         gathered.history = Some(prometheus::fetch(config, &gathered.scheduled_pods(), None).await);
     }
