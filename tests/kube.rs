@@ -844,6 +844,30 @@ fn report_with_prometheus_has_high_confidence_findings_from_the_history() {
     );
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(offline["findings"], report["findings"]);
+
+    // A snapshot keeps where usage came from: reported later, the same findings.
+    let snapshot = dir.path().join("snapshot.json");
+    let out = costscope()
+        .args(["collect", "--kube-dump", dump_dir.to_str().unwrap(), "--prometheus", &prom.url])
+        .arg("--out")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&snapshot).unwrap()).unwrap();
+    let coredns = saved["clusters"][0]["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "coredns")
+        .unwrap();
+    assert_eq!(
+        coredns["containers"][0]["usage_source"],
+        json!({"prometheus": {"points": 8064, "days": 14.0}})
+    );
+    let (code, later, stderr) = report_json(&["--snapshot", snapshot.to_str().unwrap()], &config);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(later["findings"], report["findings"]);
 }
 
 /// A Prometheus that fails: the run still reports from metrics-server, warns naming the URL
@@ -923,4 +947,15 @@ fn a_bad_prometheus_url_is_bad_usage() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("not an http:// or https:// URL"), "{stderr}");
+}
+
+#[test]
+fn https_to_a_plain_http_prometheus_is_a_failure_not_a_panic() {
+    let prom = serve_prometheus(PromMode::History);
+    let url = prom.url.replace("http://", "https://");
+    let pods = vec![("kube-system".to_string(), COREDNS_1.to_string())];
+    let history = costscope::source::prometheus::fetch_blocking(&history_config(&url), &pods, None);
+    assert!(history.containers.is_empty());
+    let summary = history.failure_summary().unwrap();
+    assert!(summary.starts_with(&format!("Prometheus {url} failed: ")), "{summary}");
 }
