@@ -76,9 +76,11 @@ pub struct SourceArgs {
     /// `/pods` output (node-metrics.json, pod-metrics.json). Repeatable.
     #[arg(long, value_name = "DIR")]
     pub kube_dump: Vec<PathBuf>,
-    /// Prometheus for usage history (not supported yet: metrics-server's single sample is used,
-    /// and the evidence says so).
-    #[arg(long, value_name = "URL")]
+    /// Prometheus (base URL, http or https) for Kubernetes usage history: per container, CPU
+    /// p95 and memory max over --lookback-days, as krr queries them, for findings with high
+    /// confidence. A bearer token is read from COSTSCOPE_PROMETHEUS_TOKEN. Containers without
+    /// history keep metrics-server's single sample; a failing Prometheus is a warning (exit 3).
+    #[arg(long, value_name = "URL", value_parser = prometheus_url)]
     pub prometheus: Option<String>,
     /// Live AWS through the standard credential chain: Cost Explorer billing (unless --focus
     /// gives billing), EC2 inventory and CloudWatch utilization. Endpoints follow
@@ -91,7 +93,8 @@ pub struct SourceArgs {
     /// AWS regions to read, comma separated (default: every region enabled for the account).
     #[arg(long, value_delimiter = ',', value_name = "REGIONS")]
     pub regions: Option<Vec<String>>,
-    /// Days of utilization (and of Cost Explorer billing before the month to date) to read.
+    /// Days of history to read: CloudWatch and Prometheus usage, and Cost Explorer billing before
+    /// the month to date.
     #[arg(long, default_value_t = DEFAULT_LOOKBACK_DAYS, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=455))]
     pub lookback_days: u32,
@@ -129,6 +132,10 @@ impl Default for SourceArgs {
             cost_explorer_ttl: None,
         }
     }
+}
+
+fn prometheus_url(url: &str) -> Result<String, String> {
+    crate::source::prometheus::http::check_url(url).map(|()| url.to_string())
 }
 
 impl SourceArgs {

@@ -190,19 +190,12 @@ pub fn gather_kube(
     use crate::source::kube::{dump, live};
     let mut clusters = Vec::new();
     let mut failure = None;
-    let push = |mut status: SourceStatus, statuses: &mut Vec<SourceStatus>| {
-        if sources.prometheus.is_some() {
-            status.warnings.push(
-                "--prometheus is not supported yet: usage is metrics-server's single sample".into(),
-            );
-        }
-        statuses.push(status);
-    };
+    let history = history_config(sources);
     for context in sources.kube_contexts() {
         let name = format!("kube:{}", context.as_deref().unwrap_or("current-context"));
-        match live::read(None, context.as_deref()) {
+        match live::read_with(None, context.as_deref(), history.as_ref()) {
             Ok(c) => {
-                push(c.status(&name), statuses);
+                statuses.push(c.status(&name));
                 clusters.push(c);
             }
             Err(e) => {
@@ -212,17 +205,23 @@ pub fn gather_kube(
                     warnings: vec![e.to_string()],
                     notes: Vec::new(),
                 };
-                push(status, statuses);
+                statuses.push(status);
                 failure.get_or_insert(e);
             }
         }
     }
     for dir in &sources.kube_dump {
-        let c = dump::read_dump(dir)?;
-        push(c.status(&format!("kube-dump:{}", dir.display())), statuses);
+        let c = dump::read_dump_with(dir, history.as_ref())?;
+        statuses.push(c.status(&format!("kube-dump:{}", dir.display())));
         clusters.push(c);
     }
     Ok((clusters, failure))
+}
+
+/// Where to read Kubernetes usage history, when `--prometheus` was given.
+pub fn history_config(sources: &SourceArgs) -> Option<crate::source::prometheus::HistoryConfig> {
+    let url = sources.prometheus.as_deref()?;
+    Some(crate::source::prometheus::HistoryConfig::new(url, sources.lookback_days))
 }
 
 fn covers(have: Grain, need: Grain) -> bool {

@@ -2135,6 +2135,7 @@ fn container(
         requests: r(req),
         limits: limit.map(r),
         usage: Some(r(usage)),
+        usage_source: None,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod aws;
 pub mod focus;
 pub mod kube;
+pub mod prometheus;
 pub mod snapshot_file;
 
 use std::path::PathBuf;

@@ -533,3 +533,429 @@ fn the_dashboard_loads_a_dump_as_one_more_source() {
     assert_eq!(data.report.clusters[0].name, CONTEXT);
     assert!(data.report.findings.iter().any(|f| f.rule_id == "k8s-node-underutilized"));
 }
+
+// --- Prometheus history (`--prometheus URL`) -------------------------------------------------
+
+use costscope::model::cluster::UsageSource;
+use costscope::source::prometheus::HistoryConfig;
+
+const COREDNS_1: &str = "coredns-674b8bbfcf-nkzz6";
+const COREDNS_2: &str = "coredns-674b8bbfcf-tb6jx";
+const ETCD: &str = "etcd-v1.33-control-plane";
+const APISERVER: &str = "kube-apiserver-v1.33-control-plane";
+const KINDNET: &str = "kindnet-npdrn";
+
+/// What the fake Prometheus answers: 500s, a page that is not JSON, or the history below.
+#[derive(Clone, Copy, PartialEq)]
+enum PromMode {
+    History,
+    Status500,
+    Garbage,
+}
+
+/// The kind cluster's history as Prometheus would answer krr's queries, per (pod, container):
+/// (CPU p95 in cores, memory max in bytes, points). coredns's memory max (90Mi) is far above
+/// its metrics-server sample (6632Ki); etcd has history but no sample; the API server only a
+/// day; kindnet answers NaN and +Inf; kube-proxy and the rest are not in Prometheus at all.
+fn prom_history() -> Vec<(&'static str, &'static str, &'static str, &'static str, u64)> {
+    vec![
+        (COREDNS_1, "coredns", "0.0123", "62914560", 4032),
+        (COREDNS_2, "coredns", "0.0456", "94371840", 4032),
+        (ETCD, "etcd", "0.02", "41943040", 4032),
+        (APISERVER, "kube-apiserver", "0.05", "367001600", 288),
+        (KINDNET, "kindnet-cni", "NaN", "+Inf", 4032),
+    ]
+}
+
+struct PromServer {
+    url: String,
+    /// (authorization header, decoded query) of every request.
+    requests: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// Answers an instant query from [`prom_history`]: the measure from the function the query
+/// starts with, the pods from its `pod=~"…"` regex.
+fn prom_answer(query: &str) -> Value {
+    let regex = query.split("pod=~\"").nth(1).unwrap().split('"').next().unwrap();
+    let pods: Vec<String> = regex.split('|').map(|p| p.replace("\\\\", "")).collect();
+    let mut result = Vec::new();
+    for (pod, container, cpu, memory, points) in prom_history() {
+        if !pods.iter().any(|p| p == pod) {
+            continue;
+        }
+        let value = if query.starts_with("quantile_over_time(0.95,") {
+            cpu.to_string()
+        } else if query.starts_with("max_over_time(") {
+            memory.to_string()
+        } else if query.starts_with("count_over_time(") {
+            points.to_string()
+        } else {
+            panic!("unexpected query {query}")
+        };
+        result.push(json!({"metric": {"container": container, "pod": pod},
+                           "value": [1_755_000_000.123, value]}));
+    }
+    json!({"status": "success", "data": {"resultType": "vector", "result": result}})
+}
+
+fn serve_prometheus(mode: PromMode) -> PromServer {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let log = requests.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let (mut length, mut auth) = (0usize, String::new());
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap_or(("", ""));
+                match name.to_ascii_lowercase().as_str() {
+                    "content-length" => length = value.trim().parse().unwrap(),
+                    "authorization" => auth = value.trim().to_string(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            std::io::Read::read_exact(&mut reader, &mut body).unwrap();
+            let form = String::from_utf8(body).unwrap();
+            let query = form
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("query="))
+                .map(percent_decode)
+                .unwrap_or_default();
+            assert!(line.starts_with("POST /api/v1/query "), "{line}");
+            log.lock().unwrap().push((auth, query.clone()));
+            let (code, body) = match mode {
+                PromMode::History => (200, prom_answer(&query).to_string()),
+                PromMode::Status500 => (
+                    500,
+                    json!({"status": "error", "errorType": "internal", "error": "out of memory"})
+                        .to_string(),
+                ),
+                PromMode::Garbage => (200, "<html>a proxy's login page</html>".to_string()),
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    PromServer { url: format!("http://127.0.0.1:{port}"), requests }
+}
+
+/// A loopback port nothing listens on.
+fn refused_url() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn history_config(url: &str) -> HistoryConfig {
+    HistoryConfig {
+        url: url.to_string(),
+        lookback_days: 14,
+        token: Some("s3cret-token".into()),
+        timeout: std::time::Duration::from_secs(20),
+    }
+}
+
+fn container<'a>(
+    c: &'a Collected,
+    workload: &str,
+) -> &'a costscope::model::cluster::ContainerResources {
+    let w = c.cluster.workloads.iter().find(|w| w.name == workload).unwrap();
+    &w.containers[0]
+}
+
+#[test]
+fn prometheus_history_replaces_the_single_sample() {
+    let server = serve(Faults::default());
+    let prom = serve_prometheus(PromMode::History);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let c =
+        live::read_with(Some(&config), Some(CONTEXT), Some(&history_config(&prom.url))).unwrap();
+
+    // One namespace with scheduled pods (the Pending pod is not asked for): three queries,
+    // krr's, over 14 days at a 5-minute step, with the token.
+    let requests = prom.requests.lock().unwrap().clone();
+    assert_eq!(requests.len(), 3, "{requests:#?}");
+    for (auth, query) in &requests {
+        assert_eq!(auth, "Bearer s3cret-token");
+        assert!(query.contains("namespace=\"kube-system\""), "{query}");
+        assert!(query.contains("[14d:5m]"), "{query}");
+        assert!(query.contains(r"etcd-v1\\.33-control-plane"), "{query}");
+        assert!(!query.contains("kotsadm"), "{query}");
+    }
+    assert!(requests.iter().any(|(_, q)| {
+        q.starts_with("quantile_over_time(0.95, max(rate(container_cpu_usage_seconds_total{")
+    }));
+    assert!(
+        requests
+            .iter()
+            .any(|(_, q)| q.starts_with("max_over_time(max(container_memory_working_set_bytes{"))
+    );
+
+    // coredns: CPU the larger replica p95 (0.0456 → 46m), memory the larger max (90Mi, far
+    // above the 6632Ki sample), points of both replicas.
+    let coredns = container(&c, "coredns");
+    assert_eq!(coredns.usage, Some(Resources { cpu_millicores: 46, memory_bytes: 90 * MI }));
+    assert_eq!(coredns.usage_source, Some(UsageSource::Prometheus { points: 8064, days: 14.0 }));
+    // etcd had no metrics-server sample; Prometheus knows it.
+    let etcd = container(&c, ETCD);
+    assert_eq!(etcd.usage, Some(Resources { cpu_millicores: 20, memory_bytes: 40 * MI }));
+    // The API server: 288 points at 5 minutes is one day.
+    let api = container(&c, APISERVER);
+    assert_eq!(api.usage_source, Some(UsageSource::Prometheus { points: 288, days: 1.0 }));
+    // kindnet's NaN and +Inf are left out, so it has no usage at all; kube-proxy keeps its
+    // metrics-server sample.
+    assert_eq!(container(&c, "kindnet").usage, None);
+    assert_eq!(container(&c, "kindnet").usage_source, None);
+    let proxy = container(&c, "kube-proxy");
+    assert_eq!(proxy.usage_source, Some(UsageSource::MetricsServer { samples: 1 }));
+    assert!(proxy.usage.is_some());
+
+    assert!(!c.partial, "{:?}", c.warnings);
+    assert!(
+        c.warnings.iter().any(|w| w.contains("2 NaN or infinite value(s) left out")),
+        "{:?}",
+        c.warnings
+    );
+    let missing = c.warnings.iter().find(|w| w.contains("has no history for")).unwrap();
+    assert!(missing.contains("4 of 7 containers"), "{missing}");
+    assert!(missing.contains("kube-system/kube-proxy/kube-proxy"), "{missing}");
+    assert!(!format!("{c:?}").contains("s3cret"), "the token never shows");
+
+    // The same dump with the same Prometheus gives the same cluster.
+    let dump_dir = write_dump(dir.path(), true);
+    let offline = dump::read_dump_with(&dump_dir, Some(&history_config(&prom.url))).unwrap();
+    assert_eq!(offline.cluster, c.cluster);
+    assert_eq!(offline.warnings, c.warnings);
+}
+
+fn report_json(args: &[&str], kube: &Path) -> (Option<i32>, Value, String) {
+    let out = costscope()
+        .env("KUBECONFIG", kube)
+        .env("COSTSCOPE_PROMETHEUS_TOKEN", "s3cret-token")
+        .args(["report", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), report, stderr)
+}
+
+fn finding<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule_id"] == "k8s-workload-overrequested" && f["resource_id"] == id)
+        .unwrap_or_else(|| panic!("no finding on {id}: {:#}", report["findings"]))
+}
+
+#[test]
+fn report_with_prometheus_has_high_confidence_findings_from_the_history() {
+    let server = serve(Faults::default());
+    let prom = serve_prometheus(PromMode::History);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let (code, report, stderr) =
+        report_json(&["--kube", "--context", CONTEXT, "--prometheus", &prom.url], &config);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("s3cret") && !report.to_string().contains("s3cret"));
+    let core: f64 = report["clusters"][0]["cpu_cost_per_core"].as_str().unwrap().parse().unwrap();
+    let gib: f64 = report["clusters"][0]["memory_cost_per_gib"].as_str().unwrap().parse().unwrap();
+    let savings =
+        |f: &Value| -> f64 { f["estimated_monthly_savings"].as_str().unwrap().parse().unwrap() };
+
+    // coredns: 100m asked, p95 46m → 54m freed on each of 2 replicas. Memory: the target is
+    // 90Mi × 1.15 from Prometheus's max, never the 6632Ki sample's 100Mi floor, and is above
+    // the 70Mi request, so no memory is freed.
+    let coredns = finding(&report, "eks-test/kube-system/Deployment/coredns/coredns");
+    assert_eq!(coredns["confidence"], "high");
+    assert_eq!(coredns["target"], "cpu 46m, memory 104Mi");
+    let evidence = coredns["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains("CPU p95 and memory max over 14 days from Prometheus (8064 points)"),
+        "{evidence}"
+    );
+    assert!(evidence.contains("uses 46m CPU (p95) / 90Mi (max)"), "{evidence}");
+    assert!(!evidence.contains("metrics-server"), "{evidence}");
+    assert!((savings(coredns) - 2.0 * 0.054 * core).abs() < 0.006, "{coredns:#}");
+
+    // etcd: no metrics-server sample, so only Prometheus makes it judgeable: 100m → 20m;
+    // memory 40Mi × 1.15 is under the 100Mi floor, which is the request.
+    let etcd = finding(&report, &format!("eks-test/kube-system/Pod/{ETCD}/etcd"));
+    assert_eq!(etcd["confidence"], "high");
+    assert_eq!(etcd["target"], "cpu 20m, memory 100Mi");
+    assert!((savings(etcd) - 0.080 * core).abs() < 0.006, "{etcd:#}");
+
+    // The API server: 250m → 50m, but one day of history is medium confidence.
+    let api = finding(&report, &format!("eks-test/kube-system/Pod/{APISERVER}/kube-apiserver"));
+    assert_eq!(api["confidence"], "medium");
+    assert!(api["evidence"].as_str().unwrap().contains("over 1 days from Prometheus (288 points)"));
+    // No memory request, so the 350Mi max frees nothing: CPU alone.
+    assert!((savings(api) - 0.200 * core).abs() < 0.006, "{api:#} {gib}");
+
+    // Every rule expression, confidence_expr included, evaluated cleanly.
+    assert_eq!(report["warnings"], json!([]), "{}", report["warnings"]);
+
+    // The dump with the same Prometheus: the same findings.
+    let dump_dir = write_dump(dir.path(), true);
+    let (code, offline, stderr) = report_json(
+        &["--kube-dump", dump_dir.to_str().unwrap(), "--prometheus", &prom.url],
+        &config,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(offline["findings"], report["findings"]);
+
+    // A snapshot keeps where usage came from: reported later, the same findings.
+    let snapshot = dir.path().join("snapshot.json");
+    let out = costscope()
+        .args(["collect", "--kube-dump", dump_dir.to_str().unwrap(), "--prometheus", &prom.url])
+        .arg("--out")
+        .arg(&snapshot)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&snapshot).unwrap()).unwrap();
+    let coredns = saved["clusters"][0]["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == "coredns")
+        .unwrap();
+    assert_eq!(
+        coredns["containers"][0]["usage_source"],
+        json!({"prometheus": {"points": 8064, "days": 14.0}})
+    );
+    let (code, later, stderr) = report_json(&["--snapshot", snapshot.to_str().unwrap()], &config);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(later["findings"], report["findings"]);
+}
+
+/// A Prometheus that fails: the run still reports from metrics-server, warns naming the URL
+/// and why, and exits 3.
+fn assert_degrades(url: &str, why: &str) {
+    let server = serve(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let (code, report, stderr) =
+        report_json(&["--kube", "--context", CONTEXT, "--prometheus", url], &config);
+    assert_eq!(code, Some(3), "{stderr}");
+    let [source] = report["sources"].as_array().unwrap().as_slice() else { panic!() };
+    assert_eq!(source["state"], "partial");
+    let warnings = source["warnings"].to_string();
+    assert!(warnings.contains(&format!("Prometheus {url} failed: ")), "{warnings}");
+    assert!(warnings.contains(why), "{warnings}");
+    assert!(warnings.contains("keep metrics-server's single sample"), "{warnings}");
+    assert!(stderr.contains(why), "{stderr}");
+    // The rest is intact: coredns from its metrics-server sample, low confidence, and the
+    // node rules.
+    let coredns = finding(&report, "eks-test/kube-system/Deployment/coredns/coredns");
+    assert_eq!(coredns["confidence"], "low");
+    assert!(coredns["evidence"].as_str().unwrap().contains("one metrics-server sample"));
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "k8s-node-underutilized")
+    );
+    assert_eq!(report["clusters"][0]["nodes"].as_array().unwrap().len(), 7);
+}
+
+#[test]
+fn a_prometheus_answering_500_is_a_warning_and_exit_3() {
+    let prom = serve_prometheus(PromMode::Status500);
+    assert_degrades(&prom.url, "HTTP 500: internal: out of memory");
+}
+
+#[test]
+fn a_prometheus_answering_garbage_is_a_warning_and_exit_3() {
+    let prom = serve_prometheus(PromMode::Garbage);
+    assert_degrades(&prom.url, "not a Prometheus API answer (line 1, column 1");
+}
+
+#[test]
+fn an_unreachable_prometheus_is_a_warning_and_exit_3() {
+    let url = refused_url();
+    assert_degrades(&url, "Connection refused");
+}
+
+#[test]
+fn a_silent_prometheus_times_out() {
+    // Listens (the kernel completes the connections) and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let pods = vec![("kube-system".to_string(), COREDNS_1.to_string())];
+    let config =
+        HistoryConfig { timeout: std::time::Duration::from_millis(200), ..history_config(&url) };
+    let history = costscope::source::prometheus::fetch_blocking(&config, &pods, None);
+    assert!(history.containers.is_empty());
+    assert_eq!(history.failures.len(), 3, "{:?}", history.failures);
+    assert!(
+        history.failures.iter().all(|f| f == "no answer within 0.2 s"),
+        "{:?}",
+        history.failures
+    );
+    drop(listener);
+}
+
+#[test]
+fn a_bad_prometheus_url_is_bad_usage() {
+    let out = costscope()
+        .args(["report", "--sample", "--prometheus", "prometheus:9090"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not an http:// or https:// URL"), "{stderr}");
+}
+
+#[test]
+fn https_to_a_plain_http_prometheus_is_a_failure_not_a_panic() {
+    let prom = serve_prometheus(PromMode::History);
+    let url = prom.url.replace("http://", "https://");
+    let pods = vec![("kube-system".to_string(), COREDNS_1.to_string())];
+    let history = costscope::source::prometheus::fetch_blocking(&history_config(&url), &pods, None);
+    assert!(history.containers.is_empty());
+    let summary = history.failure_summary().unwrap();
+    assert!(summary.starts_with(&format!("Prometheus {url} failed: ")), "{summary}");
+}

@@ -435,3 +435,42 @@ fn rule_files_with_errors_name_file_line_and_field() {
     let text = errors[0].to_string();
     assert!(text.contains("bad.toml:6: condition: invalid CEL expression"), "{text}");
 }
+
+#[test]
+fn confidence_expr_sets_confidence_per_finding_and_falls_back_on_a_bad_value() {
+    let text = r#"
+id = "confidence-by-size"
+title = "t"
+resource = "ebs_volume"
+action = "a"
+confidence = "low"
+confidence_expr = 'r.size_gib > 100.0 ? "high" : "certain"'
+condition = "true"
+savings = "1.0"
+evidence = "e"
+"#;
+    let rule =
+        costscope::analysis::rules::Rule::parse(text, std::path::Path::new("c.toml")).unwrap();
+    let engine =
+        Engine::new(RuleSet { rules: vec![rule] }, Arc::new(PriceCatalog::builtin().unwrap()));
+    let mut s = snapshot();
+    s.inventory.volumes = vec![
+        volume("vol-big", "gp3", 500, VolumeState::Available, 10),
+        volume("vol-small", "gp3", 50, VolumeState::Available, 10),
+    ];
+    let eval = engine.evaluate(&s, &[]);
+    let confidence =
+        |id: &str| find(&eval, "confidence-by-size", id).unwrap().confidence.to_string();
+    assert_eq!(confidence("vol-big"), "high");
+    // "certain" is no confidence: the rule's own, and an evaluation error naming the field.
+    assert_eq!(confidence("vol-small"), "low");
+    let [e] = eval.errors.as_slice() else { panic!("{:?}", eval.errors) };
+    assert_eq!((e.field, e.resource_id.as_deref()), ("confidence_expr", Some("vol-small")));
+    assert!(e.message.contains("\"certain\" is not a confidence"), "{}", e.message);
+
+    let broken = text.replace("r.size_gib > 100.0 ?", "r.size_gib >> ?");
+    let e = costscope::analysis::rules::Rule::parse(&broken, std::path::Path::new("c.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("c.toml:7: confidence_expr: invalid CEL expression"), "{e}");
+}

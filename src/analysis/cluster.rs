@@ -556,7 +556,7 @@ mod tests {
     }
 
     fn container(requests: Resources, usage: Option<Resources>) -> ContainerResources {
-        ContainerResources { name: "c".into(), requests, limits: None, usage }
+        ContainerResources { name: "c".into(), requests, limits: None, usage, usage_source: None }
     }
 
     /// Two m5.large nodes (0.096/h = 70.08/month in us-east-1), 2000m and 8 GiB allocatable each.

@@ -56,4 +56,19 @@ pub struct ContainerResources {
     pub limits: Option<Resources>,
     /// Per replica; p95 CPU and max memory when history was available, else one sample.
     pub usage: Option<Resources>,
+    /// Where `usage` comes from; absent in snapshots written before it was recorded (read as
+    /// metrics-server samples).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_source: Option<UsageSource>,
+}
+
+/// Where a container's usage figures come from, so findings can say how much they rest on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum UsageSource {
+    /// metrics-server's current sample of each of `samples` replicas: no history.
+    MetricsServer { samples: u32 },
+    /// Prometheus history: CPU p95 and memory max over `days` (the longest-lived replica's
+    /// coverage within the lookback), from `points` points over all replicas.
+    Prometheus { points: u64, days: f64 },
 }

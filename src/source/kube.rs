@@ -15,8 +15,9 @@ use chrono::{DateTime, Utc};
 
 use self::metrics::{NodeUsage, PodUsage};
 use self::pods::{Owner, PodSpec};
-use crate::model::cluster::{Cluster, ContainerResources, Node, Resources, Workload};
+use crate::model::cluster::{Cluster, ContainerResources, Node, Resources, UsageSource, Workload};
 use crate::model::{SourceState, SourceStatus};
+use crate::source::prometheus::{History, HistoryConfig};
 
 /// What one cluster source read, converted but not yet put together.
 #[derive(Debug)]
@@ -28,6 +29,29 @@ pub struct Gathered {
     pub metrics: Result<(NodeUsage, PodUsage), String>,
     /// When the data was read (live) or the latest metrics timestamp (dump).
     pub as_of: Option<DateTime<Utc>>,
+    /// Prometheus's usage history, when `--prometheus` was given.
+    pub history: Option<History>,
+}
+
+impl Gathered {
+    /// The (namespace, pod) of every scheduled pod: what history is asked for.
+    pub fn scheduled_pods(&self) -> Vec<(String, String)> {
+        self.pods
+            .iter()
+            .filter(|p| p.node.is_some())
+            .map(|p| (p.namespace.clone(), p.name.clone()))
+            .collect()
+    }
+
+    /// Adds Prometheus history for the scheduled pods, when configured (from sync code).
+    pub fn with_history_blocking(mut self, config: Option<&HistoryConfig>) -> Gathered {
+        if let Some(config) = config {
+            let pods = self.scheduled_pods();
+            self.history =
+                Some(crate::source::prometheus::fetch_blocking(config, &pods, self.as_of));
+        }
+        self
+    }
 }
 
 /// One cluster with what the source could not deliver.
@@ -35,8 +59,10 @@ pub struct Gathered {
 pub struct Collected {
     pub cluster: Cluster,
     pub as_of: Option<DateTime<Utc>>,
-    /// True when metrics were missing: the analysis is requests-only (exit code 3).
+    /// True when metrics were missing or Prometheus failed (exit code 3).
     pub partial: bool,
+    /// True when metrics were missing: the node analysis is requests-only.
+    pub requests_only: bool,
     pub warnings: Vec<String>,
 }
 
@@ -63,6 +89,30 @@ fn p95(values: &mut [u64]) -> Option<u64> {
     values.get(rank - 1).copied()
 }
 
+/// A workload container's usage from Prometheus: CPU the largest replica p95 and memory the
+/// largest replica maximum (krr's simple strategy), with the points behind them and the days
+/// the longest-lived replica covers. `None` unless some replica has both figures.
+fn from_history(
+    history: &History,
+    namespace: &str,
+    pods: &[PodSpec],
+    container: &str,
+) -> Option<(Resources, u64, f64)> {
+    let (mut cpu, mut memory, mut points, mut longest) = (None, None, 0u64, 0u64);
+    for pod in pods {
+        let key = (namespace.to_string(), pod.name.clone(), container.to_string());
+        let Some(h) = history.containers.get(&key) else { continue };
+        cpu = cpu.max(h.cpu_p95_millicores);
+        memory = memory.max(h.memory_max_bytes);
+        points = points.saturating_add(h.points);
+        longest = longest.max(h.points);
+    }
+    let usage = Resources { cpu_millicores: cpu?, memory_bytes: memory? };
+    let seconds = longest.saturating_mul(u64::from(history.step_seconds)) as f64;
+    let days = (seconds / 86_400.0).min(f64::from(history.lookback_days));
+    Some((usage, points, (days * 10.0).round() / 10.0))
+}
+
 fn add(total: &mut Resources, r: Resources) {
     total.cpu_millicores = total.cpu_millicores.saturating_add(r.cpu_millicores);
     total.memory_bytes = total.memory_bytes.saturating_add(r.memory_bytes);
@@ -74,9 +124,28 @@ fn add(total: &mut Resources, r: Resources) {
 /// A workload's container usage is over its replicas' samples: CPU at the 95th percentile and
 /// memory at the maximum (krr's simple strategy, on the samples there are). Requests are the
 /// largest among replicas (they differ only mid-rollout). Pods not yet scheduled hold no node
-/// capacity and are left out, with a warning.
+/// capacity and are left out, with a warning. With Prometheus history, a container's usage is
+/// its history instead (memory never below the metrics-server sample, which is newer), and
+/// containers Prometheus does not know keep the sample; failed queries make the source partial.
 pub fn assemble(g: Gathered) -> Collected {
     let mut warnings = Vec::new();
+    let history = g.history;
+    let mut history_failed = false;
+    if let Some(h) = &history {
+        if let Some(summary) = h.failure_summary() {
+            warnings.push(format!(
+                "{summary}; containers without history keep metrics-server's single sample"
+            ));
+            history_failed = true;
+        }
+        if h.not_finite > 0 {
+            warnings.push(format!(
+                "Prometheus {}: {} NaN or infinite value(s) left out",
+                h.url, h.not_finite
+            ));
+        }
+    }
+    let (mut with_history, mut without_history) = (0usize, Vec::new());
     let mut nodes: BTreeMap<String, Node> =
         g.nodes.into_iter().map(|n| (n.name.clone(), n)).collect();
     let (node_usage, pod_usage, partial) = match g.metrics {
@@ -167,9 +236,33 @@ pub fn assemble(g: Gathered) -> Collected {
             }
         }
         for c in &mut containers {
-            c.usage = samples.get_mut(&c.name).and_then(|(cpu, memory)| {
-                p95(cpu).map(|cpu| Resources { cpu_millicores: cpu, memory_bytes: *memory })
+            let sampled = samples.get_mut(&c.name).and_then(|(cpu, memory)| {
+                let replicas = u32::try_from(cpu.len()).unwrap_or(u32::MAX);
+                p95(cpu)
+                    .map(|cpu| (Resources { cpu_millicores: cpu, memory_bytes: *memory }, replicas))
             });
+            let known =
+                history.as_ref().and_then(|h| from_history(h, &owner.namespace, &pods, &c.name));
+            (c.usage, c.usage_source) = match (known, sampled) {
+                (Some((usage, points, days)), sample) => {
+                    with_history += 1;
+                    let newer = sample.map_or(0, |(s, _)| s.memory_bytes);
+                    let usage = Resources { memory_bytes: usage.memory_bytes.max(newer), ..usage };
+                    (Some(usage), Some(UsageSource::Prometheus { points, days }))
+                }
+                (None, sample) => {
+                    if history.is_some() {
+                        without_history
+                            .push(format!("{}/{}/{}", owner.namespace, owner.name, c.name));
+                    }
+                    match sample {
+                        Some((usage, samples)) => {
+                            (Some(usage), Some(UsageSource::MetricsServer { samples }))
+                        }
+                        None => (None, None),
+                    }
+                }
+            };
         }
         workloads.push(Workload {
             namespace: owner.namespace,
@@ -180,10 +273,28 @@ pub fn assemble(g: Gathered) -> Collected {
         });
     }
 
+    if let Some(h) = &history
+        && !without_history.is_empty()
+        && !history_failed
+    {
+        const SHOWN: usize = 5;
+        let more = without_history.len().saturating_sub(SHOWN);
+        without_history.truncate(SHOWN);
+        warnings.push(format!(
+            "Prometheus {} has no history for {} of {} containers, which keep metrics-server's single sample: {}{}",
+            h.url,
+            without_history.len() + more,
+            with_history + without_history.len() + more,
+            without_history.join(", "),
+            if more > 0 { format!(" and {more} more") } else { String::new() }
+        ));
+    }
+
     Collected {
         cluster: Cluster { name: g.name, nodes: nodes.into_values().collect(), workloads },
         as_of: g.as_of,
-        partial,
+        partial: partial || history_failed,
+        requests_only: partial,
         warnings,
     }
 }

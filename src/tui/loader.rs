@@ -9,6 +9,7 @@ use tokio::sync::mpsc::Sender;
 use super::app::{Dataset, Msg, Progress};
 use crate::cli::SourceArgs;
 use crate::config::Config;
+use crate::model::cluster::UsageSource;
 use crate::model::{Grain, Snapshot, SourceState, SourceStatus};
 use crate::report::build_report_with;
 use crate::source::focus::{FocusOptions, read_focus_files};
@@ -122,11 +123,17 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                 })
                 .map_err(|e| e.to_string()),
             Step::Kube(context) => {
-                let read = crate::source::kube::live::read(None, context.as_deref());
+                let history = crate::report::history_config(&ctx.sources);
+                let read = crate::source::kube::live::read_with(
+                    None,
+                    context.as_deref(),
+                    history.as_ref(),
+                );
                 add_cluster(read, step, &mut snapshot, &mut cluster_status)
             }
             Step::KubeDump(dir) => {
-                let read = crate::source::kube::dump::read_dump(dir);
+                let history = crate::report::history_config(&ctx.sources);
+                let read = crate::source::kube::dump::read_dump_with(dir, history.as_ref());
                 add_cluster(read, step, &mut snapshot, &mut cluster_status)
             }
             Step::Aws => {
@@ -202,11 +209,20 @@ fn add_cluster(
     status: &mut Option<SourceStatus>,
 ) -> Result<String, String> {
     let c = read.map_err(|e| e.to_string())?;
+    let containers = c.cluster.workloads.iter().flat_map(|w| &w.containers);
+    let with_history = containers
+        .filter(|x| matches!(x.usage_source, Some(UsageSource::Prometheus { .. })))
+        .count();
     let detail = format!(
-        "{} nodes, {} workloads{}",
+        "{} nodes, {} workloads{}{}",
         c.cluster.nodes.len(),
         c.cluster.workloads.len(),
-        if c.partial { "; no metrics, requests only" } else { "" }
+        if c.requests_only { "; no metrics, requests only" } else { "" },
+        if with_history > 0 {
+            format!("; Prometheus history for {with_history} containers")
+        } else {
+            String::new()
+        }
     );
     *status = Some(c.status(&step.name()));
     let as_of = c.as_of.unwrap_or_else(chrono::Utc::now);

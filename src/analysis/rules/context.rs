@@ -426,6 +426,32 @@ fn money_or_null(m: Option<Money>) -> Value {
 pub const ONE_SAMPLE_NOTE: &str =
     "one metrics-server sample per replica, no usage history (lower confidence)";
 
+/// `usage_source`, `usage_days`, `usage_points` and `usage_note` of a container view.
+fn usage_fields(c: &crate::model::cluster::ContainerResources, f: &mut HashMap<String, Value>) {
+    use crate::model::cluster::UsageSource;
+    let (source, days, points, note) = match (&c.usage_source, c.usage) {
+        (Some(UsageSource::Prometheus { points, days }), Some(_)) => (
+            "prometheus",
+            *days,
+            *points as f64,
+            format!(
+                "CPU p95 and memory max over {} days from Prometheus ({points} points)",
+                super::rule::format_number(*days)
+            ),
+        ),
+        (Some(UsageSource::MetricsServer { samples }), Some(_)) => {
+            ("metrics-server", 0.0, f64::from(*samples), ONE_SAMPLE_NOTE.to_string())
+        }
+        // Snapshots from before the source was recorded: metrics-server was all there was.
+        (None, Some(_)) => ("metrics-server", 0.0, 1.0, ONE_SAMPLE_NOTE.to_string()),
+        (_, None) => ("none", 0.0, 0.0, "no usage data".to_string()),
+    };
+    f.insert("usage_source".to_string(), text(source));
+    f.insert("usage_days".to_string(), num(days));
+    f.insert("usage_points".to_string(), num(points));
+    f.insert("usage_note".to_string(), text(&note));
+}
+
 fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
     use crate::analysis::cluster::NodeCostSource;
     let monthly = n.costs.map(|c| c.monthly);
@@ -621,7 +647,7 @@ fn cluster_views<'a>(
                     f.insert("cpu_usage_m".to_string(), num(u.cpu_millicores as f64));
                     f.insert("memory_max_mib".to_string(), num(u.memory_bytes as f64 / MIB));
                 }
-                f.insert("usage_note".to_string(), text(ONE_SAMPLE_NOTE));
+                usage_fields(c, &mut f);
                 f.insert("cpu_core_monthly".to_string(), money_or_null(report.cpu_cost_per_core));
                 f.insert(
                     "memory_gib_monthly".to_string(),

@@ -371,7 +371,29 @@ impl Engine {
                 for message in failed {
                     note_error("evidence", message);
                 }
-                out.findings.push(self.finding(rule, view, evidence, target, savings));
+                let confidence = match &rule.confidence_expr {
+                    None => rule.confidence,
+                    Some(expr) => match expr.program.execute(&ctx) {
+                        Ok(Value::String(s)) => s.parse().unwrap_or_else(|e: String| {
+                            note_error("confidence_expr", e);
+                            rule.confidence
+                        }),
+                        Ok(other) => {
+                            note_error(
+                                "confidence_expr",
+                                format!("gave {other:?}, not \"low\", \"medium\" or \"high\""),
+                            );
+                            rule.confidence
+                        }
+                        Err(e) => {
+                            note_error("confidence_expr", error_text(&e));
+                            rule.confidence
+                        }
+                    },
+                };
+                let mut finding = self.finding(rule, view, evidence, target, savings);
+                finding.confidence = confidence;
+                out.findings.push(finding);
             }
         }
         out.insufficient_resources = insufficient.len() as u64;

@@ -172,7 +172,11 @@ pub struct Rule {
     pub description: String,
     pub resource: ResourceKind,
     pub action: String,
+    /// The confidence of every finding, unless `confidence_expr` gives one.
     pub confidence: Confidence,
+    /// Per finding: `"low"`, `"medium"` or `"high"` from the resource's data (e.g. how much
+    /// usage history there is); `confidence` when it fails.
+    pub confidence_expr: Option<Expr>,
     /// Which resources the rule is about at all (before any data check).
     pub when: Option<Expr>,
     pub condition: Expr,
@@ -204,6 +208,8 @@ struct RuleFile {
     resource: ResourceKind,
     action: String,
     confidence: Confidence,
+    #[serde(default)]
+    confidence_expr: Option<String>,
     #[serde(default)]
     when: Option<String>,
     condition: String,
@@ -337,6 +343,11 @@ impl Rule {
         }
         Ok(Rule {
             when: file.when.as_deref().map(|w| compile(text, path, "when", w)).transpose()?,
+            confidence_expr: file
+                .confidence_expr
+                .as_deref()
+                .map(|c| compile(text, path, "confidence_expr", c))
+                .transpose()?,
             condition: compile(text, path, "condition", &file.condition)?,
             target: file.target.as_deref().map(|t| compile(text, path, "target", t)).transpose()?,
             savings: compile(text, path, "savings", &file.savings)?,
@@ -353,7 +364,7 @@ impl Rule {
             params,
             enabled: true,
             origin: path.to_path_buf(),
-            lines: ["when", "condition", "target", "savings", "evidence"]
+            lines: ["when", "condition", "target", "savings", "evidence", "confidence_expr"]
                 .into_iter()
                 .map(|f| (f, line_of(text, f)))
                 .collect(),

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 
 use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
 use super::{Collected, Gathered, assemble, nodes, pods};
+use crate::source::prometheus::HistoryConfig;
 use crate::source::{Result, SourceError};
 
 pub const NODES: &str = "nodes.json";
@@ -49,6 +50,12 @@ fn bad(path: &Path, message: String) -> SourceError {
 
 /// Reads a dump directory into one cluster.
 pub fn read_dump(dir: &Path) -> Result<Collected> {
+    read_dump_with(dir, None)
+}
+
+/// [`read_dump`], with usage history from Prometheus when `history` is given, as of the dump's
+/// metrics time when there is one (the pods may be gone since; their history is not).
+pub fn read_dump_with(dir: &Path, history: Option<&HistoryConfig>) -> Result<Collected> {
     let file = |name: &str| -> PathBuf { dir.join(name) };
     let path = file(NODES);
     let node_list: ItemList<KubeNode> = read_json(&path)?;
@@ -88,11 +95,13 @@ pub fn read_dump(dir: &Path) -> Result<Collected> {
         .ok()
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
-    Ok(assemble(Gathered {
+    let gathered = Gathered {
         name,
         nodes,
         pods: specs,
         metrics: metrics.map(|(n, p, _)| (n, p)),
         as_of,
-    }))
+        history: None,
+    };
+    Ok(assemble(gathered.with_history_blocking(history)))
 }

@@ -13,6 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
 use super::{Collected, Gathered, assemble, nodes, pods};
+use crate::source::prometheus::{self, HistoryConfig};
 use crate::source::{Result, SourceError};
 
 /// Items per list request; the API server may return fewer and a continue token.
@@ -24,13 +25,22 @@ const POD_METRICS: &str = "/apis/metrics.k8s.io/v1beta1/pods";
 /// `~/.kube/config`), or its current context, or the in-cluster config. Runs on its own thread
 /// and runtime, so it can be called from synchronous code anywhere (also inside tokio).
 pub fn read(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Collected> {
+    read_with(kubeconfig, context, None)
+}
+
+/// [`read`], with usage history from Prometheus when `history` is given.
+pub fn read_with(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    history: Option<&HistoryConfig>,
+) -> Result<Collected> {
     std::thread::scope(|s| {
         s.spawn(|| {
             let runtime =
                 tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(
                     |e| SourceError::KubeConfig { message: format!("no async runtime: {e}") },
                 )?;
-            runtime.block_on(read_async(kubeconfig, context))
+            runtime.block_on(read_async(kubeconfig, context, history))
         })
         .join()
         .unwrap_or_else(|_| {
@@ -172,7 +182,11 @@ async fn read_metrics(client: &Client, base: &str) -> Result<(NodeUsage, PodUsag
     Ok((node_usage, pod_usage))
 }
 
-async fn read_async(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Collected> {
+async fn read_async(
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+    history: Option<&HistoryConfig>,
+) -> Result<Collected> {
     let (config, name) = config(kubeconfig, context).await?;
     let base = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let client = Client::try_from(config).map_err(config_error)?;
@@ -199,5 +213,10 @@ async fn read_async(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<
 
     let metrics =
         read_metrics(&client, &base).await.map_err(|e| format!("metrics API unavailable ({e})"));
-    Ok(assemble(Gathered { name, nodes, pods: specs, metrics, as_of: Some(chrono::Utc::now()) }))
+    let mut gathered = Gathered { name, nodes, pods: specs, metrics, as_of: None, history: None };
+    if let Some(config) = history {
+        gathered.history = Some(prometheus::fetch(config, &gathered.scheduled_pods(), None).await);
+    }
+    gathered.as_of = Some(chrono::Utc::now());
+    Ok(assemble(gathered))
 }
