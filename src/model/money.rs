@@ -192,6 +192,17 @@ fn parse_bytes(b: &[u8]) -> Result<Money, ParseFail> {
     if b.is_empty() {
         return Err(ParseFail::Empty);
     }
+    match parse_plain(b) {
+        Some(plain) => Ok(plain),
+        None => parse_general(b),
+    }
+}
+
+/// Every accepted form: signs, exponents, any number of digits (rounded past 18 decimals).
+fn parse_general(b: &[u8]) -> Result<Money, ParseFail> {
+    if b.is_empty() {
+        return Err(ParseFail::Empty);
+    }
     let mut i = 0;
     let negative = match b[0] {
         b'-' => {
@@ -292,6 +303,44 @@ fn parse_bytes(b: &[u8]) -> Result<Money, ParseFail> {
     Ok(Money(if negative { -value } else { value }))
 }
 
+/// The form nearly every export writes, `[-+]digits[.digits]` with at most 19 integer and
+/// 18 fractional digits (36 in all), read in two `u64`s: exact without rounding, so it gives what the
+/// general parser gives. Anything else (exponents, longer numbers, junk) returns `None`.
+#[inline]
+fn parse_plain(b: &[u8]) -> Option<Money> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
+    let (int_digits, rest) = digits.split_at(int_len);
+    let frac_digits = match rest {
+        [] => &[][..],
+        [b'.', frac @ ..] => frac,
+        _ => return None,
+    };
+    // The general parser keeps 36 significant digits; past that the two would differ.
+    let total = int_len + frac_digits.len();
+    if int_len > 19 || frac_digits.len() > SCALE as usize || total == 0 || total > 36 {
+        return None;
+    }
+    let mut int: u64 = 0;
+    for &c in int_digits {
+        int = int * 10 + u64::from(c - b'0');
+    }
+    let mut frac: u64 = 0;
+    for &c in frac_digits {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        frac = frac * 10 + u64::from(c - b'0');
+    }
+    let value =
+        i128::from(int) * ONE + i128::from(frac) * 10i128.pow(SCALE - frac_digits.len() as u32);
+    Some(Money(if negative { -value } else { value }))
+}
+
 impl fmt::Display for Money {
     /// Plain decimal with every significant digit and no trailing zeros: `12.5`, `-0.0042`, `0`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -387,6 +436,50 @@ mod tests {
 
     fn m(s: &str) -> Money {
         Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_plain_fast_path_agrees_with_the_general_parser() {
+        let cases = [
+            "0",
+            "-0",
+            "+0",
+            "1",
+            "12.5",
+            "-0.0042",
+            "+3.",
+            ".5",
+            "-.5",
+            "007.100",
+            "9999999999999999999",
+            "9999999999999999999.999999999999999999",
+            "-9999999999999999999.999999999999999999",
+            "99999999999999999999",
+            "1.0000000000000000005",
+            "0.123456789012345678",
+            "0.1234567890123456789",
+            "1.5E-05",
+            "1e3",
+            ".",
+            "-",
+            "+",
+            "",
+            "1.2.3",
+            "1,5",
+            "12a",
+            " 1",
+            "1 ",
+            "--1",
+            "0x10",
+        ];
+        for case in cases {
+            let general = parse_general(case.as_bytes()).ok();
+            assert_eq!(parse_bytes(case.as_bytes()).ok(), general, "{case:?}");
+            if let Some(fast) = parse_plain(case.as_bytes()) {
+                assert_eq!(Some(fast), general, "{case:?}");
+            }
+        }
+        assert!(parse_plain(b"1.20084006").is_some(), "the common case takes the fast path");
     }
 
     #[test]
