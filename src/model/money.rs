@@ -306,6 +306,16 @@ fn parse_general(b: &[u8]) -> Result<Money, ParseFail> {
 /// The form nearly every export writes, `[-+]digits[.digits]` with at most 19 integer and
 /// 18 fractional digits (36 in all), read in two `u64`s: exact without rounding, so it gives what the
 /// general parser gives. Anything else (exponents, longer numbers, junk) returns `None`.
+const POW10: [i128; SCALE as usize + 1] = {
+    let mut table = [1i128; SCALE as usize + 1];
+    let mut i = 1;
+    while i < table.len() {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
 #[inline]
 fn parse_plain(b: &[u8]) -> Option<Money> {
     let (negative, digits) = match b.first()? {
@@ -313,31 +323,38 @@ fn parse_plain(b: &[u8]) -> Option<Money> {
         b'+' => (false, &b[1..]),
         _ => (false, b),
     };
-    let int_len = digits.iter().take_while(|c| c.is_ascii_digit()).count();
-    let (int_digits, rest) = digits.split_at(int_len);
-    let frac_digits = match rest {
-        [] => &[][..],
-        [b'.', frac @ ..] => frac,
-        _ => return None,
-    };
-    // The general parser keeps 36 significant digits; past that the two would differ.
-    let total = int_len + frac_digits.len();
-    if int_len > 19 || frac_digits.len() > SCALE as usize || total == 0 || total > 36 {
-        return None;
-    }
+    let mut i = 0;
     let mut int: u64 = 0;
-    for &c in int_digits {
-        int = int * 10 + u64::from(c - b'0');
-    }
-    let mut frac: u64 = 0;
-    for &c in frac_digits {
-        if !c.is_ascii_digit() {
+    while let Some(d) = digits.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        if i == 19 {
             return None;
         }
-        frac = frac * 10 + u64::from(c - b'0');
+        int = int * 10 + u64::from(d);
+        i += 1;
     }
-    let value =
-        i128::from(int) * ONE + i128::from(frac) * 10i128.pow(SCALE - frac_digits.len() as u32);
+    let int_len = i;
+    let mut frac: u64 = 0;
+    let mut frac_len = 0;
+    match digits.get(i) {
+        None => {}
+        Some(b'.') => {
+            for &c in &digits[i + 1..] {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 || frac_len == SCALE as usize {
+                    return None;
+                }
+                frac = frac * 10 + u64::from(d);
+                frac_len += 1;
+            }
+        }
+        Some(_) => return None,
+    }
+    // The general parser keeps 36 significant digits; past that the two would differ.
+    let total = int_len + frac_len;
+    if total == 0 || total > 36 {
+        return None;
+    }
+    let value = i128::from(int) * ONE + i128::from(frac) * POW10[SCALE as usize - frac_len];
     Some(Money(if negative { -value } else { value }))
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::{Result, SourceError};
-use tokenizer::{Next, Record, Tokenizer};
+use tokenizer::{Next, Record, Tokenizer, unescape};
 
 mod tokenizer;
 use crate::model::billing::SkippedRow;
@@ -301,6 +301,7 @@ fn ingest(
     let mut tokens = Tokenizer::new(reader);
     let (header, layout) = read_header(&mut tokens, path)?;
     let cols = Cols::new(&layout);
+    tokens.keep_escaped(cols.tags);
     records(ledger, &mut tokens, &header, &cols, options, path, None)?;
     Ok(())
 }
@@ -441,6 +442,7 @@ fn ingest_parallel(
     let mut first = open_at(0)?;
     let (header, layout) = read_header(&mut first, path)?;
     let cols = Cols::new(&layout);
+    first.keep_escaped(cols.tags);
     let data_start = first.position();
     let mut bounds = vec![data_start];
     for i in 1..threads as u64 {
@@ -461,6 +463,7 @@ fn ingest_parallel(
                 let (header, cols) = (&header, &cols);
                 scope.spawn(move || -> Result<(Ledger, Option<Stop>)> {
                     let mut csv = open_at(start)?;
+                    csv.keep_escaped(cols.tags);
                     let mut chunk = Ledger::new(options.grain);
                     let stop = records(
                         &mut chunk,
@@ -504,6 +507,7 @@ fn ingest_parallel(
                 // The guessed start was inside a quoted field: read the rest in order.
                 Some(at) => {
                     let mut csv = open_at(at.byte)?;
+                    csv.keep_escaped(cols.tags);
                     let mut rest = Ledger::new(options.grain);
                     let result = records(&mut rest, &mut csv, &header, &cols, options, path, None)
                         .map(|_| rest);
@@ -921,6 +925,8 @@ struct Ledger {
     last_day: Option<i32>,
     /// Raw Tags cell → parsed tag set id; exports repeat the same cell on many rows.
     raw_tags: FastMap<Box<[u8]>, u32>,
+    /// The same for quoted cells, keyed by their content as written (`""` doubled).
+    escaped_tags: FastMap<Box<[u8]>, u32>,
     tag_sets: Vec<Tags>,
     resources: FastMap<u32, ResourceAcc>,
     account_names: FastMap<u32, u32>,
@@ -960,6 +966,7 @@ impl Ledger {
             first_day: None,
             last_day: None,
             raw_tags: FastMap::default(),
+            escaped_tags: FastMap::default(),
             tag_sets: Vec::new(),
             resources: FastMap::default(),
             account_names: FastMap::default(),
@@ -999,7 +1006,7 @@ impl Ledger {
         let g = self.grain;
         let need_resource = g.resource;
         // Tags are validated whatever the grain, so a bad cell fails every command alike.
-        let tag_set = self.tag_set_of(cell(r, c.tags))?;
+        let tag_set = self.tag_set_of(cell(r, c.tags), c.tags.is_some_and(|i| r.is_escaped(i)))?;
         let s = &mut self.strings;
         let currency = s.intern_bytes(cell(r, c.currency), Column::BillingCurrency)?;
         // Only the dimensions the grain keeps are interned (and so validated as UTF-8).
@@ -1185,15 +1192,24 @@ impl Ledger {
         (text(a), tags(a)) > (text(b), tags(b))
     }
 
-    fn tag_set_of(&mut self, raw: &[u8]) -> Result<u32, RowError> {
+    /// `escaped`: `raw` is a quoted cell's content with its `""` pairs still doubled.
+    fn tag_set_of(&mut self, raw: &[u8], escaped: bool) -> Result<u32, RowError> {
         if raw.is_empty() {
             return Ok(NO_TAGS);
         }
-        if let Some(&id) = self.raw_tags.get(raw) {
+        let cache = if escaped { &self.escaped_tags } else { &self.raw_tags };
+        if let Some(&id) = cache.get(raw) {
             return Ok(id);
         }
-        let text =
-            std::str::from_utf8(raw).map_err(|_| row_err(Column::Tags, "not valid UTF-8 text"))?;
+        let unescaped;
+        let plain = if escaped {
+            unescaped = unescape(raw);
+            &unescaped[..]
+        } else {
+            raw
+        };
+        let text = std::str::from_utf8(plain)
+            .map_err(|_| row_err(Column::Tags, "not valid UTF-8 text"))?;
         let tags = parse_focus_tags(text).map_err(|e| row_err(Column::Tags, e.to_string()))?;
         let id = if tags.is_empty() {
             NO_TAGS
@@ -1201,7 +1217,11 @@ impl Ledger {
             self.tag_sets.push(tags);
             (self.tag_sets.len() - 1) as u32
         };
-        self.raw_tags.insert(raw.into(), id);
+        if escaped {
+            self.escaped_tags.insert(raw.into(), id);
+        } else {
+            self.raw_tags.insert(raw.into(), id);
+        }
         Ok(id)
     }
 

@@ -17,6 +17,8 @@ struct Span {
     start: usize,
     end: usize,
     copied: bool,
+    /// A quoted field's content left with its `""` pairs (see [`Tokenizer::keep_escaped`]).
+    escaped: bool,
 }
 
 /// One record, borrowed from the tokenizer until the next call.
@@ -37,6 +39,11 @@ impl<'a> Record<'a> {
         let span = self.spans.get(i)?;
         let from = if span.copied { self.copies } else { self.data };
         from.get(span.start..span.end)
+    }
+
+    /// Whether field `i` is a quoted field's content with its `""` pairs still doubled.
+    pub fn is_escaped(&self, i: usize) -> bool {
+        self.spans.get(i).is_some_and(|s| s.escaped)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
@@ -69,6 +76,8 @@ pub(crate) struct Tokenizer<R> {
     line: u64,
     spans: Vec<Span>,
     copies: Vec<u8>,
+    /// Column whose quoted content is left escaped; see [`Tokenizer::keep_escaped`].
+    escaped_column: Option<usize>,
     /// Nothing tokenized yet: a UTF-8 byte order mark here is dropped, as csv does.
     fresh: bool,
 }
@@ -88,7 +97,15 @@ impl<R: Read> Tokenizer<R> {
             spans: Vec::with_capacity(32),
             copies: Vec::new(),
             fresh: true,
+            escaped_column: None,
         }
+    }
+
+    /// Leaves the `""` pairs of a well-formed quoted field in `column` doubled instead of
+    /// copying the field aside unescaped ([`Record::is_escaped`] says which): the caller of a
+    /// column that is only looked up (Tags) unescapes the few distinct values itself.
+    pub fn keep_escaped(&mut self, column: Option<usize>) {
+        self.escaped_column = column;
     }
 
     /// Offset in the reader of the next byte not yet tokenized.
@@ -162,7 +179,9 @@ impl<R: Read> Tokenizer<R> {
         }
         loop {
             let data = &self.buf[self.pos..self.len];
-            if let Some(done) = split_record(data, self.eof, &mut self.spans, &mut self.copies) {
+            if let Some(done) =
+                split_record(data, self.eof, self.escaped_column, &mut self.spans, &mut self.copies)
+            {
                 let start = self.pos;
                 let line = self.line;
                 self.pos += done.consumed;
@@ -189,18 +208,24 @@ struct Split {
 
 /// Splits the record at the start of `b` into `spans`, or returns `None` when `b` ends before
 /// the record does and more data may come (`eof` false).
-fn split_record(b: &[u8], eof: bool, spans: &mut Vec<Span>, copies: &mut Vec<u8>) -> Option<Split> {
+fn split_record(
+    b: &[u8],
+    eof: bool,
+    escaped_column: Option<usize>,
+    spans: &mut Vec<Span>,
+    copies: &mut Vec<u8>,
+) -> Option<Split> {
     spans.clear();
     copies.clear();
+    let mut scan = Scan::new(b);
     let mut line_breaks = 0u64;
     let mut i = 0;
     loop {
         if b.get(i) != Some(&b'"') {
             // Unquoted: up to the next delimiter; a quote in here is an ordinary character.
-            match memchr::memchr2(b',', b'\n', &b[i..]) {
-                Some(k) => {
-                    let end = i + k;
-                    spans.push(Span { start: i, end, copied: false });
+            match scan.find(i, Find::Delimiter) {
+                Some(end) => {
+                    spans.push(Span { start: i, end, copied: false, escaped: false });
                     if b[end] == b',' {
                         i = end + 1;
                         continue;
@@ -208,7 +233,7 @@ fn split_record(b: &[u8], eof: bool, spans: &mut Vec<Span>, copies: &mut Vec<u8>
                     return Some(Split { consumed: end + 1, line_breaks: line_breaks + 1 });
                 }
                 None if eof => {
-                    spans.push(Span { start: i, end: b.len(), copied: false });
+                    spans.push(Span { start: i, end: b.len(), copied: false, escaped: false });
                     return Some(Split { consumed: b.len(), line_breaks });
                 }
                 None => return None,
@@ -219,9 +244,12 @@ fn split_record(b: &[u8], eof: bool, spans: &mut Vec<Span>, copies: &mut Vec<u8>
         let mut j = content;
         let mut escaped = false;
         let close = loop {
-            match memchr::memchr(b'"', &b[j..]) {
-                Some(k) if j + k + 1 < b.len() => {
-                    let q = j + k;
+            match scan.find(j, Find::Quote) {
+                Some(q) if b[q] == b'\n' => {
+                    line_breaks += 1;
+                    j = q + 1;
+                }
+                Some(q) if q + 1 < b.len() => {
                     if b[q + 1] == b'"' {
                         escaped = true;
                         j = q + 2;
@@ -231,34 +259,36 @@ fn split_record(b: &[u8], eof: bool, spans: &mut Vec<Span>, copies: &mut Vec<u8>
                 }
                 // The quote (or the data) ends the buffer: the field may go on.
                 _ if !eof => return None,
-                Some(k) => break Some(j + k),
+                Some(q) => break Some(q),
                 None => break None, // an unterminated quote runs to the end of the data
             }
         };
         let inner_end = close.unwrap_or(b.len());
         let inner = &b[content..inner_end];
-        line_breaks += memchr::memchr_iter(b'\n', inner).count() as u64;
         let after = close.map_or(b.len(), |q| q + 1);
         match b.get(after) {
             Some(b',') | Some(b'\n') | None if !escaped => {
-                spans.push(Span { start: content, end: inner_end, copied: false });
+                spans.push(Span { start: content, end: inner_end, copied: false, escaped: false });
+            }
+            Some(b',') | Some(b'\n') | None if escaped_column == Some(spans.len()) => {
+                spans.push(Span { start: content, end: inner_end, copied: false, escaped: true });
             }
             Some(b',') | Some(b'\n') | None => {
                 let start = copies.len();
                 unescape_into(inner, copies);
-                spans.push(Span { start, end: copies.len(), copied: true });
+                spans.push(Span { start, end: copies.len(), copied: true, escaped: false });
             }
             Some(_) => {
                 // Text after the closing quote joins the field, read as unquoted from there.
-                let rest = match memchr::memchr2(b',', b'\n', &b[after..]) {
-                    Some(k) => after + k,
+                let rest = match scan.find(after, Find::Delimiter) {
+                    Some(k) => k,
                     None if eof => b.len(),
                     None => return None,
                 };
                 let start = copies.len();
                 unescape_into(inner, copies);
                 copies.extend_from_slice(&b[after..rest]);
-                spans.push(Span { start, end: copies.len(), copied: true });
+                spans.push(Span { start, end: copies.len(), copied: true, escaped: false });
                 match b.get(rest) {
                     Some(b',') => {
                         i = rest + 1;
@@ -277,6 +307,90 @@ fn split_record(b: &[u8], eof: bool, spans: &mut Vec<Span>, copies: &mut Vec<u8>
             None => return Some(Split { consumed: after, line_breaks }),
         }
     }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+
+/// The high bit of every byte of `x` that is zero (exactly: no carry between bytes).
+#[inline(always)]
+fn zero_bytes(x: u64) -> u64 {
+    !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7)
+}
+
+/// What [`Scan::find`] looks for: `,` or `\n` outside quotes, `"` or `\n` inside.
+#[derive(Clone, Copy)]
+enum Find {
+    Delimiter,
+    Quote,
+}
+
+/// Finds the structural bytes of a record eight at a time. Each word is classified once (a bit
+/// per `,`, `"` and `\n`) and every search inside it only masks bits: fields are short
+/// (10–20 bytes), where `memchr`'s per-call set-up costs more than the search.
+struct Scan<'b> {
+    b: &'b [u8],
+    /// Offset of the classified word, and the high bit of each of its bytes that is a `,` or
+    /// `\n` (`delimiters`) or a `"` or `\n` (`quotes`).
+    at: usize,
+    delimiters: u64,
+    quotes: u64,
+}
+
+impl<'b> Scan<'b> {
+    fn new(b: &'b [u8]) -> Scan<'b> {
+        let mut scan = Scan { b, at: 0, delimiters: 0, quotes: 0 };
+        scan.load(0);
+        scan
+    }
+
+    #[inline(always)]
+    fn load(&mut self, at: usize) {
+        let mut word = [0u8; 8]; // zero padding past the end matches nothing
+        match self.b.get(at..).and_then(<[u8]>::first_chunk::<8>) {
+            Some(full) => word = *full,
+            None => {
+                let tail = self.b.get(at..).unwrap_or_default();
+                word[..tail.len()].copy_from_slice(tail);
+            }
+        }
+        let w = u64::from_le_bytes(word);
+        let newline = zero_bytes(w ^ (ONES * u64::from(b'\n')));
+        self.delimiters = zero_bytes(w ^ (ONES * u64::from(b','))) | newline;
+        self.quotes = zero_bytes(w ^ (ONES * u64::from(b'"'))) | newline;
+        self.at = at;
+    }
+
+    /// The first index at or after `from` holding one of `what`'s bytes.
+    #[inline]
+    fn find(&mut self, mut from: usize, what: Find) -> Option<usize> {
+        if from >= self.at + 8 || from < self.at {
+            self.load(from);
+        }
+        loop {
+            let bits = match what {
+                Find::Delimiter => self.delimiters,
+                Find::Quote => self.quotes,
+            };
+            let bits = bits & (u64::MAX << ((from - self.at) * 8));
+            if bits != 0 {
+                let found = self.at + (bits.trailing_zeros() / 8) as usize;
+                return (found < self.b.len()).then_some(found);
+            }
+            from = self.at + 8;
+            if from >= self.b.len() {
+                return None;
+            }
+            self.load(from);
+        }
+    }
+}
+
+/// A quoted field's content with each `""` turned into `"`.
+pub(crate) fn unescape(inner: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(inner.len());
+    unescape_into(inner, &mut out);
+    out
 }
 
 /// Appends `inner` (a quoted field's content) with each `""` turned into `"`.
@@ -375,6 +489,43 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn scan_finds_the_first_structural_byte_at_any_offset() {
+        // Every byte value next to the wanted ones, so a carry between bytes would show.
+        let mut data: Vec<u8> = (0..600u32).map(|i| (i.wrapping_mul(151) % 256) as u8).collect();
+        data.extend_from_slice(b"abcdefghijk,"); // a hit in the short tail
+        for (what, c1, c2) in [(Find::Delimiter, b',', b'\n'), (Find::Quote, b'"', b'\n')] {
+            // From every offset, and as one forward walk that reuses the classified words.
+            let mut walk = Scan::new(&data);
+            for from in 0..data.len() + 1 {
+                let naive = data[from..].iter().position(|&x| x == c1 || x == c2).map(|k| from + k);
+                assert_eq!(Scan::new(&data).find(from, what), naive, "from {from}");
+                assert_eq!(walk.find(from, what), naive, "walking, from {from}");
+            }
+        }
+        assert_eq!(Scan::new(b"abc").find(9, Find::Delimiter), None);
+        assert_eq!(Scan::new(b"").find(0, Find::Quote), None);
+    }
+
+    #[test]
+    fn a_kept_escaped_column_is_left_doubled_and_flagged() {
+        let data = b"\"a\"\"b\",\"c\"\"d\",\"plain\",x\"\"y\n";
+        let mut t = Tokenizer::new(&data[..]);
+        t.keep_escaped(Some(1));
+        let Next::Record(r) = t.next(None).unwrap() else { panic!("no record") };
+        let fields: Vec<(&[u8], bool)> =
+            (0..r.len()).map(|i| (r.get(i).unwrap(), r.is_escaped(i))).collect();
+        assert_eq!(
+            fields,
+            [
+                (&b"a\"b"[..], false),
+                (&b"c\"\"d"[..], true),
+                (&b"plain"[..], false),
+                (&b"x\"\"y"[..], false) // unquoted: its quotes are data
+            ]
+        );
     }
 
     #[test]
