@@ -192,6 +192,17 @@ fn parse_bytes(b: &[u8]) -> Result<Money, ParseFail> {
     if b.is_empty() {
         return Err(ParseFail::Empty);
     }
+    match parse_plain(b) {
+        Some(plain) => Ok(plain),
+        None => parse_general(b),
+    }
+}
+
+/// Every accepted form: signs, exponents, any number of digits (rounded past 18 decimals).
+fn parse_general(b: &[u8]) -> Result<Money, ParseFail> {
+    if b.is_empty() {
+        return Err(ParseFail::Empty);
+    }
     let mut i = 0;
     let negative = match b[0] {
         b'-' => {
@@ -292,6 +303,61 @@ fn parse_bytes(b: &[u8]) -> Result<Money, ParseFail> {
     Ok(Money(if negative { -value } else { value }))
 }
 
+/// The form nearly every export writes, `[-+]digits[.digits]` with at most 19 integer and
+/// 18 fractional digits (36 in all), read in two `u64`s: exact without rounding, so it gives what the
+/// general parser gives. Anything else (exponents, longer numbers, junk) returns `None`.
+const POW10: [i128; SCALE as usize + 1] = {
+    let mut table = [1i128; SCALE as usize + 1];
+    let mut i = 1;
+    while i < table.len() {
+        table[i] = table[i - 1] * 10;
+        i += 1;
+    }
+    table
+};
+
+#[inline]
+fn parse_plain(b: &[u8]) -> Option<Money> {
+    let (negative, digits) = match b.first()? {
+        b'-' => (true, &b[1..]),
+        b'+' => (false, &b[1..]),
+        _ => (false, b),
+    };
+    let mut i = 0;
+    let mut int: u64 = 0;
+    while let Some(d) = digits.get(i).map(|c| c.wrapping_sub(b'0')).filter(|d| *d <= 9) {
+        if i == 19 {
+            return None;
+        }
+        int = int * 10 + u64::from(d);
+        i += 1;
+    }
+    let int_len = i;
+    let mut frac: u64 = 0;
+    let mut frac_len = 0;
+    match digits.get(i) {
+        None => {}
+        Some(b'.') => {
+            for &c in &digits[i + 1..] {
+                let d = c.wrapping_sub(b'0');
+                if d > 9 || frac_len == SCALE as usize {
+                    return None;
+                }
+                frac = frac * 10 + u64::from(d);
+                frac_len += 1;
+            }
+        }
+        Some(_) => return None,
+    }
+    // The general parser keeps 36 significant digits; past that the two would differ.
+    let total = int_len + frac_len;
+    if total == 0 || total > 36 {
+        return None;
+    }
+    let value = i128::from(int) * ONE + i128::from(frac) * POW10[SCALE as usize - frac_len];
+    Some(Money(if negative { -value } else { value }))
+}
+
 impl fmt::Display for Money {
     /// Plain decimal with every significant digit and no trailing zeros: `12.5`, `-0.0042`, `0`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -387,6 +453,50 @@ mod tests {
 
     fn m(s: &str) -> Money {
         Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn the_plain_fast_path_agrees_with_the_general_parser() {
+        let cases = [
+            "0",
+            "-0",
+            "+0",
+            "1",
+            "12.5",
+            "-0.0042",
+            "+3.",
+            ".5",
+            "-.5",
+            "007.100",
+            "9999999999999999999",
+            "9999999999999999999.999999999999999999",
+            "-9999999999999999999.999999999999999999",
+            "99999999999999999999",
+            "1.0000000000000000005",
+            "0.123456789012345678",
+            "0.1234567890123456789",
+            "1.5E-05",
+            "1e3",
+            ".",
+            "-",
+            "+",
+            "",
+            "1.2.3",
+            "1,5",
+            "12a",
+            " 1",
+            "1 ",
+            "--1",
+            "0x10",
+        ];
+        for case in cases {
+            let general = parse_general(case.as_bytes()).ok();
+            assert_eq!(parse_bytes(case.as_bytes()).ok(), general, "{case:?}");
+            if let Some(fast) = parse_plain(case.as_bytes()) {
+                assert_eq!(Some(fast), general, "{case:?}");
+            }
+        }
+        assert!(parse_plain(b"1.20084006").is_some(), "the common case takes the fast path");
     }
 
     #[test]

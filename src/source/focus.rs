@@ -11,6 +11,9 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::{Result, SourceError};
+use tokenizer::{Next, Record, Tokenizer, unescape};
+
+mod tokenizer;
 use crate::model::billing::SkippedRow;
 use crate::model::tags::parse_focus_tags;
 use crate::model::{BilledResource, BillingLine, BillingSummary, Currency, Grain, Money, Tags};
@@ -206,11 +209,10 @@ struct Layout {
 }
 
 impl Layout {
-    fn from_header(header: &csv::ByteRecord, path: &Path) -> Result<Layout> {
+    fn from_header(header: &[String], path: &Path) -> Result<Layout> {
         let mut index = [None; COLUMNS.len()];
         for (pos, raw) in header.iter().enumerate() {
-            let name = String::from_utf8_lossy(raw);
-            let name = name.trim_start_matches('\u{feff}').trim();
+            let name = raw.trim_start_matches('\u{feff}').trim();
             if let Some(slot) = COLUMNS.iter().position(|(_, n)| n.eq_ignore_ascii_case(name)) {
                 // The first of duplicate headers wins, as in most CSV readers.
                 index[slot].get_or_insert(pos);
@@ -254,43 +256,40 @@ fn row_err(column: Column, message: impl Into<String>) -> RowError {
     RowError { column: column_name(column).to_string(), message: message.into() }
 }
 
-fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
-    // Only `\n` ends a record: with the default terminator a CRLF file's line numbers drift by
-    // one (the `\n` is counted as the start of the next record). The stray `\r` this leaves at
-    // the end of the last field is whitespace, which every field reader trims.
-    csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .terminator(csv::Terminator::Any(b'\n'))
-        .buffer_capacity(256 * 1024)
-        .from_reader(reader)
-}
-
 /// Reads and checks the header row.
-fn read_header<R: Read>(
-    csv: &mut csv::Reader<R>,
-    path: &Path,
-) -> Result<(csv::ByteRecord, Layout)> {
-    let mut header = csv::ByteRecord::new();
-    let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path, 1))?;
-    if !got_header || header.iter().all(|f| f.trim_ascii().is_empty()) {
-        return Err(SourceError::Row {
-            path: path.to_path_buf(),
-            line: 1,
-            column: String::new(),
-            message: "empty file: no FOCUS header row".to_string(),
-        });
+fn read_header<R: Read>(tokens: &mut Tokenizer<R>, path: &Path) -> Result<(Vec<String>, Layout)> {
+    let record = match tokens.next(None).map_err(|e| io_error(e, path, 1))? {
+        Next::Record(record) => record,
+        Next::Stop { .. } | Next::Eof => return Err(empty_file(path)),
+    };
+    if record.iter().all(|f| f.trim_ascii().is_empty()) {
+        return Err(empty_file(path));
     }
-    if header.as_slice().contains(&0) || std::str::from_utf8(header.as_slice()).is_err() {
-        return Err(SourceError::Row {
-            path: path.to_path_buf(),
-            line: 1,
-            column: String::new(),
-            message: "binary or non-UTF-8 data where a CSV header was expected".to_string(),
-        });
+    let mut header = Vec::with_capacity(record.len());
+    for raw in record.iter() {
+        match std::str::from_utf8(raw) {
+            Ok(text) if !raw.contains(&0) => header.push(text.to_string()),
+            _ => {
+                return Err(SourceError::Row {
+                    path: path.to_path_buf(),
+                    line: 1,
+                    column: String::new(),
+                    message: "binary or non-UTF-8 data where a CSV header was expected".to_string(),
+                });
+            }
+        }
     }
     let layout = Layout::from_header(&header, path)?;
     Ok((header, layout))
+}
+
+fn empty_file(path: &Path) -> SourceError {
+    SourceError::Row {
+        path: path.to_path_buf(),
+        line: 1,
+        column: String::new(),
+        message: "empty file: no FOCUS header row".to_string(),
+    }
 }
 
 fn ingest(
@@ -299,10 +298,11 @@ fn ingest(
     path: &Path,
     options: FocusOptions,
 ) -> Result<()> {
-    let mut csv = csv_reader(reader);
-    let (header, layout) = read_header(&mut csv, path)?;
+    let mut tokens = Tokenizer::new(reader);
+    let (header, layout) = read_header(&mut tokens, path)?;
     let cols = Cols::new(&layout);
-    records(ledger, &mut csv, &header, &cols, options, path, None)?;
+    tokens.keep_escaped(cols.tags);
+    records(ledger, &mut tokens, &header, &cols, options, path, None)?;
     Ok(())
 }
 
@@ -318,8 +318,8 @@ struct Stop {
 /// after that byte offset (which is returned, unprocessed). Line numbers are the reader's own.
 fn records<R: Read>(
     ledger: &mut Ledger,
-    csv: &mut csv::Reader<R>,
-    header: &csv::ByteRecord,
+    tokens: &mut Tokenizer<R>,
+    header: &[String],
     cols: &Cols,
     options: FocusOptions,
     path: &Path,
@@ -327,30 +327,22 @@ fn records<R: Read>(
 ) -> Result<Option<Stop>> {
     let columns = header.len();
     let file_label = path.display().to_string();
-    let mut record = csv::ByteRecord::new();
-    let mut line = 1;
     loop {
-        match csv.read_byte_record(&mut record) {
-            Ok(false) => return Ok(None),
-            Ok(true) => {}
-            Err(e) => return Err(csv_error(e, path, line)),
-        }
-        if let Some(end) = stop_at
-            && let Some(pos) = record.position()
-            && pos.byte() >= end
-        {
-            return Ok(Some(Stop { byte: pos.byte(), line: pos.line() }));
-        }
-        line = physical_line(&record, csv.position().line());
-        if record.len() == 1 && record.as_slice().trim_ascii().is_empty() {
+        let last_line = tokens.line();
+        let record = match tokens.next(stop_at) {
+            Ok(Next::Record(record)) => record,
+            Ok(Next::Eof) => return Ok(None),
+            Ok(Next::Stop { byte, line }) => return Ok(Some(Stop { byte, line })),
+            Err(e) => return Err(io_error(e, path, last_line)),
+        };
+        let line = record.line;
+        if record.len() == 1 && record.get(0).is_some_and(|f| f.trim_ascii().is_empty()) {
             continue; // a blank line between records is not data
         }
         ledger.rows_read += 1;
         let outcome = if record.len() != columns {
             let column = if record.len() < columns {
-                String::from_utf8_lossy(header.get(record.len()).unwrap_or_default())
-                    .trim()
-                    .to_string()
+                header.get(record.len()).map_or("", |h| h.trim()).to_string()
             } else {
                 format!("(field {})", columns + 1)
             };
@@ -442,15 +434,16 @@ fn ingest_parallel(
 ) -> Result<()> {
     use std::io::{Seek, SeekFrom};
     let io = |source| SourceError::Io { path: path.to_path_buf(), source };
-    let open_at = |offset: u64| -> Result<csv::Reader<File>> {
+    let open_at = |offset: u64| -> Result<Tokenizer<File>> {
         let mut file = File::open(path).map_err(io)?;
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        Ok(csv_reader(file))
+        Ok(Tokenizer::new(file))
     };
     let mut first = open_at(0)?;
     let (header, layout) = read_header(&mut first, path)?;
     let cols = Cols::new(&layout);
-    let data_start = first.position().byte();
+    first.keep_escaped(cols.tags);
+    let data_start = first.position();
     let mut bounds = vec![data_start];
     for i in 1..threads as u64 {
         let nominal = data_start + (size - data_start) * i / threads as u64;
@@ -470,6 +463,7 @@ fn ingest_parallel(
                 let (header, cols) = (&header, &cols);
                 scope.spawn(move || -> Result<(Ledger, Option<Stop>)> {
                     let mut csv = open_at(start)?;
+                    csv.keep_escaped(cols.tags);
                     let mut chunk = Ledger::new(options.grain);
                     let stop = records(
                         &mut chunk,
@@ -513,6 +507,7 @@ fn ingest_parallel(
                 // The guessed start was inside a quoted field: read the rest in order.
                 Some(at) => {
                     let mut csv = open_at(at.byte)?;
+                    csv.keep_escaped(cols.tags);
                     let mut rest = Ledger::new(options.grain);
                     let result = records(&mut rest, &mut csv, &header, &cols, options, path, None)
                         .map(|_| rest);
@@ -531,38 +526,18 @@ fn ingest_parallel(
     })
 }
 
-/// The line a record starts on. csv reports where it began looking, which is before any blank
-/// lines it skipped; the reader's position after the record, less the record's own line breaks,
-/// is exact for every terminated record (an unterminated last record keeps csv's figure).
-fn physical_line(record: &csv::ByteRecord, end_line: u64) -> u64 {
-    let reported = record.position().map_or(0, |p| p.line());
-    let inner = record.as_slice().iter().filter(|&&b| b == b'\n').count() as u64;
-    if end_line > reported + inner { end_line - 1 - inner } else { reported }
-}
-
-/// `last_line` is the last record line read, for errors (a truncated stream) that carry none.
-fn csv_error(e: csv::Error, path: &Path, last_line: u64) -> SourceError {
-    let line = e.position().map_or(last_line, |p| p.line());
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            SourceError::File {
-                path: path.to_path_buf(),
-                message: format!("truncated file (compressed data ends early, near line {line})"),
-            }
-        }
-        csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::InvalidInput => {
-            SourceError::File {
-                path: path.to_path_buf(),
-                message: format!("corrupt compressed data near line {line}: {io}"),
-            }
-        }
-        csv::ErrorKind::Io(source) => SourceError::Io { path: path.to_path_buf(), source },
-        other => SourceError::Row {
+/// `line` is where the reader was, for errors (a truncated stream) that carry none.
+fn io_error(e: std::io::Error, path: &Path, line: u64) -> SourceError {
+    match e.kind() {
+        std::io::ErrorKind::UnexpectedEof => SourceError::File {
             path: path.to_path_buf(),
-            line,
-            column: String::new(),
-            message: format!("{other:?}"),
+            message: format!("truncated file (compressed data ends early, near line {line})"),
         },
+        std::io::ErrorKind::InvalidInput => SourceError::File {
+            path: path.to_path_buf(),
+            message: format!("corrupt compressed data near line {line}: {e}"),
+        },
+        _ => SourceError::Io { path: path.to_path_buf(), source: e },
     }
 }
 
@@ -612,7 +587,7 @@ impl Cols {
 }
 
 /// A field's bytes, or `None` when the column is absent or the cell is null (empty or `NULL`).
-fn field(record: &csv::ByteRecord, pos: Option<usize>) -> Option<&[u8]> {
+fn field<'a>(record: &Record<'a>, pos: Option<usize>) -> Option<&'a [u8]> {
     let raw = record.get(pos?)?;
     let trimmed = raw.trim_ascii();
     if trimmed.is_empty() || trimmed.eq_ignore_ascii_case(b"null") { None } else { Some(raw) }
@@ -621,12 +596,12 @@ fn field(record: &csv::ByteRecord, pos: Option<usize>) -> Option<&[u8]> {
 /// A cell's bytes with ASCII whitespace trimmed; empty when the column is absent or the cell
 /// is null (empty or `NULL`).
 #[inline]
-fn cell(record: &csv::ByteRecord, pos: Option<usize>) -> &[u8] {
+fn cell<'a>(record: &Record<'a>, pos: Option<usize>) -> &'a [u8] {
     field(record, pos).map_or(&[], <[u8]>::trim_ascii)
 }
 
 fn money(
-    record: &csv::ByteRecord,
+    record: &Record<'_>,
     pos: Option<usize>,
     column: Column,
 ) -> Result<Option<Money>, RowError> {
@@ -950,11 +925,15 @@ struct Ledger {
     last_day: Option<i32>,
     /// Raw Tags cell → parsed tag set id; exports repeat the same cell on many rows.
     raw_tags: FastMap<Box<[u8]>, u32>,
+    /// The same for quoted cells, keyed by their content as written (`""` doubled).
+    escaped_tags: FastMap<Box<[u8]>, u32>,
     tag_sets: Vec<Tags>,
     resources: FastMap<u32, ResourceAcc>,
     account_names: FastMap<u32, u32>,
     rows_read: u64,
     skipped: crate::model::SkippedRows,
+    /// The last ChargePeriodStart cell parsed, and its value.
+    last_start: Option<(Vec<u8>, chrono::NaiveDateTime)>,
 }
 
 /// Keeps the alphabetically first name of an account, so the choice does not depend on row order.
@@ -987,15 +966,17 @@ impl Ledger {
             first_day: None,
             last_day: None,
             raw_tags: FastMap::default(),
+            escaped_tags: FastMap::default(),
             tag_sets: Vec::new(),
             resources: FastMap::default(),
             account_names: FastMap::default(),
             rows_read: 0,
             skipped: Default::default(),
+            last_start: None,
         }
     }
 
-    fn add_row(&mut self, r: &csv::ByteRecord, c: &Cols) -> Result<(), RowError> {
+    fn add_row(&mut self, r: &Record<'_>, c: &Cols) -> Result<(), RowError> {
         let billed = money(r, c.billed, Column::BilledCost)?
             .ok_or_else(|| row_err(Column::BilledCost, "required value is null"))?;
         let effective = money(r, c.effective, Column::EffectiveCost)?;
@@ -1004,16 +985,28 @@ impl Ledger {
         if start.is_empty() {
             return Err(row_err(Column::ChargePeriodStart, "required value is null"));
         }
-        let start_time =
-            std::str::from_utf8(start).ok().and_then(parse_charge_time).ok_or_else(|| {
-                let shown = String::from_utf8_lossy(start);
-                row_err(Column::ChargePeriodStart, format!("not a timestamp: {shown:?}"))
-            })?;
+        // Exports come in period order, so most rows repeat the previous row's timestamp.
+        let start_time = match &self.last_start {
+            Some((bytes, time)) if bytes.as_slice() == start => *time,
+            _ => {
+                let time = std::str::from_utf8(start).ok().and_then(parse_charge_time).ok_or_else(
+                    || {
+                        let shown = String::from_utf8_lossy(start);
+                        row_err(Column::ChargePeriodStart, format!("not a timestamp: {shown:?}"))
+                    },
+                )?;
+                let (bytes, kept) = self.last_start.get_or_insert_with(|| (Vec::new(), time));
+                bytes.clear();
+                bytes.extend_from_slice(start);
+                *kept = time;
+                time
+            }
+        };
         let day = start_time.date();
         let g = self.grain;
         let need_resource = g.resource;
         // Tags are validated whatever the grain, so a bad cell fails every command alike.
-        let tag_set = self.tag_set_of(cell(r, c.tags))?;
+        let tag_set = self.tag_set_of(cell(r, c.tags), c.tags.is_some_and(|i| r.is_escaped(i)))?;
         let s = &mut self.strings;
         let currency = s.intern_bytes(cell(r, c.currency), Column::BillingCurrency)?;
         // Only the dimensions the grain keeps are interned (and so validated as UTF-8).
@@ -1199,15 +1192,24 @@ impl Ledger {
         (text(a), tags(a)) > (text(b), tags(b))
     }
 
-    fn tag_set_of(&mut self, raw: &[u8]) -> Result<u32, RowError> {
+    /// `escaped`: `raw` is a quoted cell's content with its `""` pairs still doubled.
+    fn tag_set_of(&mut self, raw: &[u8], escaped: bool) -> Result<u32, RowError> {
         if raw.is_empty() {
             return Ok(NO_TAGS);
         }
-        if let Some(&id) = self.raw_tags.get(raw) {
+        let cache = if escaped { &self.escaped_tags } else { &self.raw_tags };
+        if let Some(&id) = cache.get(raw) {
             return Ok(id);
         }
-        let text =
-            std::str::from_utf8(raw).map_err(|_| row_err(Column::Tags, "not valid UTF-8 text"))?;
+        let unescaped;
+        let plain = if escaped {
+            unescaped = unescape(raw);
+            &unescaped[..]
+        } else {
+            raw
+        };
+        let text = std::str::from_utf8(plain)
+            .map_err(|_| row_err(Column::Tags, "not valid UTF-8 text"))?;
         let tags = parse_focus_tags(text).map_err(|e| row_err(Column::Tags, e.to_string()))?;
         let id = if tags.is_empty() {
             NO_TAGS
@@ -1215,7 +1217,11 @@ impl Ledger {
             self.tag_sets.push(tags);
             (self.tag_sets.len() - 1) as u32
         };
-        self.raw_tags.insert(raw.into(), id);
+        if escaped {
+            self.escaped_tags.insert(raw.into(), id);
+        } else {
+            self.raw_tags.insert(raw.into(), id);
+        }
         Ok(id)
     }
 

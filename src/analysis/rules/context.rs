@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use cel_interpreter::extractors::Arguments;
+use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context, ExecutionError, Value};
 use chrono::{DateTime, Utc};
 
@@ -86,8 +87,52 @@ fn days_between(earlier: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Value {
 }
 
 fn tags_value(tags: &Tags) -> Value {
-    let map: HashMap<String, Value> = tags.iter().map(|(k, v)| (k.clone(), text(v))).collect();
-    map.into()
+    let mut map = Fields::new();
+    for (k, v) in tags.iter() {
+        map.insert_named(k, text(v));
+    }
+    map.into_value()
+}
+
+thread_local! {
+    /// Map keys built once per thread and shared by every resource's map: a `Key` clone is a
+    /// reference count, where a fresh key was two allocations (the `String`, then its `Arc`).
+    static FIELD_KEYS: std::cell::RefCell<HashMap<&'static str, Key>> = Default::default();
+    static NAMED_KEYS: std::cell::RefCell<HashMap<String, Key>> = Default::default();
+}
+
+/// A CEL map under construction, with shared keys (the fields of `r`, `u`, tags).
+pub(crate) struct Fields(HashMap<Key, Value>);
+
+impl Fields {
+    pub(crate) fn new() -> Fields {
+        Fields(HashMap::with_capacity(16))
+    }
+
+    /// A field named by the code.
+    pub(crate) fn insert(&mut self, name: &'static str, value: Value) {
+        let key = FIELD_KEYS.with_borrow_mut(|keys| {
+            keys.entry(name).or_insert_with(|| Key::String(Arc::new(name.to_string()))).clone()
+        });
+        self.0.insert(key, value);
+    }
+
+    /// A field named by the data (a tag or label key).
+    fn insert_named(&mut self, name: &str, value: Value) {
+        let key = NAMED_KEYS.with_borrow_mut(|keys| match keys.get(name) {
+            Some(key) => key.clone(),
+            None => {
+                let key = Key::String(Arc::new(name.to_string()));
+                keys.insert(name.to_string(), key.clone());
+                key
+            }
+        });
+        self.0.insert(key, value);
+    }
+
+    pub(crate) fn into_value(self) -> Value {
+        Value::Map(Map { map: Arc::new(self.0) })
+    }
 }
 
 /// Per-resource billed cost and days, for turning billing into a monthly figure.
@@ -212,24 +257,24 @@ pub fn resource_views<'a>(
                 ),
             ),
         });
-        let mut f = HashMap::new();
-        f.insert("id".to_string(), text(&i.id));
-        f.insert("instance_type".to_string(), text(&i.instance_type));
-        f.insert("family".to_string(), text(i.instance_type.split('.').next().unwrap_or("")));
-        f.insert("state".to_string(), text(i.state.as_str()));
-        f.insert("platform".to_string(), text(i.platform.as_deref().unwrap_or("linux")));
-        f.insert("age_days".to_string(), days_between(i.launch_time, now));
-        f.insert("days_in_state".to_string(), days_between(i.state_transition_time, now));
+        let mut f = Fields::new();
+        f.insert("id", text(&i.id));
+        f.insert("instance_type", text(&i.instance_type));
+        f.insert("family", text(i.instance_type.split('.').next().unwrap_or("")));
+        f.insert("state", text(i.state.as_str()));
+        f.insert("platform", text(i.platform.as_deref().unwrap_or("linux")));
+        f.insert("age_days", days_between(i.launch_time, now));
+        f.insert("days_in_state", days_between(i.state_transition_time, now));
         f.insert(
-            "state_transition_reason".to_string(),
+            "state_transition_reason",
             text(i.state_transition_reason.as_deref().unwrap_or("")),
         );
         f.insert(
-            "volume_ids".to_string(),
+            "volume_ids",
             Value::List(Arc::new(attached.iter().map(|v| text(&v.id)).collect())),
         );
         f.insert(
-            "attached_volumes_monthly".to_string(),
+            "attached_volumes_monthly",
             volumes_cost.as_ref().map_or(Value::Null, |m| num(m.to_f64())),
         );
         views.push(view(
@@ -254,15 +299,15 @@ pub fn resource_views<'a>(
                 format!("{} {} GiB in {}", v.volume_type, v.size_gib, v.region),
             )
         });
-        let mut f = HashMap::new();
-        f.insert("id".to_string(), text(&v.id));
-        f.insert("volume_type".to_string(), text(&v.volume_type));
-        f.insert("size_gib".to_string(), num(v.size_gib as f64));
-        f.insert("iops".to_string(), v.iops.map_or(Value::Null, |x| num(x as f64)));
-        f.insert("throughput".to_string(), v.throughput.map_or(Value::Null, |x| num(x as f64)));
-        f.insert("state".to_string(), text(v.state.as_str()));
-        f.insert("attached".to_string(), Value::Bool(!v.attachments.is_empty()));
-        f.insert("age_days".to_string(), days_between(v.create_time, now));
+        let mut f = Fields::new();
+        f.insert("id", text(&v.id));
+        f.insert("volume_type", text(&v.volume_type));
+        f.insert("size_gib", num(v.size_gib as f64));
+        f.insert("iops", v.iops.map_or(Value::Null, |x| num(x as f64)));
+        f.insert("throughput", v.throughput.map_or(Value::Null, |x| num(x as f64)));
+        f.insert("state", text(v.state.as_str()));
+        f.insert("attached", Value::Bool(!v.attachments.is_empty()));
+        f.insert("age_days", days_between(v.create_time, now));
         views.push(view(
             ResourceKind::EbsVolume,
             &v.id,
@@ -286,10 +331,10 @@ pub fn resource_views<'a>(
                 format!("public IPv4 in {} × {hours} h", a.region),
             )
         });
-        let mut f = HashMap::new();
-        f.insert("id".to_string(), text(&a.allocation_id));
-        f.insert("public_ip".to_string(), text(&a.public_ip));
-        f.insert("associated".to_string(), Value::Bool(a.is_associated()));
+        let mut f = Fields::new();
+        f.insert("id", text(&a.allocation_id));
+        f.insert("public_ip", text(&a.public_ip));
+        f.insert("associated", Value::Bool(a.is_associated()));
         views.push(view(
             ResourceKind::ElasticIp,
             &a.allocation_id,
@@ -316,13 +361,13 @@ pub fn resource_views<'a>(
                 ),
             )
         });
-        let mut f = HashMap::new();
-        f.insert("id".to_string(), text(&s.id));
-        f.insert("size_gib".to_string(), num(s.size_gib as f64));
-        f.insert("volume_id".to_string(), text(s.volume_id.as_deref().unwrap_or("")));
+        let mut f = Fields::new();
+        f.insert("id", text(&s.id));
+        f.insert("size_gib", num(s.size_gib as f64));
+        f.insert("volume_id", text(s.volume_id.as_deref().unwrap_or("")));
         let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
-        f.insert("volume_exists".to_string(), Value::Bool(exists));
-        f.insert("age_days".to_string(), days_between(s.start_time, now));
+        f.insert("volume_exists", Value::Bool(exists));
+        f.insert("age_days", days_between(s.start_time, now));
         views.push(view(
             ResourceKind::EbsSnapshot,
             &s.id,
@@ -346,10 +391,10 @@ pub fn resource_views<'a>(
                 format!("NAT gateway in {} × {hours} h, data processing not included", n.region),
             )
         });
-        let mut f = HashMap::new();
-        f.insert("id".to_string(), text(&n.id));
-        f.insert("state".to_string(), text(&n.state));
-        f.insert("age_days".to_string(), days_between(n.create_time, now));
+        let mut f = Fields::new();
+        f.insert("id", text(&n.id));
+        f.insert("state", text(&n.state));
+        f.insert("age_days", days_between(n.create_time, now));
         views.push(view(
             ResourceKind::NatGateway,
             &n.id,
@@ -376,9 +421,9 @@ pub fn resource_views<'a>(
                 currency: Currency::unknown(),
                 source: CostSource::Unknown { reason: "no billed days".into() },
             });
-            let mut f = HashMap::new();
-            f.insert("id".to_string(), text(id));
-            f.insert("service".to_string(), text(&r.service));
+            let mut f = Fields::new();
+            f.insert("id", text(id));
+            f.insert("service", text(&r.service));
             let resource_type =
                 if r.resource_type.is_empty() { "billing_resource" } else { &r.resource_type };
             let mut v = view(
@@ -427,7 +472,7 @@ pub const ONE_SAMPLE_NOTE: &str =
     "one metrics-server sample per replica, no usage history (lower confidence)";
 
 /// `usage_source`, `usage_days`, `usage_points` and `usage_note` of a container view.
-fn usage_fields(c: &crate::model::cluster::ContainerResources, f: &mut HashMap<String, Value>) {
+fn usage_fields(c: &crate::model::cluster::ContainerResources, f: &mut Fields) {
     use crate::model::cluster::UsageSource;
     let (source, days, points, note) = match (&c.usage_source, c.usage) {
         (Some(UsageSource::Prometheus { points, days }), Some(_)) => (
@@ -446,10 +491,10 @@ fn usage_fields(c: &crate::model::cluster::ContainerResources, f: &mut HashMap<S
         (None, Some(_)) => ("metrics-server", 0.0, 1.0, ONE_SAMPLE_NOTE.to_string()),
         (_, None) => ("none", 0.0, 0.0, "no usage data".to_string()),
     };
-    f.insert("usage_source".to_string(), text(source));
-    f.insert("usage_days".to_string(), num(days));
-    f.insert("usage_points".to_string(), num(points));
-    f.insert("usage_note".to_string(), text(&note));
+    f.insert("usage_source", text(source));
+    f.insert("usage_days", num(days));
+    f.insert("usage_points", num(points));
+    f.insert("usage_note", text(&note));
 }
 
 fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
@@ -501,52 +546,37 @@ fn cluster_views<'a>(
             let id =
                 n.instance_id.clone().unwrap_or_else(|| format!("{}/{}", cluster.name, n.name));
             let region = n.region.clone().unwrap_or_default();
-            let mut f = HashMap::new();
-            f.insert("id".to_string(), text(&id));
-            f.insert("scope".to_string(), text("node"));
-            f.insert("cluster".to_string(), text(&cluster.name));
-            f.insert("name".to_string(), text(&n.name));
-            f.insert("node_group".to_string(), text(&group));
-            f.insert("instance_type".to_string(), text(n.instance_type.as_deref().unwrap_or("")));
-            f.insert("labels".to_string(), tags_value(&node.labels));
-            f.insert("cpu_allocatable_m".to_string(), num(n.allocatable.cpu_millicores as f64));
-            f.insert(
-                "memory_allocatable_mib".to_string(),
-                num(n.allocatable.memory_bytes as f64 / MIB),
-            );
-            f.insert("cpu_requested_m".to_string(), num(n.requested.cpu_millicores as f64));
-            f.insert(
-                "memory_requested_mib".to_string(),
-                num(n.requested.memory_bytes as f64 / MIB),
-            );
-            f.insert("has_usage".to_string(), Value::Bool(n.used.is_some()));
+            let mut f = Fields::new();
+            f.insert("id", text(&id));
+            f.insert("scope", text("node"));
+            f.insert("cluster", text(&cluster.name));
+            f.insert("name", text(&n.name));
+            f.insert("node_group", text(&group));
+            f.insert("instance_type", text(n.instance_type.as_deref().unwrap_or("")));
+            f.insert("labels", tags_value(&node.labels));
+            f.insert("cpu_allocatable_m", num(n.allocatable.cpu_millicores as f64));
+            f.insert("memory_allocatable_mib", num(n.allocatable.memory_bytes as f64 / MIB));
+            f.insert("cpu_requested_m", num(n.requested.cpu_millicores as f64));
+            f.insert("memory_requested_mib", num(n.requested.memory_bytes as f64 / MIB));
+            f.insert("has_usage", Value::Bool(n.used.is_some()));
             if let Some(u) = n.used {
-                f.insert("cpu_used_m".to_string(), num(u.cpu_millicores as f64));
-                f.insert("memory_used_mib".to_string(), num(u.memory_bytes as f64 / MIB));
+                f.insert("cpu_used_m", num(u.cpu_millicores as f64));
+                f.insert("memory_used_mib", num(u.memory_bytes as f64 / MIB));
             }
-            f.insert("idle_monthly".to_string(), money_or_null(n.costs.map(|c| c.idle)));
+            f.insert("idle_monthly", money_or_null(n.costs.map(|c| c.idle)));
             // The node's group as a whole, so a node rule can leave a group that can shrink to
             // the group rule (and the same money is not counted twice).
             let total = |f: &dyn Fn(&crate::analysis::cluster::NodeReport) -> u64| {
                 members.iter().map(|n| f(n) as f64).sum::<f64>()
             };
-            f.insert("group_nodes".to_string(), num(members.len() as f64));
+            f.insert("group_nodes", num(members.len() as f64));
+            f.insert("group_cpu_allocatable_m", num(total(&|n| n.allocatable.cpu_millicores)));
+            f.insert("group_cpu_requested_m", num(total(&|n| n.requested.cpu_millicores)));
             f.insert(
-                "group_cpu_allocatable_m".to_string(),
-                num(total(&|n| n.allocatable.cpu_millicores)),
-            );
-            f.insert(
-                "group_cpu_requested_m".to_string(),
-                num(total(&|n| n.requested.cpu_millicores)),
-            );
-            f.insert(
-                "group_memory_allocatable_mib".to_string(),
+                "group_memory_allocatable_mib",
                 num(total(&|n| n.allocatable.memory_bytes) / MIB),
             );
-            f.insert(
-                "group_memory_requested_mib".to_string(),
-                num(total(&|n| n.requested.memory_bytes) / MIB),
-            );
+            f.insert("group_memory_requested_mib", num(total(&|n| n.requested.memory_bytes) / MIB));
             let mut v = view(
                 ResourceKind::K8sNode,
                 &id,
@@ -591,26 +621,20 @@ fn cluster_views<'a>(
             };
             let id = format!("{}/nodegroup/{group}", cluster.name);
             let region = members.iter().find_map(|n| n.region.clone()).unwrap_or_default();
-            let mut f = HashMap::new();
-            f.insert("id".to_string(), text(&id));
-            f.insert("scope".to_string(), text("node_group"));
-            f.insert("cluster".to_string(), text(&cluster.name));
-            f.insert("name".to_string(), text(group));
-            f.insert("node_group".to_string(), text(group));
-            f.insert("instance_type".to_string(), text(&types.join(",")));
-            f.insert("nodes".to_string(), num(count));
-            f.insert("cpu_allocatable_m".to_string(), num(sum(&|n| n.allocatable.cpu_millicores)));
+            let mut f = Fields::new();
+            f.insert("id", text(&id));
+            f.insert("scope", text("node_group"));
+            f.insert("cluster", text(&cluster.name));
+            f.insert("name", text(group));
+            f.insert("node_group", text(group));
+            f.insert("instance_type", text(&types.join(",")));
+            f.insert("nodes", num(count));
+            f.insert("cpu_allocatable_m", num(sum(&|n| n.allocatable.cpu_millicores)));
+            f.insert("memory_allocatable_mib", num(sum(&|n| n.allocatable.memory_bytes) / MIB));
+            f.insert("cpu_requested_m", num(sum(&|n| n.requested.cpu_millicores)));
+            f.insert("memory_requested_mib", num(sum(&|n| n.requested.memory_bytes) / MIB));
             f.insert(
-                "memory_allocatable_mib".to_string(),
-                num(sum(&|n| n.allocatable.memory_bytes) / MIB),
-            );
-            f.insert("cpu_requested_m".to_string(), num(sum(&|n| n.requested.cpu_millicores)));
-            f.insert(
-                "memory_requested_mib".to_string(),
-                num(sum(&|n| n.requested.memory_bytes) / MIB),
-            );
-            f.insert(
-                "node_monthly_cost".to_string(),
+                "node_monthly_cost",
                 if all_priced && !priced.is_empty() {
                     money_value(total.mul_ratio(1, priced.len() as i128))
                 } else {
@@ -627,32 +651,26 @@ fn cluster_views<'a>(
             let workload = format!("{}/{}/{}", w.namespace, w.kind, w.name);
             for c in &w.containers {
                 let id = format!("{}/{workload}/{}", cluster.name, c.name);
-                let mut f = HashMap::new();
-                f.insert("id".to_string(), text(&id));
-                f.insert("scope".to_string(), text("container"));
-                f.insert("cluster".to_string(), text(&cluster.name));
-                f.insert("namespace".to_string(), text(&w.namespace));
-                f.insert("workload_kind".to_string(), text(&w.kind));
-                f.insert("name".to_string(), text(&w.name));
-                f.insert("workload".to_string(), text(&workload));
-                f.insert("container".to_string(), text(&c.name));
-                f.insert("replicas".to_string(), num(f64::from(w.replicas)));
-                f.insert("cpu_request_m".to_string(), num(c.requests.cpu_millicores as f64));
-                f.insert(
-                    "memory_request_mib".to_string(),
-                    num(c.requests.memory_bytes as f64 / MIB),
-                );
-                f.insert("has_usage".to_string(), Value::Bool(c.usage.is_some()));
+                let mut f = Fields::new();
+                f.insert("id", text(&id));
+                f.insert("scope", text("container"));
+                f.insert("cluster", text(&cluster.name));
+                f.insert("namespace", text(&w.namespace));
+                f.insert("workload_kind", text(&w.kind));
+                f.insert("name", text(&w.name));
+                f.insert("workload", text(&workload));
+                f.insert("container", text(&c.name));
+                f.insert("replicas", num(f64::from(w.replicas)));
+                f.insert("cpu_request_m", num(c.requests.cpu_millicores as f64));
+                f.insert("memory_request_mib", num(c.requests.memory_bytes as f64 / MIB));
+                f.insert("has_usage", Value::Bool(c.usage.is_some()));
                 if let Some(u) = c.usage {
-                    f.insert("cpu_usage_m".to_string(), num(u.cpu_millicores as f64));
-                    f.insert("memory_max_mib".to_string(), num(u.memory_bytes as f64 / MIB));
+                    f.insert("cpu_usage_m", num(u.cpu_millicores as f64));
+                    f.insert("memory_max_mib", num(u.memory_bytes as f64 / MIB));
                 }
                 usage_fields(c, &mut f);
-                f.insert("cpu_core_monthly".to_string(), money_or_null(report.cpu_cost_per_core));
-                f.insert(
-                    "memory_gib_monthly".to_string(),
-                    money_or_null(report.memory_cost_per_gib),
-                );
+                f.insert("cpu_core_monthly", money_or_null(report.cpu_cost_per_core));
+                f.insert("memory_gib_monthly", money_or_null(report.memory_cost_per_gib));
                 // The container's requests × replicas at the cluster's average unit prices.
                 let monthly =
                     report.cpu_cost_per_core.zip(report.memory_cost_per_gib).map(|(core, gib)| {
@@ -708,18 +726,17 @@ fn view<'a>(
     account: &str,
     region: &str,
     tags: &'a Tags,
-    mut fields: HashMap<String, Value>,
+    mut fields: Fields,
     utilization: &HashMap<&str, &'a UtilizationSummary>,
     cost: CurrentCost,
 ) -> ResourceView<'a> {
-    fields.insert("kind".to_string(), text(kind.as_str()));
-    fields.insert("account_id".to_string(), text(account));
-    fields.insert("region".to_string(), text(region));
-    fields.insert("tags".to_string(), tags_value(tags));
-    fields
-        .insert("monthly_cost".to_string(), cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
+    fields.insert("kind", text(kind.as_str()));
+    fields.insert("account_id", text(account));
+    fields.insert("region", text(region));
+    fields.insert("tags", tags_value(tags));
+    fields.insert("monthly_cost", cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
     fields.insert(
-        "cost_source".to_string(),
+        "cost_source",
         text(match cost.source {
             CostSource::Billing { .. } => "billing",
             CostSource::Catalog { .. } => "catalog",
@@ -734,7 +751,7 @@ fn view<'a>(
         account_id: account.to_string(),
         region: region.to_string(),
         tags,
-        r: Value::from(fields),
+        r: fields.into_value(),
         utilization: utilization.get(id).copied(),
         cost,
     }
@@ -744,20 +761,20 @@ fn view<'a>(
 /// from the map, so an expression using them fails (and the rule does not fire) instead of
 /// reading a zero.
 pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
-    let mut m: HashMap<String, Value> = HashMap::new();
+    let mut m = Fields::new();
     let Some(u) = u else {
-        m.insert("has_data".to_string(), Value::Bool(false));
-        m.insert("days_covered".to_string(), num(0.0));
-        m.insert("data_points".to_string(), num(0.0));
-        return m.into();
+        m.insert("has_data", Value::Bool(false));
+        m.insert("days_covered", num(0.0));
+        m.insert("data_points", num(0.0));
+        return m.into_value();
     };
-    m.insert("has_data".to_string(), Value::Bool(u.data_points > 0));
-    m.insert("lookback_days".to_string(), num(f64::from(u.lookback_days)));
-    m.insert("days_covered".to_string(), num(f64::from(u.days_covered)));
-    m.insert("data_points".to_string(), num(f64::from(u.data_points)));
-    let mut put = |name: &str, v: Option<f64>| {
+    m.insert("has_data", Value::Bool(u.data_points > 0));
+    m.insert("lookback_days", num(f64::from(u.lookback_days)));
+    m.insert("days_covered", num(f64::from(u.days_covered)));
+    m.insert("data_points", num(f64::from(u.data_points)));
+    let mut put = |name: &'static str, v: Option<f64>| {
         if let Some(v) = v {
-            m.insert(name.to_string(), num(v));
+            m.insert(name, num(v));
         }
     };
     put("cpu_avg", u.cpu_avg_percent);
@@ -772,7 +789,7 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     };
     put("network_mb_per_day", network);
     put("bytes_processed_gb", u.bytes_processed.map(|b| b / 1e9));
-    m.into()
+    m.into_value()
 }
 
 fn arg_text(args: &[Value], i: usize, function: &str) -> Result<Arc<String>, ExecutionError> {
