@@ -2,6 +2,7 @@
 
 pub mod focus;
 pub mod kube;
+pub mod record_limit;
 pub mod snapshot_file;
 
 use std::path::PathBuf;

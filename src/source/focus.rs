@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
+use super::record_limit::{RecordLimit, is_record_too_long};
 use super::{Result, SourceError};
 use crate::model::billing::SkippedRow;
 use crate::model::tags::parse_focus_tags;
@@ -254,7 +255,9 @@ fn row_err(column: Column, message: impl Into<String>) -> RowError {
     RowError { column: column_name(column).to_string(), message: message.into() }
 }
 
-fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
+const CSV_BUFFER: usize = 256 * 1024;
+
+fn csv_reader<R: Read>(reader: R) -> csv::Reader<RecordLimit<R>> {
     // Only `\n` ends a record: with the default terminator a CRLF file's line numbers drift by
     // one (the `\n` is counted as the start of the next record). The stray `\r` this leaves at
     // the end of the last field is whitespace, which every field reader trims.
@@ -262,17 +265,18 @@ fn csv_reader<R: Read>(reader: R) -> csv::Reader<R> {
         .has_headers(false)
         .flexible(true)
         .terminator(csv::Terminator::Any(b'\n'))
-        .buffer_capacity(256 * 1024)
-        .from_reader(reader)
+        .buffer_capacity(CSV_BUFFER)
+        .from_reader(RecordLimit::new(reader, CSV_BUFFER))
 }
 
 /// Reads and checks the header row.
 fn read_header<R: Read>(
-    csv: &mut csv::Reader<R>,
+    csv: &mut csv::Reader<RecordLimit<R>>,
     path: &Path,
 ) -> Result<(csv::ByteRecord, Layout)> {
     let mut header = csv::ByteRecord::new();
     let got_header = csv.read_byte_record(&mut header).map_err(|e| csv_error(e, path, 1))?;
+    csv.get_ref().record_done();
     if !got_header || header.iter().all(|f| f.trim_ascii().is_empty()) {
         return Err(SourceError::Row {
             path: path.to_path_buf(),
@@ -318,7 +322,7 @@ struct Stop {
 /// after that byte offset (which is returned, unprocessed). Line numbers are the reader's own.
 fn records<R: Read>(
     ledger: &mut Ledger,
-    csv: &mut csv::Reader<R>,
+    csv: &mut csv::Reader<RecordLimit<R>>,
     header: &csv::ByteRecord,
     cols: &Cols,
     options: FocusOptions,
@@ -333,8 +337,13 @@ fn records<R: Read>(
         match csv.read_byte_record(&mut record) {
             Ok(false) => return Ok(None),
             Ok(true) => {}
+            // An over-long record starts on the line after the last one read.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::Io(io) if is_record_too_long(io)) => {
+                return Err(csv_error(e, path, line + 1));
+            }
             Err(e) => return Err(csv_error(e, path, line)),
         }
+        csv.get_ref().record_done();
         if let Some(end) = stop_at
             && let Some(pos) = record.position()
             && pos.byte() >= end
@@ -442,7 +451,7 @@ fn ingest_parallel(
 ) -> Result<()> {
     use std::io::{Seek, SeekFrom};
     let io = |source| SourceError::Io { path: path.to_path_buf(), source };
-    let open_at = |offset: u64| -> Result<csv::Reader<File>> {
+    let open_at = |offset: u64| -> Result<csv::Reader<RecordLimit<File>>> {
         let mut file = File::open(path).map_err(io)?;
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
         Ok(csv_reader(file))
@@ -544,6 +553,12 @@ fn physical_line(record: &csv::ByteRecord, end_line: u64) -> u64 {
 fn csv_error(e: csv::Error, path: &Path, last_line: u64) -> SourceError {
     let line = e.position().map_or(last_line, |p| p.line());
     match e.into_kind() {
+        csv::ErrorKind::Io(io) if is_record_too_long(&io) => SourceError::Row {
+            path: path.to_path_buf(),
+            line,
+            column: String::new(),
+            message: io.to_string(),
+        },
         csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             SourceError::File {
                 path: path.to_path_buf(),
