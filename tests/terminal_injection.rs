@@ -48,11 +48,12 @@ fn hostile_focus() -> String {
     text
 }
 
-/// The bundled sample with every instance's tags and state reason made hostile, and the hostile
+/// The bundled sample with every instance's id, tags and state reason made hostile, and the hostile
 /// billing in place of the sample's.
 fn hostile_dataset() -> Box<Dataset> {
     let mut snapshot = costscope::sample::snapshot().unwrap();
     for instance in &mut snapshot.inventory.instances {
+        instance.id = format!("{TITLE}{}{BIDI}", instance.id);
         instance.tags.insert("team".to_string(), hostile("web"));
         instance.tags.insert(hostile("key"), hostile("value"));
         instance.state_transition_reason = Some(hostile("User initiated"));
@@ -79,11 +80,13 @@ fn loaded() -> App {
 }
 
 fn key(c: char) -> Msg {
-    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::SUPER))
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE))
 }
 
 /// Escape sequences a terminal renderer legitimately writes are CSI (`ESC [`) only; anything
-/// else after an ESC, a BEL, or a C1 control came from the data.
+/// else after an ESC, a BEL, or a C1 control came from the data. (A CSI from the data, such as
+/// its clear-screen, looks like the renderer's own here; the cell check of the dashboard test
+/// and the no-ESC check of the text outputs catch that one.)
 fn assert_no_injection(bytes: &[u8], what: &str) {
     let text = String::from_utf8_lossy(bytes);
     assert!(!text.contains("\u{7}"), "{what}: BEL reached the output");
@@ -93,7 +96,6 @@ fn assert_no_injection(bytes: &[u8], what: &str) {
         let next = text[i + 1..].chars().next();
         assert_eq!(next, Some('['), "{what}: ESC {next:?} at byte {i} is not the renderer's CSI");
     }
-    assert!(!text.contains("\u{1b}[2J"), "{what}: the data's clear-screen reached the output");
 }
 
 #[test]
@@ -119,7 +121,11 @@ fn the_dashboard_never_draws_data_escapes() {
             terminal.resize(ratatui::layout::Rect::new(0, 0, 160, 48)).unwrap();
             terminal.draw(|f| view::render(&app, f)).unwrap();
         }
-        assert!(String::from_utf8_lossy(&bytes).contains("pwned"), "{name}: the data is shown");
+        if name != "cluster" {
+            // The cluster view shows the sample's cluster, which carries no hostile text.
+            let shown: String = buffer.content().iter().map(|c| c.symbol()).collect();
+            assert!(shown.contains("pwned"), "{name}: the data is shown: {shown}");
+        }
         assert_no_injection(&bytes, name);
     }
 }
