@@ -185,7 +185,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fuzz.csv.gz");
         std::fs::write(&path, &bytes).unwrap();
-        if let Err(e) = read_focus_files(&[path.clone()], FocusOptions::default()) {
+        if let Err(e) = read_focus_files(std::slice::from_ref(&path), FocusOptions::default()) {
             let message = e.to_string();
             prop_assert!(message.starts_with(&path.display().to_string()), "{message}");
         }
@@ -295,11 +295,16 @@ fn cel_expr() -> impl Strategy<Value = String> {
     ];
     leaf.prop_recursive(6, 48, 4, |inner| {
         prop_oneof![
-            (inner.clone(), prop::sample::select(vec!["+", "-", "*", "/", "%", "&&", "||", "==", "<", "in"]), inner.clone())
+            (
+                inner.clone(),
+                prop::sample::select(vec!["+", "-", "*", "/", "%", "&&", "||", "==", "<", "in"]),
+                inner.clone()
+            )
                 .prop_map(|(a, op, b)| format!("{a} {op} {b}")),
             inner.clone().prop_map(|a| format!("({a})")),
             inner.clone().prop_map(|a| format!("!{a}")),
-            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(a, b, c)| format!("{a} ? {b} : {c}")),
+            (inner.clone(), inner.clone(), inner.clone())
+                .prop_map(|(a, b, c)| format!("{a} ? {b} : {c}")),
             inner.clone().prop_map(|a| format!("[{a}].map(x, x + {a})")),
             inner.clone().prop_map(|a| format!("[{a}].exists(x, {a})")),
             inner.clone().prop_map(|a| format!("size({a})")),
@@ -446,7 +451,8 @@ proptest! {
 // Kubernetes quantities
 // ---------------------------------------------------------------------------------------------
 
-const BINARY: [(&str, u32); 6] = [("Ki", 10), ("Mi", 20), ("Gi", 30), ("Ti", 40), ("Pi", 50), ("Ei", 60)];
+const BINARY: [(&str, u32); 6] =
+    [("Ki", 10), ("Mi", 20), ("Gi", 30), ("Ti", 40), ("Pi", 50), ("Ei", 60)];
 const DECIMAL: [(&str, u32); 6] = [("k", 3), ("M", 6), ("G", 9), ("T", 12), ("P", 15), ("E", 18)];
 
 proptest! {

@@ -28,9 +28,10 @@ fn hostile(prefix: &str) -> String {
 
 /// A FOCUS file whose service, region, resource, account and tags all carry escapes.
 fn hostile_focus() -> String {
-    let tags = serde_json::json!({ "team": hostile("web"), "env": hostile("prod"), hostile("k"): "v" })
-        .to_string()
-        .replace('"', "\"\"");
+    let tags =
+        serde_json::json!({ "team": hostile("web"), "env": hostile("prod"), hostile("k"): "v" })
+            .to_string()
+            .replace('"', "\"\"");
     let mut text = String::from(
         "BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,ProviderName,BillingAccountId,SubAccountId,ServiceName,RegionId,ResourceId,ResourceType,ChargeCategory,Tags\n",
     );
@@ -101,7 +102,13 @@ fn assert_no_injection(bytes: &[u8], what: &str) {
 #[test]
 fn the_dashboard_never_draws_data_escapes() {
     let mut app = loaded();
-    for (tab, name) in ['1', '2', '3', '4', '5'].into_iter().zip(["overview", "costs", "tags", "cluster", "recommendations"]) {
+    for (tab, name) in ['1', '2', '3', '4', '5'].into_iter().zip([
+        "overview",
+        "costs",
+        "tags",
+        "cluster",
+        "recommendations",
+    ]) {
         app.update(key(tab));
         // The cells the dashboard puts on screen hold no control character at all.
         let mut test = Terminal::new(TestBackend::new(160, 48)).unwrap();

@@ -47,8 +47,13 @@ impl OutputLock {
     pub fn acquire(out: &Path, timeout: Duration) -> Result<OutputLock, LockError> {
         let path = lock_path(out);
         let io = |source| LockError::Io { path: path.clone(), source };
-        let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io)?;
         let start = Instant::now();
         let mut announced = false;
         loop {

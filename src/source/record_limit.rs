@@ -29,7 +29,11 @@ pub struct RecordLimit<R> {
 impl<R> RecordLimit<R> {
     /// `read_ahead` is the csv reader's buffer capacity.
     pub fn new(inner: R, read_ahead: usize) -> RecordLimit<R> {
-        RecordLimit { inner, since_record: Cell::new(0), limit: MAX_RECORD_BYTES + read_ahead as u64 }
+        RecordLimit {
+            inner,
+            since_record: Cell::new(0),
+            limit: MAX_RECORD_BYTES + read_ahead as u64,
+        }
     }
 
     /// Called after every record the parser returns (through `csv::Reader::get_ref`).
