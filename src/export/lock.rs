@@ -4,8 +4,9 @@
 //! The atomic rename already keeps each file whole; the lock keeps the runs in order, so the
 //! file a reader finds is always the newest run's. The lock is the operating system's
 //! (`flock` on Unix): it is released when the process ends, however it ends, so a killed run
-//! never leaves a stale lock. The lock file itself stays (deleting it would let a third run lock
-//! a new file while a second still waits on the old one); it holds the holder's process id.
+//! never leaves a stale lock. The lock file holds the holder's process id and is removed when
+//! the run ends (on Unix), so output directories stay clean; a waiter that then gets the lock
+//! on the removed file sees that the path no longer names it and starts over on a new one.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, Write};
@@ -29,7 +30,34 @@ pub enum LockError {
 /// Held for as long as the value lives.
 #[derive(Debug)]
 pub struct OutputLock {
-    _file: File,
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for OutputLock {
+    fn drop(&mut self) {
+        // Removed while still locked; the lock goes with the file handle right after.
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&self.path);
+        let _ = &self.file;
+    }
+}
+
+/// Whether `path` still names the open `file` (it does not once a previous holder removed it).
+fn still_named(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 /// `<out>.lock`.
@@ -47,18 +75,16 @@ impl OutputLock {
     pub fn acquire(out: &Path, timeout: Duration) -> Result<OutputLock, LockError> {
         let path = lock_path(out);
         let io = |source| LockError::Io { path: path.clone(), source };
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(io)?;
+        let open =
+            || OpenOptions::new().read(true).write(true).create(true).truncate(false).open(&path);
+        let mut file = open().map_err(io)?;
         let start = Instant::now();
         let mut announced = false;
         loop {
             match file.try_lock() {
-                Ok(()) => break,
+                Ok(()) if still_named(&file, &path) => break,
+                // The previous holder removed this file as it finished: lock the current one.
+                Ok(()) => file = open().map_err(io)?,
                 Err(TryLockError::WouldBlock) => {
                     let waited = start.elapsed();
                     if waited >= timeout {
@@ -89,7 +115,7 @@ impl OutputLock {
             file.rewind()?;
             writeln!(file, "{}", std::process::id())
         });
-        Ok(OutputLock { _file: file })
+        Ok(OutputLock { file, path })
     }
 }
 
@@ -124,6 +150,9 @@ mod tests {
         assert!(message.contains(&format!("(pid {})", std::process::id())), "{message}");
         assert!(message.contains("out.csv.lock"), "{message}");
         drop(first);
-        OutputLock::acquire(&out, Duration::ZERO).unwrap();
+        assert!(!lock_path(&out).exists(), "the lock file goes with the lock");
+        let again = OutputLock::acquire(&out, Duration::ZERO).unwrap();
+        assert!(lock_path(&out).exists());
+        drop(again);
     }
 }
