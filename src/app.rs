@@ -75,6 +75,14 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         )
         .into());
     };
+    // Held until the command returns: a second run writing the same file waits for this one.
+    let _lock = match command.out_path() {
+        Some(out) => Some(export::lock::OutputLock::acquire(
+            out,
+            std::time::Duration::from_secs(cli.global.lock_timeout),
+        )?),
+        None => None,
+    };
     match command {
         Command::Tui(args) => {
             if !std::io::stdout().is_terminal() {

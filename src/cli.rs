@@ -30,6 +30,20 @@ pub struct GlobalArgs {
     /// Only errors on stderr.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Log line format on stderr: text, or json (one object a line); timestamps are UTC.
+    #[arg(long, global = true, default_value = "text", value_name = "text|json")]
+    pub log_format: LogFormat,
+    /// Seconds to wait for another run writing the same --out (its `<out>.lock`) before
+    /// giving up with exit 1; 0 gives up at once.
+    #[arg(long, global = true, default_value_t = 60, value_name = "SECS")]
+    pub lock_timeout: u64,
+}
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +150,19 @@ impl Default for SourceArgs {
 
 fn prometheus_url(url: &str) -> Result<String, String> {
     crate::source::prometheus::http::check_url(url).map(|()| url.to_string())
+}
+
+impl Command {
+    /// The file the command writes, when it writes one (what the output lock protects).
+    pub fn out_path(&self) -> Option<&std::path::Path> {
+        match self {
+            Command::Report(a) => a.output.out.as_deref(),
+            Command::Costs(a) => a.output.out.as_deref(),
+            Command::Tags(a) => a.output.out.as_deref(),
+            Command::Collect(a) => Some(&a.out),
+            Command::Tui(_) | Command::Rules(_) => None,
+        }
+    }
 }
 
 impl SourceArgs {

@@ -3,6 +3,7 @@
 
 pub mod csv;
 pub mod json;
+pub mod lock;
 pub mod markdown;
 
 use std::fmt;

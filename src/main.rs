@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use costscope::app::{Outcome, UsageError, run};
-use costscope::cli::Cli;
+use costscope::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
     };
     // Log lines would tear the dashboard's screen: it reports through its status bar instead.
     let dashboard = matches!(cli.command, Some(costscope::cli::Command::Tui(_)) | None);
-    init_logging(&cli.global.log_level, cli.global.quiet || dashboard);
+    init_logging(&cli.global.log_level, cli.global.quiet || dashboard, cli.global.log_format);
     match run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
@@ -32,7 +32,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: &str, quiet: bool) {
+/// Logs go to stderr with UTC timestamps (tracing-subscriber's default clock prints RFC 3339
+/// in UTC), coloured only on a terminal; `json` is one object a line for log collectors.
+fn init_logging(level: &str, quiet: bool, format: LogFormat) {
     let mut filter = if quiet {
         tracing_subscriber::EnvFilter::new("error")
     } else {
@@ -44,11 +46,11 @@ fn init_logging(level: &str, quiet: bool) {
             filter = filter.add_directive(cap);
         }
     }
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -4,6 +4,7 @@ pub mod aws;
 pub mod focus;
 pub mod kube;
 pub mod prometheus;
+pub mod record_limit;
 pub mod snapshot_file;
 
 use std::path::PathBuf;

@@ -528,6 +528,14 @@ fn ingest_parallel(
 
 /// `line` is where the reader was, for errors (a truncated stream) that carry none.
 fn io_error(e: std::io::Error, path: &Path, line: u64) -> SourceError {
+    if let Some(too_long) = super::record_limit::record_too_long(&e) {
+        return SourceError::Row {
+            path: path.to_path_buf(),
+            line: too_long.line,
+            column: String::new(),
+            message: too_long.to_string(),
+        };
+    }
     match e.kind() {
         std::io::ErrorKind::UnexpectedEof => SourceError::File {
             path: path.to_path_buf(),

@@ -244,10 +244,70 @@ fn compile(text: &str, path: &Path, field: &str, source: &str) -> Result<Expr, R
         field: field.to_string(),
         message: format!("invalid CEL expression: {message}"),
     };
+    check_shape(source).map_err(invalid)?;
     let program = compile_guarded(source)
         .ok_or_else(|| invalid(format!("cannot parse `{}`", source.trim())))?
         .map_err(|e| invalid(plain_errors(&e.to_string())))?;
     Ok(Expr { source: source.trim().to_string(), program })
+}
+
+/// The longest expression a rule may hold; the built-in pack's longest is under 1 KiB.
+pub const MAX_EXPRESSION_BYTES: usize = 8 * 1024;
+/// The deepest bracket nesting an expression may have (see [`check_shape`]).
+pub const MAX_EXPRESSION_DEPTH: usize = 32;
+/// The most operators an expression may hold (see [`check_shape`]).
+pub const MAX_EXPRESSION_OPERATORS: usize = 256;
+
+/// The CEL parser and evaluator recurse once per nesting level, and a chain of binary
+/// operators nests as deep as it is long; a stack overflow aborts the process (no panic to
+/// catch). A rule file must never do that, so huge or deep expressions are refused before they
+/// reach the parser. The depth counted is the deepest bracket nesting plus every operator
+/// outside string literals: an over-estimate of the parser's depth (the built-in pack's
+/// largest is 42), and small enough for a 2 MiB thread stack.
+fn check_shape(source: &str) -> Result<(), String> {
+    if source.len() > MAX_EXPRESSION_BYTES {
+        return Err(format!(
+            "expression is {} bytes long, more than the limit of {MAX_EXPRESSION_BYTES}",
+            source.len()
+        ));
+    }
+    let (mut depth, mut deepest, mut operators) = (0usize, 0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in source.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            // `&&`, `||`, `==`, `<=` count twice, which only makes the estimate safer.
+            '+' | '-' | '*' | '/' | '%' | '<' | '>' | '=' | '!' | '&' | '|' | '?' | ',' => {
+                operators += 1;
+            }
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    if deepest > MAX_EXPRESSION_DEPTH {
+        return Err(format!(
+            "expression nests brackets {deepest} levels deep, more than the limit of {MAX_EXPRESSION_DEPTH}"
+        ));
+    }
+    if operators > MAX_EXPRESSION_OPERATORS {
+        return Err(format!(
+            "expression has {operators} operators, more than the limit of {MAX_EXPRESSION_OPERATORS}"
+        ));
+    }
+    Ok(())
 }
 
 /// The CEL parser (antlr4rust) panics on some malformed input instead of returning an error;
@@ -255,10 +315,18 @@ fn compile(text: &str, path: &Path, field: &str, source: &str) -> Result<Expr, R
 fn compile_guarded(source: &str) -> Option<Result<Program, cel_interpreter::ParseErrors>> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
-    let result = std::panic::catch_unwind(|| Program::compile(source)).ok();
+    // The parser recurses deeply per nesting level (tens of KB of stack per level in a debug
+    // build): it runs on a fresh stack large enough for any expression that passes
+    // `check_shape`, whatever thread the caller is on.
+    let result = stacker::maybe_grow(PARSER_STACK / 4, PARSER_STACK, || {
+        std::panic::catch_unwind(|| Program::compile(source)).ok()
+    });
     std::panic::set_hook(previous);
     result
 }
+
+/// Reserved, not committed: only the pages the parser touches are used.
+const PARSER_STACK: usize = 256 << 20;
 
 fn plain_errors(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -492,5 +560,70 @@ impl RuleSet {
             }
         }
         Ok(warnings)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_with(condition: &str) -> String {
+        format!(
+            "id = \"x\"\ntitle = \"t\"\nresource = \"ebs_volume\"\naction = \"a\"\nconfidence = \"low\"\ncondition = '''{condition}'''\nsavings = \"1.0\"\nevidence = \"e\"\n"
+        )
+    }
+
+    #[test]
+    fn deep_or_huge_expressions_are_refused_before_the_parser() {
+        for (condition, why) in [
+            (format!("{}true{}", "(".repeat(20_000), ")".repeat(20_000)), "bytes long"),
+            (format!("{}true{}", "(".repeat(40), ")".repeat(40)), "levels deep"),
+            (format!("{}true", "!".repeat(300)), "operators"),
+            ("1.0 + ".repeat(300) + "1.0 > 0.0", "operators"),
+            ("false ? false : ".repeat(300) + "true", "operators"),
+        ] {
+            let err = Rule::parse(&rule_with(&condition), Path::new("deep.toml")).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("deep.toml:6: condition:") && text.contains(why), "{text}");
+        }
+        // Brackets inside strings do not count.
+        let quoted = format!("r.state == \"{}\"", "(".repeat(200));
+        Rule::parse(&rule_with(&quoted), Path::new("q.toml")).unwrap();
+    }
+
+    /// The largest expressions the limits let through parse (on the parser's own stack),
+    /// evaluate and drop on an 8 MiB stack (the main thread's, where `report` and `rules check`
+    /// run). A debug build does not fit 2 MiB (see the note in docs/fuzzing.md).
+    #[test]
+    fn the_largest_allowed_expressions_fit_a_small_stack() {
+        let n = MAX_EXPRESSION_OPERATORS / 2;
+        let d = MAX_EXPRESSION_DEPTH;
+        let cases = [
+            format!("{}true{}", "(".repeat(d), ")".repeat(d)),
+            format!("{}1.0{} > 0.0", "[".repeat(d), "][0]".repeat(d)),
+            "1.0 + ".repeat(n - 1) + "1.0 > 0.0",
+            "true && ".repeat(n / 2) + "true",
+            "[".to_string() + &"1.0, ".repeat(n - 1) + "1.0].size() > 0.0",
+            format!("{}true", "!".repeat(n)),
+            "false ? false : ".repeat(n / 2) + "true",
+            "-".repeat(n - 1) + "1.0 > 0.0",
+        ];
+        for condition in cases {
+            std::thread::Builder::new()
+                .stack_size(8 << 20)
+                .spawn(move || {
+                    let rule = Rule::parse(&rule_with(&condition), Path::new("big.toml")).unwrap();
+                    let catalog = std::sync::Arc::new(
+                        crate::pricing::catalog::PriceCatalog::builtin().unwrap(),
+                    );
+                    let _ = crate::analysis::rules::probe::check(
+                        RuleSet { rules: vec![rule] },
+                        catalog,
+                    );
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+        }
     }
 }

@@ -131,6 +131,11 @@ impl<R: Read> Tokenizer<R> {
             self.pos = 0;
         }
         if self.len == self.buf.len() {
+            // One record fills the buffer: the cap keeps a line without end from taking memory.
+            if self.len as u64 >= crate::source::record_limit::MAX_RECORD_BYTES {
+                let line = self.line;
+                return Err(crate::source::record_limit::RecordTooLong { line }.into_io());
+            }
             self.buf.resize(self.buf.len() * 2, 0);
         }
         loop {
