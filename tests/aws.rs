@@ -309,3 +309,24 @@ fn a_failing_service_is_a_warning_and_exit_3_with_the_rest_intact() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("STS GetCallerIdentity failed"), "{}", out.stderr);
 }
+
+#[test]
+fn credentials_tokens_and_signatures_never_reach_the_logs() {
+    let env = Env::new("111100000006");
+    env.run_instance("us-east-1", "t3.micro", &[]);
+    let secret = "wJalrXUtnFEMIsecretNEVERlogged";
+    let token = "FwoGZXIvYXdzEtokenNEVERlogged";
+    let out = env.costscope_with(
+        &["--log-level", "trace", "report", "--aws", "--regions", "us-east-1", "--format", "json"],
+        &[("AWS_SECRET_ACCESS_KEY", secret), ("AWS_SESSION_TOKEN", token), ("RUST_LOG", "trace")],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Trace logging was on: costscope's own debug lines are there.
+    assert!(out.stderr.contains("region start"), "{}", out.stderr);
+    for needle in [secret, token, "Signature=", "X-Amz-Security-Token", "authorization:"] {
+        assert!(
+            !out.stderr.to_ascii_lowercase().contains(&needle.to_ascii_lowercase()),
+            "{needle} in the logs"
+        );
+    }
+}
