@@ -41,9 +41,15 @@ impl Outcome {
 pub struct UsageError(pub String);
 
 /// Fills in what the sources take from the configuration rather than the command line.
-fn configure(sources: &mut crate::cli::SourceArgs, config: &Config, required_tags: &[String]) {
+fn configure(
+    sources: &mut crate::cli::SourceArgs,
+    config: &Config,
+    required_tags: &[String],
+    quiet: bool,
+) {
     sources.tag_keys = required_tags.to_vec();
     sources.cost_explorer_ttl = config.cost_explorer_ttl;
+    sources.progress = !quiet && std::io::stderr().is_terminal();
 }
 
 /// Says on stderr what the sources want known (unless `--quiet`) and their warnings, and
@@ -93,11 +99,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 .into());
             }
             let mut sources = args.sources;
-            configure(&mut sources, &config, &config.required_tags.clone());
+            configure(&mut sources, &config, &config.required_tags.clone(), true);
             dashboard(sources, config, cli.global.rules)
         }
         Command::Costs(mut args) => {
-            configure(&mut args.sources, &config, &[]);
+            configure(&mut args.sources, &config, &[], quiet);
             let snapshot = gather(&args.sources, args.by.grain())?;
             let partial = report_sources(&snapshot, quiet);
             let billing = snapshot.billing.as_ref().ok_or_else(|| {
@@ -129,7 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if required.is_empty() {
                 return Err(UsageError("--require needs at least one tag key".into()).into());
             }
-            configure(&mut args.sources, &config, &required);
+            configure(&mut args.sources, &config, &required, quiet);
             let snapshot = gather(&args.sources, Grain::FULL)?;
             let partial = report_sources(&snapshot, quiet);
             let billing = snapshot.billing.as_ref().ok_or_else(|| {
@@ -153,7 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Report(mut args) => {
             let engine = engine(&config, cli.global.rules.as_deref())?;
-            configure(&mut args.sources, &config, &config.required_tags.clone());
+            configure(&mut args.sources, &config, &config.required_tags.clone(), quiet);
             let snapshot = gather(&args.sources, Grain::FULL)?;
             report_sources(&snapshot, quiet);
             let suppressions = load_suppressions(&config)?;
@@ -200,7 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
         }
         Command::Collect(mut args) => {
-            configure(&mut args.sources, &config, &config.required_tags.clone());
+            configure(&mut args.sources, &config, &config.required_tags.clone(), quiet);
             let mut snapshot = gather(&args.sources, Grain::FULL)?;
             report_sources(&snapshot, quiet);
             snapshot.normalize();

@@ -121,6 +121,9 @@ pub struct SourceArgs {
     /// How long a Cost Explorer answer is reused (`[aws] cache_ttl_hours` of the config).
     #[arg(skip)]
     pub cost_explorer_ttl: Option<std::time::Duration>,
+    /// Progress lines on stderr while live sources are read (a terminal, not `--quiet`).
+    #[arg(skip)]
+    pub progress: bool,
 }
 
 /// CloudWatch keeps hourly points for 455 days; two weeks is what the rules' `min_days` ask.
@@ -144,6 +147,7 @@ impl Default for SourceArgs {
             refresh: false,
             tag_keys: Vec::new(),
             cost_explorer_ttl: None,
+            progress: false,
         }
     }
 }

@@ -176,6 +176,7 @@ pub fn gather_aws(
         grain,
         cache: Cache::new(cache_dir, ttl, sources.refresh, now),
         now,
+        progress: sources.progress,
     };
     aws::read(&options)
 }

@@ -62,6 +62,8 @@ pub struct AwsOptions {
     pub grain: Grain,
     pub cache: Cache,
     pub now: DateTime<Utc>,
+    /// One line on stderr, rewritten as regions complete (only on a terminal).
+    pub progress: bool,
 }
 
 /// Everything read from every profile.
@@ -275,9 +277,22 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
     };
     tracing::info!(account = %account, regions = regions.len(), "reading AWS");
 
+    let total = regions.len();
+    let mut done = 0usize;
     let inventory = futures_util::stream::iter(regions.iter())
         .map(|region| read_region(&config, &account, region, options))
         .buffer_unordered(REGION_CONCURRENCY)
+        .inspect(|r| {
+            done += 1;
+            if options.progress {
+                let line = format!("AWS {account}: {done}/{total} regions read ({})", r.region);
+                // Erase the line, then print it cleaned: region names come from the API.
+                eprint!("\r\x1b[2Kcostscope: {}", crate::export::plain_text(&line));
+                if done == total {
+                    eprintln!();
+                }
+            }
+        })
         .collect::<Vec<_>>();
     let cost = async {
         if !options.billing {
