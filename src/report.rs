@@ -139,12 +139,7 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
 /// and returns its statuses, one per profile.
 pub fn merge_aws(snapshot: &mut Snapshot, aws: crate::source::aws::Collected) -> Vec<SourceStatus> {
     snapshot.collected_at = aws.as_of;
-    let inventory = &mut snapshot.inventory;
-    inventory.instances.extend(aws.inventory.instances);
-    inventory.volumes.extend(aws.inventory.volumes);
-    inventory.addresses.extend(aws.inventory.addresses);
-    inventory.snapshots.extend(aws.inventory.snapshots);
-    inventory.nat_gateways.extend(aws.inventory.nat_gateways);
+    snapshot.inventory.extend(aws.inventory);
     snapshot.utilization.extend(aws.utilization);
     if snapshot.billing.is_none() {
         snapshot.billing = aws.billing;

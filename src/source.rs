@@ -55,3 +55,26 @@ impl SourceError {
 }
 
 pub type Result<T, E = SourceError> = std::result::Result<T, E>;
+
+/// Runs the future `make` builds to completion on a thread and current-thread runtime of its
+/// own, so the async readers (kube, AWS, Prometheus) can be called from synchronous code
+/// anywhere, also from inside tokio. `Err` says why it could not run: no runtime, or the reader
+/// panicked.
+pub fn block_on_own_runtime<F: std::future::Future>(
+    make: impl FnOnce() -> F + Send,
+) -> std::result::Result<F::Output, String>
+where
+    F::Output: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("no async runtime: {e}"))?;
+            Ok(runtime.block_on(make()))
+        })
+        .join()
+        .unwrap_or_else(|_| Err("the reader panicked".to_string()))
+    })
+}

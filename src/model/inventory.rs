@@ -29,6 +29,15 @@ impl Inventory {
         self.len() == 0
     }
 
+    /// Appends every list of `other` (another region, profile or source).
+    pub fn extend(&mut self, other: Inventory) {
+        self.instances.extend(other.instances);
+        self.volumes.extend(other.volumes);
+        self.addresses.extend(other.addresses);
+        self.snapshots.extend(other.snapshots);
+        self.nat_gateways.extend(other.nat_gateways);
+    }
+
     pub fn sort(&mut self) {
         self.instances.sort_by(|a, b| a.id.cmp(&b.id));
         self.volumes.sort_by(|a, b| a.id.cmp(&b.id));

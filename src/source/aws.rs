@@ -122,21 +122,8 @@ pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
 /// Reads every profile, on a runtime of its own (callable from synchronous code and from inside
 /// tokio alike).
 pub fn read(options: &AwsOptions) -> Collected {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => return failed_everywhere(options, &format!("no async runtime: {e}")),
-            };
-            runtime.block_on(read_async(options))
-        })
-        .join()
-        .unwrap_or_else(|_| failed_everywhere(options, "the AWS reader panicked"))
-    })
+    super::block_on_own_runtime(|| read_async(options))
+        .unwrap_or_else(|e| failed_everywhere(options, &format!("AWS: {e}")))
 }
 
 fn failed_everywhere(options: &AwsOptions, message: &str) -> Collected {
@@ -181,11 +168,7 @@ async fn read_async(options: &AwsOptions) -> Collected {
     // Profiles one after another: each already reads its regions concurrently.
     for profile in &options.profiles {
         let read = read_profile(profile.as_deref(), options).await;
-        out.inventory.instances.extend(read.inventory.instances);
-        out.inventory.volumes.extend(read.inventory.volumes);
-        out.inventory.addresses.extend(read.inventory.addresses);
-        out.inventory.snapshots.extend(read.inventory.snapshots);
-        out.inventory.nat_gateways.extend(read.inventory.nat_gateways);
+        out.inventory.extend(read.inventory);
         out.utilization.extend(read.utilization);
         service_answers.extend(read.service_answer);
         tag_answers.extend(read.tag_answers);
@@ -306,11 +289,7 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
     let mut regions_read = regions_read;
     regions_read.sort_by(|a, b| a.region.cmp(&b.region));
     for r in regions_read {
-        read.inventory.instances.extend(r.inventory.instances);
-        read.inventory.volumes.extend(r.inventory.volumes);
-        read.inventory.addresses.extend(r.inventory.addresses);
-        read.inventory.snapshots.extend(r.inventory.snapshots);
-        read.inventory.nat_gateways.extend(r.inventory.nat_gateways);
+        read.inventory.extend(r.inventory);
         read.utilization.extend(r.utilization);
         read.status.warnings.extend(r.warnings);
     }

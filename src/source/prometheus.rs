@@ -195,14 +195,8 @@ pub fn fetch_blocking(
         failures: vec![message],
         not_finite: 0,
     };
-    std::thread::scope(|s| {
-        s.spawn(|| match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-            Ok(runtime) => runtime.block_on(fetch(config, pods, at)),
-            Err(e) => failed(format!("no async runtime: {e}")),
-        })
-        .join()
-        .unwrap_or_else(|_| failed("the Prometheus reader panicked".into()))
-    })
+    crate::source::block_on_own_runtime(|| fetch(config, pods, at))
+        .unwrap_or_else(|e| failed(format!("Prometheus: {e}")))
 }
 
 #[cfg(test)]

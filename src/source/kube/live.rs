@@ -34,19 +34,8 @@ pub fn read_with(
     context: Option<&str>,
     history: Option<&HistoryConfig>,
 ) -> Result<Collected> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let runtime =
-                tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(
-                    |e| SourceError::KubeConfig { message: format!("no async runtime: {e}") },
-                )?;
-            runtime.block_on(read_async(kubeconfig, context, history))
-        })
-        .join()
-        .unwrap_or_else(|_| {
-            Err(SourceError::KubeConfig { message: "the Kubernetes reader panicked".into() })
-        })
-    })
+    crate::source::block_on_own_runtime(|| read_async(kubeconfig, context, history))
+        .unwrap_or_else(|e| Err(SourceError::KubeConfig { message: format!("Kubernetes: {e}") }))
 }
 
 fn config_error(e: impl std::fmt::Display) -> SourceError {
