@@ -56,6 +56,20 @@ impl SourceError {
 
 pub type Result<T, E = SourceError> = std::result::Result<T, E>;
 
+/// Percent-encodes everything but RFC 3986's unreserved characters: query and form values
+/// (Kubernetes continue tokens, PromQL) and cache file names.
+pub(crate) fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + value.len() / 4);
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Runs the future `make` builds to completion on a thread and current-thread runtime of its
 /// own, so the async readers (kube, AWS, Prometheus) can be called from synchronous code
 /// anywhere, also from inside tokio. `Err` says why it could not run: no runtime, or the reader

@@ -99,18 +99,10 @@ fn default_dir() -> Option<PathBuf> {
     Some(base.join("costscope").join("cost-explorer"))
 }
 
-/// Letters, digits, `-`, `_`, `.` and `+` stay; anything else (tag keys are free text) becomes
-/// `%XX`, so two keys never share a file.
+/// Tag keys are free text: anything but unreserved characters becomes `%XX`, so a key never
+/// leaves the cache directory and two keys never share a file.
 fn file_name(key: &str) -> String {
-    let mut out = String::with_capacity(key.len());
-    for b in key.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'+') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::source::percent_encode(key)
 }
 
 #[cfg(test)]

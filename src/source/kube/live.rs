@@ -127,7 +127,7 @@ async fn metrics_all<T: DeserializeOwned>(
     let mut token: Option<String> = None;
     loop {
         let uri = match &token {
-            Some(t) => format!("{path}?continue={}", form_escape(t)),
+            Some(t) => format!("{path}?continue={}", crate::source::percent_encode(t)),
             None => path.to_string(),
         };
         let request = http::Request::get(uri)
@@ -140,19 +140,6 @@ async fn metrics_all<T: DeserializeOwned>(
             return Ok(pages);
         }
     }
-}
-
-/// Percent-encodes a query value (continue tokens are base64, so `+`, `/` and `=` matter).
-fn form_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 async fn read_metrics(client: &Client, base: &str) -> Result<(NodeUsage, PodUsage)> {

@@ -55,19 +55,6 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Percent-encodes a form value.
-fn form_escape(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + value.len() / 4);
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 impl Endpoint {
     /// A client for `url`; fails only on a bad URL or, for https, when no root certificates
     /// could be loaded.
@@ -102,7 +89,7 @@ impl Endpoint {
     /// answer's body. Errors say what failed: the connection, the timeout or the HTTP status
     /// with Prometheus's own error text.
     pub async fn query(&self, promql: &str, time: Option<i64>) -> Result<Vec<u8>, String> {
-        let mut form = format!("query={}", form_escape(promql));
+        let mut form = format!("query={}", crate::source::percent_encode(promql));
         if let Some(t) = time {
             form.push_str(&format!("&time={t}"));
         }
@@ -186,6 +173,9 @@ mod tests {
 
     #[test]
     fn forms_are_percent_encoded() {
-        assert_eq!(form_escape("a{b=\"c\"}[5m] |"), "a%7Bb%3D%22c%22%7D%5B5m%5D%20%7C");
+        assert_eq!(
+            crate::source::percent_encode("a{b=\"c\"}[5m] |"),
+            "a%7Bb%3D%22c%22%7D%5B5m%5D%20%7C"
+        );
     }
 }
