@@ -99,7 +99,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 .into());
             }
             let mut sources = args.sources;
-            configure(&mut sources, &config, &config.required_tags.clone(), true);
+            configure(&mut sources, &config, &config.required_tags, true);
             dashboard(sources, config, cli.global.rules)
         }
         Command::Costs(mut args) => {
@@ -159,7 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Report(mut args) => {
             let engine = engine(&config, cli.global.rules.as_deref())?;
-            configure(&mut args.sources, &config, &config.required_tags.clone(), quiet);
+            configure(&mut args.sources, &config, &config.required_tags, quiet);
             let snapshot = gather(&args.sources, Grain::FULL)?;
             report_sources(&snapshot, quiet);
             let suppressions = load_suppressions(&config)?;
@@ -206,7 +206,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
         }
         Command::Collect(mut args) => {
-            configure(&mut args.sources, &config, &config.required_tags.clone(), quiet);
+            configure(&mut args.sources, &config, &config.required_tags, quiet);
             let mut snapshot = gather(&args.sources, Grain::FULL)?;
             report_sources(&snapshot, quiet);
             snapshot.normalize();
