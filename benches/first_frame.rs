@@ -4,7 +4,7 @@
 //!   (`costscope::tui::loader::load`: read the sample, run the rules, build the report), its
 //!   messages through `App::update`, `Msg::Loaded`, and the frame after it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

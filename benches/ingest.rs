@@ -1,7 +1,7 @@
 //! FOCUS ingest of the generator's 100k-row file: `read_focus_files` at `Grain::NONE` + service
 //! (what `costs --by service` asks for) and at `Grain::FULL` (report, tags, collect).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! Rule evaluation with the default pack over a scaled inventory (target: 100k resources < 1 s).
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

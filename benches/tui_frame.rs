@@ -3,7 +3,7 @@
 //! Target: frame render p99 < 8 ms. Criterion reports mean/median; in `cargo bench` mode this
 //! binary then times 1000 draws per view itself and prints p50/p90/p99/max.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 

@@ -59,7 +59,11 @@ fn report_sources(snapshot: &crate::model::Snapshot, quiet: bool) -> bool {
     for s in &snapshot.sources {
         if !quiet {
             for note in &s.notes {
-                eprintln!("costscope: {}: {}", s.name, export::plain_text(note));
+                export::stderr_line(format_args!(
+                    "costscope: {}: {}",
+                    s.name,
+                    export::plain_text(note)
+                ));
             }
         }
         partial |= s.state != crate::model::SourceState::Ok;
@@ -196,11 +200,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             if let Some(limit) = args.fail_on_savings
                 && savings > limit
             {
-                eprintln!(
+                export::stderr_line(format_args!(
                     "costscope: potential savings {} exceed --fail-on-savings {}",
                     savings.display_2dp(),
                     limit.display_2dp()
-                );
+                ));
                 return Ok(Outcome::SavingsExceeded);
             }
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
@@ -235,7 +239,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     };
                     let errors = crate::analysis::rules::probe::check(set, Arc::new(catalog));
                     if errors.is_empty() {
-                        println!("ok: {count} rule{} valid", if count == 1 { "" } else { "s" });
+                        // A closed stdout (`| head`) is not an error of the check.
+                        let _ = writeln!(
+                            std::io::stdout().lock(),
+                            "ok: {count} rule{} valid",
+                            if count == 1 { "" } else { "s" }
+                        );
                         return Ok(Outcome::Success);
                     }
                     errors
@@ -243,7 +252,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Err(errors) => errors,
             };
             for e in &errors {
-                eprintln!("{e}");
+                export::stderr_line(format_args!("{e}"));
             }
             Err(UsageError(format!(
                 "{} problem{} in rule files",
@@ -298,7 +307,7 @@ fn source_notes(snapshot: &crate::model::Snapshot) -> export::Notes {
 
 fn report_skipped(notes: &export::Notes) {
     if let Some(s) = &notes.skipped {
-        eprintln!("costscope: warning: {}", export::plain_text(s));
+        export::stderr_line(format_args!("costscope: warning: {}", export::plain_text(s)));
     }
 }
 

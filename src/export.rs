@@ -69,6 +69,19 @@ impl ExportError {
     }
 }
 
+/// Writes one line to stderr, ignoring failure: a closed or broken stderr (`2>&-`, a log pipe
+/// whose reader died) must not turn a finished run into a panic, and there is nowhere left to
+/// report it.
+pub fn stderr_line(line: fmt::Arguments<'_>) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Like [`stderr_line`], without the line break (progress lines rewrite themselves).
+pub fn stderr_text(text: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = err.write_fmt(text).and_then(|()| err.flush());
+}
+
 /// Writes `render`'s output to `path` atomically, or to standard output when `path` is `None`.
 ///
 /// A file is written to a temporary sibling, flushed to disk and renamed over the target, so a
@@ -98,6 +111,7 @@ pub fn write_atomic(
         _ => PathBuf::from("."),
     };
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    remove_stale_temps(&dir, &name);
     let temp = tempfile::Builder::new()
         .prefix(&format!(".{name}."))
         .suffix(".tmp")
@@ -116,6 +130,38 @@ pub fn write_atomic(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// A temp file older than this was left by a run that was killed mid-write (a live writer's is
+/// seconds old, and the output lock keeps writers of one path in turn).
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes `.<name>.*.tmp` files that a killed run left beside the output, so years of cron
+/// runs that were occasionally killed do not pile them up. Best effort: any error is ignored.
+fn remove_stale_temps(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else { continue };
+        if !(file_name.starts_with(&prefix) && file_name.ends_with(".tmp")) {
+            continue;
+        }
+        let old = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if old && entry.file_type().is_ok_and(|t| t.is_file()) {
+            match fs::remove_file(entry.path()) {
+                Ok(()) => {
+                    tracing::debug!(path = %entry.path().display(), "removed a stale temp file")
+                }
+                Err(e) => tracing::debug!(path = %entry.path().display(), "stale temp file: {e}"),
+            }
+        }
+    }
 }
 
 /// A replaced file keeps its mode; a new one gets 0644 (temp files start at 0600).
@@ -208,5 +254,26 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
         let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
         assert_eq!(leftovers, 1, "temp file must be cleaned up");
+    }
+
+    #[test]
+    fn temp_files_left_by_killed_runs_are_removed_once_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        let stale = dir.path().join(".out.csv.AbC123.tmp");
+        let fresh = dir.path().join(".out.csv.XyZ789.tmp");
+        let other = dir.path().join(".other.csv.AbC123.tmp");
+        for p in [&stale, &fresh, &other] {
+            std::fs::write(p, "partial").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        for p in [&stale, &other] {
+            let f = std::fs::File::options().write(true).open(p).unwrap();
+            f.set_modified(two_hours_ago).unwrap();
+        }
+        write_atomic(&path, |w: &mut dyn Write| w.write_all(b"new")).unwrap();
+        assert!(!stale.exists(), "a stale temp file of this output is removed");
+        assert!(fresh.exists(), "a fresh one may belong to a live writer");
+        assert!(other.exists(), "another output's temp file is not ours");
     }
 }

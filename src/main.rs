@@ -26,7 +26,10 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::from(Outcome::Success.code());
             }
-            eprintln!("costscope: error: {}", costscope::export::plain_text(&format!("{err:#}")));
+            costscope::export::stderr_line(format_args!(
+                "costscope: error: {}",
+                costscope::export::plain_text(&error_text(&err))
+            ));
             ExitCode::from(exit_code(&err))
         }
     }
@@ -46,11 +49,42 @@ fn init_logging(level: &str, quiet: bool, format: LogFormat) {
             filter = filter.add_directive(cap);
         }
     }
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| LossyStderr);
     let _ = match format {
         LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
         LogFormat::Json => builder.json().with_ansi(false).try_init(),
     };
+}
+
+/// Stderr for log lines, dropping what cannot be written: tracing-subscriber reports a failed
+/// write with `eprintln!`, which panics when stderr is a broken pipe (a log collector that
+/// died), turning a finished cron run into exit 101.
+struct LossyStderr;
+
+impl std::io::Write for LossyStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = std::io::stderr().lock().write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = std::io::stderr().flush();
+        Ok(())
+    }
+}
+
+/// The error and its causes joined by ": ", leaving out a cause whose text the message already
+/// ends with (errors that print their source inline and also return it from `source()`).
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -25,6 +25,7 @@ use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::export::lock::{LockError, OutputLock};
 use crate::export::{ExportError, plain_text, write_atomic};
 
 /// A `rule_id` that suppresses every rule for the resource.
@@ -105,6 +106,9 @@ pub enum SuppressionError {
     /// Writing the file failed (the previous file, if any, is left as it was).
     #[error(transparent)]
     Write(#[from] ExportError),
+    /// Another process kept the file's lock for longer than the wait allowed.
+    #[error(transparent)]
+    Lock(#[from] LockError),
     /// [`Suppressions::add`] was given a reason that is empty once cleaned and trimmed.
     #[error("a suppression needs a reason")]
     EmptyReason,
@@ -258,6 +262,27 @@ impl Suppressions {
             }
             Err(_) => false,
         }
+    }
+
+    /// Loads the file at `path`, applies `change` and saves the result, holding the file's lock
+    /// (`<path>.lock`, the same advisory lock as exports) from the read to the rename, so two
+    /// dashboards suppressing at the same moment both land instead of the later save dropping
+    /// the earlier one's entry. Waits up to `timeout` for another holder. Nothing is written
+    /// when `change` fails.
+    pub fn edit<T>(
+        path: &Path,
+        timeout: std::time::Duration,
+        change: impl FnOnce(&mut Suppressions) -> Result<T, SuppressionError>,
+    ) -> Result<T, SuppressionError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)
+                .map_err(|source| SuppressionError::Io { path: dir.to_path_buf(), source })?;
+        }
+        let _lock = OutputLock::acquire(path, timeout)?;
+        let mut set = Suppressions::load(path)?;
+        let result = change(&mut set)?;
+        set.save()?;
+        Ok(result)
     }
 
     /// Writes the file atomically with [`write_atomic`] (temp file + rename, so a failure leaves
@@ -746,6 +771,42 @@ created = \"2026-11-27T10:00:00Z\"
         let text = std::fs::read_to_string(&path).unwrap();
         let line = r#"resource_id = "arn:aws:x/\"quoted\"\\path\tand\u0001ctl""#;
         assert!(text.lines().any(|l| l == line), "{text}");
+    }
+
+    #[test]
+    fn concurrent_edits_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("s.toml");
+        std::thread::scope(|scope| {
+            for t in 0..6 {
+                let path = &path;
+                scope.spawn(move || {
+                    for i in 0..10 {
+                        Suppressions::edit(path, std::time::Duration::from_secs(30), |set| {
+                            set.add("ec2-idle", &format!("i-{t}-{i}"), "busy", at(2026, 11, 27))
+                        })
+                        .unwrap();
+                    }
+                });
+            }
+        });
+        let set = Suppressions::load(&path).unwrap();
+        assert_eq!(set.entries().len(), 60, "an edit was lost to a concurrent one");
+        assert!(!crate::export::lock::lock_path(&path).exists(), "the lock file is removed");
+        assert!(temp_files(path.parent().unwrap()).is_empty());
+    }
+
+    #[test]
+    fn a_failed_change_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(&path, "# hand-written\n").unwrap();
+        let err = Suppressions::edit(&path, std::time::Duration::ZERO, |set| {
+            set.add("ec2-idle", "i-1", "   ", at(2026, 11, 27))
+        })
+        .unwrap_err();
+        assert!(matches!(err, SuppressionError::EmptyReason), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "# hand-written\n");
     }
 
     #[test]

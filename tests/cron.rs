@@ -78,3 +78,46 @@ fn a_second_run_on_the_same_out_waits_then_gives_up_with_exit_1() {
     assert!(std::fs::read_to_string(&out).unwrap().starts_with("rule_id,"));
     assert!(!lock_path(&out).exists(), "the lock file is removed when the run ends");
 }
+
+/// A log collector that died leaves stderr a broken pipe: the run still finishes with its own
+/// exit code (never 101, a panic) and its output complete.
+#[test]
+fn a_broken_stderr_pipe_changes_nothing_but_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        costscope(dir.path()).args(args).stderr(writer).output().unwrap()
+    };
+    let expected = costscope(dir.path())
+        .args(["report", "--sample", "--format", "csv"])
+        .output()
+        .unwrap()
+        .stdout;
+    for format in ["text", "json"] {
+        let args = ["report", "--sample", "--format", "csv", "--log-level", "debug"];
+        let out = run(&[&args[..], &["--log-format", format]].concat());
+        assert_eq!(out.status.code(), Some(0), "debug logs in {format} into a broken pipe");
+        assert_eq!(out.stdout, expected);
+    }
+    let gate = run(&["report", "--sample", "--format", "csv", "--fail-on-savings", "1"]);
+    assert_eq!(
+        gate.status.code(),
+        Some(4),
+        "the savings gate's message goes nowhere, its code stays"
+    );
+    let missing = run(&["report", "--focus", "missing.csv"]);
+    assert_eq!(missing.status.code(), Some(1), "the error message goes nowhere, its code stays");
+    let bad = run(&["report", "--focus", "missing.csv", "--regions"]);
+    assert_eq!(bad.status.code(), Some(2), "usage errors keep exit 2");
+}
+
+/// An error whose message already ends with its cause's text prints the cause once.
+#[test]
+fn error_messages_do_not_repeat_their_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = costscope(dir.path()).args(["report", "--focus", "missing.csv"]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+    assert!(stderr.starts_with("costscope: error: missing.csv: "), "{stderr}");
+}

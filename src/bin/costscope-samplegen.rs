@@ -1,5 +1,6 @@
 //! `costscope-samplegen`: writes the bundled sample (samples/) or a large billing file for benchmarks.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -32,7 +33,7 @@ fn main() -> ExitCode {
     match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("costscope-samplegen: {e:#}");
+            costscope::export::stderr_line(format_args!("costscope-samplegen: {e:#}"));
             ExitCode::FAILURE
         }
     }
@@ -43,7 +44,7 @@ fn run(args: &Args) -> samplegen::Result<()> {
         Some(rows) => vec![samplegen::write_scaled(&args.out_dir, rows, args.seed, args.gzip)?],
         None => {
             let (sample, paths) = samplegen::write_sample(&args.out_dir, args.seed)?;
-            eprintln!(
+            costscope::export::stderr_line(format_args!(
                 "{} billing rows, {} billed resources, {} services; {} inventory resources, {} \
                  utilization summaries, {} expectations",
                 sample.rows.len(),
@@ -52,13 +53,15 @@ fn run(args: &Args) -> samplegen::Result<()> {
                 sample.snapshot.inventory.len(),
                 sample.snapshot.utilization.len(),
                 sample.expectations.len(),
-            );
+            ));
             paths
         }
     };
     for path in written {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        println!("{}\t{size} bytes", path.display());
+        if writeln!(std::io::stdout().lock(), "{}\t{size} bytes", path.display()).is_err() {
+            break; // stdout closed: nobody is reading the list
+        }
     }
     Ok(())
 }

@@ -270,9 +270,12 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
             if options.progress {
                 let line = format!("AWS {account}: {done}/{total} regions read ({})", r.region);
                 // Erase the line, then print it cleaned: region names come from the API.
-                eprint!("\r\x1b[2Kcostscope: {}", crate::export::plain_text(&line));
+                crate::export::stderr_text(format_args!(
+                    "\r\x1b[2Kcostscope: {}",
+                    crate::export::plain_text(&line)
+                ));
                 if done == total {
-                    eprintln!();
+                    crate::export::stderr_line(format_args!(""));
                 }
             }
         })

@@ -107,6 +107,10 @@ fn write_job(w: &mut dyn Write, job: &ExportJob) -> io::Result<()> {
     }
 }
 
+/// How long the dashboard waits for another process writing the suppressions file; a save
+/// takes milliseconds, so a longer wait means a stuck holder worth telling the user about.
+const SUPPRESSIONS_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 fn suppress(
     ctx: &LoadContext,
     rule_id: &str,
@@ -116,8 +120,9 @@ fn suppress(
     let path = ctx.config.suppressions_path().ok_or_else(|| {
         "no suppressions file: set HOME or [suppressions] in the config".to_string()
     })?;
-    let mut set = crate::suppressions::Suppressions::load(&path).map_err(|e| e.to_string())?;
-    set.add(rule_id, resource_id, reason, chrono::Utc::now()).map_err(|e| e.to_string())?;
-    set.save().map_err(|e| e.to_string())?;
+    crate::suppressions::Suppressions::edit(&path, SUPPRESSIONS_LOCK_WAIT, |set| {
+        set.add(rule_id, resource_id, reason, chrono::Utc::now())
+    })
+    .map_err(|e| e.to_string())?;
     Ok(format!("ignored {rule_id} on {resource_id} (saved to {})", path.display()))
 }
