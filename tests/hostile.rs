@@ -90,6 +90,11 @@ fn every_checked_in_hostile_file_gets_its_documented_outcome() {
         ),
         (&["rules", "check", "rules-deep-cel"], 2, "deep.toml:6: condition:"),
         (&["rules", "check", "rules-deep-unary"], 2, "unary.toml:6: condition:"),
+        (
+            &["rules", "check", "rules-nested-loops"],
+            2,
+            "loops.toml:6: condition: invalid CEL expression: comprehensions",
+        ),
     ];
     for (args, code, message) in cases {
         let r = run(fixtures(), args);

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cel_interpreter::Program;
+use cel_interpreter::{ParseErrors, Program};
+use cel_parser::ast::{EntryExpr, Expr as Node, IdedEntryExpr, IdedExpr};
 use serde::Deserialize;
 
 use super::finding::Confidence;
@@ -245,9 +246,10 @@ fn compile(text: &str, path: &Path, field: &str, source: &str) -> Result<Expr, R
         message: format!("invalid CEL expression: {message}"),
     };
     check_shape(source).map_err(invalid)?;
-    let program = compile_guarded(source)
+    let (program, tree) = compile_guarded(source)
         .ok_or_else(|| invalid(format!("cannot parse `{}`", source.trim())))?
         .map_err(|e| invalid(plain_errors(&e.to_string())))?;
+    check_comprehensions(&tree).map_err(invalid)?;
     Ok(Expr { source: source.trim().to_string(), program })
 }
 
@@ -312,17 +314,122 @@ fn check_shape(source: &str) -> Result<(), String> {
 
 /// The CEL parser (antlr4rust) panics on some malformed input instead of returning an error;
 /// a rule file must never crash costscope, so the panic is caught and its message silenced.
-fn compile_guarded(source: &str) -> Option<Result<Program, cel_interpreter::ParseErrors>> {
+fn compile_guarded(source: &str) -> Option<Result<(Program, IdedExpr), ParseErrors>> {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     // The parser recurses deeply per nesting level (tens of KB of stack per level in a debug
     // build): it runs on a fresh stack large enough for any expression that passes
     // `check_shape`, whatever thread the caller is on.
     let result = stacker::maybe_grow(PARSER_STACK / 4, PARSER_STACK, || {
-        std::panic::catch_unwind(|| Program::compile(source)).ok()
+        std::panic::catch_unwind(|| {
+            let program = Program::compile(source)?;
+            let tree = cel_parser::Parser::default().parse(source)?;
+            Ok((program, tree))
+        })
+        .ok()
     });
     std::panic::set_hook(previous);
     result
+}
+
+/// The deepest nesting of comprehensions (`map`, `filter`, `all`, `exists`, `exists_one`) in an
+/// expression. CEL has no loops besides these macros, so evaluation time grows with the product
+/// of the nested ranges: a third level over a list literal of a few hundred items takes minutes
+/// per resource. The built-in pack uses none.
+pub const MAX_COMPREHENSION_DEPTH: usize = 2;
+/// The most loop iterations an expression may be estimated to run per resource (see
+/// [`check_comprehensions`]).
+pub const MAX_COMPREHENSION_ITERATIONS: u64 = 1_000_000;
+/// The size assumed for a range that is not a literal (a resource's tags, a pod's containers):
+/// real data is smaller, hostile data is capped by the record limit.
+const ASSUMED_RANGE_LEN: u64 = 1_000;
+
+/// cel-interpreter has no evaluation budget, so an expression that would loop for minutes is
+/// refused when the rule is loaded: comprehensions may nest at most
+/// [`MAX_COMPREHENSION_DEPTH`] deep, and the estimated iterations (literal ranges by their
+/// length, others by [`ASSUMED_RANGE_LEN`]; nested ranges multiply) may not pass
+/// [`MAX_COMPREHENSION_ITERATIONS`]. Slow data-bound rules are also stopped while running by
+/// the engine's per-rule time budget.
+fn check_comprehensions(tree: &IdedExpr) -> Result<(), String> {
+    let loops = loops_of(tree);
+    if loops.depth > MAX_COMPREHENSION_DEPTH {
+        return Err(format!(
+            "comprehensions (map, filter, all, exists, exists_one) nest {} deep, more than the limit of {MAX_COMPREHENSION_DEPTH}",
+            loops.depth
+        ));
+    }
+    if loops.iterations > MAX_COMPREHENSION_ITERATIONS {
+        return Err(format!(
+            "comprehensions would run about {} iterations per resource, more than the limit of {MAX_COMPREHENSION_ITERATIONS} (non-literal lists are counted as {ASSUMED_RANGE_LEN} items)",
+            loops.iterations
+        ));
+    }
+    Ok(())
+}
+
+/// How deep comprehensions nest in an expression and how many iterations they run.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Loops {
+    depth: usize,
+    iterations: u64,
+}
+
+impl Loops {
+    /// Two parts evaluated one after the other.
+    fn then(self, other: Loops) -> Loops {
+        Loops {
+            depth: self.depth.max(other.depth),
+            iterations: self.iterations.saturating_add(other.iterations),
+        }
+    }
+}
+
+fn loops_of(e: &IdedExpr) -> Loops {
+    let all = |parts: &mut dyn Iterator<Item = &IdedExpr>| {
+        parts.fold(Loops::default(), |acc, part| acc.then(loops_of(part)))
+    };
+    match &e.expr {
+        Node::Comprehension(c) => {
+            let body = loops_of(&c.loop_cond).then(loops_of(&c.loop_step));
+            let per_item = body.iterations.max(1);
+            let inner = Loops {
+                depth: body.depth + 1,
+                iterations: range_len(&c.iter_range).saturating_mul(per_item),
+            };
+            loops_of(&c.iter_range)
+                .then(loops_of(&c.accu_init))
+                .then(inner)
+                .then(loops_of(&c.result))
+        }
+        Node::Call(call) => all(&mut call.target.iter().map(|t| &**t).chain(call.args.iter())),
+        Node::List(list) => all(&mut list.elements.iter()),
+        Node::Map(map) => all(&mut map.entries.iter().flat_map(entry_parts)),
+        Node::Struct(st) => all(&mut st.entries.iter().flat_map(entry_parts)),
+        Node::Select(select) => loops_of(&select.operand),
+        Node::Ident(_) | Node::Literal(_) | Node::Unspecified => Loops::default(),
+    }
+}
+
+fn entry_parts(entry: &IdedEntryExpr) -> Vec<&IdedExpr> {
+    match &entry.expr {
+        EntryExpr::StructField(f) => vec![&f.value],
+        EntryExpr::MapEntry(m) => vec![&m.key, &m.value],
+    }
+}
+
+/// How many items a comprehension's range holds: exact for literals, their concatenations and
+/// ranges that are themselves comprehensions (map and filter give at most their range's items);
+/// [`ASSUMED_RANGE_LEN`] for anything read from data.
+fn range_len(e: &IdedExpr) -> u64 {
+    match &e.expr {
+        Node::List(list) => list.elements.len() as u64,
+        Node::Map(map) => map.entries.len() as u64,
+        Node::Comprehension(c) => range_len(&c.iter_range),
+        Node::Call(call) if call.func_name == "_+_" => {
+            call.args.iter().map(range_len).fold(0, u64::saturating_add)
+        }
+        _ => ASSUMED_RANGE_LEN,
+    }
 }
 
 /// Reserved, not committed: only the pages the parser touches are used.
@@ -571,6 +678,42 @@ mod tests {
         format!(
             "id = \"x\"\ntitle = \"t\"\nresource = \"ebs_volume\"\naction = \"a\"\nconfidence = \"low\"\ncondition = '''{condition}'''\nsavings = \"1.0\"\nevidence = \"e\"\n"
         )
+    }
+
+    #[test]
+    fn comprehensions_are_bounded_in_nesting_and_iterations() {
+        // List literals are short anyway: every comma counts towards the operator limit.
+        let list = |n: usize| format!("[{}]", vec!["1"; n].join(","));
+        for accepted in [
+            "[1, 2, 3].map(x, x * 2).size() > 0".to_string(),
+            "r.tags.all(k, r.tags.exists(j, j == k))".to_string(),
+            format!("{}.exists(a, {}.exists(b, a == b))", list(100), list(100)),
+            format!("{}.map(x, x).exists(a, r.tags.exists(b, b == a))", list(100)),
+        ] {
+            Rule::parse(&rule_with(&accepted), Path::new("ok.toml"))
+                .unwrap_or_else(|e| panic!("{accepted}: {e}"));
+        }
+        for (refused, why) in [
+            // Three levels over a 40-item literal: 64,000 innermost evaluations per resource.
+            (
+                format!(
+                    "{l}.map(a, {l}.map(b, {l}.map(c, a + b + c))).size() > 0",
+                    l = list(40)
+                ),
+                "nest 3 deep",
+            ),
+            ("r.tags.all(a, r.tags.all(b, r.tags.all(c, a == c)))".to_string(), "nest 3 deep"),
+            ("(r.tags + r.tags).exists(a, r.tags.exists(b, a == b))".to_string(), "iterations"),
+            (
+                "r.tags.exists(a, r.tags.exists(b, a == b)) || r.labels.exists(a, r.labels.exists(b, a != b))"
+                    .to_string(),
+                "iterations",
+            ),
+        ] {
+            let err = Rule::parse(&rule_with(&refused), Path::new("loops.toml")).unwrap_err();
+            let text = err.to_string();
+            assert!(text.starts_with("loops.toml:6: condition:") && text.contains(why), "{text}");
+        }
     }
 
     #[test]
