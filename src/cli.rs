@@ -124,6 +124,9 @@ pub struct SourceArgs {
     /// Progress lines on stderr while live sources are read (a terminal, not `--quiet`).
     #[arg(skip)]
     pub progress: bool,
+    /// How long one Kubernetes API request may take (`[kubernetes] timeout_seconds`).
+    #[arg(skip)]
+    pub kube_timeout: Option<std::time::Duration>,
 }
 
 /// CloudWatch keeps hourly points for 455 days; two weeks is what the rules' `min_days` ask.
@@ -148,6 +151,7 @@ impl Default for SourceArgs {
             tag_keys: Vec::new(),
             cost_explorer_ttl: None,
             progress: false,
+            kube_timeout: None,
         }
     }
 }
@@ -197,6 +201,11 @@ impl SourceArgs {
     }
 
     /// The live clusters to read: each `--context`, else the current context for `--kube`.
+    /// The deadline of one Kubernetes API request.
+    pub fn kube_timeout(&self) -> std::time::Duration {
+        self.kube_timeout.unwrap_or(crate::source::kube::live::DEFAULT_TIMEOUT)
+    }
+
     pub fn kube_contexts(&self) -> Vec<Option<String>> {
         if !self.context.is_empty() {
             self.context.iter().cloned().map(Some).collect()

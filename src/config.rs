@@ -52,6 +52,24 @@ struct AwsSection {
 struct KubernetesSection {
     cpu_per_vcpu_hour: Option<crate::model::Money>,
     ram_per_gib_hour: Option<crate::model::Money>,
+    /// How long one request to the API server may take.
+    timeout_seconds: Option<TimeoutSeconds>,
+}
+
+/// A request timeout in whole seconds, 1 to 3600 (an out-of-range value is an error on its line).
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "i64")]
+struct TimeoutSeconds(u64);
+
+impl TryFrom<i64> for TimeoutSeconds {
+    type Error = String;
+
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        match u64::try_from(value) {
+            Ok(secs @ 1..=3600) => Ok(TimeoutSeconds(secs)),
+            _ => Err(format!("a timeout is 1 to 3600 seconds, not {value}")),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +108,8 @@ pub struct Config {
     pub kubernetes: Option<crate::analysis::cluster::CostSplit>,
     /// `[aws] cache_ttl_hours`, when configured.
     pub cost_explorer_ttl: Option<std::time::Duration>,
+    /// `[kubernetes] timeout_seconds`, when configured.
+    pub kube_timeout: Option<std::time::Duration>,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -161,7 +181,18 @@ impl Config {
         };
         let catalog = file.pricing.catalog.map(beside);
         let suppressions = file.suppressions.path.map(beside);
-        let kubernetes = file.kubernetes.map(|k| {
+        let kube_timeout = file
+            .kubernetes
+            .as_ref()
+            .and_then(|k| k.timeout_seconds)
+            .map(|t| std::time::Duration::from_secs(t.0));
+        // A section holding only the timeout says nothing about prices.
+        let prices = file.kubernetes.filter(|k| {
+            k.cpu_per_vcpu_hour.is_some()
+                || k.ram_per_gib_hour.is_some()
+                || k.timeout_seconds.is_none()
+        });
+        let kubernetes = prices.map(|k| {
             let default = crate::analysis::cluster::CostSplit::OPENCOST;
             crate::analysis::cluster::CostSplit {
                 cpu_per_vcpu_hour: k.cpu_per_vcpu_hour.unwrap_or(default.cpu_per_vcpu_hour),
@@ -177,6 +208,7 @@ impl Config {
             catalog,
             suppressions,
             kubernetes,
+            kube_timeout,
             cost_explorer_ttl: file
                 .aws
                 .cache_ttl_hours
@@ -214,6 +246,21 @@ mod tests {
         );
         assert!(k.price_unknown_nodes);
         assert!(Config::parse("[kubernetes]\ncpu = 1\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn kubernetes_timeout_is_bounded_and_does_not_turn_on_pricing() {
+        let cfg =
+            Config::parse("[kubernetes]\ntimeout_seconds = 5\n", Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.kube_timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(cfg.kubernetes, None, "only a timeout: node prices stay as without a section");
+        let both = "[kubernetes]\ntimeout_seconds = 5\nram_per_gib_hour = \"0.01\"\n";
+        assert!(Config::parse(both, Path::new("c.toml")).unwrap().kubernetes.is_some());
+        for bad in ["0", "-3", "3601", "\"5\""] {
+            let text = format!("[tags]\nrequired = []\n[kubernetes]\ntimeout_seconds = {bad}\n");
+            let err = Config::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+            assert!(err.starts_with("c.toml:4:"), "{bad}: {err}");
+        }
     }
 
     #[test]

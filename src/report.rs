@@ -189,7 +189,7 @@ pub fn gather_kube(
     let history = history_config(sources);
     for context in sources.kube_contexts() {
         let name = format!("kube:{}", context.as_deref().unwrap_or("current-context"));
-        match live::read_with(None, context.as_deref(), history.as_ref()) {
+        match live::read_with(None, context.as_deref(), history.as_ref(), sources.kube_timeout()) {
             Ok(c) => {
                 statuses.push(c.status(&name));
                 clusters.push(c);

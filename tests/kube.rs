@@ -8,6 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use costscope::model::cluster::Resources;
@@ -99,7 +100,18 @@ fn pod_metrics() -> Value {
 #[derive(Clone, Copy, Default)]
 struct Faults {
     no_metrics_api: bool,
+    /// Every pods list answers 500.
     pods_fail: bool,
+    /// The first N pods requests answer 503, the rest normally.
+    pods_fail_first: usize,
+    /// The first N nodes requests are read and then the connection is closed unanswered.
+    nodes_drop_first: usize,
+    /// Pods requests are read and never answered.
+    pods_silent: bool,
+    /// Metrics lists answer 500.
+    metrics_fail: bool,
+    /// Metrics requests are read and never answered.
+    metrics_silent: bool,
 }
 
 struct Server {
@@ -133,6 +145,9 @@ fn serve(faults: Faults) -> Server {
     let log = requests.clone();
     let (nodes, pods, node_m, pod_m) = (eks_nodes(), pods(), node_metrics(), pod_metrics());
     std::thread::spawn(move || {
+        let (mut pods_seen, mut nodes_seen) = (0, 0);
+        // Connections held open without an answer, until the server thread ends with the test.
+        let mut silent = Vec::new();
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
@@ -153,8 +168,32 @@ fn serve(faults: Faults) -> Server {
                 .split('&')
                 .find_map(|kv| kv.strip_prefix("continue="))
                 .map(|t| t.replace("%2D", "-"));
+            let is_metrics = path.starts_with("/apis/metrics.k8s.io/");
+            if path == "/api/v1/nodes" {
+                nodes_seen += 1;
+                if nodes_seen <= faults.nodes_drop_first {
+                    continue; // dropped: the connection closes with no response
+                }
+            }
+            if path == "/api/v1/pods" {
+                pods_seen += 1;
+            }
+            if (path == "/api/v1/pods" && faults.pods_silent)
+                || (is_metrics && faults.metrics_silent)
+            {
+                silent.push(stream);
+                continue;
+            }
             let (code, body) = match path {
                 "/api/v1/nodes" => (200, page(&nodes, "NodeList", token.as_deref())),
+                "/api/v1/pods" if pods_seen <= faults.pods_fail_first => status(
+                    503,
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
+                ),
+                _ if is_metrics && faults.metrics_fail => {
+                    status(500, "InternalError", "metrics-server: unable to fetch metrics")
+                }
                 "/api/v1/pods" if faults.pods_fail => {
                     status(500, "InternalError", "etcdserver: request timed out")
                 }
@@ -329,6 +368,104 @@ fn a_failing_pods_list_is_an_error_naming_the_url() {
     let e = result.unwrap_err().to_string();
     assert!(e.starts_with("http://127.0.0.1:"), "{e}");
     assert!(e.contains("/api/v1/pods: HTTP 500: etcdserver: request timed out"), "{e}");
+}
+
+fn read_live_within(
+    faults: Faults,
+    timeout: Duration,
+) -> (costscope::source::Result<Collected>, Vec<String>) {
+    let server = serve(faults);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let result = live::read_with(Some(&config), Some(CONTEXT), None, timeout);
+    let requests = server.requests.lock().unwrap().clone();
+    (result, requests)
+}
+
+/// Requests for the first page of `path` (no continue token).
+fn count(requests: &[String], path: &str) -> usize {
+    requests
+        .iter()
+        .filter(|r| r.split('?').next() == Some(path) && !r.contains("continue="))
+        .count()
+}
+
+#[test]
+fn transient_api_failures_are_retried_and_change_nothing() {
+    let (clean, _) = read_live(Faults::default());
+    let clean = clean.unwrap();
+    // Two 503s on the first pods page, then a dropped connection on the first nodes page.
+    let faults = Faults { pods_fail_first: 2, nodes_drop_first: 1, ..Faults::default() };
+    let (result, requests) = read_live(faults);
+    let c = result.unwrap();
+    assert_eq!(c.cluster, clean.cluster);
+    assert!(!c.partial, "{:?}", c.warnings);
+    assert_eq!(count(&requests, "/api/v1/pods"), 3, "{requests:?}");
+    assert_eq!(count(&requests, "/api/v1/nodes"), 2, "{requests:?}");
+}
+
+#[test]
+fn a_silent_api_server_times_out_after_three_tries_naming_the_url() {
+    let faults = Faults { pods_silent: true, ..Faults::default() };
+    let (result, requests) = read_live_within(faults, Duration::from_secs(1));
+    let e = result.unwrap_err().to_string();
+    assert!(e.contains("/api/v1/pods: no answer within 1s"), "{e}");
+    assert_eq!(count(&requests, "/api/v1/pods"), 3, "{requests:?}");
+}
+
+#[test]
+fn a_failing_or_silent_metrics_api_is_a_requests_only_cluster() {
+    for (faults, why) in [
+        (Faults { metrics_fail: true, ..Faults::default() }, "HTTP 500: metrics-server"),
+        (Faults { metrics_silent: true, ..Faults::default() }, "no answer within 1s"),
+    ] {
+        let (result, requests) = read_live_within(faults, Duration::from_secs(1));
+        let c = result.unwrap();
+        assert!(c.partial);
+        let w = &c.warnings[0];
+        assert!(w.starts_with("metrics API unavailable"), "{w}");
+        assert!(w.contains(&format!("/apis/metrics.k8s.io/v1beta1/nodes: {why}")), "{w}");
+        assert_eq!(
+            count(&requests, "/apis/metrics.k8s.io/v1beta1/nodes"),
+            3,
+            "retried: {requests:?}"
+        );
+        assert!(c.cluster.nodes.iter().all(|n| n.usage.is_none()));
+        assert!(!c.cluster.nodes.is_empty());
+    }
+}
+
+/// Through the binary: the timeout comes from the config, the report is partial with the
+/// warning on stderr, exit 3, and `--out` gets the whole partial report (never half a file).
+#[test]
+fn report_on_a_silent_metrics_api_exits_3_and_writes_the_whole_report() {
+    let server = serve(Faults { metrics_silent: true, ..Faults::default() });
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let settings = dir.path().join("costscope.toml");
+    std::fs::write(&settings, "[kubernetes]\ntimeout_seconds = 1\n").unwrap();
+    let out_file = dir.path().join("report.csv");
+    std::fs::write(&out_file, "previous report\n").unwrap();
+    let out = costscope()
+        .env("KUBECONFIG", &config)
+        .args(["report", "--kube", "--format", "csv", "--config"])
+        .arg(&settings)
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("metrics.k8s.io/v1beta1/nodes: no answer within 1s"), "{stderr}");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(text.starts_with("rule_id,resource_id,"), "{text}");
+    assert!(text.contains("k8s-node-underutilized"), "{text}");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp") || n.ends_with(".lock"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[test]
@@ -707,8 +844,13 @@ fn prometheus_history_replaces_the_single_sample() {
     let prom = serve_prometheus(PromMode::History);
     let dir = tempfile::tempdir().unwrap();
     let config = kubeconfig(dir.path(), server.port);
-    let c =
-        live::read_with(Some(&config), Some(CONTEXT), Some(&history_config(&prom.url))).unwrap();
+    let c = live::read_with(
+        Some(&config),
+        Some(CONTEXT),
+        Some(&history_config(&prom.url)),
+        live::DEFAULT_TIMEOUT,
+    )
+    .unwrap();
 
     // One namespace with scheduled pods (the Pending pod is not asked for): three queries,
     // krr's, over 14 days at a 5-minute step, with the token.

@@ -128,6 +128,7 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                     None,
                     context.as_deref(),
                     history.as_ref(),
+                    ctx.sources.kube_timeout(),
                 );
                 add_cluster(read, step, &mut snapshot, &mut cluster_status)
             }

@@ -2,8 +2,13 @@
 //! `~/.kube/config`; the in-cluster service account when running as a pod). Lists nodes and
 //! pods page by page and reads metrics.k8s.io; a missing or failing metrics API is a warning
 //! and a requests-only analysis, never a failure.
+//!
+//! Every request has a deadline (`[kubernetes] timeout_seconds`, default 60 s: kube's own client
+//! waits forever for a silent server) and transient failures (HTTP 429, 500, 502, 503, 504, a
+//! reset connection, a timeout) are tried again twice, with backoff, before they count.
 
 use std::path::Path;
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node as KubeNode, Pod};
 use kube::api::{Api, ListParams};
@@ -21,20 +26,29 @@ const PAGE: u32 = 500;
 const NODE_METRICS: &str = "/apis/metrics.k8s.io/v1beta1/nodes";
 const POD_METRICS: &str = "/apis/metrics.k8s.io/v1beta1/pods";
 
+/// How long one request (a page of a list, a metrics list) may take.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Tries of one request, the first included.
+const ATTEMPTS: u32 = 3;
+/// The wait before the first retry; doubled before each next one.
+const BACKOFF: Duration = Duration::from_millis(250);
+
 /// Reads one cluster: `context` of the kubeconfig at `kubeconfig` (default: `KUBECONFIG`, else
 /// `~/.kube/config`), or its current context, or the in-cluster config. Runs on its own thread
 /// and runtime, so it can be called from synchronous code anywhere (also inside tokio).
 pub fn read(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Collected> {
-    read_with(kubeconfig, context, None)
+    read_with(kubeconfig, context, None, DEFAULT_TIMEOUT)
 }
 
-/// [`read`], with usage history from Prometheus when `history` is given.
+/// [`read`], with usage history from Prometheus when `history` is given, and `timeout` for
+/// each request to the API server.
 pub fn read_with(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
     history: Option<&HistoryConfig>,
+    timeout: Duration,
 ) -> Result<Collected> {
-    crate::source::block_on_own_runtime(|| read_async(kubeconfig, context, history))
+    crate::source::block_on_own_runtime(|| read_async(kubeconfig, context, history, timeout))
         .unwrap_or_else(|e| Err(SourceError::KubeConfig { message: format!("Kubernetes: {e}") }))
 }
 
@@ -99,15 +113,51 @@ fn api_error(url: &str, e: kube::Error) -> SourceError {
     SourceError::Api { url: url.to_string(), message }
 }
 
+/// One request with a deadline, tried again on a transient failure (see the module's comment).
+async fn with_retries<T, F, Fut>(url: &str, timeout: Duration, mut request: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, kube::Error>>,
+{
+    let mut backoff = BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        let failure = match tokio::time::timeout(timeout, request()).await {
+            Ok(Ok(answer)) => return Ok(answer),
+            Ok(Err(e)) if attempt < ATTEMPTS && transient(&e) => api_error(url, e),
+            Ok(Err(e)) => return Err(api_error(url, e)),
+            Err(_) => SourceError::Api {
+                url: url.to_string(),
+                message: format!("no answer within {}s", timeout.as_secs_f64()),
+            },
+        };
+        if attempt == ATTEMPTS {
+            return Err(failure);
+        }
+        tracing::warn!("{failure}; trying again in {} ms", backoff.as_millis());
+        tokio::time::sleep(backoff).await;
+        backoff *= 2;
+    }
+    Err(SourceError::Api { url: url.to_string(), message: "no attempt made".to_string() })
+}
+
+/// Worth another try: overload, a gateway or server error, or the connection failing.
+fn transient(e: &kube::Error) -> bool {
+    match e {
+        kube::Error::Api(status) => matches!(status.code, 429 | 500 | 502 | 503 | 504),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => true,
+        _ => false,
+    }
+}
+
 /// Every item of a list, following continue tokens.
-async fn list_all<K>(api: &Api<K>, url: &str) -> Result<Vec<K>>
+async fn list_all<K>(api: &Api<K>, url: &str, timeout: Duration) -> Result<Vec<K>>
 where
     K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
 {
     let mut params = ListParams::default().limit(PAGE);
     let mut items = Vec::new();
     loop {
-        let page = api.list(&params).await.map_err(|e| api_error(url, e))?;
+        let page = with_retries(url, timeout, || api.list(&params)).await?;
         items.extend(page.items);
         match page.metadata.continue_.filter(|t| !t.is_empty()) {
             Some(token) => params = params.continue_token(&token),
@@ -121,6 +171,7 @@ async fn metrics_all<T: DeserializeOwned>(
     client: &Client,
     base: &str,
     path: &str,
+    timeout: Duration,
 ) -> Result<Vec<MetricsList<T>>> {
     let url = format!("{base}{path}");
     let mut pages = Vec::new();
@@ -130,10 +181,13 @@ async fn metrics_all<T: DeserializeOwned>(
             Some(t) => format!("{path}?continue={}", crate::source::percent_encode(t)),
             None => path.to_string(),
         };
-        let request = http::Request::get(uri)
-            .body(Vec::new())
-            .map_err(|e| SourceError::Api { url: url.clone(), message: e.to_string() })?;
-        let page: MetricsList<T> = client.request(request).await.map_err(|e| api_error(&url, e))?;
+        let page: MetricsList<T> = with_retries(&url, timeout, || async {
+            let request = http::Request::get(uri.as_str())
+                .body(Vec::new())
+                .map_err(kube::Error::HttpError)?;
+            client.request(request).await
+        })
+        .await?;
         token = page.continue_token().map(str::to_string);
         pages.push(page);
         if token.is_none() {
@@ -142,16 +196,20 @@ async fn metrics_all<T: DeserializeOwned>(
     }
 }
 
-async fn read_metrics(client: &Client, base: &str) -> Result<(NodeUsage, PodUsage)> {
+async fn read_metrics(
+    client: &Client,
+    base: &str,
+    timeout: Duration,
+) -> Result<(NodeUsage, PodUsage)> {
     let mut node_usage = NodeUsage::new();
-    for page in metrics_all(client, base, NODE_METRICS).await? {
+    for page in metrics_all(client, base, NODE_METRICS, timeout).await? {
         metrics::node_usage(page, &mut node_usage).map_err(|message| SourceError::Api {
             url: format!("{base}{NODE_METRICS}"),
             message,
         })?;
     }
     let mut pod_usage = PodUsage::new();
-    for page in metrics_all(client, base, POD_METRICS).await? {
+    for page in metrics_all(client, base, POD_METRICS, timeout).await? {
         metrics::pod_usage(page, &mut pod_usage)
             .map_err(|message| SourceError::Api { url: format!("{base}{POD_METRICS}"), message })?;
     }
@@ -162,14 +220,17 @@ async fn read_async(
     kubeconfig: Option<&Path>,
     context: Option<&str>,
     history: Option<&HistoryConfig>,
+    timeout: Duration,
 ) -> Result<Collected> {
-    let (config, name) = config(kubeconfig, context).await?;
+    let (mut config, name) = config(kubeconfig, context).await?;
+    config.read_timeout = Some(timeout);
+    config.connect_timeout = Some(timeout.min(config.connect_timeout.unwrap_or(timeout)));
     let base = config.cluster_url.to_string().trim_end_matches('/').to_string();
     let client = Client::try_from(config).map_err(config_error)?;
 
     let url = format!("{base}/api/v1/nodes");
     let bad = |e: String| SourceError::Api { url: url.clone(), message: e };
-    let node_items = list_all(&Api::<KubeNode>::all(client.clone()), &url).await?;
+    let node_items = list_all(&Api::<KubeNode>::all(client.clone()), &url, timeout).await?;
     let nodes = node_items
         .iter()
         .map(nodes::from_kube_node)
@@ -177,7 +238,7 @@ async fn read_async(
         .map_err(bad)?;
 
     let url = format!("{base}/api/v1/pods");
-    let pod_items = list_all(&Api::<Pod>::all(client.clone()), &url).await?;
+    let pod_items = list_all(&Api::<Pod>::all(client.clone()), &url, timeout).await?;
     let mut specs = Vec::new();
     for pod in &pod_items {
         if let Some(spec) = pods::from_kube_pod(pod)
@@ -187,8 +248,9 @@ async fn read_async(
         }
     }
 
-    let metrics =
-        read_metrics(&client, &base).await.map_err(|e| format!("metrics API unavailable ({e})"));
+    let metrics = read_metrics(&client, &base, timeout)
+        .await
+        .map_err(|e| format!("metrics API unavailable ({e})"));
     let mut gathered = Gathered { name, nodes, pods: specs, metrics, as_of: None, history: None };
     if let Some(config) = history {
         gathered.history = Some(prometheus::fetch(config, &gathered.scheduled_pods(), None).await);
