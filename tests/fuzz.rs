@@ -307,6 +307,12 @@ fn cel_expr() -> impl Strategy<Value = String> {
                 .prop_map(|(a, b, c)| format!("{a} ? {b} : {c}")),
             inner.clone().prop_map(|a| format!("[{a}].map(x, x + {a})")),
             inner.clone().prop_map(|a| format!("[{a}].exists(x, {a})")),
+            // Comprehensions over data and over any expression, nesting as deep as the
+            // recursion goes: the loader must refuse the costly ones, never hang.
+            inner.clone().prop_map(|a| format!("r.tags.all(k, {a})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("{a}.filter(y, {b})")),
+            (inner.clone(), inner.clone())
+                .prop_map(|(a, b)| format!("[{a}, {b}, {a}].exists_one(z, z == {b})")),
             inner.clone().prop_map(|a| format!("size({a})")),
             inner.clone().prop_map(|a| format!("double({a})")),
             inner.clone().prop_map(|a| format!("int({a})")),
