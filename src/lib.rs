@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod export;
 pub mod model;
+pub mod panic_guard;
 pub mod pricing;
 pub mod report;
 pub mod sample;

@@ -121,3 +121,20 @@ fn error_messages_do_not_repeat_their_cause() {
     assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
     assert!(stderr.starts_with("costscope: error: missing.csv: "), "{stderr}");
 }
+
+/// `costscope report … | head` in a CI gate: the reader leaving early is not an error, and the
+/// run still ends with its own code (the savings gate's 4), not a blanket 0.
+#[test]
+fn a_reader_that_stops_early_keeps_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        costscope(dir.path()).args(args).stdout(writer).output().unwrap()
+    };
+    let gate = run(&["report", "--sample", "--format", "csv", "--fail-on-savings", "1"]);
+    assert_eq!(gate.status.code(), Some(4), "{}", String::from_utf8_lossy(&gate.stderr));
+    let plain = run(&["costs", "--sample", "--by", "service"]);
+    assert_eq!(plain.status.code(), Some(0), "{}", String::from_utf8_lossy(&plain.stderr));
+    assert!(plain.stderr.is_empty(), "a closed pipe is not worth a message");
+}

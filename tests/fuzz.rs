@@ -531,3 +531,20 @@ proptest! {
         prop_assert!(quantity::millicores(&milli).unwrap() <= quantity::millicores(&whole).unwrap());
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Cases the long runs found, pinned
+// ---------------------------------------------------------------------------------------------
+
+/// `rule_with_generated_cel_never_panics`, 2026-11-27: a comprehension over a number hit
+/// cel-interpreter's `todo!("Support Float(1.0)")` and panicked through `rules check`. Now a
+/// literal range is refused when the rule loads, and a range from data is an evaluation error.
+#[test]
+fn found_comprehension_over_a_number() {
+    parse_and_probe(
+        "id = \"fuzz\"\ntitle = \"t\"\nresource = \"ebs_volume\"\naction = \"a\"\nconfidence = \"low\"\nneeds_utilization = false\nwhen = '''1.0.filter(y, r.size_gib)'''\ncondition = '''r.size_gib'''\nsavings = '''r.size_gib'''\nevidence = '''e {1.0.filter(y, r.size_gib)} '''\n[params]\nmin_days = 1\n\n",
+    );
+    parse_and_probe(
+        "id = \"fuzz\"\ntitle = \"t\"\nresource = \"ebs_volume\"\naction = \"a\"\nconfidence = \"low\"\ncondition = '''r.volume_type.exists(c, c == \"g\")'''\nsavings = '''1.0'''\nevidence = '''e'''\n",
+    );
+}

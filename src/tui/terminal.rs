@@ -24,7 +24,10 @@ impl TerminalGuard {
     pub fn enter() -> io::Result<(TerminalGuard, Terminal<CrosstermBackend<Stdout>>)> {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            restore();
+            // A panic that crate::panic_guard catches leaves the dashboard running.
+            if !crate::panic_guard::is_quiet() {
+                restore();
+            }
             previous(info);
         }));
         enable_raw_mode()?;

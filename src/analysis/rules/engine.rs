@@ -328,7 +328,7 @@ impl Engine {
                 }
                 let target = match &rule.target {
                     None => None,
-                    Some(expr) => match expr.program.execute(&ctx) {
+                    Some(expr) => match expr.execute(&ctx) {
                         Ok(Value::String(s)) if !s.is_empty() => Some(s.to_string()),
                         Ok(Value::String(_) | Value::Null) => continue, // nothing to move to
                         Ok(other) => Some(show(&other)),
@@ -341,7 +341,7 @@ impl Engine {
                 if let Some(t) = &target {
                     ctx.add_variable_from_value("target", Value::String(Arc::new(t.clone())));
                 }
-                let savings = match rule.savings.program.execute(&ctx) {
+                let savings = match rule.savings.execute(&ctx) {
                     Ok(Value::Float(f)) => {
                         Money::from_f64_rounded(f).ok_or("not a finite number".to_string())
                     }
@@ -373,7 +373,7 @@ impl Engine {
                 }
                 let confidence = match &rule.confidence_expr {
                     None => rule.confidence,
-                    Some(expr) => match expr.program.execute(&ctx) {
+                    Some(expr) => match expr.execute(&ctx) {
                         Ok(Value::String(s)) => s.parse().unwrap_or_else(|e: String| {
                             note_error("confidence_expr", e);
                             rule.confidence
@@ -483,7 +483,7 @@ struct Prepared<'v, 'a> {
 }
 
 fn truth(expr: &Expr, ctx: &Context<'_>) -> Result<bool, String> {
-    match expr.program.execute(ctx) {
+    match expr.execute(ctx) {
         Ok(Value::Bool(b)) => Ok(b),
         Ok(other) => Err(format!("`{}` gave {other:?}, not a boolean", expr.source)),
         Err(e) => Err(error_text(&e)),
@@ -497,7 +497,7 @@ fn render(parts: &[TemplatePart], ctx: &Context<'_>) -> (String, Vec<String>) {
     for part in parts {
         match part {
             TemplatePart::Text(t) => out.push_str(t),
-            TemplatePart::Hole(expr) => match expr.program.execute(ctx) {
+            TemplatePart::Hole(expr) => match expr.execute(ctx) {
                 Ok(v) => out.push_str(&show(&v)),
                 Err(e) => {
                     out.push('?');

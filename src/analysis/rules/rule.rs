@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use cel_interpreter::{ParseErrors, Program};
+use cel_interpreter::{Context, ExecutionError, ParseErrors, Program, ResolveResult};
 use cel_parser::ast::{EntryExpr, Expr as Node, IdedEntryExpr, IdedExpr};
 use serde::Deserialize;
 
@@ -144,6 +144,19 @@ impl Param {
 pub struct Expr {
     pub source: String,
     pub program: Program,
+}
+
+impl Expr {
+    /// Evaluates the expression in `ctx`. cel-interpreter panics on a few things it does not
+    /// support (a comprehension over a number or a string, which data can produce: `r.tags.team`
+    /// is a string); a rule must never crash a run, so such a panic comes back as an evaluation
+    /// error, reported like a type mismatch.
+    pub fn execute(&self, ctx: &Context<'_>) -> ResolveResult {
+        crate::panic_guard::quietly(|| self.program.execute(ctx)).unwrap_or_else(|message| {
+            let message = plain_errors(&message);
+            Err(ExecutionError::function_error("cel", format!("not supported: {message}")))
+        })
+    }
 }
 
 impl fmt::Debug for Expr {
@@ -315,21 +328,17 @@ fn check_shape(source: &str) -> Result<(), String> {
 /// The CEL parser (antlr4rust) panics on some malformed input instead of returning an error;
 /// a rule file must never crash costscope, so the panic is caught and its message silenced.
 fn compile_guarded(source: &str) -> Option<Result<(Program, IdedExpr), ParseErrors>> {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
     // The parser recurses deeply per nesting level (tens of KB of stack per level in a debug
     // build): it runs on a fresh stack large enough for any expression that passes
     // `check_shape`, whatever thread the caller is on.
-    let result = stacker::maybe_grow(PARSER_STACK / 4, PARSER_STACK, || {
-        std::panic::catch_unwind(|| {
+    stacker::maybe_grow(PARSER_STACK / 4, PARSER_STACK, || {
+        crate::panic_guard::quietly(|| {
             let program = Program::compile(source)?;
             let tree = cel_parser::Parser::default().parse(source)?;
             Ok((program, tree))
         })
         .ok()
-    });
-    std::panic::set_hook(previous);
-    result
+    })
 }
 
 /// The deepest nesting of comprehensions (`map`, `filter`, `all`, `exists`, `exists_one`) in an
@@ -351,6 +360,12 @@ const ASSUMED_RANGE_LEN: u64 = 1_000;
 /// [`MAX_COMPREHENSION_ITERATIONS`]. Slow data-bound rules are also stopped while running by
 /// the engine's per-rule time budget.
 fn check_comprehensions(tree: &IdedExpr) -> Result<(), String> {
+    if ranges_over_a_literal_value(tree) {
+        return Err(
+            "map, filter, all, exists and exists_one need a list or a map, not a single value"
+                .to_string(),
+        );
+    }
     let loops = loops_of(tree);
     if loops.depth > MAX_COMPREHENSION_DEPTH {
         return Err(format!(
@@ -407,6 +422,31 @@ fn loops_of(e: &IdedExpr) -> Loops {
         Node::Struct(st) => all(&mut st.entries.iter().flat_map(entry_parts)),
         Node::Select(select) => loops_of(&select.operand),
         Node::Ident(_) | Node::Literal(_) | Node::Unspecified => Loops::default(),
+    }
+}
+
+/// A comprehension over a number, string, bool, bytes or null literal (`1.0.filter(…)`), which
+/// cel-interpreter does not refuse but panics on.
+fn ranges_over_a_literal_value(e: &IdedExpr) -> bool {
+    let any = |parts: &mut dyn Iterator<Item = &IdedExpr>| {
+        let mut found = false;
+        for part in parts {
+            found |= ranges_over_a_literal_value(part);
+        }
+        found
+    };
+    match &e.expr {
+        Node::Comprehension(c) => {
+            matches!(c.iter_range.expr, Node::Literal(_))
+                || any(&mut [&*c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result]
+                    .into_iter())
+        }
+        Node::Call(call) => any(&mut call.target.iter().map(|t| &**t).chain(call.args.iter())),
+        Node::List(list) => any(&mut list.elements.iter()),
+        Node::Map(map) => any(&mut map.entries.iter().flat_map(entry_parts)),
+        Node::Struct(st) => any(&mut st.entries.iter().flat_map(entry_parts)),
+        Node::Select(select) => ranges_over_a_literal_value(&select.operand),
+        Node::Ident(_) | Node::Literal(_) | Node::Unspecified => false,
     }
 }
 
@@ -714,6 +754,28 @@ mod tests {
             let text = err.to_string();
             assert!(text.starts_with("loops.toml:6: condition:") && text.contains(why), "{text}");
         }
+    }
+
+    #[test]
+    fn a_comprehension_over_a_single_value_is_refused_or_an_error_never_a_panic() {
+        // cel-interpreter's `todo!("Support …")`: a literal is refused when the rule loads…
+        for literal in ["1.0.filter(y, true)", "\"s\".map(c, c)", "true.exists(x, x)"] {
+            let err =
+                Rule::parse(&rule_with(&format!("{literal}.size() > 0")), Path::new("l.toml"))
+                    .unwrap_err()
+                    .to_string();
+            assert!(err.contains("need a list or a map"), "{literal}: {err}");
+        }
+        // …and a value from data is an evaluation error.
+        let rule =
+            Rule::parse(&rule_with("r.filter(c, true).size() > 0"), Path::new("d.toml")).unwrap();
+        let mut ctx = Context::default();
+        ctx.add_variable_from_value(
+            "r",
+            cel_interpreter::Value::String("a string".to_string().into()),
+        );
+        let err = rule.condition.execute(&ctx).unwrap_err().to_string();
+        assert!(err.contains("not supported"), "{err}");
     }
 
     #[test]
