@@ -64,6 +64,7 @@ pub struct AwsOptions {
     pub now: DateTime<Utc>,
     /// One line on stderr, rewritten as regions complete (only on a terminal).
     pub progress: bool,
+    pub timeouts: client::Timeouts,
 }
 
 /// Everything read from every profile.
@@ -235,7 +236,7 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
         tag_answers: Vec::new(),
         usage: Usage::default(),
     };
-    let config = client::load(profile, None).await;
+    let config = client::load(profile, None, options.timeouts).await;
     let sts = aws_sdk_sts::Client::new(&config);
     let account = match sts.get_caller_identity().send().await {
         Ok(identity) => identity.account().unwrap_or_default().to_string(),
