@@ -20,10 +20,15 @@ use aws_sdk_ec2::types::VolumeType;
 use common_aws::*;
 
 /// Per attempt and per call, in seconds: long enough for the emulators on a busy machine,
-/// short enough that a held answer costs a few seconds. Two days of metrics keep seeding and
-/// GetMetricData quick; ec2-idle is told two days are enough.
-const CONFIG: &str = "\n[aws]\nconnect_timeout_seconds = 2\nattempt_timeout_seconds = 3\n\
-                      call_timeout_seconds = 7\n\n[rules.ec2-idle]\nmin_days = 1\n";
+/// short enough that a held answer costs a few seconds.
+const TIMEOUTS: &str = "connect_timeout_seconds = 2\nattempt_timeout_seconds = 3\n";
+const CALL_TIMEOUT: u32 = 7;
+/// Cost Explorer retries adaptively: after a throttle the client paces itself (seconds between
+/// attempts), so its calls get longer to recover within.
+const COST_EXPLORER_CALL_TIMEOUT: u32 = 20;
+/// Two days of metrics keep seeding and GetMetricData quick; ec2-idle is told two days are
+/// enough.
+const RULES: &str = "[rules.ec2-idle]\nmin_days = 1\n";
 const LOOKBACK_DAYS: &str = "2";
 
 /// Scenarios run at once (each a costscope process behind a proxy of its own).
@@ -76,10 +81,12 @@ struct Seeded {
     free_volume: [String; 2],
 }
 
-fn seed(account: &str) -> Seeded {
+fn seed(account: &str, call_timeout: u32) -> Seeded {
     let env = Env::new(account);
     let mut config = std::fs::read_to_string(&env.config).unwrap();
-    config.push_str(CONFIG);
+    config.push_str(&format!(
+        "\n[aws]\n{TIMEOUTS}call_timeout_seconds = {call_timeout}\n\n{RULES}"
+    ));
     std::fs::write(&env.config, config).unwrap();
     let mut idle = Vec::new();
     let mut free_volume = Vec::new();
@@ -102,6 +109,8 @@ struct Run {
     proxy: FaultProxy,
     /// Files left in the output directory besides the report.
     leftovers: Vec<String>,
+    /// For the log only (no timed assertions).
+    elapsed: std::time::Duration,
 }
 
 /// Runs `report --aws --out FILE` over an existing FILE, through a proxy with `rules`.
@@ -115,6 +124,7 @@ fn run(seeded: &Seeded, name: &str, rules: Vec<Rule>) -> Run {
     let mut vars: Vec<(&str, String)> = proxy.env();
     vars.push(("COSTSCOPE_CACHE_DIR", cache.to_str().unwrap().to_string()));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let started = std::time::Instant::now();
     let result = env.costscope_with(
         &[
             "report",
@@ -142,6 +152,7 @@ fn run(seeded: &Seeded, name: &str, rules: Vec<Rule>) -> Run {
         report,
         proxy,
         leftovers: leftovers(dir.path()),
+        elapsed: started.elapsed(),
     }
 }
 
@@ -276,15 +287,22 @@ fn log_attempts(service: &Service, runs: &[(Fault, Run)]) {
         let region = service.region.unwrap_or("us-east-1");
         let (faulted, passed) = r.proxy.attempts(service.scope, region, service.operation);
         eprintln!(
-            "{} {}: exit {}, {} {}: {faulted} faulted + {passed} passed attempts",
-            service.scope, r.name, r.code, region, service.operation
+            "{} {}: exit {} in {:.1?}, {} {}: {faulted} faulted + {passed} passed attempts; \
+             warnings {}",
+            service.scope,
+            r.name,
+            r.code,
+            r.elapsed,
+            region,
+            service.operation,
+            warnings(&r.report)
         );
     }
 }
 
 #[test]
 fn ec2_faults_are_retried_and_a_lasting_one_loses_only_its_region() {
-    let seeded = seed("111100000101");
+    let seeded = seed("111100000101", CALL_TIMEOUT);
     let (_, transient, persistent) = fault_matrix(&seeded, &EC2);
     log_attempts(&EC2, &transient);
     log_attempts(&EC2, &persistent);
@@ -305,7 +323,7 @@ fn ec2_faults_are_retried_and_a_lasting_one_loses_only_its_region() {
 
 #[test]
 fn cloudwatch_faults_are_retried_and_a_lasting_one_loses_only_utilization_there() {
-    let seeded = seed("111100000102");
+    let seeded = seed("111100000102", CALL_TIMEOUT);
     let (_, transient, persistent) = fault_matrix(&seeded, &CLOUDWATCH);
     log_attempts(&CLOUDWATCH, &transient);
     log_attempts(&CLOUDWATCH, &persistent);
@@ -321,7 +339,7 @@ fn cloudwatch_faults_are_retried_and_a_lasting_one_loses_only_utilization_there(
 
 #[test]
 fn cost_explorer_faults_are_retried_and_a_lasting_one_loses_only_billing() {
-    let seeded = seed("111100000103");
+    let seeded = seed("111100000103", COST_EXPLORER_CALL_TIMEOUT);
     let (baseline, transient, persistent) = fault_matrix(&seeded, &COST_EXPLORER);
     log_attempts(&COST_EXPLORER, &transient);
     log_attempts(&COST_EXPLORER, &persistent);
