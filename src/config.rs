@@ -286,9 +286,12 @@ mod tests {
         let t = cfg.aws_timeouts;
         assert_eq!((secs(t.connect), secs(t.attempt), secs(t.call)), (1, 2, 3));
         // Only the call shortened: the default attempt (20 s) is longer.
-        let err = Config::parse("[aws]\ncache_ttl_hours = 1\ncall_timeout_seconds = 5\n", Path::new("c.toml"))
-            .unwrap_err()
-            .to_string();
+        let err = Config::parse(
+            "[aws]\ncache_ttl_hours = 1\ncall_timeout_seconds = 5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("c.toml:3: aws.attempt_timeout_seconds (20)"), "{err}");
         let err = Config::parse("[aws]\n\nattempt_timeout_seconds = 0\n", Path::new("c.toml"))
             .unwrap_err()

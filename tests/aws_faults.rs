@@ -34,14 +34,8 @@ const LOOKBACK_DAYS: &str = "2";
 /// Scenarios run at once (each a costscope process behind a proxy of its own).
 const PARALLEL: usize = 3;
 
-const FAULTS: [Fault; 6] = [
-    Fault::Throttle,
-    Fault::Http500,
-    Fault::Slow,
-    Fault::SlowBody,
-    Fault::Reset,
-    Fault::Truncated,
-];
+const FAULTS: [Fault; 6] =
+    [Fault::Throttle, Fault::Http500, Fault::Slow, Fault::SlowBody, Fault::Reset, Fault::Truncated];
 
 /// The service under test, as the proxy, the warnings and the call names say it.
 struct Service {
@@ -84,9 +78,8 @@ struct Seeded {
 fn seed(account: &str, call_timeout: u32) -> Seeded {
     let env = Env::new(account);
     let mut config = std::fs::read_to_string(&env.config).unwrap();
-    config.push_str(&format!(
-        "\n[aws]\n{TIMEOUTS}call_timeout_seconds = {call_timeout}\n\n{RULES}"
-    ));
+    config
+        .push_str(&format!("\n[aws]\n{TIMEOUTS}call_timeout_seconds = {call_timeout}\n\n{RULES}"));
     std::fs::write(&env.config, config).unwrap();
     let mut idle = Vec::new();
     let mut free_volume = Vec::new();
@@ -113,19 +106,26 @@ struct Run {
     elapsed: std::time::Duration,
 }
 
-/// Runs `report --aws --out FILE` over an existing FILE, through a proxy with `rules`.
-fn run(seeded: &Seeded, name: &str, rules: Vec<Rule>) -> Run {
+/// What `report --aws --out FILE` over an existing FILE left: the process's output, FILE's
+/// text and any other file beside it.
+struct Written {
+    output: Output,
+    text: String,
+    leftovers: Vec<String>,
+}
+
+const PREVIOUS: &str = "the previous report\n";
+
+fn report_through(seeded: &Seeded, proxy: &FaultProxy) -> Written {
     let env = &seeded.env;
-    let proxy = FaultProxy::start(env.localstack, env.moto, rules);
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("report.json");
-    std::fs::write(&out, "the previous report\n").unwrap();
+    std::fs::write(&out, PREVIOUS).unwrap();
     let cache = dir.path().join("cache");
     let mut vars: Vec<(&str, String)> = proxy.env();
     vars.push(("COSTSCOPE_CACHE_DIR", cache.to_str().unwrap().to_string()));
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let started = std::time::Instant::now();
-    let result = env.costscope_with(
+    let output = env.costscope_with(
         &[
             "report",
             "--aws",
@@ -141,18 +141,33 @@ fn run(seeded: &Seeded, name: &str, rules: Vec<Rule>) -> Run {
         ],
         &vars,
     );
-    let text = std::fs::read_to_string(&out).unwrap();
-    let report = serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!("{name}: --out is not a complete report ({e}): {text:?}\nstderr: {}", result.stderr)
+    Written {
+        text: std::fs::read_to_string(&out).unwrap(),
+        leftovers: leftovers(dir.path()),
+        output,
+    }
+}
+
+/// Runs one scenario through a proxy with `rules`; `--out` must hold a complete report.
+fn run(seeded: &Seeded, name: &str, rules: Vec<Rule>) -> Run {
+    let proxy = FaultProxy::start(seeded.env.localstack, seeded.env.moto, rules);
+    let started = std::time::Instant::now();
+    let written = report_through(seeded, &proxy);
+    let elapsed = started.elapsed();
+    let report = serde_json::from_str(&written.text).unwrap_or_else(|e| {
+        panic!(
+            "{name}: --out is not a complete report ({e}): {:?}\nstderr: {}",
+            written.text, written.output.stderr
+        )
     });
     Run {
         name: name.to_string(),
-        code: result.code,
-        stderr: result.stderr,
+        code: written.output.code,
+        stderr: written.output.stderr,
         report,
         proxy,
-        leftovers: leftovers(dir.path()),
-        elapsed: started.elapsed(),
+        leftovers: written.leftovers,
+        elapsed,
     }
 }
 
@@ -272,8 +287,11 @@ fn fault_matrix(seeded: &Seeded, service: &Service) -> (Run, Vec<(Fault, Run)>, 
             assert!(!w.contains(other), "{}: {w}", r.name);
         }
         // Retried before giving up: more than one attempt at the first call.
-        let (faulted, passed) =
-            r.proxy.attempts(service.scope, service.region.unwrap_or("us-east-1"), service.operation);
+        let (faulted, passed) = r.proxy.attempts(
+            service.scope,
+            service.region.unwrap_or("us-east-1"),
+            service.operation,
+        );
         assert!(faulted >= 2 && passed == 0, "{}: {faulted} faulted, {passed} passed", r.name);
         assert!(r.leftovers.is_empty(), "{}: {:?}", r.name, r.leftovers);
         persistent.push((fault, r));
@@ -316,9 +334,28 @@ fn ec2_faults_are_retried_and_a_lasting_one_loses_only_its_region() {
         // Billing unharmed.
         assert_eq!(r.report["spend"][0]["billed_cost"], "131.5", "{}", r.name);
         // Without inventory CloudWatch is not asked in that region.
-        let asked = r.proxy.seen().iter().any(|s| s.service == "monitoring" && s.region == "eu-west-1");
+        let asked =
+            r.proxy.seen().iter().any(|s| s.service == "monitoring" && s.region == "eu-west-1");
         assert!(!asked, "{}", r.name);
     }
+
+    // When nothing can be read (STS resets every connection) the run fails, exit 1, and the
+    // previous report is left as it was.
+    let proxy = FaultProxy::start(
+        seeded.env.localstack,
+        seeded.env.moto,
+        vec![Rule::always("sts", None, Fault::Reset)],
+    );
+    let failed = report_through(&seeded, &proxy);
+    assert_eq!(failed.output.code, 1, "{}", failed.output.stderr);
+    assert!(
+        failed.output.stderr.contains("STS GetCallerIdentity failed"),
+        "{}",
+        failed.output.stderr
+    );
+    assert_eq!(failed.text, PREVIOUS);
+    assert!(failed.leftovers.is_empty(), "{:?}", failed.leftovers);
+    assert!(proxy.hits(0) >= 2, "STS was retried: {} attempts", proxy.hits(0));
 }
 
 #[test]
@@ -362,4 +399,3 @@ fn cost_explorer_faults_are_retried_and_a_lasting_one_loses_only_billing() {
         assert_eq!(tag_asks, faulted, "{}: only the first query was attempted", r.name);
     }
 }
-

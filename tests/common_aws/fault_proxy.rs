@@ -126,8 +126,7 @@ impl FaultProxy {
         let matching = seen
             .iter()
             .filter(|s| s.service == service && s.region == region && s.operation == operation);
-        let (faulted, passed): (Vec<&Seen>, Vec<&Seen>) =
-            matching.partition(|s| s.fault.is_some());
+        let (faulted, passed): (Vec<&Seen>, Vec<&Seen>) = matching.partition(|s| s.fault.is_some());
         (faulted.len(), passed.len())
     }
 }
@@ -341,12 +340,22 @@ enum ErrorKind {
 /// (with the awsQueryCompatible code header), Cost Explorer's awsJson 1.1.
 fn write_error(client: &mut TcpStream, service: &str, kind: ErrorKind) -> std::io::Result<()> {
     let (status, code, message) = match (service, &kind) {
-        ("ec2", ErrorKind::Throttle) => ("503 Service Unavailable", "RequestLimitExceeded", "Request limit exceeded."),
+        ("ec2", ErrorKind::Throttle) => {
+            ("503 Service Unavailable", "RequestLimitExceeded", "Request limit exceeded.")
+        }
         ("monitoring", ErrorKind::Throttle) => ("400 Bad Request", "Throttling", "Rate exceeded"),
-        (_, ErrorKind::Throttle) => ("400 Bad Request", "LimitExceededException", "You have exceeded the rate limit."),
-        ("ec2", ErrorKind::Internal) => ("500 Internal Server Error", "InternalError", "An internal error has occurred."),
-        ("monitoring", ErrorKind::Internal) => ("500 Internal Server Error", "InternalServiceError", "Internal service error."),
-        (_, ErrorKind::Internal) => ("500 Internal Server Error", "InternalFailure", "An internal error has occurred."),
+        (_, ErrorKind::Throttle) => {
+            ("400 Bad Request", "LimitExceededException", "You have exceeded the rate limit.")
+        }
+        ("ec2", ErrorKind::Internal) => {
+            ("500 Internal Server Error", "InternalError", "An internal error has occurred.")
+        }
+        ("monitoring", ErrorKind::Internal) => {
+            ("500 Internal Server Error", "InternalServiceError", "Internal service error.")
+        }
+        (_, ErrorKind::Internal) => {
+            ("500 Internal Server Error", "InternalFailure", "An internal error has occurred.")
+        }
     };
     let (content_type, extra, body): (&str, String, Vec<u8>) = match service {
         "monitoring" => (
