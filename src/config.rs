@@ -222,8 +222,8 @@ fn aws_timeouts(aws: &AwsSection, text: &str, path: &Path) -> Result<Timeouts, C
             return Err(invalid(
                 at,
                 format!(
-                    "aws.attempt_timeout_seconds ({}) is longer than aws.call_timeout_seconds ({}): \
-                     the call would end before its first retry",
+                    "aws.attempt_timeout_seconds ({}) is longer than \
+                     aws.call_timeout_seconds ({}): the call would end before its first retry",
                     timeouts.attempt.as_secs(),
                     timeouts.call.as_secs()
                 ),
@@ -278,7 +278,8 @@ mod tests {
         assert_eq!(defaults, Timeouts::default());
         assert_eq!(defaults.call, std::time::Duration::from_secs(60));
         let cfg = Config::parse(
-            "[aws]\nconnect_timeout_seconds = 1\nattempt_timeout_seconds = 2\ncall_timeout_seconds = 3\n",
+            "[aws]\nconnect_timeout_seconds = 1\nattempt_timeout_seconds = 2\n\
+             call_timeout_seconds = 3\n",
             Path::new("c.toml"),
         )
         .unwrap();

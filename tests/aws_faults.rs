@@ -238,7 +238,7 @@ fn transient_times(fault: Fault) -> usize {
 /// Every fault, first transient (it stops after a request or two), then persistent, against
 /// `service`; checks what holds for all services and returns the runs for the service's own
 /// checks, persistent ones last.
-fn fault_matrix(seeded: &Seeded, service: &Service) -> (Run, Vec<(Fault, Run)>, Vec<(Fault, Run)>) {
+fn fault_matrix(seeded: &Seeded, service: &Service) -> Matrix {
     let mut scenarios = vec![("unfaulted".to_string(), Vec::new())];
     for fault in FAULTS {
         let n = transient_times(fault);
@@ -296,7 +296,14 @@ fn fault_matrix(seeded: &Seeded, service: &Service) -> (Run, Vec<(Fault, Run)>, 
         assert!(r.leftovers.is_empty(), "{}: {:?}", r.name, r.leftovers);
         persistent.push((fault, r));
     }
-    (baseline, transient, persistent)
+    Matrix { baseline, transient, persistent }
+}
+
+/// The runs of one service: unfaulted, then each fault transient, then each persistent.
+struct Matrix {
+    baseline: Run,
+    transient: Vec<(Fault, Run)>,
+    persistent: Vec<(Fault, Run)>,
 }
 
 /// Attempts the SDK made at the first faulted call, per scenario, for the logs of a run.
@@ -321,7 +328,7 @@ fn log_attempts(service: &Service, runs: &[(Fault, Run)]) {
 #[test]
 fn ec2_faults_are_retried_and_a_lasting_one_loses_only_its_region() {
     let seeded = seed("111100000101", CALL_TIMEOUT);
-    let (_, transient, persistent) = fault_matrix(&seeded, &EC2);
+    let Matrix { transient, persistent, .. } = fault_matrix(&seeded, &EC2);
     log_attempts(&EC2, &transient);
     log_attempts(&EC2, &persistent);
     for (_, r) in &persistent {
@@ -361,7 +368,7 @@ fn ec2_faults_are_retried_and_a_lasting_one_loses_only_its_region() {
 #[test]
 fn cloudwatch_faults_are_retried_and_a_lasting_one_loses_only_utilization_there() {
     let seeded = seed("111100000102", CALL_TIMEOUT);
-    let (_, transient, persistent) = fault_matrix(&seeded, &CLOUDWATCH);
+    let Matrix { transient, persistent, .. } = fault_matrix(&seeded, &CLOUDWATCH);
     log_attempts(&CLOUDWATCH, &transient);
     log_attempts(&CLOUDWATCH, &persistent);
     for (_, r) in &persistent {
@@ -377,7 +384,7 @@ fn cloudwatch_faults_are_retried_and_a_lasting_one_loses_only_utilization_there(
 #[test]
 fn cost_explorer_faults_are_retried_and_a_lasting_one_loses_only_billing() {
     let seeded = seed("111100000103", COST_EXPLORER_CALL_TIMEOUT);
-    let (baseline, transient, persistent) = fault_matrix(&seeded, &COST_EXPLORER);
+    let Matrix { baseline, transient, persistent } = fault_matrix(&seeded, &COST_EXPLORER);
     log_attempts(&COST_EXPLORER, &transient);
     log_attempts(&COST_EXPLORER, &persistent);
     assert_eq!(baseline.report["spend"][0]["billed_cost"], "131.5");

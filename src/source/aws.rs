@@ -515,7 +515,8 @@ mod tests {
         let failure = ApiFailure::new("EC2", "DescribeInstances", timeout).to_string();
         assert_eq!(
             failure,
-            "EC2 DescribeInstances failed: request has timed out: operation timeout occurred after 7s"
+            "EC2 DescribeInstances failed: request has timed out: \
+             operation timeout occurred after 7s"
         );
     }
 

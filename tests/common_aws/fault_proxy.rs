@@ -367,7 +367,9 @@ fn write_error(client: &mut TcpStream, service: &str, kind: ErrorKind) -> std::i
             "text/xml",
             String::new(),
             format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>"
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>\
+                 <Code>{code}</Code><Message>{message}</Message></Error></Errors>\
+                 <RequestID>fault-proxy</RequestID></Response>"
             )
             .into_bytes(),
         ),
@@ -379,7 +381,8 @@ fn write_error(client: &mut TcpStream, service: &str, kind: ErrorKind) -> std::i
     };
     write!(
         client,
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}x-amzn-requestid: fault-proxy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n{extra}\
+         x-amzn-requestid: fault-proxy\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )?;
     client.write_all(&body)
