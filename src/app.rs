@@ -50,6 +50,7 @@ fn configure(
     sources.tag_keys = required_tags.to_vec();
     sources.cost_explorer_ttl = config.cost_explorer_ttl;
     sources.kube_timeout = config.kube_timeout;
+    sources.aws_timeouts = config.aws_timeouts;
     sources.progress = !quiet && std::io::stderr().is_terminal();
 }
 

@@ -121,6 +121,9 @@ pub struct SourceArgs {
     /// How long a Cost Explorer answer is reused (`[aws] cache_ttl_hours` of the config).
     #[arg(skip)]
     pub cost_explorer_ttl: Option<std::time::Duration>,
+    /// Connect, attempt and call timeouts of AWS calls (`[aws] *_timeout_seconds`).
+    #[arg(skip)]
+    pub aws_timeouts: crate::source::aws::client::Timeouts,
     /// Progress lines on stderr while live sources are read (a terminal, not `--quiet`).
     #[arg(skip)]
     pub progress: bool,
@@ -150,6 +153,7 @@ impl Default for SourceArgs {
             refresh: false,
             tag_keys: Vec::new(),
             cost_explorer_ttl: None,
+            aws_timeouts: crate::source::aws::client::Timeouts::default(),
             progress: false,
             kube_timeout: None,
         }

@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::source::aws::client::Timeouts;
+
 /// Tag keys every resource should carry when the config does not say otherwise.
 pub const DEFAULT_REQUIRED_TAGS: [&str; 3] = ["team", "env", "cost-center"];
 
@@ -37,11 +39,15 @@ struct ConfigFile {
     aws: AwsSection,
 }
 
-/// `[aws]`: how long a paid Cost Explorer answer is reused (hours; 0 turns the cache off).
+/// `[aws]`: how long a paid Cost Explorer answer is reused (hours; 0 turns the cache off), and
+/// how long an AWS call may take (seconds: to connect, per attempt, per call with its retries).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AwsSection {
     cache_ttl_hours: Option<u32>,
+    connect_timeout_seconds: Option<toml::Spanned<TimeoutSeconds>>,
+    attempt_timeout_seconds: Option<toml::Spanned<TimeoutSeconds>>,
+    call_timeout_seconds: Option<toml::Spanned<TimeoutSeconds>>,
 }
 
 /// `[kubernetes]`: prices per vCPU-hour and GiB-hour that split node costs into CPU and memory
@@ -110,6 +116,8 @@ pub struct Config {
     pub cost_explorer_ttl: Option<std::time::Duration>,
     /// `[kubernetes] timeout_seconds`, when configured.
     pub kube_timeout: Option<std::time::Duration>,
+    /// `[aws] *_timeout_seconds`, the defaults where not configured.
+    pub aws_timeouts: Timeouts,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -200,6 +208,7 @@ impl Config {
                 price_unknown_nodes: true,
             }
         });
+        let aws_timeouts = aws_timeouts(&file.aws, text, path)?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -213,8 +222,45 @@ impl Config {
                 .aws
                 .cache_ttl_hours
                 .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
+            aws_timeouts,
         })
     }
+}
+
+/// `[aws] *_timeout_seconds` over the defaults: each 1 to 3600 seconds, and an attempt no
+/// longer than the call it is part of (else the call would time out before a retry).
+fn aws_timeouts(aws: &AwsSection, text: &str, path: &Path) -> Result<Timeouts, ConfigError> {
+    let invalid = |at: &toml::Spanned<TimeoutSeconds>, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: text[..at.span().start.min(text.len())].lines().count().max(1),
+        message,
+    };
+    let mut timeouts = Timeouts::default();
+    let fields = [
+        (&aws.connect_timeout_seconds, &mut timeouts.connect),
+        (&aws.attempt_timeout_seconds, &mut timeouts.attempt),
+        (&aws.call_timeout_seconds, &mut timeouts.call),
+    ];
+    for (value, slot) in fields {
+        if let Some(value) = value {
+            *slot = std::time::Duration::from_secs(value.get_ref().0);
+        }
+    }
+    if timeouts.attempt > timeouts.call {
+        let at = aws.attempt_timeout_seconds.as_ref().or(aws.call_timeout_seconds.as_ref());
+        if let Some(at) = at {
+            return Err(invalid(
+                at,
+                format!(
+                    "aws.attempt_timeout_seconds ({}) is longer than \
+                     aws.call_timeout_seconds ({}): the call would end before its first retry",
+                    timeouts.attempt.as_secs(),
+                    timeouts.call.as_secs()
+                ),
+            ));
+        }
+    }
+    Ok(timeouts)
 }
 
 #[cfg(test)]
@@ -269,6 +315,42 @@ mod tests {
         assert_eq!(cfg.cost_explorer_ttl, Some(std::time::Duration::from_secs(7200)));
         assert_eq!(Config::parse("", Path::new("c.toml")).unwrap().cost_explorer_ttl, None);
         assert!(Config::parse("[aws]\ncache_ttl_hours = -1\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn aws_timeouts_default_and_are_validated_with_their_line() {
+        let defaults = Config::parse("", Path::new("c.toml")).unwrap().aws_timeouts;
+        assert_eq!(defaults, Timeouts::default());
+        assert_eq!(defaults.call, std::time::Duration::from_secs(60));
+        let cfg = Config::parse(
+            "[aws]\nconnect_timeout_seconds = 1\nattempt_timeout_seconds = 2\n\
+             call_timeout_seconds = 3\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let secs = |d: std::time::Duration| d.as_secs();
+        let t = cfg.aws_timeouts;
+        assert_eq!((secs(t.connect), secs(t.attempt), secs(t.call)), (1, 2, 3));
+        // Only the call shortened: the default attempt (20 s) is longer.
+        let err = Config::parse(
+            "[aws]\ncache_ttl_hours = 1\ncall_timeout_seconds = 5\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("c.toml:3: aws.attempt_timeout_seconds (20)"), "{err}");
+        let err = Config::parse("[aws]\n\nattempt_timeout_seconds = 0\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:3:") && err.contains("1 to 3600 seconds, not 0"), "{err}");
+        let err = Config::parse("[aws]\nconnect_timeout_seconds = -2\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:2:"), "{err}");
+        let err = Config::parse("[aws]\nconnect_timeout_seconds = \"5s\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:2:"), "{err}");
     }
 
     #[test]

@@ -172,6 +172,7 @@ pub fn gather_aws(
         cache: Cache::new(cache_dir, ttl, sources.refresh, now),
         now,
         progress: sources.progress,
+        timeouts: sources.aws_timeouts,
     };
     aws::read(&options)
 }

@@ -284,7 +284,11 @@ fn a_failing_service_is_a_warning_and_exit_3_with_the_rest_intact() {
 
     // One region throttled for good (a loopback proxy answers ThrottlingException for
     // eu-west-1 only): retried, then a warning naming the region; us-east-1 is intact.
-    let proxy = FaultProxy::start(env.localstack, "eu-west-1");
+    let proxy = FaultProxy::start(
+        env.localstack,
+        env.moto,
+        vec![Rule::always("ec2", Some("eu-west-1"), Fault::Throttle)],
+    );
     let out = env.costscope_with(
         &["report", "--aws", "--regions", "us-east-1,eu-west-1", "--format", "json"],
         &[("AWS_ENDPOINT_URL", &proxy.url())],
@@ -299,7 +303,7 @@ fn a_failing_service_is_a_warning_and_exit_3_with_the_rest_intact() {
             .iter()
             .any(|f| f["rule_id"] == "ec2-idle" && f["resource_id"] == estate.idle.as_str())
     );
-    assert!(proxy.throttled() >= 4, "the SDK retried: {} throttled answers", proxy.throttled());
+    assert!(proxy.hits(0) >= 4, "the SDK retried: {} throttled answers", proxy.hits(0));
 
     // Nothing answers at all: exit 1 with the reason.
     let out = env.costscope_with(

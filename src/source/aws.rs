@@ -15,6 +15,7 @@ pub mod ec2;
 use std::collections::BTreeSet;
 
 use aws_config::SdkConfig;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use chrono::{DateTime, Datelike, Duration, DurationRound, NaiveDate, Utc};
 use futures_util::StreamExt;
 
@@ -64,6 +65,7 @@ pub struct AwsOptions {
     pub now: DateTime<Utc>,
     /// One line on stderr, rewritten as regions complete (only on a terminal).
     pub progress: bool,
+    pub timeouts: client::Timeouts,
 }
 
 /// Everything read from every profile.
@@ -96,11 +98,22 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
-    pub fn new<E>(service: &'static str, call: &'static str, error: E) -> ApiFailure
+    /// The failure of one SDK call, said in one line: a service's error as its code and
+    /// message, anything else (timeout, connection reset, cut-off answer) as the chain of
+    /// causes. Never the SDK's debug form, which dumps the raw response (headers, body bytes).
+    pub fn new<E, R>(service: &'static str, call: &'static str, error: SdkError<E, R>) -> ApiFailure
     where
-        E: std::error::Error,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
     {
-        let message = aws_sdk_ec2::error::DisplayErrorContext(&error).to_string();
+        let message = match &error {
+            SdkError::ServiceError(e) => match (e.err().code(), e.err().message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_string(),
+                _ => causes(&error),
+            },
+            _ => causes(&error),
+        };
         ApiFailure { service, call, message }
     }
 
@@ -113,6 +126,22 @@ impl std::fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} failed: {}", self.service, self.call, self.message)
     }
+}
+
+/// An error and its sources, each as it displays itself, joined by ": ".
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let part = e.to_string();
+        // Wrappers often repeat their source's text.
+        if !text.ends_with(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = e.source();
+    }
+    text
 }
 
 pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
@@ -235,7 +264,7 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
         tag_answers: Vec::new(),
         usage: Usage::default(),
     };
-    let config = client::load(profile, None).await;
+    let config = client::load(profile, None, options.timeouts).await;
     let sts = aws_sdk_sts::Client::new(&config);
     let account = match sts.get_caller_identity().send().await {
         Ok(identity) => identity.account().unwrap_or_default().to_string(),
@@ -465,6 +494,33 @@ mod tests {
 
     fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(y, m, d, h, min, 0).single().unwrap_or_default()
+    }
+
+    #[test]
+    fn api_failures_are_one_line_without_the_raw_response() {
+        use aws_sdk_ec2::operation::describe_instances::DescribeInstancesError;
+        use aws_smithy_types::error::ErrorMetadata;
+        let throttled = DescribeInstancesError::generic(
+            ErrorMetadata::builder()
+                .code("RequestLimitExceeded")
+                .message("Request limit exceeded.")
+                .build(),
+        );
+        let raw = "HTTP/1.1 503 x-amzn-requestid: raw-response-never-shown";
+        let failure =
+            ApiFailure::new("EC2", "DescribeInstances", SdkError::service_error(throttled, raw));
+        assert_eq!(
+            failure.to_string(),
+            "EC2 DescribeInstances failed: RequestLimitExceeded: Request limit exceeded."
+        );
+        let timeout: SdkError<DescribeInstancesError, &str> =
+            SdkError::timeout_error("operation timeout occurred after 7s");
+        let failure = ApiFailure::new("EC2", "DescribeInstances", timeout).to_string();
+        assert_eq!(
+            failure,
+            "EC2 DescribeInstances failed: request has timed out: \
+             operation timeout occurred after 7s"
+        );
     }
 
     #[test]

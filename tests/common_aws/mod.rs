@@ -1,12 +1,14 @@
 //! Emulators, seeding and running the binary for tests/aws.rs.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod fault_proxy;
+pub use fault_proxy::{Fault, FaultProxy, Rule};
+
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
@@ -480,94 +482,4 @@ pub fn finding_lines(csv: &str) -> Vec<String> {
 pub fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
-}
-
-/// A loopback HTTP proxy in front of LocalStack that answers every request signed for
-/// `region` with EC2's throttling error, and forwards the rest.
-pub struct FaultProxy {
-    port: u16,
-    throttled: Arc<AtomicUsize>,
-}
-
-impl FaultProxy {
-    pub fn start(upstream: u16, region: &str) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let throttled = Arc::new(AtomicUsize::new(0));
-        let counter = throttled.clone();
-        let scope = format!("/{region}/");
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let counter = counter.clone();
-                let scope = scope.clone();
-                std::thread::spawn(move || {
-                    let _ = serve(stream, upstream, &scope, &counter);
-                });
-            }
-        });
-        FaultProxy { port, throttled }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn throttled(&self) -> usize {
-        self.throttled.load(Ordering::SeqCst)
-    }
-}
-
-/// One request per connection: read it, answer or forward it, close.
-fn serve(
-    stream: TcpStream,
-    upstream: u16,
-    scope: &str,
-    throttled: &AtomicUsize,
-) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut head = Vec::new();
-    let mut length = 0usize;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
-            return Ok(());
-        }
-        if line == "\r\n" {
-            break;
-        }
-        let lower = line.to_ascii_lowercase();
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        if lower.starts_with("connection:") {
-            continue;
-        }
-        head.push(line);
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
-    let mut client = stream;
-    if head
-        .iter()
-        .any(|h| h.to_ascii_lowercase().starts_with("authorization:") && h.contains(scope))
-    {
-        throttled.fetch_add(1, Ordering::SeqCst);
-        let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>RequestLimitExceeded</Code><Message>Request limit exceeded.</Message></Error></Errors><RequestID>fault-proxy</RequestID></Response>";
-        write!(
-            client,
-            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
-            xml.len()
-        )?;
-        return client.flush();
-    }
-    let mut up = TcpStream::connect(("127.0.0.1", upstream))?;
-    for h in &head {
-        up.write_all(h.as_bytes())?;
-    }
-    up.write_all(b"Connection: close\r\n\r\n")?;
-    up.write_all(&body)?;
-    let mut response = Vec::new();
-    up.read_to_end(&mut response)?;
-    client.write_all(&response)?;
-    client.flush()
 }

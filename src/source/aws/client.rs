@@ -18,19 +18,35 @@ pub const COST_EXPLORER_REGION: &str = "us-east-1";
 /// Attempts per call, the first included. Throttling backs off exponentially with jitter.
 const MAX_ATTEMPTS: u32 = 4;
 
-/// Per attempt and per call (retries included). A region that hangs becomes a warning after
-/// this long instead of stalling the run.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(20);
-const CALL_TIMEOUT: Duration = Duration::from_secs(60);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a call may take (`[aws]` `*_timeout_seconds` of the config). A region that hangs
+/// becomes a warning after `call` instead of stalling the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// To open a connection.
+    pub connect: Duration,
+    /// One attempt: a slow answer past this is retried.
+    pub attempt: Duration,
+    /// The whole call, retries and their backoff included.
+    pub call: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            connect: Duration::from_secs(5),
+            attempt: Duration::from_secs(20),
+            call: Duration::from_secs(60),
+        }
+    }
+}
 
 /// Loads the configuration of `profile` (the default chain when `None`), in `region` when given,
 /// else the profile's own region, else us-east-1.
-pub async fn load(profile: Option<&str>, region: Option<&str>) -> SdkConfig {
+pub async fn load(profile: Option<&str>, region: Option<&str>, timeouts: Timeouts) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http_client())
         .retry_config(retry(RetryMode::Standard))
-        .timeout_config(timeouts());
+        .timeout_config(timeout_config(timeouts));
     if let Some(profile) = profile {
         loader = loader.profile_name(profile);
     }
@@ -78,10 +94,10 @@ fn retry(mode: RetryMode) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(5))
 }
 
-fn timeouts() -> TimeoutConfig {
+fn timeout_config(timeouts: Timeouts) -> TimeoutConfig {
     TimeoutConfig::builder()
-        .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-        .operation_timeout(CALL_TIMEOUT)
+        .connect_timeout(timeouts.connect)
+        .operation_attempt_timeout(timeouts.attempt)
+        .operation_timeout(timeouts.call)
         .build()
 }

@@ -2,6 +2,7 @@
 //! gateways, every list paginated, mapped into the snapshot model.
 
 use aws_sdk_ec2::Client;
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types as ec2;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
@@ -80,7 +81,11 @@ pub async fn inventory(
     Ok(out)
 }
 
-fn fail<E: std::error::Error>(call: &'static str) -> impl Fn(E) -> ApiFailure {
+fn fail<E, R>(call: &'static str) -> impl Fn(SdkError<E, R>) -> ApiFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
     move |e| ApiFailure::new("EC2", call, e)
 }
 
