@@ -10,7 +10,7 @@
 //! Each service's scenarios share one seeded account and run a few at a time, each through a
 //! proxy and a Cost Explorer cache of its own. The config shortens the timeouts (`[aws]
 //! attempt_timeout_seconds`, `call_timeout_seconds`) so "slow" costs seconds, not minutes.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 mod common_aws;
 
