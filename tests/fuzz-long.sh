@@ -26,6 +26,7 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 bin=$(nice -n 15 cargo test --release --locked --test fuzz --no-run --message-format=json 2>/dev/null \
+  | grep '"kind":\["test"\]' | grep '"name":"fuzz"' \
   | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [[ -x "$bin" ]] || { echo "fuzz-long: could not build tests/fuzz.rs" >&2; exit 1; }
 logs="${CARGO_TARGET_DIR:-target}/fuzz-long"
