@@ -363,14 +363,9 @@ impl Engine {
                     break;
                 }
                 let view = item.view;
-                set_variable(&mut ctx, "r", view.r.clone());
-                set_variable(&mut ctx, "u", item.u.clone());
-                set_variable(&mut ctx, "missing_tags", item.missing_tags.clone());
-                if has_target {
-                    // As in a fresh scope, `target` exists only once the target expression ran.
-                    remove_variable(&mut ctx, "target");
-                    has_target = false;
-                }
+                // The resource's variables are bound only once CEL needs them: most resources
+                // are turned away by a `when` decided in Rust, the `unless` or too little data.
+                let mut bound = false;
                 let mut note_error = |what: &'static str, e: String| {
                     *error_count += 1;
                     if rule_errors.len() < ERRORS_PER_RULE {
@@ -383,8 +378,15 @@ impl Engine {
                     }
                 };
                 if let Some(when) = &rule.when {
-                    let decided = plan.when.as_ref().and_then(|s| s.decide(&view.r));
-                    match decided.map_or_else(|| truth(when, &ctx), Ok) {
+                    let decided = match plan.when.as_ref().and_then(|s| s.decide(&view.r)) {
+                        Some(answer) => Ok(answer),
+                        None => {
+                            bind(&mut ctx, item, &mut has_target);
+                            bound = true;
+                            truth(when, &ctx)
+                        }
+                    };
+                    match decided {
                         Ok(true) => {}
                         Ok(false) => continue,
                         Err(e) => {
@@ -403,6 +405,9 @@ impl Engine {
                         insufficient.insert(item_pos);
                         continue;
                     }
+                }
+                if !bound {
+                    bind(&mut ctx, item, &mut has_target);
                 }
                 match truth(&rule.condition, &ctx) {
                     Ok(true) => {}
@@ -582,6 +587,18 @@ struct Plan<'r> {
     p: Value,
     /// The "thresholds: …" note of every finding, when the rule has parameters.
     thresholds: Option<String>,
+}
+
+/// Binds `r`, `u` and `missing_tags` to `item`'s, and unbinds `target`: as in a fresh scope,
+/// `target` exists only once the target expression ran on this resource.
+fn bind(ctx: &mut Context<'_>, item: &Prepared<'_, '_>, has_target: &mut bool) {
+    set_variable(ctx, "r", item.view.r.clone());
+    set_variable(ctx, "u", item.u.clone());
+    set_variable(ctx, "missing_tags", item.missing_tags.clone());
+    if *has_target {
+        remove_variable(ctx, "target");
+        *has_target = false;
+    }
 }
 
 /// Overwrites a variable of `ctx` in place (no new key), or adds it.
