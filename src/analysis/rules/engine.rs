@@ -319,19 +319,28 @@ impl Engine {
         // Each resource's `u` and `missing_tags`, built on the thread that uses them.
         let tag_values: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
+        // Most resources have no utilization data or no missing tag: they share one value.
+        let no_data = utilization_value(None);
+        let none_missing = Value::List(Arc::new(Vec::new()));
         let items: Vec<Prepared<'_, '_>> = views
             .iter()
-            .map(|v| Prepared {
-                view: v,
-                u: utilization_value(v.utilization),
-                missing_tags: Value::List(Arc::new(
-                    required_tags
-                        .iter()
-                        .zip(&tag_values)
-                        .filter(|(k, _)| v.tags.get(*k).is_none_or(|val| val.trim().is_empty()))
-                        .map(|(_, value)| value.clone())
-                        .collect(),
-                )),
+            .map(|v| {
+                let missing: Vec<Value> = required_tags
+                    .iter()
+                    .zip(&tag_values)
+                    .filter(|(k, _)| v.tags.get(*k).is_none_or(|val| val.trim().is_empty()))
+                    .map(|(_, value)| value.clone())
+                    .collect();
+                Prepared {
+                    view: v,
+                    u: v.utilization
+                        .map_or_else(|| no_data.clone(), |u| utilization_value(Some(u))),
+                    missing_tags: if missing.is_empty() {
+                        none_missing.clone()
+                    } else {
+                        Value::List(Arc::new(missing))
+                    },
+                }
             })
             .collect();
         let mut out = ChunkEval::failed(plans.len());
