@@ -367,7 +367,7 @@ impl Engine {
                     continue;
                 }
                 seen += 1;
-                if seen % BUDGET_CHECK_EVERY == 0 && started.elapsed() > self.budget {
+                if seen.is_multiple_of(BUDGET_CHECK_EVERY) && started.elapsed() > self.budget {
                     out.over_budget[rule_pos] = true;
                     break;
                 }
