@@ -5,6 +5,7 @@ pub mod engine;
 pub mod finding;
 pub mod probe;
 pub mod rule;
+mod shortcut;
 
 pub use engine::{Engine, Evaluation};
 pub use finding::{Confidence, Finding};

@@ -304,7 +304,12 @@ impl PriceCatalog {
 
     /// Storage price of an EBS volume type, per GB-month.
     pub fn ebs_gb_month(&self, region: &str, volume_type: &str) -> Result<Money, NoPrice> {
-        let prices = self.region(region, &format!("{volume_type} volumes"))?;
+        // As `self.region`, naming the item only when the region is missing (views price
+        // every volume: a format per call was a measurable part of the rules).
+        let prices = self.regions.get(region).ok_or_else(|| NoPrice::UnknownRegion {
+            region: region.to_string(),
+            item: format!("{volume_type} volumes"),
+        })?;
         prices.ebs_gb_month.get(volume_type).copied().ok_or_else(|| {
             self.missing_volume(region, volume_type, format!("{volume_type} volumes"))
         })
@@ -325,7 +330,12 @@ impl PriceCatalog {
         throughput: Option<u64>,
     ) -> Result<Money, NoPrice> {
         let per_gb = self.ebs_gb_month(region, volume_type)?;
-        let prices = self.region(region, &format!("{volume_type} volumes"))?;
+        // As `self.region`, naming the item only when the region is missing (views price
+        // every volume: a format per call was a measurable part of the rules).
+        let prices = self.regions.get(region).ok_or_else(|| NoPrice::UnknownRegion {
+            region: region.to_string(),
+            item: format!("{volume_type} volumes"),
+        })?;
         let included = self.included.get(volume_type).copied().unwrap_or_default();
         let mut total = per_gb.times(to_i64(size_gib));
         if let (Some(iops), Some(price)) = (iops, prices.ebs_iops.get(volume_type)) {

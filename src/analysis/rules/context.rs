@@ -78,6 +78,23 @@ fn text(s: &str) -> Value {
     Value::String(Arc::new(s.to_string()))
 }
 
+/// Most text fields repeat across resources (states, types, regions, tag values): their values
+/// are shared per thread, so a resource's field is a reference count instead of two
+/// allocations. Ids are not: each is new. The cache stops growing at `SHARED_TEXTS_MAX`.
+fn shared_text(s: &str) -> Value {
+    SHARED_TEXTS.with_borrow_mut(|texts| match texts.get(s) {
+        Some(value) => value.clone(),
+        None if texts.len() < SHARED_TEXTS_MAX => {
+            let value = text(s);
+            texts.insert(s.to_string(), value.clone());
+            value
+        }
+        None => text(s),
+    })
+}
+
+const SHARED_TEXTS_MAX: usize = 4096;
+
 fn num(n: f64) -> Value {
     Value::Float(n)
 }
@@ -89,7 +106,7 @@ fn days_between(earlier: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Value {
 fn tags_value(tags: &Tags) -> Value {
     let mut map = Fields::new();
     for (k, v) in tags.iter() {
-        map.insert_named(k, text(v));
+        map.insert_named(k, shared_text(v));
     }
     map.into_value()
 }
@@ -99,6 +116,7 @@ thread_local! {
     /// reference count, where a fresh key was two allocations (the `String`, then its `Arc`).
     static FIELD_KEYS: std::cell::RefCell<HashMap<&'static str, Key>> = Default::default();
     static NAMED_KEYS: std::cell::RefCell<HashMap<String, Key>> = Default::default();
+    static SHARED_TEXTS: std::cell::RefCell<HashMap<String, Value>> = Default::default();
 }
 
 /// A CEL map under construction, with shared keys (the fields of `r`, `u`, tags).
@@ -190,6 +208,9 @@ fn catalog_cost(
     }
 }
 
+/// Below this many resources the views are built on one thread (spawning costs more).
+const PARALLEL_VIEWS_MIN: usize = 2_000;
+
 /// Builds the view of every resource in the snapshot: inventory first, then resources known
 /// only from billing (for tag rules).
 pub fn resource_views<'a>(
@@ -214,111 +235,160 @@ pub fn resource_views<'a>(
             attached_to.entry(a.instance_id.as_str()).or_default().push(v);
         }
     }
-    for i in &inv.instances {
-        let mut attached = attached_to.get(i.id.as_str()).cloned().unwrap_or_default();
-        attached.extend(i.volume_ids.iter().filter_map(|id| volumes.get(id.as_str()).copied()));
-        attached.sort_by(|a, b| a.id.cmp(&b.id));
-        attached.dedup_by(|a, b| a.id == b.id);
-        let volumes_cost: Result<Money, String> = attached
-            .iter()
-            .map(|v| {
-                billed.monthly(&v.id).and_then(|c| c.monthly).map_or_else(
-                    || {
-                        catalog
-                            .volume_monthly(
-                                &v.region,
-                                &v.volume_type,
-                                v.size_gib,
-                                v.iops,
-                                v.throughput,
-                            )
-                            .map_err(|e| e.to_string())
-                    },
-                    Ok,
+    // Volumes and snapshots are built on another thread while this one builds the instances
+    // (the largest kinds; each view is a few maps of freshly allocated values).
+    let storage_views = || {
+        let mut views = Vec::with_capacity(inv.volumes.len());
+        for v in &inv.volumes {
+            let cost = billed.monthly(&v.id).unwrap_or_else(|| {
+                catalog_cost(
+                    catalog,
+                    catalog
+                        .volume_monthly(&v.region, &v.volume_type, v.size_gib, v.iops, v.throughput)
+                        .map_err(|e| e.to_string()),
+                    format!("{} {} GiB in {}", v.volume_type, v.size_gib, v.region),
                 )
-            })
-            .sum();
-        let cost = billed.monthly(&i.id).unwrap_or_else(|| match i.state {
-            InstanceState::Running | InstanceState::Pending => catalog_cost(
-                catalog,
-                catalog
-                    .instance_hourly(&i.region, &i.instance_type)
-                    .map(|h| h.times(hours))
-                    .map_err(|e| e.to_string()),
-                format!("{} in {} on demand × {hours} h", i.instance_type, i.region),
-            ),
-            _ => catalog_cost(
-                catalog,
-                volumes_cost.clone(),
-                format!(
-                    "{}: no compute charge; {} attached volume(s)",
-                    i.state.as_str(),
-                    attached.len()
-                ),
-            ),
-        });
-        let mut f = Fields::new();
-        f.insert("id", text(&i.id));
-        f.insert("instance_type", text(&i.instance_type));
-        f.insert("family", text(i.instance_type.split('.').next().unwrap_or("")));
-        f.insert("state", text(i.state.as_str()));
-        f.insert("platform", text(i.platform.as_deref().unwrap_or("linux")));
-        f.insert("age_days", days_between(i.launch_time, now));
-        f.insert("days_in_state", days_between(i.state_transition_time, now));
-        f.insert(
-            "state_transition_reason",
-            text(i.state_transition_reason.as_deref().unwrap_or("")),
-        );
-        f.insert(
-            "volume_ids",
-            Value::List(Arc::new(attached.iter().map(|v| text(&v.id)).collect())),
-        );
-        f.insert(
-            "attached_volumes_monthly",
-            volumes_cost.as_ref().map_or(Value::Null, |m| num(m.to_f64())),
-        );
-        views.push(view(
-            ResourceKind::Ec2Instance,
-            &i.id,
-            &i.account_id,
-            &i.region,
-            &i.tags,
-            f,
-            &utilization,
-            cost,
-        ));
-    }
+            });
+            let mut f = Fields::new();
+            f.insert("id", text(&v.id));
+            f.insert("volume_type", shared_text(&v.volume_type));
+            f.insert("size_gib", num(v.size_gib as f64));
+            f.insert("iops", v.iops.map_or(Value::Null, |x| num(x as f64)));
+            f.insert("throughput", v.throughput.map_or(Value::Null, |x| num(x as f64)));
+            f.insert("state", shared_text(v.state.as_str()));
+            f.insert("attached", Value::Bool(!v.attachments.is_empty()));
+            f.insert("age_days", days_between(v.create_time, now));
+            views.push(view(
+                ResourceKind::EbsVolume,
+                &v.id,
+                &v.account_id,
+                &v.region,
+                &v.tags,
+                f,
+                &utilization,
+                cost,
+            ));
+        }
 
-    for v in &inv.volumes {
-        let cost = billed.monthly(&v.id).unwrap_or_else(|| {
-            catalog_cost(
-                catalog,
-                catalog
-                    .volume_monthly(&v.region, &v.volume_type, v.size_gib, v.iops, v.throughput)
-                    .map_err(|e| e.to_string()),
-                format!("{} {} GiB in {}", v.volume_type, v.size_gib, v.region),
-            )
-        });
-        let mut f = Fields::new();
-        f.insert("id", text(&v.id));
-        f.insert("volume_type", text(&v.volume_type));
-        f.insert("size_gib", num(v.size_gib as f64));
-        f.insert("iops", v.iops.map_or(Value::Null, |x| num(x as f64)));
-        f.insert("throughput", v.throughput.map_or(Value::Null, |x| num(x as f64)));
-        f.insert("state", text(v.state.as_str()));
-        f.insert("attached", Value::Bool(!v.attachments.is_empty()));
-        f.insert("age_days", days_between(v.create_time, now));
-        views.push(view(
-            ResourceKind::EbsVolume,
-            &v.id,
-            &v.account_id,
-            &v.region,
-            &v.tags,
-            f,
-            &utilization,
-            cost,
-        ));
-    }
+        let volume_views = std::mem::take(&mut views);
+        for s in &inv.snapshots {
+            let cost = billed.monthly(&s.id).unwrap_or_else(|| {
+                catalog_cost(
+                    catalog,
+                    catalog
+                        .snapshot_gb_month(&s.region)
+                        .map(|p| p.times(s.size_gib as i64))
+                        .map_err(|e| e.to_string()),
+                    format!(
+                        "{} GiB snapshot in {} (full size; snapshots are incremental)",
+                        s.size_gib, s.region
+                    ),
+                )
+            });
+            let mut f = Fields::new();
+            f.insert("id", text(&s.id));
+            f.insert("size_gib", num(s.size_gib as f64));
+            f.insert("volume_id", text(s.volume_id.as_deref().unwrap_or("")));
+            let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
+            f.insert("volume_exists", Value::Bool(exists));
+            f.insert("age_days", days_between(s.start_time, now));
+            views.push(view(
+                ResourceKind::EbsSnapshot,
+                &s.id,
+                &s.account_id,
+                &s.region,
+                &s.tags,
+                f,
+                &utilization,
+                cost,
+            ));
+        }
+
+        (volume_views, views)
+    };
+    let (volume_views, snapshot_views) = std::thread::scope(|scope| {
+        let storage = (inv.len() >= PARALLEL_VIEWS_MIN).then(|| scope.spawn(storage_views));
+        for i in &inv.instances {
+            let mut attached = attached_to.get(i.id.as_str()).cloned().unwrap_or_default();
+            attached.extend(i.volume_ids.iter().filter_map(|id| volumes.get(id.as_str()).copied()));
+            attached.sort_by(|a, b| a.id.cmp(&b.id));
+            attached.dedup_by(|a, b| a.id == b.id);
+            let volumes_cost: Result<Money, String> = attached
+                .iter()
+                .map(|v| {
+                    billed.monthly(&v.id).and_then(|c| c.monthly).map_or_else(
+                        || {
+                            catalog
+                                .volume_monthly(
+                                    &v.region,
+                                    &v.volume_type,
+                                    v.size_gib,
+                                    v.iops,
+                                    v.throughput,
+                                )
+                                .map_err(|e| e.to_string())
+                        },
+                        Ok,
+                    )
+                })
+                .sum();
+            let cost = billed.monthly(&i.id).unwrap_or_else(|| match i.state {
+                InstanceState::Running | InstanceState::Pending => catalog_cost(
+                    catalog,
+                    catalog
+                        .instance_hourly(&i.region, &i.instance_type)
+                        .map(|h| h.times(hours))
+                        .map_err(|e| e.to_string()),
+                    format!("{} in {} on demand × {hours} h", i.instance_type, i.region),
+                ),
+                _ => catalog_cost(
+                    catalog,
+                    volumes_cost.clone(),
+                    format!(
+                        "{}: no compute charge; {} attached volume(s)",
+                        i.state.as_str(),
+                        attached.len()
+                    ),
+                ),
+            });
+            let mut f = Fields::new();
+            f.insert("id", text(&i.id));
+            f.insert("instance_type", shared_text(&i.instance_type));
+            f.insert("family", shared_text(i.instance_type.split('.').next().unwrap_or("")));
+            f.insert("state", shared_text(i.state.as_str()));
+            f.insert("platform", shared_text(i.platform.as_deref().unwrap_or("linux")));
+            f.insert("age_days", days_between(i.launch_time, now));
+            f.insert("days_in_state", days_between(i.state_transition_time, now));
+            f.insert(
+                "state_transition_reason",
+                shared_text(i.state_transition_reason.as_deref().unwrap_or("")),
+            );
+            f.insert(
+                "volume_ids",
+                Value::List(Arc::new(attached.iter().map(|v| text(&v.id)).collect())),
+            );
+            f.insert(
+                "attached_volumes_monthly",
+                volumes_cost.as_ref().map_or(Value::Null, |m| num(m.to_f64())),
+            );
+            views.push(view(
+                ResourceKind::Ec2Instance,
+                &i.id,
+                &i.account_id,
+                &i.region,
+                &i.tags,
+                f,
+                &utilization,
+                cost,
+            ));
+        }
+
+        match storage {
+            Some(task) => task.join().unwrap_or_else(|e| std::panic::resume_unwind(e)),
+            None => storage_views(),
+        }
+    });
+    views.extend(volume_views);
 
     for a in &inv.addresses {
         let cost = billed.monthly(&a.allocation_id).unwrap_or_else(|| {
@@ -347,38 +417,7 @@ pub fn resource_views<'a>(
         ));
     }
 
-    for s in &inv.snapshots {
-        let cost = billed.monthly(&s.id).unwrap_or_else(|| {
-            catalog_cost(
-                catalog,
-                catalog
-                    .snapshot_gb_month(&s.region)
-                    .map(|p| p.times(s.size_gib as i64))
-                    .map_err(|e| e.to_string()),
-                format!(
-                    "{} GiB snapshot in {} (full size; snapshots are incremental)",
-                    s.size_gib, s.region
-                ),
-            )
-        });
-        let mut f = Fields::new();
-        f.insert("id", text(&s.id));
-        f.insert("size_gib", num(s.size_gib as f64));
-        f.insert("volume_id", text(s.volume_id.as_deref().unwrap_or("")));
-        let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
-        f.insert("volume_exists", Value::Bool(exists));
-        f.insert("age_days", days_between(s.start_time, now));
-        views.push(view(
-            ResourceKind::EbsSnapshot,
-            &s.id,
-            &s.account_id,
-            &s.region,
-            &s.tags,
-            f,
-            &utilization,
-            cost,
-        ));
-    }
+    views.extend(snapshot_views);
 
     for n in &inv.nat_gateways {
         let cost = billed.monthly(&n.id).unwrap_or_else(|| {
@@ -730,14 +769,14 @@ fn view<'a>(
     utilization: &HashMap<&str, &'a UtilizationSummary>,
     cost: CurrentCost,
 ) -> ResourceView<'a> {
-    fields.insert("kind", text(kind.as_str()));
-    fields.insert("account_id", text(account));
-    fields.insert("region", text(region));
+    fields.insert("kind", shared_text(kind.as_str()));
+    fields.insert("account_id", shared_text(account));
+    fields.insert("region", shared_text(region));
     fields.insert("tags", tags_value(tags));
     fields.insert("monthly_cost", cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
     fields.insert(
         "cost_source",
-        text(match cost.source {
+        shared_text(match cost.source {
             CostSource::Billing { .. } => "billing",
             CostSource::Catalog { .. } => "catalog",
             CostSource::Unknown { .. } => "unknown",

@@ -2,12 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use cel_interpreter::{Context, Value};
 
 use super::context::{CostSource, ResourceView, resource_views, root_context, utilization_value};
 use super::finding::Finding;
 use super::rule::{Expr, Param, ResourceKind, Rule, RuleSet, TemplatePart, format_number};
+use super::shortcut::Shortcut;
 use crate::model::{Money, Snapshot};
 use crate::pricing::catalog::PriceCatalog;
 
@@ -56,9 +58,19 @@ pub struct Engine {
     /// How cluster node costs split into CPU and memory (and price unknown nodes, if set).
     cluster_pricing: crate::analysis::cluster::CostSplit,
     root: Context<'static>,
+    /// Wall time one rule may take over all the resources.
+    budget: Duration,
 }
 
 const ERRORS_PER_RULE: usize = 3;
+
+/// How long one rule may run over all the resources before it is stopped and reported as
+/// failed, so that no rule file can hang a run.
+pub const RULE_BUDGET: Duration = Duration::from_secs(30);
+
+/// The clock is read once per this many resources of a rule (reading it costs more than
+/// most rules' work on one resource).
+const BUDGET_CHECK_EVERY: usize = 64;
 
 fn params_value(params: &BTreeMap<String, Param>) -> Value {
     let map: HashMap<String, Value> = params
@@ -102,7 +114,14 @@ fn error_text(e: &cel_interpreter::ExecutionError) -> String {
 impl Engine {
     pub fn new(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Engine {
         let root = root_context(catalog.clone());
-        Engine { rules, catalog, cluster_pricing: Default::default(), root }
+        Engine { rules, catalog, cluster_pricing: Default::default(), root, budget: RULE_BUDGET }
+    }
+
+    /// Stops any rule that runs longer than `budget` over the resources (default
+    /// [`RULE_BUDGET`]) and reports it as failed.
+    pub fn with_budget(mut self, budget: Duration) -> Engine {
+        self.budget = budget;
+        self
     }
 
     /// Uses `pricing` for cluster nodes (from `[kubernetes]` in the config).
@@ -152,41 +171,53 @@ impl Engine {
         let required: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
         let required = Value::List(Arc::new(required));
-        let prepared: Vec<Prepared<'_, '_>> = views
-            .iter()
-            .map(|v| Prepared {
-                view: v,
-                u: utilization_value(v.utilization),
-                missing_tags: Value::List(Arc::new(
-                    required_tags
-                        .iter()
-                        .filter(|k| v.tags.get(*k).is_none_or(|val| val.trim().is_empty()))
-                        .map(|k| Value::String(Arc::new(k.clone())))
-                        .collect(),
-                )),
-            })
-            .collect();
 
         // Rules that stand down for others run after them.
         let mut order: Vec<&Rule> = self.rules.rules.iter().filter(|r| r.enabled).collect();
         order.sort_by_key(|r| (!r.unless.is_empty(), r.id.clone()));
-        let unless: Vec<Vec<usize>> = order
+        let plans: Vec<Plan<'_>> = order
             .iter()
-            .map(|r| {
-                r.unless.iter().filter_map(|id| order.iter().position(|o| &o.id == id)).collect()
+            .map(|rule| Plan {
+                rule,
+                when: rule.when.as_ref().and_then(|w| Shortcut::parse(&w.source)),
+                unless: rule
+                    .unless
+                    .iter()
+                    .filter_map(|id| order.iter().position(|o| &o.id == id))
+                    .collect(),
+                p: params_value(&rule.params),
+                thresholds: (!rule.params.is_empty()).then(|| {
+                    let thresholds: Vec<String> =
+                        rule.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                    format!("thresholds: {}", thresholds.join(", "))
+                }),
             })
             .collect();
 
         // Resources are independent of each other (`unless` looks at the same resource only),
         // so they are split across threads; merging in chunk order keeps the result identical.
-        let chunks: Vec<ChunkEval> = if threads > 1 && prepared.len() >= PARALLEL_MIN_RESOURCES {
-            let size = prepared.len().div_ceil(threads);
+        let resources = views.len();
+        let chunks: Vec<ChunkEval> = if threads > 1 && resources >= PARALLEL_MIN_RESOURCES {
+            // Each thread owns its slice of the views, so dropping them (a tenth of the work)
+            // happens in parallel too.
+            let size = resources.div_ceil(threads);
+            let mut parts: Vec<Vec<ResourceView<'_>>> = Vec::with_capacity(threads);
+            let mut views = views.into_iter();
+            loop {
+                let part: Vec<ResourceView<'_>> = views.by_ref().take(size).collect();
+                if part.is_empty() {
+                    break;
+                }
+                parts.push(part);
+            }
             std::thread::scope(|scope| {
-                let handles: Vec<_> = prepared
-                    .chunks(size)
-                    .map(|chunk| {
-                        let (order, unless, required) = (&order, &unless, &required);
-                        scope.spawn(move || self.evaluate_chunk(chunk, order, unless, required))
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|part| {
+                        let (plans, required) = (&plans, &required);
+                        scope.spawn(move || {
+                            self.evaluate_chunk(&part, plans, required, required_tags)
+                        })
                     })
                     .collect();
                 handles
@@ -195,12 +226,13 @@ impl Engine {
                     .collect()
             })
         } else {
-            vec![self.evaluate_chunk(&prepared, &order, &unless, &required)]
+            vec![self.evaluate_chunk(&views, &plans, &required, required_tags)]
         };
 
-        let mut eval = Evaluation { resources_evaluated: views.len() as u64, ..Default::default() };
+        let mut eval = Evaluation { resources_evaluated: resources as u64, ..Default::default() };
         let mut insufficient = 0u64;
         let mut errors: Vec<(Vec<EvalError>, usize)> = vec![(Vec::new(), 0); order.len()];
+        let mut over_budget = vec![false; order.len()];
         for chunk in chunks {
             if chunk.failed {
                 eval.errors.push(EvalError {
@@ -219,8 +251,11 @@ impl Engine {
                 slot.0.extend(list);
                 slot.1 += count;
             }
+            for (slot, over) in over_budget.iter_mut().zip(chunk.over_budget) {
+                *slot |= over;
+            }
         }
-        for (rule, (mut list, count)) in order.iter().zip(errors) {
+        for ((rule, (mut list, count)), over) in order.iter().zip(errors).zip(over_budget) {
             list.truncate(ERRORS_PER_RULE);
             eval.errors.extend(list);
             if count > ERRORS_PER_RULE {
@@ -231,6 +266,20 @@ impl Engine {
                     message: format!(
                         "{} more evaluation errors not shown",
                         count - ERRORS_PER_RULE
+                    ),
+                });
+            }
+            if over {
+                eval.findings.retain(|f| f.rule_id != rule.id);
+                eval.errors.push(EvalError {
+                    rule_id: rule.id.clone(),
+                    resource_id: None,
+                    field: "budget",
+                    message: format!(
+                        "failed: evaluation stopped after the rule's budget of {:?} ({}); \
+                         none of its findings are reported",
+                        self.budget,
+                        rule.origin.display()
                     ),
                 });
             }
@@ -262,30 +311,70 @@ impl Engine {
     /// Every rule over one slice of the resources.
     fn evaluate_chunk(
         &self,
-        items: &[Prepared<'_, '_>],
-        order: &[&Rule],
-        unless: &[Vec<usize>],
+        views: &[ResourceView<'_>],
+        plans: &[Plan<'_>],
         required: &Value,
+        required_tags: &[String],
     ) -> ChunkEval {
-        let mut out = ChunkEval::failed(order.len());
+        // Each resource's `u` and `missing_tags`, built on the thread that uses them.
+        let tag_values: Vec<Value> =
+            required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
+        // Most resources have no utilization data or no missing tag: they share one value.
+        let no_data = utilization_value(None);
+        let none_missing = Value::List(Arc::new(Vec::new()));
+        let items: Vec<Prepared<'_, '_>> = views
+            .iter()
+            .map(|v| {
+                let missing: Vec<Value> = required_tags
+                    .iter()
+                    .zip(&tag_values)
+                    .filter(|(k, _)| v.tags.get(*k).is_none_or(|val| val.trim().is_empty()))
+                    .map(|(_, value)| value.clone())
+                    .collect();
+                Prepared {
+                    view: v,
+                    u: v.utilization
+                        .map_or_else(|| no_data.clone(), |u| utilization_value(Some(u))),
+                    missing_tags: if missing.is_empty() {
+                        none_missing.clone()
+                    } else {
+                        Value::List(Arc::new(missing))
+                    },
+                }
+            })
+            .collect();
+        let mut out = ChunkEval::failed(plans.len());
         out.failed = false;
         // (rule position, resource position) of every finding so far, for `unless`.
         let mut fired: HashSet<(usize, usize)> = HashSet::new();
         let mut insufficient: HashSet<usize> = HashSet::new();
-        for (rule_pos, rule) in order.iter().enumerate() {
-            let mut rule_ctx = self.root.new_inner_scope();
-            rule_ctx.add_variable_from_value("p", params_value(&rule.params));
-            rule_ctx.add_variable_from_value("required_tags", required.clone());
+        for (rule_pos, plan) in plans.iter().enumerate() {
+            let rule = plan.rule;
+            // One scope per rule, its per-resource variables overwritten in place: a fresh scope
+            // per resource cost a map and a `String` key per variable.
+            let mut ctx = self.root.new_inner_scope();
+            ctx.add_variable_from_value("p", plan.p.clone());
+            ctx.add_variable_from_value("required_tags", required.clone());
+            for name in ["r", "u", "missing_tags"] {
+                ctx.add_variable_from_value(name, Value::Null);
+            }
+            let mut has_target = false;
             let (rule_errors, error_count) = &mut out.errors[rule_pos];
+            let started = Instant::now();
+            let mut seen = 0usize;
             for (item_pos, item) in items.iter().enumerate() {
                 if rule.resource != ResourceKind::Any && item.view.kind != rule.resource {
                     continue;
                 }
+                seen += 1;
+                if seen.is_multiple_of(BUDGET_CHECK_EVERY) && started.elapsed() > self.budget {
+                    out.over_budget[rule_pos] = true;
+                    break;
+                }
                 let view = item.view;
-                let mut ctx = rule_ctx.new_inner_scope();
-                ctx.add_variable_from_value("r", view.r.clone());
-                ctx.add_variable_from_value("u", item.u.clone());
-                ctx.add_variable_from_value("missing_tags", item.missing_tags.clone());
+                // The resource's variables are bound only once CEL needs them: most resources
+                // are turned away by a `when` decided in Rust, the `unless` or too little data.
+                let mut bound = false;
                 let mut note_error = |what: &'static str, e: String| {
                     *error_count += 1;
                     if rule_errors.len() < ERRORS_PER_RULE {
@@ -298,7 +387,15 @@ impl Engine {
                     }
                 };
                 if let Some(when) = &rule.when {
-                    match truth(when, &ctx) {
+                    let decided = match plan.when.as_ref().and_then(|s| s.decide(&view.r)) {
+                        Some(answer) => Ok(answer),
+                        None => {
+                            bind(&mut ctx, item, &mut has_target);
+                            bound = true;
+                            truth(when, &ctx)
+                        }
+                    };
+                    match decided {
                         Ok(true) => {}
                         Ok(false) => continue,
                         Err(e) => {
@@ -307,7 +404,7 @@ impl Engine {
                         }
                     }
                 }
-                if unless[rule_pos].iter().any(|other| fired.contains(&(*other, item_pos))) {
+                if plan.unless.iter().any(|other| fired.contains(&(*other, item_pos))) {
                     continue;
                 }
                 if rule.needs_utilization {
@@ -317,6 +414,9 @@ impl Engine {
                         insufficient.insert(item_pos);
                         continue;
                     }
+                }
+                if !bound {
+                    bind(&mut ctx, item, &mut has_target);
                 }
                 match truth(&rule.condition, &ctx) {
                     Ok(true) => {}
@@ -339,7 +439,8 @@ impl Engine {
                     },
                 };
                 if let Some(t) = &target {
-                    ctx.add_variable_from_value("target", Value::String(Arc::new(t.clone())));
+                    set_variable(&mut ctx, "target", Value::String(Arc::new(t.clone())));
+                    has_target = true;
                 }
                 let savings = match rule.savings.execute(&ctx) {
                     Ok(Value::Float(f)) => {
@@ -391,9 +492,15 @@ impl Engine {
                         }
                     },
                 };
-                let mut finding = self.finding(rule, view, evidence, target, savings);
+                let mut finding = self.finding(plan, view, evidence, target, savings);
                 finding.confidence = confidence;
                 out.findings.push(finding);
+            }
+            if out.over_budget[rule_pos] {
+                // A rule that ran out of time reports nothing: which resources it reached
+                // depends on the machine's speed.
+                out.findings.retain(|f| f.rule_id != rule.id);
+                fired.retain(|(r, _)| *r != rule_pos);
             }
         }
         out.insufficient_resources = insufficient.len() as u64;
@@ -402,7 +509,7 @@ impl Engine {
 
     fn finding(
         &self,
-        rule: &Rule,
+        plan: &Plan<'_>,
         view: &ResourceView<'_>,
         mut evidence: String,
         target: Option<String>,
@@ -417,10 +524,8 @@ impl Engine {
                 Money::ZERO
             }
         };
-        if !rule.params.is_empty() {
-            let thresholds: Vec<String> =
-                rule.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            notes.push(format!("thresholds: {}", thresholds.join(", ")));
+        if let Some(thresholds) = &plan.thresholds {
+            notes.push(thresholds.clone());
         }
         for note in notes {
             if !evidence.is_empty() {
@@ -432,6 +537,7 @@ impl Engine {
             CostSource::Billing { .. } | CostSource::Allocated { .. } => view.cost.currency.clone(),
             _ => crate::model::Currency::new(self.catalog.currency()),
         };
+        let rule = plan.rule;
         Finding {
             rule_id: rule.id.clone(),
             title: rule.title.clone(),
@@ -461,6 +567,8 @@ struct ChunkEval {
     insufficient_resources: u64,
     /// Per rule (in evaluation order): the first errors and how many there were.
     errors: Vec<(Vec<EvalError>, usize)>,
+    /// Per rule: it ran out of its time budget in this slice.
+    over_budget: Vec<bool>,
     failed: bool,
 }
 
@@ -471,9 +579,51 @@ impl ChunkEval {
             insufficient_data: BTreeMap::new(),
             insufficient_resources: 0,
             errors: vec![(Vec::new(), 0); rules],
+            over_budget: vec![false; rules],
             failed: true,
         }
     }
+}
+
+/// What is worked out once per rule before going over the resources.
+struct Plan<'r> {
+    rule: &'r Rule,
+    /// `when` decided in Rust, when it has a simple shape.
+    when: Option<Shortcut>,
+    /// Positions (in evaluation order) of the rules whose finding makes this one stand down.
+    unless: Vec<usize>,
+    /// The `p` variable.
+    p: Value,
+    /// The "thresholds: …" note of every finding, when the rule has parameters.
+    thresholds: Option<String>,
+}
+
+/// Binds `r`, `u` and `missing_tags` to `item`'s, and unbinds `target`: as in a fresh scope,
+/// `target` exists only once the target expression ran on this resource.
+fn bind(ctx: &mut Context<'_>, item: &Prepared<'_, '_>, has_target: &mut bool) {
+    set_variable(ctx, "r", item.view.r.clone());
+    set_variable(ctx, "u", item.u.clone());
+    set_variable(ctx, "missing_tags", item.missing_tags.clone());
+    if *has_target {
+        remove_variable(ctx, "target");
+        *has_target = false;
+    }
+}
+
+/// Overwrites a variable of `ctx` in place (no new key), or adds it.
+fn set_variable(ctx: &mut Context<'_>, name: &str, value: Value) {
+    let (Context::Root { variables, .. } | Context::Child { variables, .. }) = ctx;
+    match variables.get_mut(name) {
+        Some(slot) => *slot = value,
+        None => {
+            variables.insert(name.to_string(), value);
+        }
+    }
+}
+
+fn remove_variable(ctx: &mut Context<'_>, name: &str) {
+    let (Context::Root { variables, .. } | Context::Child { variables, .. }) = ctx;
+    variables.remove(name);
 }
 
 struct Prepared<'v, 'a> {
@@ -588,5 +738,39 @@ mod tests {
         assert_eq!(one.insufficient_data, four.insufficient_data);
         assert_eq!(one.insufficient_resources, four.insufficient_resources);
         assert_eq!(one.errors, four.errors);
+    }
+
+    #[test]
+    fn a_rule_over_its_budget_is_stopped_and_reported_as_failed() {
+        // Slow on every resource: a comprehension over a list parameter of 1000 items (the
+        // expression itself stays far under the size limits).
+        let items: Vec<String> = (0..1000).map(|i| format!("\"item-{i}\"")).collect();
+        let text = format!(
+            "id = \"slow\"\ntitle = \"t\"\nresource = \"ebs_volume\"\naction = \"a\"\n\
+             confidence = \"low\"\ncondition = 'p.items.all(x, x != \"\")'\nsavings = \"1.0\"\n\
+             evidence = \"e\"\n\n[params]\nitems = [{}]\n",
+            items.join(", ")
+        );
+        let path = std::path::Path::new("rules/slow.toml");
+        let rule = super::super::rule::Rule::parse(&text, path).unwrap();
+        let catalog = Arc::new(PriceCatalog::builtin().unwrap());
+        let snapshot = big_snapshot(20);
+        assert!(snapshot.inventory.volumes.len() > 2 * BUDGET_CHECK_EVERY);
+
+        let engine = Engine::new(RuleSet { rules: vec![rule] }, catalog)
+            .with_budget(Duration::from_millis(1));
+        let eval = engine.evaluate_on(&snapshot, &[], &|_| None, 1);
+        assert!(eval.findings.iter().all(|f| f.rule_id != "slow"), "a failed rule reports nothing");
+        let failed: Vec<String> = eval
+            .errors
+            .iter()
+            .filter(|e| e.rule_id == "slow" && e.field == "budget")
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(
+            failed,
+            ["rule slow: failed: evaluation stopped after the rule's budget of 1ms \
+              (rules/slow.toml); none of its findings are reported"]
+        );
     }
 }
