@@ -16,3 +16,20 @@ pub mod samplegen;
 pub mod source;
 pub mod suppressions;
 pub mod tui;
+
+/// An error and its causes on one line, joined by ": " ("client error (Connect): tcp connect
+/// error: …"), leaving out a cause whose text is already in the line: wrappers often print their
+/// source inline and also return it from `source()`.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -28,7 +28,7 @@ fn main() -> ExitCode {
             }
             costscope::export::stderr_line(format_args!(
                 "costscope: error: {}",
-                costscope::export::plain_text(&error_text(&err))
+                costscope::export::plain_text(&costscope::error_chain(err.as_ref()))
             ));
             ExitCode::from(exit_code(&err))
         }
@@ -71,20 +71,6 @@ impl std::io::Write for LossyStderr {
         let _ = std::io::stderr().flush();
         Ok(())
     }
-}
-
-/// The error and its causes joined by ": ", leaving out a cause whose text the message already
-/// ends with (errors that print their source inline and also return it from `source()`).
-fn error_text(err: &anyhow::Error) -> String {
-    let mut text = err.to_string();
-    for cause in err.chain().skip(1) {
-        let cause = cause.to_string();
-        if !text.ends_with(&cause) {
-            text.push_str(": ");
-            text.push_str(&cause);
-        }
-    }
-    text
 }
 
 fn is_broken_pipe(err: &anyhow::Error) -> bool {

@@ -110,9 +110,9 @@ impl ApiFailure {
             SdkError::ServiceError(e) => match (e.err().code(), e.err().message()) {
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_string(),
-                _ => causes(&error),
+                _ => crate::error_chain(&error),
             },
-            _ => causes(&error),
+            _ => crate::error_chain(&error),
         };
         ApiFailure { service, call, message }
     }
@@ -126,22 +126,6 @@ impl std::fmt::Display for ApiFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {} failed: {}", self.service, self.call, self.message)
     }
-}
-
-/// An error and its sources, each as it displays itself, joined by ": ".
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let part = e.to_string();
-        // Wrappers often repeat their source's text.
-        if !text.ends_with(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        source = e.source();
-    }
-    text
 }
 
 pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {

@@ -99,16 +99,7 @@ async fn config(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<(Con
 fn api_error(url: &str, e: kube::Error) -> SourceError {
     let message = match &e {
         kube::Error::Api(status) => format!("HTTP {}: {}", status.code, status.message),
-        other => {
-            let mut text = other.to_string();
-            let mut source = std::error::Error::source(other);
-            while let Some(s) = source {
-                text.push_str(": ");
-                text.push_str(&s.to_string());
-                source = s.source();
-            }
-            text
-        }
+        other => crate::error_chain(other),
     };
     SourceError::Api { url: url.to_string(), message }
 }

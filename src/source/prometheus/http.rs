@@ -105,7 +105,7 @@ impl Endpoint {
                 Transport::Plain(c) => c.request(request).await,
                 Transport::Tls(c) => c.request(request).await,
             }
-            .map_err(|e| error_chain(&e))?;
+            .map_err(|e| crate::error_chain(&e))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_BODY)
                 .collect()
@@ -131,21 +131,6 @@ impl Endpoint {
         }
         Ok(body.to_vec())
     }
-}
-
-/// An error and its causes on one line ("client error (Connect): tcp connect error: …").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let next = s.to_string();
-        if !text.contains(&next) {
-            text.push_str(": ");
-            text.push_str(&next);
-        }
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
