@@ -118,13 +118,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let result = breakdown(billing, &args.by);
             let notes = source_notes(&snapshot);
             report_skipped(&notes);
-            reader_gone_is_fine(write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
                     Format::Csv => export::csv::write_costs(w, &result, &notes),
                     Format::Json => export::json::write_costs(w, &result, &notes),
                     Format::Markdown => export::markdown::write_costs(w, &result, &notes),
                 }
-            }))?;
+            })?;
             Ok(if billing.skipped.count > 0 || partial {
                 Outcome::Partial
             } else {
@@ -150,13 +150,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let coverage = tag_coverage(billing, &required);
             let notes = source_notes(&snapshot);
             report_skipped(&notes);
-            reader_gone_is_fine(write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
                     Format::Csv => export::csv::write_tags(w, &coverage, &notes),
                     Format::Json => export::json::write_tags(w, &coverage, &notes),
                     Format::Markdown => export::markdown::write_tags(w, &coverage, &notes),
                 }
-            }))?;
+            })?;
             Ok(if billing.skipped.count > 0 || partial {
                 Outcome::Partial
             } else {
@@ -186,13 +186,13 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             for w in &notes.warnings {
                 tracing::warn!("{}", export::plain_text(w));
             }
-            reader_gone_is_fine(write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
                     Format::Csv => export::csv::write_findings(w, &report.findings, &notes),
                     Format::Json => export::json::write_report(w, &report),
                     Format::Markdown => export::markdown::write_report(w, &report),
                 }
-            }))?;
+            })?;
             let savings = report.max_savings();
             tracing::info!(
                 findings = report.findings.len(),
@@ -305,20 +305,6 @@ fn source_notes(snapshot: &crate::model::Snapshot) -> export::Notes {
         }
     }
     export::Notes { skipped, warnings }
-}
-
-/// A reader that stopped reading (`costscope report | head`) is not a failure: the run goes on
-/// to its own exit code (a partial source's 3, the savings gate's 4).
-fn reader_gone_is_fine(
-    written: Result<(), export::ExportError>,
-) -> Result<(), export::ExportError> {
-    match written {
-        Err(e) if e.is_broken_pipe() => {
-            tracing::debug!("standard output closed by its reader");
-            Ok(())
-        }
-        other => other,
-    }
 }
 
 fn report_skipped(notes: &export::Notes) {

@@ -62,13 +62,6 @@ pub enum ExportError {
     Stdout(#[source] io::Error),
 }
 
-impl ExportError {
-    /// A closed pipe (`costscope … | head`) is not a failure.
-    pub fn is_broken_pipe(&self) -> bool {
-        matches!(self, ExportError::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
-    }
-}
-
 /// Writes one line to stderr, ignoring failure: a closed or broken stderr (`2>&-`, a log pipe
 /// whose reader died) must not turn a finished run into a panic, and there is nowhere left to
 /// report it.
@@ -94,7 +87,15 @@ pub fn write_output(
         None => {
             let stdout = io::stdout();
             let mut out = BufWriter::new(stdout.lock());
-            render(&mut out).and_then(|()| out.flush()).map_err(ExportError::Stdout)
+            match render(&mut out).and_then(|()| out.flush()) {
+                // A reader that stopped reading (`costscope … | head`) is not a failure: the
+                // run goes on to its own exit code (a partial source's 3, the savings gate's 4).
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                    tracing::debug!("standard output closed by its reader");
+                    Ok(())
+                }
+                other => other.map_err(ExportError::Stdout),
+            }
         }
         Some(path) => write_atomic(path, render),
     }

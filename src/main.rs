@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use costscope::app::{Outcome, UsageError, run};
+use costscope::app::{UsageError, run};
 use costscope::cli::{Cli, LogFormat};
 
 fn main() -> ExitCode {
@@ -23,9 +23,6 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(err) => {
-            if is_broken_pipe(&err) {
-                return ExitCode::from(Outcome::Success.code());
-            }
             costscope::export::stderr_line(format_args!(
                 "costscope: error: {}",
                 costscope::export::plain_text(&costscope::error_chain(err.as_ref()))
@@ -71,12 +68,6 @@ impl std::io::Write for LossyStderr {
         let _ = std::io::stderr().flush();
         Ok(())
     }
-}
-
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<costscope::export::ExportError>().is_some_and(|x| x.is_broken_pipe())
-    })
 }
 
 /// 2 for bad usage or bad input, 1 for everything else.
