@@ -823,6 +823,7 @@ impl<'c> Gen<'c> {
                 network_in_bytes_per_day: Some(u.net_in as f64),
                 network_out_bytes_per_day: Some(u.net_out as f64),
                 bytes_processed: None,
+                ..UtilizationSummary::default()
             });
         }
         self.inventory.instances.push(Instance {

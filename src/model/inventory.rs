@@ -1,9 +1,22 @@
-//! Cloud resource inventory: EC2 instances, EBS volumes, Elastic IPs, EBS snapshots, NAT gateways.
+//! Cloud resource inventory: EC2 instances, EBS volumes, Elastic IPs, EBS snapshots, NAT
+//! gateways here; each further service in a module of its own.
+
+pub mod dynamodb;
+pub mod elasticache;
+pub mod opensearch;
+pub mod rds;
+pub mod redshift;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::tags::Tags;
+
+pub use dynamodb::{BillingMode, DynamoDbTable};
+pub use elasticache::CacheCluster;
+pub use opensearch::SearchDomain;
+pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
+pub use redshift::RedshiftCluster;
 
 /// Everything a source found, by kind. Each list is sorted by id when a snapshot is written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -14,6 +27,13 @@ pub struct Inventory {
     pub addresses: Vec<ElasticIp>,
     pub snapshots: Vec<EbsSnapshot>,
     pub nat_gateways: Vec<NatGateway>,
+    pub db_instances: Vec<DbInstance>,
+    pub db_clusters: Vec<DbCluster>,
+    pub db_snapshots: Vec<DbSnapshot>,
+    pub cache_clusters: Vec<CacheCluster>,
+    pub search_domains: Vec<SearchDomain>,
+    pub redshift_clusters: Vec<RedshiftCluster>,
+    pub dynamodb_tables: Vec<DynamoDbTable>,
 }
 
 impl Inventory {
@@ -23,6 +43,13 @@ impl Inventory {
             + self.addresses.len()
             + self.snapshots.len()
             + self.nat_gateways.len()
+            + self.db_instances.len()
+            + self.db_clusters.len()
+            + self.db_snapshots.len()
+            + self.cache_clusters.len()
+            + self.search_domains.len()
+            + self.redshift_clusters.len()
+            + self.dynamodb_tables.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -36,6 +63,13 @@ impl Inventory {
         self.addresses.extend(other.addresses);
         self.snapshots.extend(other.snapshots);
         self.nat_gateways.extend(other.nat_gateways);
+        self.db_instances.extend(other.db_instances);
+        self.db_clusters.extend(other.db_clusters);
+        self.db_snapshots.extend(other.db_snapshots);
+        self.cache_clusters.extend(other.cache_clusters);
+        self.search_domains.extend(other.search_domains);
+        self.redshift_clusters.extend(other.redshift_clusters);
+        self.dynamodb_tables.extend(other.dynamodb_tables);
     }
 
     pub fn sort(&mut self) {
@@ -44,6 +78,13 @@ impl Inventory {
         self.addresses.sort_by(|a, b| a.allocation_id.cmp(&b.allocation_id));
         self.snapshots.sort_by(|a, b| a.id.cmp(&b.id));
         self.nat_gateways.sort_by(|a, b| a.id.cmp(&b.id));
+        self.db_instances.sort_by(|a, b| a.id.cmp(&b.id));
+        self.db_clusters.sort_by(|a, b| a.id.cmp(&b.id));
+        self.db_snapshots.sort_by(|a, b| a.id.cmp(&b.id));
+        self.cache_clusters.sort_by(|a, b| a.id.cmp(&b.id));
+        self.search_domains.sort_by(|a, b| a.id.cmp(&b.id));
+        self.redshift_clusters.sort_by(|a, b| a.id.cmp(&b.id));
+        self.dynamodb_tables.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 

@@ -22,4 +22,18 @@ pub struct UtilizationSummary {
     pub network_out_bytes_per_day: Option<f64>,
     /// NAT gateways: bytes processed over the whole window.
     pub bytes_processed: Option<f64>,
+    /// Databases, caches, warehouses: the most client connections seen in any hour
+    /// (RDS and Redshift DatabaseConnections, ElastiCache CurrConnections; Maximum).
+    pub connections_max: Option<f64>,
+    /// RDS: the least FreeableMemory seen in any hour (Minimum), bytes.
+    pub freeable_memory_min_bytes: Option<f64>,
+    /// OpenSearch: the highest SearchRate and IndexingRate of any hour (Maximum, per minute).
+    pub search_rate_max: Option<f64>,
+    pub indexing_rate_max: Option<f64>,
+    /// DynamoDB: consumed capacity units per second in the busiest hour (hourly Sum / 3600)…
+    pub read_units_peak_per_second: Option<f64>,
+    pub write_units_peak_per_second: Option<f64>,
+    /// …and consumed over the whole window.
+    pub read_units_total: Option<f64>,
+    pub write_units_total: Option<f64>,
 }

@@ -177,6 +177,7 @@ fn instance_summary(
         network_in_bytes_per_day: per_day(network_in),
         network_out_bytes_per_day: per_day(network_out),
         bytes_processed: None,
+        ..Default::default()
     }
 }
 
