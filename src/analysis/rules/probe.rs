@@ -102,6 +102,7 @@ fn probe_snapshot() -> Snapshot {
         network_in_bytes_per_day: Some(1e5),
         network_out_bytes_per_day: Some(1e5),
         bytes_processed: Some(1e6),
+        ..Default::default()
     };
     s.utilization =
         vec![util("i-probe-idle", 1.0), util("i-probe-busy", 20.0), util("nat-probe", 0.0)];
