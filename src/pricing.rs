@@ -4,5 +4,7 @@
 //! same shape can replace it (see [`PriceCatalog::load`]).
 
 pub mod catalog;
+pub mod services;
 
 pub use catalog::{HOURS_PER_MONTH, InstanceShape, NoPrice, PriceCatalog, PricingError};
+pub use services::{ClassShape, SERVICES, ServiceCatalog, ServicePrices};

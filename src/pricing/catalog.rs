@@ -13,6 +13,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::services::ServiceCatalog;
 use crate::model::Money;
 
 /// Hours in a billing month (AWS's convention: 8,760 hours a year / 12). A monthly cost is an
@@ -123,6 +124,34 @@ pub enum NoPrice {
         /// What was being priced.
         item: String,
     },
+    /// No table of `rules/prices/` prices this service.
+    #[error("no price for {service} (no price table for the service)")]
+    UnknownService {
+        /// The service asked for.
+        service: String,
+    },
+    /// The service's table does not list this node class.
+    #[error("no price for {service} {class} in {region} (unknown class)")]
+    UnknownClass {
+        /// The region asked for.
+        region: String,
+        /// The service (`rds`, `elasticache`, …).
+        service: String,
+        /// The class asked for.
+        class: String,
+    },
+    /// The class is known but has no price for this engine in this region.
+    #[error("no price for {service} {class} ({variant}) in {region} (not offered or not in the price table)")]
+    ClassNotOffered {
+        /// The region asked for.
+        region: String,
+        /// The service (`rds`, `elasticache`, …).
+        service: String,
+        /// The engine variant asked for (`mysql`, `redis`, `default`, …).
+        variant: String,
+        /// The class asked for.
+        class: String,
+    },
 }
 
 /// Price of provisioned IOPS: one rate, or rates by tier (io2).
@@ -202,6 +231,7 @@ pub struct PriceCatalog {
     generations: BTreeMap<String, String>,
     included: BTreeMap<String, Included>,
     regions: BTreeMap<String, RegionPrices>,
+    services: ServiceCatalog,
 }
 
 impl PriceCatalog {
@@ -223,14 +253,25 @@ impl PriceCatalog {
                 message,
             }
         })?;
-        Loader { origin, text }.build(raw)
+        Loader { origin, text }.build(raw, ServiceCatalog::builtin()?)
     }
 
-    /// Reads a catalog file (a user replacement for the built-in one).
+    /// Reads a catalog file (a user replacement for the built-in one). Service tables
+    /// (`rds.toml`, `dynamodb.toml`, …) beside it replace the built-in ones of those services.
     pub fn load(path: &Path) -> Result<PriceCatalog, PricingError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| PricingError::Read { path: path.display().to_string(), source })?;
-        PriceCatalog::from_toml(&text, &path.display().to_string())
+        let mut catalog = PriceCatalog::from_toml(&text, &path.display().to_string())?;
+        if let Some(dir) = path.parent() {
+            let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+            catalog.services = ServiceCatalog::with_overrides(dir)?;
+        }
+        Ok(catalog)
+    }
+
+    /// The price tables of services priced by node class or unit (RDS, DynamoDB, …).
+    pub fn services(&self) -> &ServiceCatalog {
+        &self.services
     }
 
     /// The date the prices were taken (`YYYY-MM-DD`).
@@ -444,7 +485,7 @@ fn to_i64(n: u64) -> i64 {
 }
 
 /// 1-based line number of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
     text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
 }
@@ -560,7 +601,11 @@ impl Loader<'_> {
             .collect()
     }
 
-    fn build(&self, raw: RawCatalog) -> Result<PriceCatalog, PricingError> {
+    fn build(
+        &self,
+        raw: RawCatalog,
+        services: ServiceCatalog,
+    ) -> Result<PriceCatalog, PricingError> {
         let as_of = raw.as_of.get_ref().trim().to_string();
         if chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").is_err() {
             return Err(self.invalid(
@@ -644,6 +689,7 @@ impl Loader<'_> {
             generations,
             included,
             regions,
+            services,
         })
     }
 

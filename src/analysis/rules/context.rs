@@ -9,6 +9,12 @@ use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context, ExecutionError, Value};
 use chrono::{DateTime, Utc};
 
+mod dynamodb;
+mod elasticache;
+mod opensearch;
+pub mod rds;
+mod redshift;
+
 use super::rule::ResourceKind;
 use crate::model::inventory::InstanceState;
 use crate::model::utilization::UtilizationSummary;
@@ -206,6 +212,31 @@ fn catalog_cost(
             CurrentCost { monthly: None, currency, source: CostSource::Unknown { reason } }
         }
     }
+}
+
+/// What every service's views are built from.
+struct Inputs<'a, 'b> {
+    snapshot: &'a Snapshot,
+    catalog: &'b PriceCatalog,
+    billed: &'b BilledCosts<'a>,
+    utilization: &'b HashMap<&'a str, &'a UtilizationSummary>,
+}
+
+/// `count` nodes of a service's class on demand for a month, or why there is no price.
+fn nodes_monthly(
+    catalog: &PriceCatalog,
+    service: &str,
+    region: &str,
+    variant: &str,
+    class: &str,
+    count: u32,
+) -> Result<Money, String> {
+    catalog
+        .services()
+        .get(service)
+        .and_then(|table| table.node_hourly(region, variant, class))
+        .map(|hourly| hourly.times(HOURS_PER_MONTH * i64::from(count)))
+        .map_err(|e| e.to_string())
 }
 
 /// Below this many resources the views are built on one thread (spawning costs more).
@@ -446,6 +477,13 @@ pub fn resource_views<'a>(
         ));
     }
 
+    let input = Inputs { snapshot, catalog, billed: &billed, utilization: &utilization };
+    rds::views(&input, &mut views);
+    elasticache::views(&input, &mut views);
+    opensearch::views(&input, &mut views);
+    redshift::views(&input, &mut views);
+    dynamodb::views(&input, &mut views);
+
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
 
     // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
@@ -483,6 +521,7 @@ pub fn resource_views<'a>(
 }
 
 const MIB: f64 = 1_048_576.0;
+const GIB: f64 = 1_073_741_824.0;
 
 /// Labels that name a node's group, most specific first; else the instance type groups nodes.
 const NODE_GROUP_LABELS: [&str; 5] = [
@@ -828,6 +867,20 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     };
     put("network_mb_per_day", network);
     put("bytes_processed_gb", u.bytes_processed.map(|b| b / 1e9));
+    put("connections_max", u.connections_max);
+    put("freeable_memory_min_gib", u.freeable_memory_min_bytes.map(|b| b / GIB));
+    put("search_rate_max", u.search_rate_max);
+    put("indexing_rate_max", u.indexing_rate_max);
+    put("read_units_peak", u.read_units_peak_per_second);
+    put("write_units_peak", u.write_units_peak_per_second);
+    // Totals over the days measured, scaled to a 730-hour month.
+    let per_month = |total: Option<f64>| {
+        total.filter(|_| u.days_covered > 0).map(|t| {
+            t * HOURS_PER_MONTH as f64 / 24.0 / f64::from(u.days_covered)
+        })
+    };
+    put("read_units_per_month", per_month(u.read_units_total));
+    put("write_units_per_month", per_month(u.write_units_total));
     m.into_value()
 }
 
@@ -874,13 +927,17 @@ fn whole(n: Option<f64>) -> Option<u64> {
 }
 
 /// Functions whose errors mean "the catalog has no such price".
-pub const PRICE_FUNCTIONS: [&str; 6] = [
+pub const PRICE_FUNCTIONS: &[&str] = &[
     "instance_monthly",
     "volume_monthly",
     "snapshot_gb_monthly",
     "ipv4_monthly",
     "nat_gateway_monthly",
     "priced",
+    "node_monthly",
+    "unit_price",
+    "dynamodb_capacity_monthly",
+    "dynamodb_on_demand_monthly",
 ];
 
 /// The root context: CEL's standard functions plus the price catalog. Prices are monthly
@@ -972,6 +1029,7 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
             )),
         }
     });
+    add_service_functions(&mut ctx, &catalog);
     let c = catalog;
     ctx.add_function(
         "nat_gateway_monthly",
@@ -984,4 +1042,118 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
         },
     );
     ctx
+}
+
+/// Price functions of the services priced from their own tables (`rules/prices/<service>.toml`):
+/// - `node_monthly(service, variant, class, region)`: one node on demand for 730 h;
+/// - `node_next_smaller`, `node_successor`, `node_graviton` (same arguments): a class, or `""`
+///   when there is none priced for that engine in that region;
+/// - `unit_price(service, unit, region)`: a named unit price as the table writes it;
+/// - `dynamodb_capacity_monthly(rcu, wcu, region)`, `dynamodb_on_demand_monthly(read_units,
+///   write_units, region)`;
+/// - `ceil(x)`, and `capacity_for(peak, current, target_utilization)`: the whole capacity that
+///   runs `peak` at the target utilization, at least 1 and never above `current`.
+fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>) {
+    let hours = HOURS_PER_MONTH;
+    let c = catalog.clone();
+    ctx.add_function(
+        "node_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            let name = "node_monthly";
+            arity(&args, 4, name)?;
+            let [service, variant, class, region] = four_texts(&args, name)?;
+            c.services()
+                .get(&service)
+                .and_then(|t| t.node_hourly(&region, &variant, &class))
+                .map(|h| money_value(h.times(hours)))
+                .map_err(|e| ExecutionError::function_error(name, e))
+        },
+    );
+    type Pick = fn(&crate::pricing::ServicePrices, &str, &str, &str) -> Option<String>;
+    let picks: [(&'static str, Pick); 3] = [
+        ("node_next_smaller", |t, r, v, c| t.next_smaller(r, v, c)),
+        ("node_successor", |t, r, v, c| t.successor(r, v, c)),
+        ("node_graviton", |t, r, v, c| t.graviton(r, v, c)),
+    ];
+    for (name, pick) in picks {
+        let c = catalog.clone();
+        ctx.add_function(name, move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 4, name)?;
+            let [service, variant, class, region] = four_texts(&args, name)?;
+            let found =
+                c.services().get(&service).ok().and_then(|t| pick(t, &region, &variant, &class));
+            Ok(text(&found.unwrap_or_default()))
+        });
+    }
+    let c = catalog.clone();
+    ctx.add_function("unit_price", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        let name = "unit_price";
+        arity(&args, 3, name)?;
+        let (service, unit, region) =
+            (arg_text(&args, 0, name)?, arg_text(&args, 1, name)?, arg_text(&args, 2, name)?);
+        c.services()
+            .get(&service)
+            .and_then(|t| t.unit(&region, &unit))
+            .map(money_value)
+            .map_err(|e| ExecutionError::function_error(name, e))
+    });
+    let c = catalog.clone();
+    ctx.add_function(
+        "dynamodb_capacity_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            let name = "dynamodb_capacity_monthly";
+            arity(&args, 3, name)?;
+            let rcu = whole(arg_number(&args, 0, name)?).unwrap_or(0);
+            let wcu = whole(arg_number(&args, 1, name)?).unwrap_or(0);
+            let region = arg_text(&args, 2, name)?;
+            dynamodb::capacity_monthly(&c, &region, rcu, wcu)
+                .map(money_value)
+                .map_err(|e| ExecutionError::function_error(name, e))
+        },
+    );
+    let c = catalog.clone();
+    ctx.add_function(
+        "dynamodb_on_demand_monthly",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            let name = "dynamodb_on_demand_monthly";
+            arity(&args, 3, name)?;
+            let reads = arg_number(&args, 0, name)?.unwrap_or(0.0);
+            let writes = arg_number(&args, 1, name)?.unwrap_or(0.0);
+            let region = arg_text(&args, 2, name)?;
+            dynamodb::on_demand_monthly(&c, &region, reads, writes)
+                .map(money_value)
+                .map_err(|e| ExecutionError::function_error(name, e))
+        },
+    );
+    ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "ceil")?;
+        let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);
+        Ok(num(x.ceil()))
+    });
+    ctx.add_function(
+        "capacity_for",
+        |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            let name = "capacity_for";
+            arity(&args, 3, name)?;
+            let number = |i| {
+                arg_number(&args, i, name)?.filter(|x| x.is_finite()).ok_or_else(|| {
+                    ExecutionError::function_error(name, format!("argument {} must be a number", i + 1))
+                })
+            };
+            let (peak, current, target) = (number(0)?, number(1)?, number(2)?);
+            if target <= 0.0 {
+                return Err(ExecutionError::function_error(name, "target utilization must be > 0"));
+            }
+            Ok(num((peak / target).ceil().max(1.0).min(current.max(1.0))))
+        },
+    );
+}
+
+fn four_texts(args: &[Value], function: &str) -> Result<[Arc<String>; 4], ExecutionError> {
+    Ok([
+        arg_text(args, 0, function)?,
+        arg_text(args, 1, function)?,
+        arg_text(args, 2, function)?,
+        arg_text(args, 3, function)?,
+    ])
 }

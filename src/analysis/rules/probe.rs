@@ -82,8 +82,8 @@ fn probe_snapshot() -> Snapshot {
     }];
     s.inventory.nat_gateways = vec![NatGateway {
         id: "nat-probe".into(),
-        account_id: account,
-        region,
+        account_id: account.clone(),
+        region: region.clone(),
         state: "available".into(),
         create_time: Some(now - Duration::days(400)),
         vpc_id: None,
@@ -106,10 +106,153 @@ fn probe_snapshot() -> Snapshot {
     };
     s.utilization =
         vec![util("i-probe-idle", 1.0), util("i-probe-busy", 20.0), util("nat-probe", 0.0)];
+    databases(&mut s, &account, &region);
+    for (id, connections) in
+        [("db-probe-idle", 0.0), ("db-probe-busy", 40.0), ("db-probe-aurora", 0.0)]
+    {
+        let mut u = util(&arn("rds", "db", id), 10.0);
+        u.connections_max = Some(connections);
+        u.freeable_memory_min_bytes = Some(12.0 * f64::from(1u32 << 30));
+        s.utilization.push(u);
+    }
+    let mut cache = util(&arn("elasticache", "cluster", "cache-probe"), 2.0);
+    cache.connections_max = Some(0.0);
+    let mut search = util(&arn("es", "domain", "search-probe"), 2.0);
+    search.search_rate_max = Some(0.0);
+    search.indexing_rate_max = Some(0.0);
+    let mut warehouse = util(&arn("redshift", "cluster", "warehouse-probe"), 2.0);
+    warehouse.connections_max = Some(0.0);
+    let mut table = util(&arn("dynamodb", "table", "table-probe"), 0.0);
+    table.read_units_peak_per_second = Some(5.0);
+    table.write_units_peak_per_second = Some(2.0);
+    table.read_units_total = Some(3e6);
+    table.write_units_total = Some(1e6);
+    s.utilization.extend([cache, search, warehouse, table]);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
     s
+}
+
+/// `arn:aws:<service>:us-east-1:000000000000:<kind>:<name>` (DynamoDB and OpenSearch write
+/// `kind/name`; the probe only needs ids that are unique and alike in inventory and metrics).
+fn arn(service: &str, kind: &str, name: &str) -> String {
+    format!("arn:aws:{service}:us-east-1:000000000000:{kind}:{name}")
+}
+
+/// One of each database kind, measured so that every database rule's expressions run.
+fn databases(s: &mut Snapshot, account: &str, region: &str) {
+    use crate::model::inventory::{
+        BillingMode, CacheCluster, DbCluster, DbInstance, DbSnapshot, DbSnapshotSource,
+        DynamoDbTable, RedshiftCluster, SearchDomain,
+    };
+    let now = s.collected_at;
+    let created = Some(now - Duration::days(400));
+    let instance = |name: &str, class: &str, engine: &str, version: &str| DbInstance {
+        id: arn("rds", "db", name),
+        name: name.into(),
+        account_id: account.into(),
+        region: region.into(),
+        class: class.into(),
+        engine: engine.into(),
+        engine_version: version.into(),
+        multi_az: true,
+        status: "available".into(),
+        storage_type: "gp2".into(),
+        allocated_storage_gib: 100,
+        iops: None,
+        cluster_name: None,
+        create_time: created,
+        tags: Default::default(),
+    };
+    let mut aurora = instance("db-probe-aurora", "db.r5.large", "aurora-postgresql", "11.21");
+    aurora.storage_type = "aurora".into();
+    aurora.cluster_name = Some("cluster-probe".into());
+    s.inventory.db_instances = vec![
+        instance("db-probe-idle", "db.m5.xlarge", "mysql", "5.7.44"),
+        instance("db-probe-busy", "db.m4.xlarge", "postgres", "11.22"),
+        aurora,
+    ];
+    s.inventory.db_clusters = vec![DbCluster {
+        id: arn("rds", "cluster", "cluster-probe"),
+        name: "cluster-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        engine: "aurora-postgresql".into(),
+        engine_version: "11.21".into(),
+        status: "available".into(),
+        members: vec!["db-probe-aurora".into()],
+        allocated_storage_gib: 50,
+        create_time: created,
+        tags: Default::default(),
+    }];
+    s.inventory.db_snapshots = vec![DbSnapshot {
+        id: arn("rds", "snapshot", "snap-probe"),
+        name: "snap-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        source: DbSnapshotSource::Instance,
+        source_name: "db-probe-deleted".into(),
+        snapshot_type: "manual".into(),
+        engine: "mysql".into(),
+        size_gib: 100,
+        create_time: created,
+        tags: Default::default(),
+    }];
+    s.inventory.cache_clusters = vec![CacheCluster {
+        id: arn("elasticache", "cluster", "cache-probe"),
+        name: "cache-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        engine: "redis".into(),
+        engine_version: "7.1".into(),
+        node_type: "cache.r5.large".into(),
+        nodes: 2,
+        node_ids: vec!["0001".into(), "0002".into()],
+        status: "available".into(),
+        create_time: created,
+        tags: Default::default(),
+    }];
+    s.inventory.search_domains = vec![SearchDomain {
+        id: arn("es", "domain", "search-probe"),
+        name: "search-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        engine_version: "OpenSearch_2.13".into(),
+        instance_type: "m5.large.search".into(),
+        instance_count: 2,
+        master_type: Some("m5.large.search".into()),
+        master_count: 3,
+        volume_type: Some("gp3".into()),
+        volume_size_gib: 100,
+        create_time: created,
+        tags: Default::default(),
+    }];
+    s.inventory.redshift_clusters = vec![RedshiftCluster {
+        id: arn("redshift", "cluster", "warehouse-probe"),
+        name: "warehouse-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        node_type: "dc2.large".into(),
+        nodes: 2,
+        status: "available".into(),
+        create_time: created,
+        tags: Default::default(),
+    }];
+    s.inventory.dynamodb_tables = vec![DynamoDbTable {
+        id: arn("dynamodb", "table", "table-probe"),
+        name: "table-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        billing_mode: BillingMode::Provisioned,
+        read_capacity: 100,
+        write_capacity: 50,
+        size_bytes: 5_000_000_000,
+        item_count: 1_000_000,
+        status: "ACTIVE".into(),
+        create_time: created,
+        tags: Default::default(),
+    }];
 }
 
 /// Runs every rule of `rules` on the probe snapshot and returns each expression failure as an
@@ -147,6 +290,32 @@ mod tests {
     fn the_builtin_pack_passes_the_probe() {
         let errors = check(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
         assert!(errors.is_empty(), "{errors:?}");
+    }
+
+    /// The probe is only worth its name if every rule's savings and evidence run: each
+    /// database rule fires on it.
+    #[test]
+    fn every_database_rule_fires_on_the_probe() {
+        let engine =
+            Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
+        let eval = engine.evaluate(&probe_snapshot(), &[]);
+        for rule in [
+            "rds-idle",
+            "rds-rightsize",
+            "rds-previous-generation",
+            "rds-graviton",
+            "rds-extended-support",
+            "rds-snapshot-orphaned",
+            "elasticache-idle",
+            "opensearch-idle",
+            "redshift-idle",
+            "dynamodb-overprovisioned",
+        ] {
+            assert!(
+                eval.findings.iter().any(|f| f.rule_id == rule),
+                "{rule} does not fire on the probe"
+            );
+        }
     }
 
     #[test]

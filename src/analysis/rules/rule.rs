@@ -39,6 +39,16 @@ const BUILTIN: &[(&str, &str)] = &[
         "k8s-cluster-overprovisioned.toml",
         include_str!("../../../rules/pack/k8s-cluster-overprovisioned.toml"),
     ),
+    ("rds-idle.toml", include_str!("../../../rules/pack/rds-idle.toml")),
+    ("rds-rightsize.toml", include_str!("../../../rules/pack/rds-rightsize.toml")),
+    ("rds-previous-generation.toml", include_str!("../../../rules/pack/rds-previous-generation.toml")),
+    ("rds-graviton.toml", include_str!("../../../rules/pack/rds-graviton.toml")),
+    ("rds-extended-support.toml", include_str!("../../../rules/pack/rds-extended-support.toml")),
+    ("rds-snapshot-orphaned.toml", include_str!("../../../rules/pack/rds-snapshot-orphaned.toml")),
+    ("elasticache-idle.toml", include_str!("../../../rules/pack/elasticache-idle.toml")),
+    ("opensearch-idle.toml", include_str!("../../../rules/pack/opensearch-idle.toml")),
+    ("redshift-idle.toml", include_str!("../../../rules/pack/redshift-idle.toml")),
+    ("dynamodb-overprovisioned.toml", include_str!("../../../rules/pack/dynamodb-overprovisioned.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -65,6 +75,16 @@ pub enum ResourceKind {
     NatGateway,
     K8sNode,
     K8sWorkload,
+    /// An RDS DB instance, or an Aurora cluster's instance.
+    RdsInstance,
+    /// An Aurora (or Multi-AZ DB) cluster: its storage and members.
+    RdsCluster,
+    /// A DB snapshot or DB cluster snapshot.
+    RdsSnapshot,
+    ElasticacheCluster,
+    OpensearchDomain,
+    RedshiftCluster,
+    DynamodbTable,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -79,6 +99,13 @@ impl ResourceKind {
             ResourceKind::NatGateway => "nat_gateway",
             ResourceKind::K8sNode => "k8s_node",
             ResourceKind::K8sWorkload => "k8s_workload",
+            ResourceKind::RdsInstance => "rds_instance",
+            ResourceKind::RdsCluster => "rds_cluster",
+            ResourceKind::RdsSnapshot => "rds_snapshot",
+            ResourceKind::ElasticacheCluster => "elasticache_cluster",
+            ResourceKind::OpensearchDomain => "opensearch_domain",
+            ResourceKind::RedshiftCluster => "redshift_cluster",
+            ResourceKind::DynamodbTable => "dynamodb_table",
             ResourceKind::Any => "any",
         }
     }
