@@ -141,7 +141,9 @@ pub enum NoPrice {
         class: String,
     },
     /// The class is known but has no price for this engine in this region.
-    #[error("no price for {service} {class} ({variant}) in {region} (not offered or not in the price table)")]
+    #[error(
+        "no price for {service} {class} ({variant}) in {region} (not offered or not in the price table)"
+    )]
     ClassNotOffered {
         /// The region asked for.
         region: String,

@@ -145,9 +145,10 @@ impl ServiceCatalog {
 
     /// One service's table.
     pub fn get(&self, service: &str) -> Result<&ServicePrices, NoPrice> {
-        self.services.get(service).map(Arc::as_ref).ok_or_else(|| NoPrice::UnknownService {
-            service: service.to_string(),
-        })
+        self.services
+            .get(service)
+            .map(Arc::as_ref)
+            .ok_or_else(|| NoPrice::UnknownService { service: service.to_string() })
     }
 
     /// Every table, by service name.
@@ -426,8 +427,9 @@ impl Loader<'_> {
         let families: std::collections::BTreeSet<&str> =
             classes.values().map(|c| c.family.as_str()).collect();
         let mut mappings = [BTreeMap::new(), BTreeMap::new()];
-        for (table, (raw_map, out)) in
-            ["generations", "graviton"].iter().zip([&raw.generations, &raw.graviton].into_iter().zip(mappings.iter_mut()))
+        for (table, (raw_map, out)) in ["generations", "graviton"]
+            .iter()
+            .zip([&raw.generations, &raw.graviton].into_iter().zip(mappings.iter_mut()))
         {
             for (old, new) in raw_map {
                 for family in [old.as_str(), new.get_ref().as_str()] {
@@ -463,7 +465,8 @@ impl Loader<'_> {
                             ),
                         ));
                     }
-                    priced.insert(class.clone(), self.positive(value, &format!("{table}.{class}"))?);
+                    priced
+                        .insert(class.clone(), self.positive(value, &format!("{table}.{class}"))?);
                 }
                 out.hourly.insert(variant.clone(), priced);
             }
@@ -548,8 +551,14 @@ mod tests {
             Some("db.m5.large")
         );
         assert_eq!(rds.next_smaller("us-east-1", "mysql", "db.m5.large"), None);
-        assert_eq!(rds.successor("us-east-1", "mysql", "db.m4.large").as_deref(), Some("db.m5.large"));
-        assert_eq!(rds.graviton("us-east-1", "mysql", "db.r5.large").as_deref(), Some("db.r6g.large"));
+        assert_eq!(
+            rds.successor("us-east-1", "mysql", "db.m4.large").as_deref(),
+            Some("db.m5.large")
+        );
+        assert_eq!(
+            rds.graviton("us-east-1", "mysql", "db.r5.large").as_deref(),
+            Some("db.r6g.large")
+        );
         assert_eq!(rds.graviton("us-east-1", "mysql", "db.r6g.large"), None);
         let search = catalog.get("opensearch").unwrap();
         assert_eq!(search.class("m5.large.search").unwrap().family, "m5.search");
@@ -580,9 +589,13 @@ mod tests {
              [regions.r.hourly.default]\n\"a.b\" = \"-1\"\n"
         );
         let err = ServicePrices::from_toml(&bad_price, "x.toml").unwrap_err().to_string();
-        assert!(err.starts_with("x.toml:8: regions.r.hourly.default.a.b: must be greater"), "{err}");
-        let bad_mapping =
-            format!("{base}[classes]\n\"a.b\" = {{ vcpu = 1, memory_gib = 1.0 }}\n[graviton]\na = \"z\"\n");
+        assert!(
+            err.starts_with("x.toml:8: regions.r.hourly.default.a.b: must be greater"),
+            "{err}"
+        );
+        let bad_mapping = format!(
+            "{base}[classes]\n\"a.b\" = {{ vcpu = 1, memory_gib = 1.0 }}\n[graviton]\na = \"z\"\n"
+        );
         let err = ServicePrices::from_toml(&bad_mapping, "x.toml").unwrap_err().to_string();
         assert!(err.contains("x.toml:8: graviton: a -> z: no class of family z"), "{err}");
         let typo = format!("{base}regionz = 1\n[regions]\n");

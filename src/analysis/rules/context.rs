@@ -875,9 +875,9 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     put("write_units_peak", u.write_units_peak_per_second);
     // Totals over the days measured, scaled to a 730-hour month.
     let per_month = |total: Option<f64>| {
-        total.filter(|_| u.days_covered > 0).map(|t| {
-            t * HOURS_PER_MONTH as f64 / 24.0 / f64::from(u.days_covered)
-        })
+        total
+            .filter(|_| u.days_covered > 0)
+            .map(|t| t * HOURS_PER_MONTH as f64 / 24.0 / f64::from(u.days_covered))
     };
     put("read_units_per_month", per_month(u.read_units_total));
     put("write_units_per_month", per_month(u.write_units_total));
@@ -1077,26 +1077,35 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
     ];
     for (name, pick) in picks {
         let c = catalog.clone();
-        ctx.add_function(name, move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-            arity(&args, 4, name)?;
-            let [service, variant, class, region] = four_texts(&args, name)?;
-            let found =
-                c.services().get(&service).ok().and_then(|t| pick(t, &region, &variant, &class));
-            Ok(text(&found.unwrap_or_default()))
-        });
+        ctx.add_function(
+            name,
+            move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+                arity(&args, 4, name)?;
+                let [service, variant, class, region] = four_texts(&args, name)?;
+                let found = c
+                    .services()
+                    .get(&service)
+                    .ok()
+                    .and_then(|t| pick(t, &region, &variant, &class));
+                Ok(text(&found.unwrap_or_default()))
+            },
+        );
     }
     let c = catalog.clone();
-    ctx.add_function("unit_price", move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        let name = "unit_price";
-        arity(&args, 3, name)?;
-        let (service, unit, region) =
-            (arg_text(&args, 0, name)?, arg_text(&args, 1, name)?, arg_text(&args, 2, name)?);
-        c.services()
-            .get(&service)
-            .and_then(|t| t.unit(&region, &unit))
-            .map(money_value)
-            .map_err(|e| ExecutionError::function_error(name, e))
-    });
+    ctx.add_function(
+        "unit_price",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            let name = "unit_price";
+            arity(&args, 3, name)?;
+            let (service, unit, region) =
+                (arg_text(&args, 0, name)?, arg_text(&args, 1, name)?, arg_text(&args, 2, name)?);
+            c.services()
+                .get(&service)
+                .and_then(|t| t.unit(&region, &unit))
+                .map(money_value)
+                .map_err(|e| ExecutionError::function_error(name, e))
+        },
+    );
     let c = catalog.clone();
     ctx.add_function(
         "dynamodb_capacity_monthly",
@@ -1137,7 +1146,10 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
             arity(&args, 3, name)?;
             let number = |i| {
                 arg_number(&args, i, name)?.filter(|x| x.is_finite()).ok_or_else(|| {
-                    ExecutionError::function_error(name, format!("argument {} must be a number", i + 1))
+                    ExecutionError::function_error(
+                        name,
+                        format!("argument {} must be a number", i + 1),
+                    )
                 })
             };
             let (peak, current, target) = (number(0)?, number(1)?, number(2)?);

@@ -41,14 +41,20 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("rds-idle.toml", include_str!("../../../rules/pack/rds-idle.toml")),
     ("rds-rightsize.toml", include_str!("../../../rules/pack/rds-rightsize.toml")),
-    ("rds-previous-generation.toml", include_str!("../../../rules/pack/rds-previous-generation.toml")),
+    (
+        "rds-previous-generation.toml",
+        include_str!("../../../rules/pack/rds-previous-generation.toml"),
+    ),
     ("rds-graviton.toml", include_str!("../../../rules/pack/rds-graviton.toml")),
     ("rds-extended-support.toml", include_str!("../../../rules/pack/rds-extended-support.toml")),
     ("rds-snapshot-orphaned.toml", include_str!("../../../rules/pack/rds-snapshot-orphaned.toml")),
     ("elasticache-idle.toml", include_str!("../../../rules/pack/elasticache-idle.toml")),
     ("opensearch-idle.toml", include_str!("../../../rules/pack/opensearch-idle.toml")),
     ("redshift-idle.toml", include_str!("../../../rules/pack/redshift-idle.toml")),
-    ("dynamodb-overprovisioned.toml", include_str!("../../../rules/pack/dynamodb-overprovisioned.toml")),
+    (
+        "dynamodb-overprovisioned.toml",
+        include_str!("../../../rules/pack/dynamodb-overprovisioned.toml"),
+    ),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.

@@ -1,6 +1,8 @@
 //! ElastiCache clusters as the rules see them: `elasticache_cluster`.
 
-use super::{Fields, Inputs, ResourceView, days_between, nodes_monthly, num, shared_text, text, view};
+use super::{
+    Fields, Inputs, ResourceView, days_between, nodes_monthly, num, shared_text, text, view,
+};
 use crate::analysis::rules::rule::ResourceKind;
 use crate::pricing::HOURS_PER_MONTH;
 
@@ -20,7 +22,14 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
         let cost = input.billed.monthly(&c.id).unwrap_or_else(|| {
             super::catalog_cost(
                 input.catalog,
-                nodes_monthly(input.catalog, "elasticache", &c.region, variant, &c.node_type, c.nodes),
+                nodes_monthly(
+                    input.catalog,
+                    "elasticache",
+                    &c.region,
+                    variant,
+                    &c.node_type,
+                    c.nodes,
+                ),
                 format!(
                     "{} × {} ({variant}) in {} on demand × {HOURS_PER_MONTH} h",
                     c.nodes, c.node_type, c.region

@@ -2,7 +2,9 @@
 
 use cel_interpreter::Value;
 
-use super::{Fields, Inputs, ResourceView, days_between, nodes_monthly, num, shared_text, text, view};
+use super::{
+    Fields, Inputs, ResourceView, days_between, nodes_monthly, num, shared_text, text, view,
+};
 use crate::analysis::rules::rule::ResourceKind;
 use crate::model::Money;
 use crate::model::inventory::SearchDomain;
@@ -11,8 +13,14 @@ use crate::pricing::HOURS_PER_MONTH;
 /// Data nodes, dedicated masters and the data nodes' EBS volumes, for a month.
 fn domain_monthly(d: &SearchDomain, input: &Inputs<'_, '_>) -> Result<Money, String> {
     let catalog = input.catalog;
-    let data =
-        nodes_monthly(catalog, "opensearch", &d.region, "default", &d.instance_type, d.instance_count)?;
+    let data = nodes_monthly(
+        catalog,
+        "opensearch",
+        &d.region,
+        "default",
+        &d.instance_type,
+        d.instance_count,
+    )?;
     let masters = match &d.master_type {
         Some(t) if d.master_count > 0 => {
             nodes_monthly(catalog, "opensearch", &d.region, "default", t, d.master_count)?

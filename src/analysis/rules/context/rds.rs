@@ -68,9 +68,9 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
     let now = input.snapshot.collected_at;
     let hours = HOURS_PER_MONTH;
     let table = input.catalog.services().get("rds").ok();
-    let factor = table.and_then(|t| t.factor("multi_az")).map_or(2, |f| {
-        i64::try_from(f.raw() / Money::from_units(1).raw()).unwrap_or(2)
-    });
+    let factor = table
+        .and_then(|t| t.factor("multi_az"))
+        .map_or(2, |f| i64::try_from(f.raw() / Money::from_units(1).raw()).unwrap_or(2));
 
     for i in &inv.db_instances {
         let aurora = is_aurora(&i.engine);
@@ -179,7 +179,10 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
                 Ok(Money::ZERO)
             };
             let detail = if aurora {
-                format!("{} GiB Aurora storage in {}; I/O not included", c.allocated_storage_gib, c.region)
+                format!(
+                    "{} GiB Aurora storage in {}; I/O not included",
+                    c.allocated_storage_gib, c.region
+                )
             } else {
                 "instances are billed on their own".to_string()
             };

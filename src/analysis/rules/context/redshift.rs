@@ -1,6 +1,8 @@
 //! Redshift provisioned clusters as the rules see them: `redshift_cluster`.
 
-use super::{Fields, Inputs, ResourceView, days_between, nodes_monthly, num, shared_text, text, view};
+use super::{
+    Fields, Inputs, ResourceView, days_between, nodes_monthly, num, shared_text, text, view,
+};
 use crate::analysis::rules::rule::ResourceKind;
 use crate::model::Money;
 use crate::pricing::HOURS_PER_MONTH;
