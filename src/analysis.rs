@@ -5,4 +5,5 @@ pub mod cluster;
 pub mod costs;
 pub mod overview;
 pub mod rules;
+pub mod spend_coverage;
 pub mod tag_coverage;

@@ -186,6 +186,15 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             for w in &notes.warnings {
                 tracing::warn!("{}", export::plain_text(w));
             }
+            // The CSV is findings only (its columns are a contract): the blind spots go to the
+            // log, as they go into the JSON, the Markdown and the dashboard.
+            for coverage in &report.spend_coverage {
+                tracing::info!(
+                    currency = %coverage.currency,
+                    "{}",
+                    export::plain_text(&coverage.sentence(6))
+                );
+            }
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
                     Format::Csv => export::csv::write_findings(w, &report.findings, &notes),

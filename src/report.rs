@@ -294,6 +294,10 @@ pub struct Report {
     pub insufficient_data_resources: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tag_coverage: Option<TagCoverage>,
+    /// Per currency, the share of billed spend some enabled rule judges, and the services none
+    /// does. Empty without billing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spend_coverage: Vec<crate::analysis::spend_coverage::SpendCoverage>,
     /// Findings left out because they are in the suppressions file.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub suppressed: Vec<SuppressedFinding>,
@@ -414,6 +418,10 @@ pub fn build_report_with(
     let tag_coverage =
         billing.filter(|b| b.grain.is_full()).map(|b| tag_coverage(b, required_tags));
     let overview = billing.map(overview).unwrap_or_default();
+    let judging = engine.rules().rules.iter().filter(|r| r.enabled).map(|r| r.resource);
+    let spend_coverage = billing
+        .map(|b| crate::analysis::spend_coverage::spend_coverage(b, judging))
+        .unwrap_or_default();
     let clusters = cluster_report(snapshot, engine.catalog(), engine.cluster_pricing());
     let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
     Report {
@@ -429,6 +437,7 @@ pub fn build_report_with(
         insufficient_data: evaluation.insufficient_data,
         insufficient_data_resources: evaluation.insufficient_resources,
         tag_coverage,
+        spend_coverage,
         suppressed,
         skipped_rows: billing.and_then(|b| b.skipped.summary()),
         warnings,

@@ -8,6 +8,8 @@
 //! price costs `monthly × 24 / 730` per day (rounded to 10 decimals), partial days are prorated by
 //! the second.
 
+mod databases;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::io::{self, Write};
@@ -281,6 +283,7 @@ const SNS: Service =
     Service { name: "Amazon Simple Notification Service", category: "Integration" };
 const ELASTICACHE: Service = Service { name: "Amazon ElastiCache", category: "Databases" };
 const OPENSEARCH: Service = Service { name: "Amazon OpenSearch Service", category: "Analytics" };
+const REDSHIFT: Service = Service { name: "Amazon Redshift", category: "Analytics" };
 const KMS: Service = Service { name: "AWS Key Management Service", category: "Security" };
 const ROUTE53: Service = Service { name: "Amazon Route 53", category: "Networking" };
 const ELB: Service = Service { name: "Elastic Load Balancing", category: "Networking" };
@@ -596,6 +599,8 @@ struct Gen<'c> {
     used_ids: BTreeSet<String>,
     /// (rule, resource id) → why it is a near miss (must not fire) or skipped.
     near_misses: BTreeMap<(&'static str, String), String>,
+    /// Outcomes decided where the resource is made (the database rules).
+    expected: Vec<Expectation>,
 }
 
 impl<'c> Gen<'c> {
@@ -608,6 +613,7 @@ impl<'c> Gen<'c> {
             utilization: Vec::new(),
             used_ids: BTreeSet::new(),
             near_misses: BTreeMap::new(),
+            expected: Vec::new(),
         }
     }
 
@@ -2312,7 +2318,8 @@ const fn usage(min: i64, max: i64, spread: i64, weekday_dip: bool) -> Cost {
     Cost::Usage { min, max, spread, weekday_dip }
 }
 
-const OTHER_SERVICES: [OtherService; 16] = [
+// RDS, DynamoDB, ElastiCache and OpenSearch are in the inventory: see `databases`.
+const OTHER_SERVICES: [OtherService; 12] = [
     OtherService {
         service: S3,
         resource_type: "Bucket",
@@ -2338,15 +2345,6 @@ const OTHER_SERVICES: [OtherService; 16] = [
             "build-cache",
             "static-site",
         ],
-    },
-    OtherService {
-        service: RDS,
-        resource_type: "DB Instance",
-        count: 10,
-        global: false,
-        kind: IdKind::Arn("rds", "db:"),
-        cost: usage(3_000_000, 45_000_000, 30, false),
-        names: &["orders", "users", "billing", "inventory", "analytics", "cms", "auth"],
     },
     OtherService {
         service: LAMBDA,
@@ -2388,15 +2386,6 @@ const OTHER_SERVICES: [OtherService; 16] = [
         names: &["www", "assets", "docs", "api"],
     },
     OtherService {
-        service: DYNAMODB,
-        resource_type: "Table",
-        count: 12,
-        global: false,
-        kind: IdKind::Arn("dynamodb", "table/"),
-        cost: usage(50_000, 12_000_000, 300, true),
-        names: &["sessions", "carts", "events", "feature-flags", "rate-limits", "idempotency"],
-    },
-    OtherService {
         service: EKS,
         resource_type: "Cluster",
         count: 2,
@@ -2435,24 +2424,6 @@ const OTHER_SERVICES: [OtherService; 16] = [
         kind: IdKind::Sqs,
         cost: usage(5_000, 1_500_000, 300, true),
         names: &["orders-events", "emails", "webhooks", "reindex", "exports", "dead-letter"],
-    },
-    OtherService {
-        service: ELASTICACHE,
-        resource_type: "Cache Cluster",
-        count: 4,
-        global: false,
-        kind: IdKind::Arn("elasticache", "cluster:"),
-        cost: usage(3_000_000, 28_000_000, 0, false),
-        names: &["sessions", "rate-limit"],
-    },
-    OtherService {
-        service: OPENSEARCH,
-        resource_type: "Domain",
-        count: 2,
-        global: false,
-        kind: IdKind::Arn("es", "domain/"),
-        cost: usage(12_000_000, 48_000_000, 20, false),
-        names: &["search"],
     },
     OtherService {
         service: KMS,
@@ -2686,7 +2657,14 @@ fn evaluate(
         .chain(inv.volumes.iter().map(|v| (v.id.as_str(), "Volume", &v.tags)))
         .chain(inv.addresses.iter().map(|a| (a.allocation_id.as_str(), "Elastic IP", &a.tags)))
         .chain(inv.snapshots.iter().map(|s| (s.id.as_str(), "Snapshot", &s.tags)))
-        .chain(inv.nat_gateways.iter().map(|n| (n.id.as_str(), "NAT Gateway", &n.tags)));
+        .chain(inv.nat_gateways.iter().map(|n| (n.id.as_str(), "NAT Gateway", &n.tags)))
+        .chain(inv.db_instances.iter().map(|d| (d.id.as_str(), "DB Instance", &d.tags)))
+        .chain(inv.db_clusters.iter().map(|d| (d.id.as_str(), "DB Cluster", &d.tags)))
+        .chain(inv.db_snapshots.iter().map(|d| (d.id.as_str(), "DB Snapshot", &d.tags)))
+        .chain(inv.cache_clusters.iter().map(|c| (c.id.as_str(), "Cache Cluster", &c.tags)))
+        .chain(inv.search_domains.iter().map(|d| (d.id.as_str(), "Domain", &d.tags)))
+        .chain(inv.redshift_clusters.iter().map(|c| (c.id.as_str(), "Cluster", &c.tags)))
+        .chain(inv.dynamodb_tables.iter().map(|t| (t.id.as_str(), "Table", &t.tags)));
     let mut untagged = Vec::new();
     for (id, rtype, tags) in tagged {
         let missing = missing_required(tags);
@@ -2742,6 +2720,7 @@ impl Sample {
         g.elastic_ips(&nats, &mut ids)?;
         g.snapshots(&mut ids)?;
         g.other_services();
+        g.databases()?;
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
@@ -2750,7 +2729,9 @@ impl Sample {
         snapshot.utilization = std::mem::take(&mut g.utilization);
         snapshot.clusters = vec![cluster];
         snapshot.normalize();
-        let expectations = evaluate(&snapshot, catalog, &g.near_misses);
+        let mut expectations = evaluate(&snapshot, catalog, &g.near_misses);
+        expectations.append(&mut g.expected);
+        expectations.sort();
         Ok(Sample { rows, snapshot, expectations, scenarios: ids })
     }
 

@@ -9,4 +9,4 @@ mod shortcut;
 
 pub use engine::{Engine, Evaluation};
 pub use finding::{Confidence, Finding};
-pub use rule::{Param, Rule, RuleError, RuleSet};
+pub use rule::{Param, ResourceKind, Rule, RuleError, RuleSet};

@@ -249,6 +249,10 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
             writeln!(out, "- Tag coverage by cost: {}", shares.join(", "))?;
         }
     }
+    for coverage in &report.spend_coverage {
+        let currency = coverage.currency.code().map(|c| format!(" ({c})")).unwrap_or_default();
+        writeln!(out, "- Spend coverage{currency}: {}", cell(&coverage.sentence(6)))?;
+    }
 
     write_overview_lines(out, report)?;
 

@@ -115,6 +115,32 @@ impl ResourceKind {
             ResourceKind::Any => "any",
         }
     }
+
+    /// The billing services (FOCUS ServiceName, as AWS writes it) whose spend a rule on this
+    /// kind judges. Kubernetes nodes are EC2 instances; the EKS control plane is not judged.
+    /// Public IPv4 addresses bill under VPC since 2024. `Any` (tag rules) judges no spend.
+    pub fn services(self) -> &'static [&'static str] {
+        const EC2: &str = "Amazon Elastic Compute Cloud";
+        match self {
+            ResourceKind::Ec2Instance
+            | ResourceKind::EbsVolume
+            | ResourceKind::EbsSnapshot
+            | ResourceKind::NatGateway
+            | ResourceKind::K8sNode
+            | ResourceKind::K8sWorkload => &[EC2],
+            ResourceKind::ElasticIp => &[EC2, "Amazon Virtual Private Cloud"],
+            ResourceKind::RdsInstance | ResourceKind::RdsCluster | ResourceKind::RdsSnapshot => {
+                &["Amazon Relational Database Service"]
+            }
+            ResourceKind::ElasticacheCluster => &["Amazon ElastiCache"],
+            ResourceKind::OpensearchDomain => {
+                &["Amazon OpenSearch Service", "Amazon Elasticsearch Service"]
+            }
+            ResourceKind::RedshiftCluster => &["Amazon Redshift"],
+            ResourceKind::DynamodbTable => &["Amazon DynamoDB"],
+            ResourceKind::Any => &[],
+        }
+    }
 }
 
 /// A named threshold. Numbers are given to expressions as doubles, so `p.min_days * 2.0` works

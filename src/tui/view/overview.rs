@@ -28,7 +28,7 @@ const WIDE: u16 = 100;
 /// Narrower than this, the chart and the top services stack instead of sitting side by side.
 const NARROW: u16 = 60;
 /// Lines of the summary panel's text.
-const SUMMARY_LINES: u16 = 5;
+const SUMMARY_LINES: u16 = 6;
 
 #[derive(Debug, Default)]
 pub struct OverviewView {
@@ -230,8 +230,44 @@ fn summary_lines(
         ));
     }
     lines.push(Line::from(savings));
+    lines.push(judged_line(report, ov, theme));
     lines.push(sources_line(report, theme));
     lines
+}
+
+/// Which share of the spend the rules judge, and the largest services none does.
+fn judged_line(report: &Report, ov: Option<&CurrencyOverview>, theme: &Theme) -> Line<'static> {
+    let mut spans = vec![Span::styled("Rules judge: ", theme.header())];
+    let coverage = report
+        .spend_coverage
+        .iter()
+        .find(|c| ov.is_none_or(|ov| c.currency == ov.currency))
+        .or(report.spend_coverage.first());
+    let Some(c) = coverage else {
+        spans.push(Span::styled("— (needs billing)", theme.dim()));
+        return Line::from(spans);
+    };
+    let style = if c.judged_percent < 50.0 { theme.warning() } else { theme.title() };
+    spans.push(Span::styled(format!("{:.1} % of spend", c.judged_percent), style));
+    if !c.not_judged.is_empty() {
+        let blind: Vec<String> = c
+            .not_judged
+            .iter()
+            .take(3)
+            .map(|s| format!("{} {:.1} %", safe(&short_service(&s.service)), s.percent))
+            .collect();
+        spans.push(Span::styled(format!(" · not judged: {}", blind.join(", ")), theme.dim()));
+        if c.not_judged.len() > 3 {
+            spans.push(Span::styled(format!(" +{}", c.not_judged.len() - 3), theme.dim()));
+        }
+    }
+    Line::from(spans)
+}
+
+/// `Amazon Simple Storage Service` → `Simple Storage Service`: the vendor prefix repeats on
+/// every AWS service and the line must fit 80 columns.
+fn short_service(name: &str) -> String {
+    name.strip_prefix("Amazon ").or_else(|| name.strip_prefix("AWS ")).unwrap_or(name).to_string()
 }
 
 /// One line naming every source, failing ones first with their first warning.
