@@ -4,7 +4,8 @@
 //! credential scope of the Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`;
 //! EC2 is `ec2`, CloudWatch `monitoring`, Cost Explorer `ce`, STS `sts`), the operation from
 //! `X-Amz-Target` (awsJson), the `/operation/NAME` path (Smithy RPC v2 CBOR) or `Action=` of
-//! a form body (EC2 query). Cost Explorer goes to moto, everything else to LocalStack.
+//! a form body (EC2 query). Cost Explorer and the databases (RDS, ElastiCache, OpenSearch,
+//! Redshift, DynamoDB) go to moto, everything else to LocalStack.
 //!
 //! Each rule matches a service (and a region, when given) and injects its fault `times` times
 //! (or always), then lets requests through; every request is logged with what happened to it,
@@ -15,6 +16,20 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Credential scopes of the services moto answers (Cost Explorer and the databases), the rest
+/// going to LocalStack.
+pub const MOTO_SCOPES: [&str; 6] = ["ce", "rds", "elasticache", "es", "redshift", "dynamodb"];
+
+/// The SDK's endpoint variables of those services.
+pub const MOTO_ENDPOINT_VARIABLES: [&str; 6] = [
+    "AWS_ENDPOINT_URL_COST_EXPLORER",
+    "AWS_ENDPOINT_URL_RDS",
+    "AWS_ENDPOINT_URL_ELASTICACHE",
+    "AWS_ENDPOINT_URL_OPENSEARCH",
+    "AWS_ENDPOINT_URL_REDSHIFT",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -81,7 +96,7 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Forwards `ce` to `moto`, everything else to `localstack`, faulting what `rules` match
+    /// Forwards [`MOTO_SCOPES`] to `moto`, everything else to `localstack`, faulting what `rules` match
     /// (the first matching rule with faults left wins).
     pub fn start(localstack: u16, moto: u16, rules: Vec<Rule>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -108,7 +123,9 @@ impl FaultProxy {
 
     /// The endpoint variables that send costscope's calls through the proxy.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![("AWS_ENDPOINT_URL", self.url()), ("AWS_ENDPOINT_URL_COST_EXPLORER", self.url())]
+        let mut vars = vec![("AWS_ENDPOINT_URL", self.url())];
+        vars.extend(MOTO_ENDPOINT_VARIABLES.iter().map(|v| (*v, self.url())));
+        vars
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -225,7 +242,7 @@ fn serve(
         });
         fault
     };
-    let upstream = if request.service == "ce" { moto } else { localstack };
+    let upstream = if MOTO_SCOPES.contains(&request.service.as_str()) { moto } else { localstack };
     let mut client = stream;
     match fault {
         None => {
