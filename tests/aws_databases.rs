@@ -493,3 +493,51 @@ fn a_database_service_that_cannot_answer_is_a_warning_and_the_rest_is_reported()
     }
     assert_eq!(utilization(&s, &orders["id"])["connections_max"].as_f64(), Some(12.0));
 }
+
+/// Every call costscope makes, as a loopback proxy in front of both emulators sees it, is an
+/// action docs/iam-policy.json allows; and each database action listed there is made.
+#[test]
+fn every_call_is_in_the_iam_policy_and_every_database_action_is_used() {
+    let env = Env::new("111100000303");
+    seed_databases(&env);
+    env.run_instance(REGION, "t3.micro", &[]);
+    let proxy = FaultProxy::start(env.localstack, env.moto, Vec::new());
+    let vars = proxy.env();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (out, _) = collect(&env, &vars);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+
+    let policy: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/iam-policy.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let actions = |statement: &Value| -> Vec<String> {
+        statement["Action"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect()
+    };
+    let allowed: Vec<String> = statements.iter().flat_map(actions).collect();
+    let mut made = std::collections::BTreeSet::new();
+    for seen in proxy.seen() {
+        let prefix = match seen.service.as_str() {
+            // GetCallerIdentity needs no permission.
+            "sts" => continue,
+            "monitoring" => "cloudwatch",
+            other => other,
+        };
+        assert!(!seen.operation.is_empty(), "a {} call the proxy could not name", seen.service);
+        made.insert(format!("{prefix}:{}", seen.operation));
+    }
+    for action in &made {
+        assert!(allowed.contains(action), "{action} is made but not in docs/iam-policy.json");
+    }
+    let databases = statements.iter().find(|s| s["Sid"] == "CostscopeDatabasesReadOnly").unwrap();
+    for action in actions(databases) {
+        assert!(made.contains(&action), "{action} is in the policy but never made: {made:?}");
+    }
+}

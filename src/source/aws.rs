@@ -1,6 +1,8 @@
-//! `--aws`: billing from Cost Explorer, inventory from EC2 and utilization from CloudWatch,
-//! through the real AWS SDK and the standard credential chain, for one or more profiles (one
-//! account each) and every enabled region, regions read concurrently with a bound.
+//! `--aws`: billing from Cost Explorer, inventory from EC2 and the database services (RDS and
+//! Aurora, ElastiCache, OpenSearch, Redshift, DynamoDB; each in `aws/<service>.rs`) and
+//! utilization from CloudWatch, through the real AWS SDK and the standard credential chain, for
+//! one or more profiles (one account each) and every enabled region, regions read concurrently
+//! with a bound, and within a region the services at once.
 //!
 //! Nothing here fails a run on its own: a profile, region or service that cannot be read
 //! becomes a warning on the profile's [`SourceStatus`] (state Partial or Failed), and the rest
@@ -602,6 +604,37 @@ mod tests {
             "EC2 DescribeInstances failed: request has timed out: \
              operation timeout occurred after 7s"
         );
+    }
+
+    #[test]
+    fn failed_tag_calls_leave_those_untagged_and_are_one_warning() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let (tags, failure) = runtime.block_on(tags_of(ids, |id| async move {
+            if id == "a" {
+                Ok(Tags::from([("team".to_string(), "web".to_string())]))
+            } else {
+                Err(ApiFailure::message(
+                    "ElastiCache",
+                    "ListTagsForResource",
+                    format!("denied {id}"),
+                ))
+            }
+        }));
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags[0].as_ref().and_then(|t| t.get("team")).map(String::as_str), Some("web"));
+        assert_eq!((&tags[1], &tags[2]), (&None, &None));
+        assert_eq!(
+            failure.map(|f| f.to_string()).as_deref(),
+            Some("ElastiCache ListTagsForResource failed: denied b (and 1 more)")
+        );
+    }
+
+    #[test]
+    fn arn_partitions_follow_the_region() {
+        assert_eq!(partition("eu-west-1"), "aws");
+        assert_eq!(partition("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition("us-gov-east-1"), "aws-us-gov");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! Requests are told apart the way AWS tells them apart: region and service from the SigV4
 //! credential scope of the Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`;
 //! EC2 is `ec2`, CloudWatch `monitoring`, Cost Explorer `ce`, STS `sts`), the operation from
-//! `X-Amz-Target` (awsJson), the `/operation/NAME` path (Smithy RPC v2 CBOR) or `Action=` of
-//! a form body (EC2 query). Cost Explorer and the databases (RDS, ElastiCache, OpenSearch,
+//! `X-Amz-Target` (awsJson), the `/operation/NAME` path (Smithy RPC v2 CBOR), `Action=` of
+//! a form body (EC2 and awsQuery) or the method and path (OpenSearch's restJson). Cost Explorer and the databases (RDS, ElastiCache, OpenSearch,
 //! Redshift, DynamoDB) go to moto, everything else to LocalStack.
 //!
 //! Each rule matches a service (and a region, when given) and injects its fault `times` times
@@ -206,7 +206,25 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     {
         operation = action;
     }
+    if operation.is_empty()
+        && let Some(first) = head.first()
+    {
+        operation = rest_operation(first).unwrap_or_default().to_string();
+    }
     Ok(Some(Request { head, body, service, region, operation }))
+}
+
+/// Operations of the restJson APIs costscope calls (OpenSearch), from the request line.
+fn rest_operation(request_line: &str) -> Option<&'static str> {
+    let mut words = request_line.split_whitespace();
+    let (method, path) = (words.next()?, words.next()?);
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    match (method, path) {
+        ("GET", "/2021-01-01/domain") => Some("ListDomainNames"),
+        ("POST", "/2021-01-01/opensearch/domain-info") => Some("DescribeDomains"),
+        ("GET", "/2021-01-01/tags") => Some("ListTags"),
+        _ => None,
+    }
 }
 
 /// One request per connection: read it, fault or forward it, close.
