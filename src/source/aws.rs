@@ -1,6 +1,8 @@
-//! `--aws`: billing from Cost Explorer, inventory from EC2 and utilization from CloudWatch,
-//! through the real AWS SDK and the standard credential chain, for one or more profiles (one
-//! account each) and every enabled region, regions read concurrently with a bound.
+//! `--aws`: billing from Cost Explorer, inventory from EC2 and the database services (RDS and
+//! Aurora, ElastiCache, OpenSearch, Redshift, DynamoDB; each in `aws/<service>.rs`) and
+//! utilization from CloudWatch, through the real AWS SDK and the standard credential chain, for
+//! one or more profiles (one account each) and every enabled region, regions read concurrently
+//! with a bound, and within a region the services at once.
 //!
 //! Nothing here fails a run on its own: a profile, region or service that cannot be read
 //! becomes a warning on the profile's [`SourceStatus`] (state Partial or Failed), and the rest
@@ -10,7 +12,12 @@ pub mod cache;
 pub mod client;
 pub mod cloudwatch;
 pub mod cost_explorer;
+pub mod dynamodb;
 pub mod ec2;
+pub mod elasticache;
+pub mod opensearch;
+pub mod rds;
+pub mod redshift;
 
 use std::collections::BTreeSet;
 
@@ -21,9 +28,9 @@ use futures_util::StreamExt;
 
 use self::cache::Cache;
 use self::cost_explorer::{AMORTIZED, Answer, Query, UNBLENDED, Usage};
-use crate::model::inventory::{InstanceState, Inventory};
+use crate::model::inventory::Inventory;
 use crate::model::utilization::UtilizationSummary;
-use crate::model::{BillingSummary, Grain, SourceState, SourceStatus, TagCost};
+use crate::model::{BillingSummary, Grain, SourceState, SourceStatus, TagCost, Tags};
 
 /// Crates whose debug and trace logs carry request signing, credential resolution or raw HTTP
 /// traffic. They are capped at `info` whatever the log level or RUST_LOG says, so credentials,
@@ -130,6 +137,84 @@ impl std::fmt::Display for ApiFailure {
 
 pub fn to_chrono(t: &aws_smithy_types::DateTime) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
+/// Turns a failed call of `service` into an [`ApiFailure`] naming the call.
+pub(crate) fn fail<E, R>(
+    service: &'static str,
+    call: &'static str,
+) -> impl Fn(SdkError<E, R>) -> ApiFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    move |e| ApiFailure::new(service, call, e)
+}
+
+/// An API string that is present and not empty (emulators write `""` where AWS leaves a field
+/// out).
+pub(crate) fn non_empty(s: Option<&str>) -> Option<String> {
+    s.filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A count from the API (`i32`/`i64`), negative read as zero.
+pub(crate) fn count<T: TryInto<u64>>(n: Option<T>) -> u64 {
+    n.and_then(|n| n.try_into().ok()).unwrap_or(0)
+}
+
+/// The ARN partition of a region, for the ARNs an API does not return (Redshift clusters).
+pub(crate) fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// Tag calls in flight at once, per service and region.
+const TAG_CONCURRENCY: usize = 4;
+
+/// The tags of each resource, one call per resource (`ids` in order; `None` where the call
+/// failed), and the first failure, counting the others: the same refusal would repeat for each.
+pub(crate) async fn tags_of<F, Fut>(
+    ids: Vec<String>,
+    ask: F,
+) -> (Vec<Option<Tags>>, Option<ApiFailure>)
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = Result<Tags, ApiFailure>>,
+{
+    let answers: Vec<Result<Tags, ApiFailure>> =
+        futures_util::stream::iter(ids).map(ask).buffered(TAG_CONCURRENCY).collect().await;
+    let mut first: Option<ApiFailure> = None;
+    let mut failed = 0usize;
+    let tags = answers
+        .into_iter()
+        .map(|a| match a {
+            Ok(tags) => Some(tags),
+            Err(e) => {
+                failed += 1;
+                first.get_or_insert(e);
+                None
+            }
+        })
+        .collect();
+    if let Some(f) = first.as_mut()
+        && failed > 1
+    {
+        f.message = format!("{} (and {} more)", f.message, failed - 1);
+    }
+    (tags, first)
+}
+
+/// What one database service gave in one region: its resources, and what it could not read
+/// without failing the whole list (tags of some resources).
+#[derive(Debug, Default)]
+pub struct ServiceRead {
+    pub inventory: Inventory,
+    pub warnings: Vec<ApiFailure>,
 }
 
 /// Reads every profile, on a runtime of its own (callable from synchronous code and from inside
@@ -370,44 +455,58 @@ async fn read_region_apis(
     out: &mut RegionRead,
 ) {
     let config = client::in_region(config, region);
-    let ec2 = aws_sdk_ec2::Client::new(&config);
-    match ec2::inventory(&ec2, account, region).await {
-        Ok(inventory) => out.inventory = inventory,
-        Err(e) => {
-            // Without inventory there is nothing to ask CloudWatch about.
-            out.warnings.push(format!("{region}: {e}"));
-            return;
+    // EC2 and each database service at once: none waits for another, and none failing stops
+    // the others.
+    let ec2 = async {
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        ec2::inventory(&ec2, account, region)
+            .await
+            .map(|inventory| ServiceRead { inventory, warnings: Vec::new() })
+    };
+    let rds = async {
+        let rds = aws_sdk_rds::Client::new(&config);
+        rds::inventory(&rds, account, region)
+            .await
+            .map(|inventory| ServiceRead { inventory, warnings: Vec::new() })
+    };
+    let elasticache = async {
+        let client = aws_sdk_elasticache::Client::new(&config);
+        elasticache::inventory(&client, account, region).await
+    };
+    let opensearch = async {
+        let client = aws_sdk_opensearch::Client::new(&config);
+        opensearch::inventory(&client, account, region).await
+    };
+    let redshift = async {
+        let client = aws_sdk_redshift::Client::new(&config);
+        redshift::inventory(&client, account, region)
+            .await
+            .map(|inventory| ServiceRead { inventory, warnings: Vec::new() })
+    };
+    let dynamodb = async {
+        let client = aws_sdk_dynamodb::Client::new(&config);
+        dynamodb::inventory(&client, account, region).await
+    };
+    let (ec2, rds, elasticache, opensearch, redshift, dynamodb) =
+        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb);
+    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb] {
+        match read {
+            Ok(read) => {
+                out.inventory.extend(read.inventory);
+                out.warnings.extend(read.warnings.iter().map(|w| format!("{region}: {w}")));
+            }
+            // The service's resources are left out; CloudWatch is still asked about the rest.
+            Err(e) => out.warnings.push(format!("{region}: {e}")),
         }
     }
-    let instance_ids: Vec<String> = out
-        .inventory
-        .instances
-        .iter()
-        .filter(|i| i.state == InstanceState::Running)
-        .map(|i| i.id.clone())
-        .collect();
-    let nat_ids: Vec<String> = out
-        .inventory
-        .nat_gateways
-        .iter()
-        .filter(|n| n.state == "available")
-        .map(|n| n.id.clone())
-        .collect();
-    if instance_ids.is_empty() && nat_ids.is_empty() {
+
+    let targets = cloudwatch::Targets::of(&out.inventory, account);
+    if targets.is_empty() {
         return;
     }
     let (start, end) = metrics_window(options.now, options.lookback_days);
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
-    match cloudwatch::utilization(
-        &cloudwatch,
-        &instance_ids,
-        &nat_ids,
-        start,
-        end,
-        options.lookback_days,
-    )
-    .await
-    {
+    match cloudwatch::utilization(&cloudwatch, &targets, start, end, options.lookback_days).await {
         Ok(u) => out.utilization = u,
         Err(e) => out.warnings.push(format!("{region}: {e}")),
     }
@@ -505,6 +604,37 @@ mod tests {
             "EC2 DescribeInstances failed: request has timed out: \
              operation timeout occurred after 7s"
         );
+    }
+
+    #[test]
+    fn failed_tag_calls_leave_those_untagged_and_are_one_warning() {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let ids = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let (tags, failure) = runtime.block_on(tags_of(ids, |id| async move {
+            if id == "a" {
+                Ok(Tags::from([("team".to_string(), "web".to_string())]))
+            } else {
+                Err(ApiFailure::message(
+                    "ElastiCache",
+                    "ListTagsForResource",
+                    format!("denied {id}"),
+                ))
+            }
+        }));
+        assert_eq!(tags.len(), 3);
+        assert_eq!(tags[0].as_ref().and_then(|t| t.get("team")).map(String::as_str), Some("web"));
+        assert_eq!((&tags[1], &tags[2]), (&None, &None));
+        assert_eq!(
+            failure.map(|f| f.to_string()).as_deref(),
+            Some("ElastiCache ListTagsForResource failed: denied b (and 1 more)")
+        );
+    }
+
+    #[test]
+    fn arn_partitions_follow_the_region() {
+        assert_eq!(partition("eu-west-1"), "aws");
+        assert_eq!(partition("cn-northwest-1"), "aws-cn");
+        assert_eq!(partition("us-gov-east-1"), "aws-us-gov");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! Requests are told apart the way AWS tells them apart: region and service from the SigV4
 //! credential scope of the Authorization header (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`;
 //! EC2 is `ec2`, CloudWatch `monitoring`, Cost Explorer `ce`, STS `sts`), the operation from
-//! `X-Amz-Target` (awsJson), the `/operation/NAME` path (Smithy RPC v2 CBOR) or `Action=` of
-//! a form body (EC2 query). Cost Explorer goes to moto, everything else to LocalStack.
+//! `X-Amz-Target` (awsJson), the `/operation/NAME` path (Smithy RPC v2 CBOR), `Action=` of
+//! a form body (EC2 and awsQuery) or the method and path (OpenSearch's restJson). Cost Explorer and the databases (RDS, ElastiCache, OpenSearch,
+//! Redshift, DynamoDB) go to moto, everything else to LocalStack.
 //!
 //! Each rule matches a service (and a region, when given) and injects its fault `times` times
 //! (or always), then lets requests through; every request is logged with what happened to it,
@@ -15,6 +16,20 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Credential scopes of the services moto answers (Cost Explorer and the databases), the rest
+/// going to LocalStack.
+pub const MOTO_SCOPES: [&str; 6] = ["ce", "rds", "elasticache", "es", "redshift", "dynamodb"];
+
+/// The SDK's endpoint variables of those services.
+pub const MOTO_ENDPOINT_VARIABLES: [&str; 6] = [
+    "AWS_ENDPOINT_URL_COST_EXPLORER",
+    "AWS_ENDPOINT_URL_RDS",
+    "AWS_ENDPOINT_URL_ELASTICACHE",
+    "AWS_ENDPOINT_URL_OPENSEARCH",
+    "AWS_ENDPOINT_URL_REDSHIFT",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
@@ -81,7 +96,7 @@ pub struct FaultProxy {
 }
 
 impl FaultProxy {
-    /// Forwards `ce` to `moto`, everything else to `localstack`, faulting what `rules` match
+    /// Forwards [`MOTO_SCOPES`] to `moto`, everything else to `localstack`, faulting what `rules` match
     /// (the first matching rule with faults left wins).
     pub fn start(localstack: u16, moto: u16, rules: Vec<Rule>) -> FaultProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -108,7 +123,9 @@ impl FaultProxy {
 
     /// The endpoint variables that send costscope's calls through the proxy.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![("AWS_ENDPOINT_URL", self.url()), ("AWS_ENDPOINT_URL_COST_EXPLORER", self.url())]
+        let mut vars = vec![("AWS_ENDPOINT_URL", self.url())];
+        vars.extend(MOTO_ENDPOINT_VARIABLES.iter().map(|v| (*v, self.url())));
+        vars
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -189,7 +206,25 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     {
         operation = action;
     }
+    if operation.is_empty()
+        && let Some(first) = head.first()
+    {
+        operation = rest_operation(first).unwrap_or_default().to_string();
+    }
     Ok(Some(Request { head, body, service, region, operation }))
+}
+
+/// Operations of the restJson APIs costscope calls (OpenSearch), from the request line.
+fn rest_operation(request_line: &str) -> Option<&'static str> {
+    let mut words = request_line.split_whitespace();
+    let (method, path) = (words.next()?, words.next()?);
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    match (method, path) {
+        ("GET", "/2021-01-01/domain") => Some("ListDomainNames"),
+        ("POST", "/2021-01-01/opensearch/domain-info") => Some("DescribeDomains"),
+        ("GET", "/2021-01-01/tags") => Some("ListTags"),
+        _ => None,
+    }
 }
 
 /// One request per connection: read it, fault or forward it, close.
@@ -225,7 +260,7 @@ fn serve(
         });
         fault
     };
-    let upstream = if request.service == "ce" { moto } else { localstack };
+    let upstream = if MOTO_SCOPES.contains(&request.service.as_str()) { moto } else { localstack };
     let mut client = stream;
     match fault {
         None => {

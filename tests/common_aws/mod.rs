@@ -1,8 +1,8 @@
 //! Emulators, seeding and running the binary for tests/aws.rs.
-#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code, unused_imports)]
 
 mod fault_proxy;
-pub use fault_proxy::{Fault, FaultProxy, Rule};
+pub use fault_proxy::{Fault, FaultProxy, MOTO_ENDPOINT_VARIABLES, Rule};
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -113,12 +113,26 @@ impl Env {
     }
 
     fn sdk(&self, region: &str) -> SdkConfig {
+        self.sdk_at(self.localstack, region)
+    }
+
+    /// The SDK configuration for moto (the databases).
+    pub fn moto_sdk(&self, region: &str) -> SdkConfig {
+        self.sdk_at(self.moto, region)
+    }
+
+    /// Runs a future on the seeding runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.runtime.block_on(f)
+    }
+
+    fn sdk_at(&self, port: u16, region: &str) -> SdkConfig {
         let credentials =
             aws_sdk_ec2::config::Credentials::new(&self.account, "test", None, None, "test");
         self.runtime.block_on(
             aws_config::defaults(BehaviorVersion::latest())
                 .http_client(costscope::source::aws::client::http_client())
-                .endpoint_url(format!("http://127.0.0.1:{}", self.localstack))
+                .endpoint_url(format!("http://127.0.0.1:{port}"))
                 .region(Region::new(region.to_string()))
                 .credentials_provider(credentials)
                 .load(),
@@ -146,8 +160,11 @@ impl Env {
             .env("AWS_EC2_METADATA_DISABLED", "true")
             .env("AWS_CONFIG_FILE", self.home.path().join("no-aws-config"))
             .env("AWS_SHARED_CREDENTIALS_FILE", self.home.path().join("no-aws-credentials"))
-            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.localstack))
-            .env("AWS_ENDPOINT_URL_COST_EXPLORER", format!("http://127.0.0.1:{}", self.moto));
+            .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", self.localstack));
+        // Cost Explorer and the databases from moto (LocalStack's free build has neither).
+        for variable in MOTO_ENDPOINT_VARIABLES {
+            cmd.env(variable, format!("http://127.0.0.1:{}", self.moto));
+        }
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
@@ -228,6 +245,19 @@ impl Env {
         value: f64,
         hours: i64,
     ) {
+        self.put_metric_dims(region, namespace, metric, &[dimension], value, hours);
+    }
+
+    /// Hourly points for the last `hours` whole hours, with every dimension given.
+    pub fn put_metric_dims(
+        &self,
+        region: &str,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        value: f64,
+        hours: i64,
+    ) {
         let cw = aws_sdk_cloudwatch::Client::new(&self.sdk(region));
         let now = Utc::now().duration_trunc(chrono::Duration::hours(1)).unwrap();
         let datums: Vec<MetricDatum> = (1..=hours)
@@ -235,13 +265,20 @@ impl Env {
                 let t = now - chrono::Duration::hours(h);
                 MetricDatum::builder()
                     .metric_name(metric)
-                    .dimensions(Dimension::builder().name(dimension.0).value(dimension.1).build())
+                    .set_dimensions(Some(
+                        dimensions
+                            .iter()
+                            .map(|(n, v)| Dimension::builder().name(*n).value(*v).build())
+                            .collect(),
+                    ))
                     .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(t.timestamp()))
                     .value(value)
-                    .unit(if metric == "CPUUtilization" {
-                        StandardUnit::Percent
-                    } else {
-                        StandardUnit::Bytes
+                    .unit(match metric {
+                        "CPUUtilization" => StandardUnit::Percent,
+                        "NetworkIn" | "NetworkOut" | "BytesOutToDestination" | "FreeableMemory" => {
+                            StandardUnit::Bytes
+                        }
+                        _ => StandardUnit::Count,
                     })
                     .build()
             })

@@ -1,8 +1,10 @@
-//! CloudWatch utilization of one region: hourly CPU (average and maximum) and network per
-//! instance, bytes through each NAT gateway, over the lookback, in batches of up to 500 queries
-//! per GetMetricData call.
+//! CloudWatch utilization of one region, in batches of up to 500 queries per GetMetricData
+//! call, hourly over the lookback: CPU (average and maximum) and network per instance, bytes
+//! through each NAT gateway, and for the databases CPU, connections, RDS freeable memory,
+//! OpenSearch search and indexing rates, DynamoDB consumed capacity. Summaries are keyed by the
+//! resource's inventory id (the ARN for databases), whatever dimension CloudWatch names it by.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_cloudwatch::Client;
 use aws_sdk_cloudwatch::primitives::DateTime as AwsDateTime;
@@ -10,61 +12,260 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 use chrono::{DateTime, Utc};
 
 use super::{ApiFailure, to_chrono};
+use crate::model::inventory::{InstanceState, Inventory};
 use crate::model::utilization::UtilizationSummary;
 
 /// GetMetricData's limit of queries per request.
 const MAX_QUERIES: usize = 500;
 const HOUR: i32 = 3600;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Series {
+/// A resource CloudWatch names otherwise than the inventory does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Named {
+    /// The inventory id (ARN) the summary is keyed by.
+    pub id: String,
+    /// The dimension value CloudWatch knows it by.
+    pub name: String,
+}
+
+/// An ElastiCache cache and the CacheClusterIds of its nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CacheNodes {
+    pub id: String,
+    pub node_ids: Vec<String>,
+}
+
+/// What to ask CloudWatch about in one region.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Targets {
+    /// OpenSearch metrics carry the account as their ClientId dimension.
+    pub account_id: String,
+    pub instances: Vec<String>,
+    pub nat_gateways: Vec<String>,
+    pub db_instances: Vec<Named>,
+    pub cache_clusters: Vec<CacheNodes>,
+    pub search_domains: Vec<Named>,
+    pub redshift_clusters: Vec<Named>,
+    pub dynamodb_tables: Vec<Named>,
+}
+
+impl Targets {
+    /// What of one region's inventory can have metrics: running instances, available NAT
+    /// gateways, DB instances that are not stopped, Redshift clusters that are not paused, and
+    /// every cache, domain and table.
+    pub fn of(inventory: &Inventory, account_id: &str) -> Targets {
+        let named = |id: &str, name: &str| Named { id: id.to_string(), name: name.to_string() };
+        Targets {
+            account_id: account_id.to_string(),
+            instances: inventory
+                .instances
+                .iter()
+                .filter(|i| i.state == InstanceState::Running)
+                .map(|i| i.id.clone())
+                .collect(),
+            nat_gateways: inventory
+                .nat_gateways
+                .iter()
+                .filter(|n| n.state == "available")
+                .map(|n| n.id.clone())
+                .collect(),
+            db_instances: inventory
+                .db_instances
+                .iter()
+                .filter(|d| !matches!(d.status.as_str(), "stopped" | "stopping" | "deleting"))
+                .map(|d| named(&d.id, &d.name))
+                .collect(),
+            cache_clusters: inventory
+                .cache_clusters
+                .iter()
+                .filter(|c| !c.node_ids.is_empty())
+                .map(|c| CacheNodes { id: c.id.clone(), node_ids: c.node_ids.clone() })
+                .collect(),
+            search_domains: inventory
+                .search_domains
+                .iter()
+                .map(|d| named(&d.id, &d.name))
+                .collect(),
+            redshift_clusters: inventory
+                .redshift_clusters
+                .iter()
+                .filter(|r| r.status != "paused")
+                .map(|r| named(&r.id, &r.name))
+                .collect(),
+            dynamodb_tables: inventory
+                .dynamodb_tables
+                .iter()
+                .map(|t| named(&t.id, &t.name))
+                .collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+            && self.nat_gateways.is_empty()
+            && self.db_instances.is_empty()
+            && self.cache_clusters.is_empty()
+            && self.search_domains.is_empty()
+            && self.redshift_clusters.is_empty()
+            && self.dynamodb_tables.is_empty()
+    }
+}
+
+/// What a series measures, whatever the service.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Signal {
     CpuAverage,
     CpuMaximum,
     NetworkIn,
     NetworkOut,
-    NatBytesOut,
+    BytesOut,
+    Connections,
+    FreeableMemory,
+    SearchRate,
+    IndexingRate,
+    ReadUnits,
+    WriteUnits,
 }
 
-impl Series {
-    const INSTANCE: [Series; 4] =
-        [Series::CpuAverage, Series::CpuMaximum, Series::NetworkIn, Series::NetworkOut];
-
-    fn metric(self) -> (&'static str, &'static str, &'static str, &'static str) {
-        // (namespace, metric, dimension, statistic)
+impl Signal {
+    /// How the hourly values of several nodes of one cache make the cache's value: connections
+    /// and consumed units add up, free memory is the least of any, the rest the most of any.
+    fn merge(self, a: f64, b: f64) -> f64 {
         match self {
-            Series::CpuAverage => ("AWS/EC2", "CPUUtilization", "InstanceId", "Average"),
-            Series::CpuMaximum => ("AWS/EC2", "CPUUtilization", "InstanceId", "Maximum"),
-            Series::NetworkIn => ("AWS/EC2", "NetworkIn", "InstanceId", "Sum"),
-            Series::NetworkOut => ("AWS/EC2", "NetworkOut", "InstanceId", "Sum"),
-            Series::NatBytesOut => {
-                ("AWS/NATGateway", "BytesOutToDestination", "NatGatewayId", "Sum")
-            }
+            Signal::Connections | Signal::ReadUnits | Signal::WriteUnits => a + b,
+            Signal::FreeableMemory => a.min(b),
+            _ => a.max(b),
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Instance,
+    NatGateway,
+    Database,
+    Cache,
+    Search,
+    Warehouse,
+    Table,
+}
+
+/// (signal, metric, statistic) of each kind; the namespace and dimensions come with the target.
+fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
+    const CPU: [(Signal, &str, &str); 2] = [
+        (Signal::CpuAverage, "CPUUtilization", "Average"),
+        (Signal::CpuMaximum, "CPUUtilization", "Maximum"),
+    ];
+    match kind {
+        Kind::Instance => &[
+            CPU[0],
+            CPU[1],
+            (Signal::NetworkIn, "NetworkIn", "Sum"),
+            (Signal::NetworkOut, "NetworkOut", "Sum"),
+        ],
+        Kind::NatGateway => &[(Signal::BytesOut, "BytesOutToDestination", "Sum")],
+        Kind::Database => &[
+            CPU[0],
+            CPU[1],
+            (Signal::Connections, "DatabaseConnections", "Maximum"),
+            (Signal::FreeableMemory, "FreeableMemory", "Minimum"),
+        ],
+        Kind::Cache => &[CPU[0], CPU[1], (Signal::Connections, "CurrConnections", "Maximum")],
+        Kind::Search => &[
+            CPU[0],
+            CPU[1],
+            (Signal::SearchRate, "SearchRate", "Maximum"),
+            (Signal::IndexingRate, "IndexingRate", "Maximum"),
+        ],
+        Kind::Warehouse => {
+            &[CPU[0], CPU[1], (Signal::Connections, "DatabaseConnections", "Maximum")]
+        }
+        Kind::Table => &[
+            (Signal::ReadUnits, "ConsumedReadCapacityUnits", "Sum"),
+            (Signal::WriteUnits, "ConsumedWriteCapacityUnits", "Sum"),
+        ],
+    }
+}
+
+/// One query: whose, what, and the metric it reads.
+struct Ask {
+    owner: usize,
+    signal: Signal,
+    namespace: &'static str,
+    metric: &'static str,
+    stat: &'static str,
+    dimensions: Vec<(&'static str, String)>,
 }
 
 /// The hourly points of one series of one resource.
 type Points = Vec<(DateTime<Utc>, f64)>;
 
-/// Utilization of the given instances and NAT gateways over `[start, end)`. Resources without
-/// any data point still get a summary (zero points), so rules can say "not enough data".
+/// Every query for `targets`, and whose each is (inventory id and kind).
+fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
+    let mut owners: Vec<(String, Kind)> = Vec::new();
+    let mut asks = Vec::new();
+    let mut add =
+        |id: &str, kind: Kind, namespace: &'static str, dims: Vec<Vec<(&'static str, String)>>| {
+            let owner = owners.len();
+            owners.push((id.to_string(), kind));
+            for dimensions in dims {
+                for (signal, metric, stat) in series(kind) {
+                    asks.push(Ask {
+                        owner,
+                        signal: *signal,
+                        namespace,
+                        metric,
+                        stat,
+                        dimensions: dimensions.clone(),
+                    });
+                }
+            }
+        };
+    for id in &targets.instances {
+        add(id, Kind::Instance, "AWS/EC2", vec![vec![("InstanceId", id.clone())]]);
+    }
+    for id in &targets.nat_gateways {
+        add(id, Kind::NatGateway, "AWS/NATGateway", vec![vec![("NatGatewayId", id.clone())]]);
+    }
+    for d in &targets.db_instances {
+        add(&d.id, Kind::Database, "AWS/RDS", vec![vec![("DBInstanceIdentifier", d.name.clone())]]);
+    }
+    for c in &targets.cache_clusters {
+        let nodes = c.node_ids.iter().map(|n| vec![("CacheClusterId", n.clone())]).collect();
+        add(&c.id, Kind::Cache, "AWS/ElastiCache", nodes);
+    }
+    for d in &targets.search_domains {
+        let dims = vec![("DomainName", d.name.clone()), ("ClientId", targets.account_id.clone())];
+        add(&d.id, Kind::Search, "AWS/ES", vec![dims]);
+    }
+    for r in &targets.redshift_clusters {
+        add(
+            &r.id,
+            Kind::Warehouse,
+            "AWS/Redshift",
+            vec![vec![("ClusterIdentifier", r.name.clone())]],
+        );
+    }
+    for t in &targets.dynamodb_tables {
+        add(&t.id, Kind::Table, "AWS/DynamoDB", vec![vec![("TableName", t.name.clone())]]);
+    }
+    (owners, asks)
+}
+
+/// Utilization of `targets` over `[start, end)`. Resources without any data point still get a
+/// summary (zero points), so rules can say "not enough data".
 pub async fn utilization(
     client: &Client,
-    instance_ids: &[String],
-    nat_gateway_ids: &[String],
+    targets: &Targets,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     lookback_days: u32,
 ) -> Result<Vec<UtilizationSummary>, ApiFailure> {
-    let mut wanted: Vec<(&str, Series)> = Vec::new();
-    for id in instance_ids {
-        wanted.extend(Series::INSTANCE.iter().map(|s| (id.as_str(), *s)));
-    }
-    wanted.extend(nat_gateway_ids.iter().map(|id| (id.as_str(), Series::NatBytesOut)));
-
-    let mut points: HashMap<(&str, Series), Points> = HashMap::new();
-    for batch in wanted.chunks(MAX_QUERIES) {
-        let queries = batch.iter().enumerate().map(|(i, (id, series))| query(i, id, *series));
+    let (owners, asks) = asks(targets);
+    let mut points: Vec<Points> = asks.iter().map(|_| Points::new()).collect();
+    for (batch_index, batch) in asks.chunks(MAX_QUERIES).enumerate() {
+        let offset = batch_index * MAX_QUERIES;
+        let queries = batch.iter().enumerate().map(|(i, ask)| query(i, ask));
         let mut pages = client
             .get_metric_data()
             .set_metric_data_queries(Some(queries.collect()))
@@ -76,12 +277,14 @@ pub async fn utilization(
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| ApiFailure::new("CloudWatch", "GetMetricData", e))?;
             for result in page.metric_data_results() {
-                let Some(index) = result.id().and_then(|id| id.strip_prefix('q')?.parse().ok())
+                let Some(index) = result
+                    .id()
+                    .and_then(|id| id.strip_prefix('q')?.parse::<usize>().ok())
+                    .filter(|i| *i < batch.len())
                 else {
                     continue;
                 };
-                let Some(key) = batch.get::<usize>(index) else { continue };
-                let series = points.entry(*key).or_default();
+                let Some(series) = points.get_mut(offset + index) else { continue };
                 for (t, v) in result.timestamps().iter().zip(result.values()) {
                     if let Some(t) = to_chrono(t)
                         && v.is_finite()
@@ -93,41 +296,107 @@ pub async fn utilization(
         }
     }
 
-    let mut out = Vec::new();
-    for id in instance_ids {
-        let get = |s: Series| points.get(&(id.as_str(), s)).map(Vec::as_slice).unwrap_or(&[]);
-        out.push(instance_summary(
-            id,
-            get(Series::CpuAverage),
-            get(Series::CpuMaximum),
-            get(Series::NetworkIn),
-            get(Series::NetworkOut),
-            lookback_days,
-        ));
+    // Per owner and signal, the hourly points of all its series (one, or one per cache node).
+    let mut merged: Vec<HashMap<Signal, Points>> = owners.iter().map(|_| HashMap::new()).collect();
+    for (ask, series) in asks.iter().zip(points) {
+        if let Some(by_signal) = merged.get_mut(ask.owner) {
+            let entry = by_signal.entry(ask.signal).or_default();
+            *entry = merge(ask.signal, entry, &series);
+        }
     }
-    for id in nat_gateway_ids {
-        let bytes = points.get(&(id.as_str(), Series::NatBytesOut)).map(Vec::as_slice);
-        out.push(nat_summary(id, bytes.unwrap_or(&[]), lookback_days));
-    }
-    Ok(out)
+    Ok(owners
+        .iter()
+        .zip(merged)
+        .map(|((id, kind), signals)| summary(id, *kind, &signals, lookback_days))
+        .collect())
 }
 
-fn query(index: usize, resource_id: &str, series: Series) -> MetricDataQuery {
-    let (namespace, metric, dimension, stat) = series.metric();
+/// Two series of one signal as one: hour by hour, by the signal's rule.
+fn merge(signal: Signal, a: &[(DateTime<Utc>, f64)], b: &[(DateTime<Utc>, f64)]) -> Points {
+    if a.is_empty() {
+        return b.to_vec();
+    }
+    let mut hours: BTreeMap<DateTime<Utc>, f64> = a.iter().copied().collect();
+    for (t, v) in b {
+        hours.entry(*t).and_modify(|x| *x = signal.merge(*x, *v)).or_insert(*v);
+    }
+    hours.into_iter().collect()
+}
+
+fn summary(
+    id: &str,
+    kind: Kind,
+    signals: &HashMap<Signal, Points>,
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let get = |s: Signal| signals.get(&s).map(Vec::as_slice).unwrap_or(&[]);
+    match kind {
+        Kind::Instance => instance_summary(
+            id,
+            get(Signal::CpuAverage),
+            get(Signal::CpuMaximum),
+            get(Signal::NetworkIn),
+            get(Signal::NetworkOut),
+            lookback_days,
+        ),
+        Kind::NatGateway => nat_summary(id, get(Signal::BytesOut), lookback_days),
+        _ => service_summary(id, kind, &get, lookback_days),
+    }
+}
+
+fn max(points: &[(DateTime<Utc>, f64)]) -> Option<f64> {
+    points.iter().map(|(_, v)| *v).reduce(f64::max)
+}
+
+fn sum(points: &[(DateTime<Utc>, f64)]) -> Option<f64> {
+    (!points.is_empty()).then(|| points.iter().map(|(_, v)| v).sum())
+}
+
+/// Databases, caches, domains, warehouses and tables. Points and days are counted on CPU, or
+/// for a table on the hours with any consumed capacity (read or write).
+fn service_summary<'a>(
+    id: &str,
+    kind: Kind,
+    get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let mut s = instance_summary(
+        id,
+        get(Signal::CpuAverage),
+        get(Signal::CpuMaximum),
+        &[],
+        &[],
+        lookback_days,
+    );
+    s.network_in_bytes_per_day = None;
+    s.network_out_bytes_per_day = None;
+    if kind == Kind::Table {
+        let hours = merge(Signal::ReadUnits, get(Signal::ReadUnits), get(Signal::WriteUnits));
+        s.data_points = u32::try_from(hours.len()).unwrap_or(u32::MAX);
+        s.days_covered = days_covered(&hours);
+    }
+    let per_second = f64::from(HOUR);
+    s.connections_max = max(get(Signal::Connections));
+    s.freeable_memory_min_bytes =
+        get(Signal::FreeableMemory).iter().map(|(_, v)| *v).reduce(f64::min);
+    s.search_rate_max = max(get(Signal::SearchRate));
+    s.indexing_rate_max = max(get(Signal::IndexingRate));
+    s.read_units_peak_per_second = max(get(Signal::ReadUnits)).map(|v| v / per_second);
+    s.write_units_peak_per_second = max(get(Signal::WriteUnits)).map(|v| v / per_second);
+    s.read_units_total = sum(get(Signal::ReadUnits));
+    s.write_units_total = sum(get(Signal::WriteUnits));
+    s
+}
+
+fn query(index: usize, ask: &Ask) -> MetricDataQuery {
+    let mut metric = Metric::builder().namespace(ask.namespace).metric_name(ask.metric);
+    for (name, value) in &ask.dimensions {
+        metric = metric.dimensions(Dimension::builder().name(*name).value(value).build());
+    }
     MetricDataQuery::builder()
         .id(format!("q{index}"))
         .metric_stat(
-            MetricStat::builder()
-                .metric(
-                    Metric::builder()
-                        .namespace(namespace)
-                        .metric_name(metric)
-                        .dimensions(Dimension::builder().name(dimension).value(resource_id).build())
-                        .build(),
-                )
-                .period(HOUR)
-                .stat(stat)
-                .build(),
+            MetricStat::builder().metric(metric.build()).period(HOUR).stat(ask.stat).build(),
         )
         .return_data(true)
         .build()
@@ -232,5 +501,91 @@ mod tests {
         let s = nat_summary("nat-1", &[at(1, 0, 5e8), at(3, 0, 5e8)], 14);
         assert_eq!((s.bytes_processed, s.days_covered, s.data_points), (Some(1e9), 2, 2));
         assert_eq!(nat_summary("nat-2", &[], 14).bytes_processed, None);
+    }
+
+    #[test]
+    fn cache_nodes_merge_hour_by_hour() {
+        let a = [at(1, 0, 10.0), at(1, 1, 50.0)];
+        let b = [at(1, 0, 30.0), at(1, 2, 5.0)];
+        assert_eq!(
+            merge(Signal::CpuAverage, &a, &b),
+            vec![at(1, 0, 30.0), at(1, 1, 50.0), at(1, 2, 5.0)]
+        );
+        assert_eq!(merge(Signal::Connections, &a, &b)[0], at(1, 0, 40.0));
+        assert_eq!(merge(Signal::FreeableMemory, &a, &b)[0], at(1, 0, 10.0));
+        assert_eq!(merge(Signal::CpuAverage, &[], &b), b.to_vec());
+    }
+
+    #[test]
+    fn database_summaries_carry_connections_memory_rates_and_capacity() {
+        let signals: HashMap<Signal, Points> = [
+            (Signal::CpuAverage, vec![at(1, 0, 2.0), at(2, 0, 4.0)]),
+            (Signal::CpuMaximum, vec![at(1, 0, 9.0)]),
+            (Signal::Connections, vec![at(1, 0, 3.0), at(2, 0, 7.0)]),
+            (Signal::FreeableMemory, vec![at(1, 0, 2e9), at(2, 0, 1e9)]),
+        ]
+        .into_iter()
+        .collect();
+        let s = summary("arn:db", Kind::Database, &signals, 14);
+        assert_eq!((s.data_points, s.days_covered), (2, 2));
+        assert_eq!((s.cpu_avg_percent, s.cpu_max_percent), (Some(3.0), Some(9.0)));
+        assert_eq!((s.connections_max, s.freeable_memory_min_bytes), (Some(7.0), Some(1e9)));
+        assert_eq!((s.search_rate_max, s.read_units_total), (None, None));
+
+        let table: HashMap<Signal, Points> = [
+            (Signal::ReadUnits, vec![at(1, 0, 3600.0), at(1, 1, 7200.0)]),
+            (Signal::WriteUnits, vec![at(1, 1, 360.0), at(3, 5, 36.0)]),
+        ]
+        .into_iter()
+        .collect();
+        let t = summary("arn:table", Kind::Table, &table, 14);
+        // Hours with reads or writes: 3, on 2 days; no CPU for a table.
+        assert_eq!((t.data_points, t.days_covered, t.cpu_avg_percent), (3, 2, None));
+        assert_eq!(t.read_units_peak_per_second, Some(2.0));
+        assert_eq!(t.write_units_peak_per_second, Some(0.1));
+        assert_eq!((t.read_units_total, t.write_units_total), (Some(10800.0), Some(396.0)));
+
+        let domain: HashMap<Signal, Points> = [
+            (Signal::SearchRate, vec![at(1, 0, 12.0), at(1, 1, 30.0)]),
+            (Signal::IndexingRate, vec![at(1, 0, 0.0)]),
+        ]
+        .into_iter()
+        .collect();
+        let d = summary("arn:domain", Kind::Search, &domain, 14);
+        assert_eq!((d.search_rate_max, d.indexing_rate_max), (Some(30.0), Some(0.0)));
+        // Nothing measured: absent, never zero.
+        let empty = summary("arn:cache", Kind::Cache, &HashMap::new(), 14);
+        assert_eq!(
+            (empty.data_points, empty.connections_max, empty.cpu_p95_percent),
+            (0, None, None)
+        );
+    }
+
+    #[test]
+    fn queries_name_each_resource_as_cloudwatch_does() {
+        let named = |id: &str, name: &str| Named { id: id.into(), name: name.into() };
+        let targets = Targets {
+            account_id: "111122223333".into(),
+            db_instances: vec![named("arn:aws:rds:us-east-1:1:db:orders", "orders")],
+            cache_clusters: vec![CacheNodes {
+                id: "arn:group".into(),
+                node_ids: vec!["g-001".into(), "g-002".into()],
+            }],
+            search_domains: vec![named("arn:aws:es:us-east-1:1:domain/logs", "logs")],
+            dynamodb_tables: vec![named("arn:table", "events")],
+            ..Default::default()
+        };
+        let (owners, asks) = asks(&targets);
+        assert_eq!(owners.len(), 4);
+        let of = |owner: usize| asks.iter().filter(move |a| a.owner == owner);
+        assert!(of(0).all(|a| a.namespace == "AWS/RDS"
+            && a.dimensions == [("DBInstanceIdentifier", "orders".to_string())]));
+        assert!(of(0).any(|a| a.metric == "FreeableMemory" && a.stat == "Minimum"));
+        // Three series for each of the two nodes.
+        assert_eq!(of(1).count(), 6);
+        assert!(of(1).any(|a| a.dimensions == [("CacheClusterId", "g-002".to_string())]));
+        assert!(of(2).all(|a| a.dimensions
+            == [("DomainName", "logs".to_string()), ("ClientId", "111122223333".to_string())]));
+        assert!(of(3).all(|a| a.namespace == "AWS/DynamoDB" && a.stat == "Sum"));
     }
 }

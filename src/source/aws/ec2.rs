@@ -6,7 +6,7 @@ use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types as ec2;
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::{ApiFailure, to_chrono};
+use super::{ApiFailure, non_empty, to_chrono};
 use crate::model::Tags;
 use crate::model::inventory::{
     EbsSnapshot, ElasticIp, Instance, InstanceState, Inventory, NatGateway, Volume,
@@ -86,17 +86,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    move |e| ApiFailure::new("EC2", call, e)
+    super::fail("EC2", call)
 }
 
 fn tags(tags: &[ec2::Tag]) -> Tags {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
         .collect()
-}
-
-fn non_empty(s: Option<&str>) -> Option<String> {
-    s.filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 fn instance(i: &ec2::Instance, account_id: &str, region: &str) -> Option<Instance> {
