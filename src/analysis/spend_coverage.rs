@@ -71,7 +71,8 @@ pub fn spend_coverage(
     billing: &BillingSummary,
     kinds: impl IntoIterator<Item = ResourceKind>,
 ) -> Vec<SpendCoverage> {
-    let judged: BTreeSet<&str> = kinds.into_iter().flat_map(|k| k.services().iter().copied()).collect();
+    let judged: BTreeSet<&str> =
+        kinds.into_iter().flat_map(|k| k.services().iter().copied()).collect();
     let mut by_currency: BTreeMap<&Currency, BTreeMap<&str, Money>> = BTreeMap::new();
     for line in &billing.lines {
         let service = if line.service.is_empty() { "(no service)" } else { &line.service };
@@ -82,11 +83,8 @@ pub fn spend_coverage(
         .into_iter()
         .map(|(currency, services)| {
             let billed_cost: Money = services.values().copied().sum();
-            let judged_cost: Money = services
-                .iter()
-                .filter(|(s, _)| judged.contains(*s))
-                .map(|(_, cost)| *cost)
-                .sum();
+            let judged_cost: Money =
+                services.iter().filter(|(s, _)| judged.contains(*s)).map(|(_, cost)| *cost).sum();
             let mut not_judged: Vec<UnjudgedService> = services
                 .iter()
                 .filter(|(s, cost)| !judged.contains(*s) && !cost.is_zero())
@@ -157,7 +155,8 @@ mod tests {
             "rules cover 50.0 % of this period's spend; not judged: Amazon Relational Database \
              Service 20.0 %, Amazon Simple Storage Service 20.0 % and 1 more"
         );
-        let coverage = spend_coverage(&billing, [ResourceKind::Ec2Instance, ResourceKind::RdsInstance]);
+        let coverage =
+            spend_coverage(&billing, [ResourceKind::Ec2Instance, ResourceKind::RdsInstance]);
         assert_eq!(coverage[0].judged_percent, 70.0);
         assert_eq!(coverage[0].not_judged.len(), 2);
     }

@@ -594,13 +594,15 @@ mod tests {
             "{err}"
         );
         let bad_mapping = format!(
-            "{base}[classes]\n\"a.b\" = {{ vcpu = 1, memory_gib = 1.0 }}\n[graviton]\na = \"z\"\n"
+            "{base}[classes]\n\"a.b\" = {{ vcpu = 1, memory_gib = 1.0 }}\n[graviton]\na = \"z\"\n[regions]\n"
         );
         let err = ServicePrices::from_toml(&bad_mapping, "x.toml").unwrap_err().to_string();
         assert!(err.contains("x.toml:8: graviton: a -> z: no class of family z"), "{err}");
-        let typo = format!("{base}regionz = 1\n[regions]\n");
+        let typo = format!(
+            "{base}[classes]\n\"a.b\" = {{ vcpu = 1, memory_gib = 1.0, famly = \"a\" }}\n[regions]\n"
+        );
         let err = ServicePrices::from_toml(&typo, "x.toml").unwrap_err().to_string();
-        assert!(err.starts_with("x.toml:5:"), "{err}");
+        assert!(err.starts_with("x.toml:6:") && err.contains("famly"), "{err}");
     }
 
     #[test]

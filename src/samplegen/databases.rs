@@ -5,13 +5,13 @@
 use chrono::{DateTime, Duration, Utc};
 
 use super::{
-    Account, Charge, ELASTICACHE, Expectation, GIB, Gen, LOOKBACK_DAYS, OPENSEARCH, RDS, REDSHIFT,
-    DYNAMODB, Result, SampleError, TagStyle, at, collected_at,
+    Account, Charge, DYNAMODB, ELASTICACHE, Expectation, GIB, Gen, LOOKBACK_DAYS, OPENSEARCH, RDS,
+    REDSHIFT, Result, SampleError, TagStyle, at, collected_at,
 };
 use crate::model::Money;
 use crate::model::inventory::{
-    BillingMode, CacheCluster, DbCluster, DbInstance, DbSnapshot, DbSnapshotSource,
-    DynamoDbTable, RedshiftCluster, SearchDomain,
+    BillingMode, CacheCluster, DbCluster, DbInstance, DbSnapshot, DbSnapshotSource, DynamoDbTable,
+    RedshiftCluster, SearchDomain,
 };
 use crate::model::utilization::UtilizationSummary;
 use crate::pricing::HOURS_PER_MONTH;
@@ -64,7 +64,14 @@ impl Gen<'_> {
         })
     }
 
-    fn expect(&mut self, rule: &'static str, id: &str, rtype: &'static str, fires: bool, why: &str) {
+    fn expect(
+        &mut self,
+        rule: &'static str,
+        id: &str,
+        rtype: &'static str,
+        fires: bool,
+        why: &str,
+    ) {
         self.expected.push(Expectation {
             rule_id: rule,
             resource_id: id.to_string(),
@@ -93,7 +100,7 @@ impl Gen<'_> {
                 account: Prod,
                 region: "us-east-1",
                 name: "orders-prod",
-                class: "db.r6g.xlarge",
+                class: "db.r6g.4xlarge",
                 engine: "postgres",
                 version: "16.4",
                 multi_az: true,
@@ -101,7 +108,7 @@ impl Gen<'_> {
                 created: old,
                 cluster: None,
                 team: "payments",
-                usage: (58.0, 180.0, 5.5, 14),
+                usage: (58.0, 420.0, 21.0, 14),
             },
             // Oversized (CPU p95 18 %, 22 of 32 GiB free) on MySQL 8.0, which is past standard
             // support, on x86 with a cheaper Graviton class.
@@ -216,10 +223,11 @@ impl Gen<'_> {
         for db in dbs {
             let id = arn("rds", db.region, db.account, &format!("db:{}", db.name));
             let variant = crate::analysis::rules::context::rds::price_variant(db.engine);
-            let hourly =
-                self.service_price("rds", db.region, |t| t.node_hourly(db.region, variant, db.class))?;
+            let hourly = self
+                .service_price("rds", db.region, |t| t.node_hourly(db.region, variant, db.class))?;
             let az = if db.multi_az { 2 } else { 1 };
-            let style = if db.name == "cms-staging" { TagStyle::NoCostCenter } else { TagStyle::Full };
+            let style =
+                if db.name == "cms-staging" { TagStyle::NoCostCenter } else { TagStyle::Full };
             let tags = self.named_tags(style, db.account, db.team, db.name);
             self.bill(
                 &id,
@@ -314,10 +322,38 @@ impl Gen<'_> {
         // Manual snapshots: of a live database, of one deleted long ago, of one deleted
         // recently, and an automated one (expires on its own).
         let snapshots = [
-            ("orders-prod-before-pg16", "orders-prod", "manual", Prod, at(2026, 6, 14, 3, 0, 0), 480),
-            ("legacy-reporting-final", "legacy-reporting", "manual", Prod, at(2026, 2, 27, 18, 0, 0), 250),
-            ("checkout-v1-final", "checkout-v1", "manual", Staging, collected_at() - Duration::days(12), 60),
-            ("rds:search-staging-2026-10-30", "search-staging", "automated", Staging, collected_at() - Duration::days(2), 40),
+            (
+                "orders-prod-before-pg16",
+                "orders-prod",
+                "manual",
+                Prod,
+                at(2026, 6, 14, 3, 0, 0),
+                480,
+            ),
+            (
+                "legacy-reporting-final",
+                "legacy-reporting",
+                "manual",
+                Prod,
+                at(2026, 2, 27, 18, 0, 0),
+                250,
+            ),
+            (
+                "checkout-v1-final",
+                "checkout-v1",
+                "manual",
+                Staging,
+                collected_at() - Duration::days(12),
+                60,
+            ),
+            (
+                "rds:search-staging-2026-10-30",
+                "search-staging",
+                "automated",
+                Staging,
+                collected_at() - Duration::days(2),
+                40,
+            ),
         ];
         for (name, source, kind, account, created, gib) in snapshots {
             let region = "us-east-1";
@@ -355,11 +391,10 @@ impl Gen<'_> {
             let (fires, why) = match (name, kind) {
                 (_, "automated") => (false, "automated: expires with its retention".to_string()),
                 ("orders-prod-before-pg16", _) => (false, "source orders-prod still exists".into()),
-                (_, _) if age <= 30 => (false, format!("source {source} gone but only {age} days old")),
-                _ => (
-                    true,
-                    format!("source {source} gone, {age} days old: {gib} GiB × {per_gb}"),
-                ),
+                (_, _) if age <= 30 => {
+                    (false, format!("source {source} gone but only {age} days old"))
+                }
+                _ => (true, format!("source {source} gone, {age} days old: {gib} GiB × {per_gb}")),
             };
             self.expect("rds-snapshot-orphaned", &id, "DB Snapshot", fires, &why);
         }
@@ -390,7 +425,8 @@ impl Gen<'_> {
         }
         let memory = prices.class(db.class).map_or(0.0, |c| c.shape.memory_gib);
         let smaller = prices.next_smaller(db.region, variant, db.class);
-        let rightsize = !idle && days >= 14 && cpu < 40.0 && free_gib > memory / 2.0 && smaller.is_some();
+        let rightsize =
+            !idle && days >= 14 && cpu < 40.0 && free_gib > memory / 2.0 && smaller.is_some();
         if rightsize || cpu < 40.0 {
             let why = if idle {
                 "idle: left to rds-idle".to_string()
@@ -431,7 +467,12 @@ impl Gen<'_> {
             id,
             "DB Instance",
             extended,
-            &format!("{} {} ({})", db.engine, db.version, if extended { "extended support" } else { "standard support" }),
+            &format!(
+                "{} {} ({})",
+                db.engine,
+                db.version,
+                if extended { "extended support" } else { "standard support" }
+            ),
         );
         Ok(())
     }
@@ -446,8 +487,9 @@ impl Gen<'_> {
         ];
         for (account, region, name, node_type, nodes, connections, team) in specs {
             let id = arn("elasticache", region, account, &format!("cluster:{name}"));
-            let hourly =
-                self.service_price("elasticache", region, |t| t.node_hourly(region, "redis", node_type))?;
+            let hourly = self.service_price("elasticache", region, |t| {
+                t.node_hourly(region, "redis", node_type)
+            })?;
             let tags = self.named_tags(TagStyle::Full, account, team, name);
             let created = at(2025, 8, 4, 12, 0, 0);
             self.bill(
@@ -496,10 +538,31 @@ impl Gen<'_> {
         use Account::{Prod, Staging};
         // (account, region, name, data type, count, masters, volume, search rate, indexing rate)
         let specs = [
-            (Prod, "us-east-1", "search-prod", "m6g.large.search", 3u32, 3u32, ("gp3", 200u64), 140.0, 35.0),
+            (
+                Prod,
+                "us-east-1",
+                "search-prod",
+                "m6g.large.search",
+                3u32,
+                3u32,
+                ("gp3", 200u64),
+                140.0,
+                35.0,
+            ),
             (Staging, "us-west-2", "logs-staging", "m5.large.search", 2, 0, ("gp2", 100), 0.0, 0.0),
         ];
-        for (account, region, name, instance_type, count, masters, (volume_type, gib), search, index) in specs {
+        for (
+            account,
+            region,
+            name,
+            instance_type,
+            count,
+            masters,
+            (volume_type, gib),
+            search,
+            index,
+        ) in specs
+        {
             let id = arn("es", region, account, &format!("domain/{name}"));
             let hourly = self.service_price("opensearch", region, |t| {
                 t.node_hourly(region, "default", instance_type)
@@ -514,8 +577,17 @@ impl Gen<'_> {
                 Charge::Monthly(per_gb.times(gib as i64 * i64::from(count))),
             ] {
                 self.bill(
-                    &id, name, OPENSEARCH, "Domain", account, region, &tags, charge, created,
-                    collected_at(), false,
+                    &id,
+                    name,
+                    OPENSEARCH,
+                    "Domain",
+                    account,
+                    region,
+                    &tags,
+                    charge,
+                    created,
+                    collected_at(),
+                    false,
                 );
             }
             self.inventory.search_domains.push(SearchDomain {
@@ -613,11 +685,66 @@ impl Gen<'_> {
         // (account, region, name, mode, RCU, WCU, peak r/w per second, average r/w per second,
         //  days of data, GB stored)
         let specs = [
-            (Prod, "us-east-1", "sessions-prod", BillingMode::PayPerRequest, 0u64, 0u64, (900.0, 300.0), (120.0, 40.0), 14u32, 14u64),
-            (Prod, "us-east-1", "carts-prod", BillingMode::Provisioned, 400, 200, (300.0, 150.0), (180.0, 60.0), 14, 6),
-            (Prod, "us-east-1", "events-prod", BillingMode::Provisioned, 2000, 1000, (250.0, 120.0), (180.0, 90.0), 14, 120),
-            (Staging, "us-east-1", "feature-flags-staging", BillingMode::Provisioned, 500, 100, (20.0, 2.0), (1.5, 0.1), 14, 1),
-            (Staging, "us-west-2", "rate-limits-staging", BillingMode::Provisioned, 50, 50, (2.0, 2.0), (0.5, 0.5), 6, 1),
+            (
+                Prod,
+                "us-east-1",
+                "sessions-prod",
+                BillingMode::PayPerRequest,
+                0u64,
+                0u64,
+                (900.0, 300.0),
+                (120.0, 40.0),
+                14u32,
+                14u64,
+            ),
+            (
+                Prod,
+                "us-east-1",
+                "carts-prod",
+                BillingMode::Provisioned,
+                400,
+                200,
+                (300.0, 150.0),
+                (180.0, 60.0),
+                14,
+                6,
+            ),
+            (
+                Prod,
+                "us-east-1",
+                "events-prod",
+                BillingMode::Provisioned,
+                2000,
+                1000,
+                (250.0, 120.0),
+                (180.0, 90.0),
+                14,
+                120,
+            ),
+            (
+                Staging,
+                "us-east-1",
+                "feature-flags-staging",
+                BillingMode::Provisioned,
+                500,
+                100,
+                (20.0, 2.0),
+                (1.5, 0.1),
+                14,
+                1,
+            ),
+            (
+                Staging,
+                "us-west-2",
+                "rate-limits-staging",
+                BillingMode::Provisioned,
+                50,
+                50,
+                (2.0, 2.0),
+                (0.5, 0.5),
+                6,
+                1,
+            ),
         ];
         for (account, region, name, mode, rcu, wcu, peak, average, days, gb) in specs {
             let id = arn("dynamodb", region, account, &format!("table/{name}"));
@@ -627,13 +754,19 @@ impl Gen<'_> {
                 self.service_price("dynamodb", region, |t| t.unit(region, "storage_gb_month"))?;
             let capacity = match mode {
                 BillingMode::Provisioned => {
-                    let rcu_hour = self.service_price("dynamodb", region, |t| t.unit(region, "rcu_hour"))?;
-                    let wcu_hour = self.service_price("dynamodb", region, |t| t.unit(region, "wcu_hour"))?;
+                    let rcu_hour =
+                        self.service_price("dynamodb", region, |t| t.unit(region, "rcu_hour"))?;
+                    let wcu_hour =
+                        self.service_price("dynamodb", region, |t| t.unit(region, "wcu_hour"))?;
                     Charge::Hourly(rcu_hour.times(rcu as i64) + wcu_hour.times(wcu as i64))
                 }
                 BillingMode::PayPerRequest => {
-                    let read = self.service_price("dynamodb", region, |t| t.unit(region, "read_request_million"))?;
-                    let write = self.service_price("dynamodb", region, |t| t.unit(region, "write_request_million"))?;
+                    let read = self.service_price("dynamodb", region, |t| {
+                        t.unit(region, "read_request_million")
+                    })?;
+                    let write = self.service_price("dynamodb", region, |t| {
+                        t.unit(region, "write_request_million")
+                    })?;
                     // A day of requests at the average rates, priced per million.
                     let per_day = |rate: f64| (rate * 86_400.0) as i128;
                     let daily = read.mul_ratio(per_day(average.0), 1_000_000)
@@ -643,8 +776,17 @@ impl Gen<'_> {
             };
             for charge in [capacity, Charge::Monthly(storage.times(gb as i64))] {
                 self.bill(
-                    &id, name, DYNAMODB, "Table", account, region, &tags, charge, created,
-                    collected_at(), false,
+                    &id,
+                    name,
+                    DYNAMODB,
+                    "Table",
+                    account,
+                    region,
+                    &tags,
+                    charge,
+                    created,
+                    collected_at(),
+                    false,
                 );
             }
             self.inventory.dynamodb_tables.push(DynamoDbTable {

@@ -147,6 +147,7 @@ fn change_spans(ov: &CurrencyOverview, theme: &Theme) -> Vec<Span<'static>> {
 fn summary_lines(
     report: &Report,
     ov: Option<&CurrencyOverview>,
+    width: usize,
     theme: &Theme,
 ) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
@@ -230,13 +231,19 @@ fn summary_lines(
         ));
     }
     lines.push(Line::from(savings));
-    lines.push(judged_line(report, ov, theme));
+    lines.push(judged_line(report, ov, width, theme));
     lines.push(sources_line(report, theme));
     lines
 }
 
-/// Which share of the spend the rules judge, and the largest services none does.
-fn judged_line(report: &Report, ov: Option<&CurrencyOverview>, theme: &Theme) -> Line<'static> {
+/// Which share of the spend the rules judge, and as many of the largest services none does as
+/// fit in `width` columns.
+fn judged_line(
+    report: &Report,
+    ov: Option<&CurrencyOverview>,
+    width: usize,
+    theme: &Theme,
+) -> Line<'static> {
     let mut spans = vec![Span::styled("Rules judge: ", theme.header())];
     let coverage = report
         .spend_coverage
@@ -248,19 +255,36 @@ fn judged_line(report: &Report, ov: Option<&CurrencyOverview>, theme: &Theme) ->
         return Line::from(spans);
     };
     let style = if c.judged_percent < 50.0 { theme.warning() } else { theme.title() };
-    spans.push(Span::styled(format!("{:.1} % of spend", c.judged_percent), style));
-    if !c.not_judged.is_empty() {
-        let blind: Vec<String> = c
-            .not_judged
-            .iter()
-            .take(3)
-            .map(|s| format!("{} {:.1} %", safe(&short_service(&s.service)), s.percent))
-            .collect();
-        spans.push(Span::styled(format!(" · not judged: {}", blind.join(", ")), theme.dim()));
-        if c.not_judged.len() > 3 {
-            spans.push(Span::styled(format!(" +{}", c.not_judged.len() - 3), theme.dim()));
+    let judged = format!("{:.1} % of spend", c.judged_percent);
+    let mut used = "Rules judge: ".len() + judged.len();
+    spans.push(Span::styled(judged, style));
+    let mut listed = 0;
+    let mut text = String::new();
+    for s in &c.not_judged {
+        let item = format!(
+            "{}{} {:.1} %",
+            if listed == 0 { " · not judged: " } else { ", " },
+            safe(&short_service(&s.service)),
+            s.percent
+        );
+        // Room for the item and a " +N" for the rest.
+        let more = c.not_judged.len() - listed - 1;
+        let tail = if more > 0 { format!(" +{more} not judged").len() } else { 0 };
+        if used + item.chars().count() + tail > width {
+            break;
         }
+        used += item.chars().count();
+        text.push_str(&item);
+        listed += 1;
     }
+    if listed < c.not_judged.len() {
+        text.push_str(&format!(
+            "{}+{} not judged",
+            if listed == 0 { " · " } else { " " },
+            c.not_judged.len() - listed
+        ));
+    }
+    spans.push(Span::styled(text, theme.dim()));
     Line::from(spans)
 }
 
@@ -556,7 +580,10 @@ impl ViewState for OverviewView {
                 ));
             }
         }
-        Paragraph::new(summary_lines(report, ov, theme)).block(panel(title)).render(p.summary, buf);
+        let width = panel(String::new()).inner(p.summary).width as usize;
+        Paragraph::new(summary_lines(report, ov, width, theme))
+            .block(panel(title))
+            .render(p.summary, buf);
 
         match ov {
             Some(ov) => {
@@ -689,7 +716,7 @@ mod tests {
                     &findings,
                     &not_judged,
                     "Daily spend (USD)",
-                    "max 3,847.69 on 2026-10-01",
+                    "max 4,102.94 on 2026-10-01",
                     "2026-10-01",
                     "2026-10-31",
                     "Top services",
@@ -747,10 +774,10 @@ mod tests {
         };
         let up = with_previous(20_000);
         let screen = draw(&loaded(&up), &up, 80, 24);
-        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +6,268.42 (+31.3%)"], (80, 24));
-        let down = with_previous(30_000);
+        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +9,199.14 (+46.0%)"], (80, 24));
+        let down = with_previous(33_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
-        assert_shows(&screen, &["▼ -3,731.58 (-12.4%)"], (80, 24));
+        assert_shows(&screen, &["▼ -3,800.86 (-11.5%)"], (80, 24));
     }
 
     #[test]
