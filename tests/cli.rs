@@ -10,7 +10,8 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 14] = [
+const DEFAULT_RULES: [&str; 24] = [
+    "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
     "ebs-unattached",
     "ec2-idle",
@@ -18,10 +19,19 @@ const DEFAULT_RULES: [&str; 14] = [
     "ec2-rightsize",
     "ec2-stopped-long",
     "eip-unassociated",
+    "elasticache-idle",
     "k8s-cluster-overprovisioned",
     "k8s-node-underutilized",
     "k8s-workload-overrequested",
     "nat-gateway-idle",
+    "opensearch-idle",
+    "rds-extended-support",
+    "rds-graviton",
+    "rds-idle",
+    "rds-previous-generation",
+    "rds-rightsize",
+    "rds-snapshot-orphaned",
+    "redshift-idle",
     "snapshot-old",
     "snapshot-orphaned",
     "untagged",

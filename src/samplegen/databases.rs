@@ -51,6 +51,13 @@ struct Db {
     usage: (f64, f64, f64, u32),
 }
 
+/// The engine versions `rds-extended-support` lists (its `versions` parameter) that the sample
+/// uses.
+fn past_standard_support(engine: &str, version: &str) -> bool {
+    let major = crate::analysis::rules::context::rds::engine_major(engine, version);
+    matches!((engine, major.as_str()), ("mysql", "5.7" | "8.0") | ("postgres", "11" | "12" | "13"))
+}
+
 impl Gen<'_> {
     fn service_price(
         &self,
@@ -260,6 +267,26 @@ impl Gen<'_> {
                     false,
                 );
             }
+            // Past standard support, every vCPU-hour carries the Extended Support charge.
+            if past_standard_support(db.engine, db.version) {
+                let per_vcpu = self.service_price("rds", db.region, |t| {
+                    t.unit(db.region, "extended_support_vcpu_hour")
+                })?;
+                let vcpu = prices.class(db.class).map_or(0, |c| i64::from(c.shape.vcpu));
+                self.bill(
+                    &id,
+                    db.name,
+                    RDS,
+                    "DB Instance",
+                    db.account,
+                    db.region,
+                    &tags,
+                    Charge::Hourly(per_vcpu.times(vcpu * az)),
+                    db.created,
+                    collected_at(),
+                    false,
+                );
+            }
             self.inventory.db_instances.push(DbInstance {
                 id: id.clone(),
                 name: db.name.to_string(),
@@ -457,11 +484,7 @@ impl Gen<'_> {
             let why = format!("{} → {}", db.class, graviton.as_deref().unwrap_or(""));
             self.expect("rds-graviton", id, "DB Instance", cheaper(&graviton), &why);
         }
-        let major = crate::analysis::rules::context::rds::engine_major(db.engine, db.version);
-        let extended = matches!(
-            (db.engine, major.as_str()),
-            ("mysql", "5.7" | "8.0") | ("postgres", "11" | "12" | "13")
-        );
+        let extended = past_standard_support(db.engine, db.version);
         self.expect(
             "rds-extended-support",
             id,

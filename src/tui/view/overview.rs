@@ -269,7 +269,7 @@ fn judged_line(
         );
         // Room for the item and a " +N" for the rest.
         let more = c.not_judged.len() - listed - 1;
-        let tail = if more > 0 { format!(" +{more} not judged").len() } else { 0 };
+        let tail = if more > 0 { format!(" +{more} more").len() } else { 0 };
         if used + item.chars().count() + tail > width {
             break;
         }
@@ -278,19 +278,37 @@ fn judged_line(
         listed += 1;
     }
     if listed < c.not_judged.len() {
-        text.push_str(&format!(
-            "{}+{} not judged",
-            if listed == 0 { " · " } else { " " },
-            c.not_judged.len() - listed
-        ));
+        let rest = c.not_judged.len() - listed;
+        text.push_str(&if listed == 0 {
+            format!(" · {rest} services not judged")
+        } else {
+            format!(" +{rest} more")
+        });
     }
     spans.push(Span::styled(text, theme.dim()));
     Line::from(spans)
 }
 
-/// `Amazon Simple Storage Service` → `Simple Storage Service`: the vendor prefix repeats on
-/// every AWS service and the line must fit 80 columns.
+/// The name AWS users say (`S3`, `CloudFront`): the line must fit 80 columns.
 fn short_service(name: &str) -> String {
+    const SHORT: [(&str, &str); 13] = [
+        ("Amazon Simple Storage Service", "S3"),
+        ("Amazon Simple Queue Service", "SQS"),
+        ("Amazon Simple Notification Service", "SNS"),
+        ("AWS Key Management Service", "KMS"),
+        ("Amazon EC2 Container Registry (ECR)", "ECR"),
+        ("Elastic Load Balancing", "ELB"),
+        ("Amazon Elastic Kubernetes Service", "EKS"),
+        ("Amazon Virtual Private Cloud", "VPC"),
+        ("Amazon Relational Database Service", "RDS"),
+        ("Amazon Elastic Compute Cloud", "EC2"),
+        ("AWS Support (Business)", "Support"),
+        ("AWS Support (Enterprise)", "Support"),
+        ("AWS Support (Developer)", "Support"),
+    ];
+    if let Some((_, short)) = SHORT.iter().find(|(long, _)| *long == name) {
+        return (*short).to_string();
+    }
     name.strip_prefix("Amazon ").or_else(|| name.strip_prefix("AWS ")).unwrap_or(name).to_string()
 }
 
@@ -716,7 +734,7 @@ mod tests {
                     &findings,
                     &not_judged,
                     "Daily spend (USD)",
-                    "max 4,102.94 on 2026-10-01",
+                    "max 4,362.11 on 2026-10-01",
                     "2026-10-01",
                     "2026-10-31",
                     "Top services",
@@ -774,10 +792,10 @@ mod tests {
         };
         let up = with_previous(20_000);
         let screen = draw(&loaded(&up), &up, 80, 24);
-        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +9,199.14 (+46.0%)"], (80, 24));
+        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +10,824.09 (+54.1%)"], (80, 24));
         let down = with_previous(33_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
-        assert_shows(&screen, &["▼ -3,800.86 (-11.5%)"], (80, 24));
+        assert_shows(&screen, &["▼ -2,175.91 (-6.6%)"], (80, 24));
     }
 
     #[test]
