@@ -98,7 +98,7 @@ impl Env {
         // rules judge what was just created (LocalStack's times are whole seconds).
         std::fs::write(
             &config,
-            "[tags]\nrequired = [\"team\"]\n\n[rules.ec2-stopped-long]\nmin_stopped_days = -1\n\n[rules.snapshot-old]\nmin_age_days = -1\n\n[rules.ebs-unattached]\nmin_age_days = -1\n",
+            "[tags]\nrequired = [\"team\"]\n\n[rules.ec2-stopped-long]\nmin_stopped_days = -1\n\n[rules.snapshot-old]\nmin_age_days = -1\n\n[rules.ebs-unattached]\nmin_age_days = -1\n\n[rules.rds-idle]\nmin_age_days = -1\n\n[rules.rds-snapshot-orphaned]\nmin_age_days = -1\n",
         )
         .unwrap();
         Env {
