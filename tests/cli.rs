@@ -392,3 +392,51 @@ fn the_suppressions_file_leaves_findings_out_of_the_report() {
         .code(2)
         .stderr(predicate::str::contains("ignored.toml:1"));
 }
+
+#[test]
+fn spend_coverage_agrees_with_an_independent_sum_and_is_in_every_format() {
+    // The services some default rule judges: EC2 (instances, volumes, snapshots, NAT, nodes),
+    // VPC (public IPv4), and the five database services.
+    let judged = [
+        "Amazon Elastic Compute Cloud",
+        "Amazon Virtual Private Cloud",
+        "Amazon Relational Database Service",
+        "Amazon ElastiCache",
+        "Amazon OpenSearch Service",
+        "Amazon Redshift",
+        "Amazon DynamoDB",
+    ];
+    let (mut total, mut covered) = (0i128, 0i128);
+    for row in sample_rows() {
+        let cost = parse_scaled(&row["BilledCost"]);
+        total += cost;
+        if judged.contains(&row["ServiceName"].as_str()) {
+            covered += cost;
+        }
+    }
+    let percent = (covered as f64 / total as f64 * 1000.0).round() / 10.0;
+
+    let v: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["report", "--sample", "--format", "json"])).unwrap();
+    let coverage = &v["spend_coverage"][0];
+    assert_eq!(coverage["currency"], "USD");
+    assert_eq!(coverage["judged_percent"].as_f64().unwrap(), percent);
+    assert_eq!(coverage["billed_cost"].as_str().unwrap(), show_scaled(total));
+    assert_eq!(coverage["judged_cost"].as_str().unwrap(), show_scaled(covered));
+    let blind: Vec<&str> = coverage["not_judged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service"].as_str().unwrap())
+        .collect();
+    assert_eq!(blind[0], "Amazon Simple Storage Service", "largest first: {blind:?}");
+    assert!(blind.iter().all(|s| !judged.contains(s)));
+
+    let sentence = format!("rules cover {percent:.1} % of this period's spend; not judged: ");
+    let markdown = stdout_of(&["report", "--sample", "--format", "markdown"]);
+    assert!(markdown.contains(&format!("- Spend coverage (USD): {sentence}")), "{markdown}");
+    // The CSV is findings only: the line goes to the log.
+    let out = costscope().args(["report", "--sample", "--format", "csv"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&sentence));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("rules cover"));
+}
