@@ -186,17 +186,16 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             for w in &notes.warnings {
                 tracing::warn!("{}", export::plain_text(w));
             }
-            // The CSV is findings only (its columns are a contract): the blind spots go to
-            // stderr, as source notes do, where the JSON, the Markdown and the dashboard show
-            // them in the report.
-            if args.output.format == Format::Csv && !quiet {
-                for coverage in &report.spend_coverage {
-                    export::stderr_line(format_args!(
-                        "costscope: {}: {}",
-                        coverage.currency,
-                        export::plain_text(&coverage.sentence(6))
-                    ));
-                }
+            // The CSV is findings only (its columns are a contract): there the blind spots go
+            // to the log (`--log-level info`, text or JSON lines), as they go into the JSON,
+            // the Markdown and the dashboard.
+            for coverage in &report.spend_coverage {
+                tracing::info!(
+                    currency = %coverage.currency,
+                    judged_percent = coverage.judged_percent,
+                    "{}",
+                    export::plain_text(&coverage.sentence(6))
+                );
             }
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {

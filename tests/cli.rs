@@ -436,7 +436,10 @@ fn spend_coverage_agrees_with_an_independent_sum_and_is_in_every_format() {
     let markdown = stdout_of(&["report", "--sample", "--format", "markdown"]);
     assert!(markdown.contains(&format!("- Spend coverage (USD): {sentence}")), "{markdown}");
     // The CSV is findings only: the line goes to the log.
-    let out = costscope().args(["report", "--sample", "--format", "csv"]).output().unwrap();
+    let out = costscope()
+        .args(["report", "--sample", "--format", "csv", "--log-level", "info"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains(&sentence));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("rules cover"));
 }
