@@ -138,13 +138,15 @@ mod tests {
 
     #[test]
     fn judged_services_and_the_blind_spots_largest_first() {
-        let mut billing = BillingSummary::default();
-        billing.lines = vec![
-            line("Amazon Elastic Compute Cloud", "50"),
-            line("Amazon Relational Database Service", "20"),
-            line("Amazon Simple Storage Service", "20"),
-            line("AWS Support (Business)", "10"),
-        ];
+        let billing = BillingSummary {
+            lines: vec![
+                line("Amazon Elastic Compute Cloud", "50"),
+                line("Amazon Relational Database Service", "20"),
+                line("Amazon Simple Storage Service", "20"),
+                line("AWS Support (Business)", "10"),
+            ],
+            ..Default::default()
+        };
         let coverage = spend_coverage(&billing, [ResourceKind::Ec2Instance, ResourceKind::Any]);
         assert_eq!(coverage.len(), 1);
         let c = &coverage[0];
@@ -163,8 +165,8 @@ mod tests {
 
     #[test]
     fn nothing_billed_is_zero_percent_not_a_division_by_zero() {
-        let mut billing = BillingSummary::default();
-        billing.lines = vec![line("Amazon DynamoDB", "0")];
+        let billing =
+            BillingSummary { lines: vec![line("Amazon DynamoDB", "0")], ..Default::default() };
         let c = &spend_coverage(&billing, [ResourceKind::DynamodbTable])[0];
         assert_eq!(c.judged_percent, 0.0);
         assert_eq!(c.sentence(5), "rules cover 0.0 % of this period's spend");
