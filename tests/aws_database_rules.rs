@@ -146,40 +146,53 @@ fn seed(env: &Env) {
     env.put_metric_dims(REGION, "AWS/Redshift", "DatabaseConnections", &bi, 0.0, TWO_WEEKS);
     env.put_metric_dims(REGION, "AWS/Redshift", "CPUUtilization", &bi, 1.0, TWO_WEEKS);
 
-    // DynamoDB: 1,000 RCU / 500 WCU provisioned, 70 reads and 20 writes a second consumed.
+    // DynamoDB: 1,000 RCU / 500 WCU provisioned, 70 reads and 20 writes a second consumed;
+    // and 100 / 100 with no traffic at all (CloudWatch then has only the provisioned series).
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
         ScalarAttributeType,
     };
-    env.block_on(
-        ddb.create_table()
-            .table_name("events")
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .billing_mode(BillingMode::Provisioned)
-            .provisioned_throughput(
-                ProvisionedThroughput::builder()
-                    .read_capacity_units(1000)
-                    .write_capacity_units(500)
-                    .build()
-                    .unwrap(),
-            )
-            .send(),
-    )
-    .unwrap();
+    for (name, rcu, wcu) in [("events", 1000, 500), ("idle-table", 100, 100)] {
+        env.block_on(
+            ddb.create_table()
+                .table_name(name)
+                .attribute_definitions(
+                    AttributeDefinition::builder()
+                        .attribute_name("pk")
+                        .attribute_type(ScalarAttributeType::S)
+                        .build()
+                        .unwrap(),
+                )
+                .key_schema(
+                    KeySchemaElement::builder()
+                        .attribute_name("pk")
+                        .key_type(KeyType::Hash)
+                        .build()
+                        .unwrap(),
+                )
+                .billing_mode(BillingMode::Provisioned)
+                .provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(rcu)
+                        .write_capacity_units(wcu)
+                        .build()
+                        .unwrap(),
+                )
+                .send(),
+        )
+        .unwrap();
+        let dims = [("TableName", name)];
+        let provisioned = rcu as f64;
+        env.put_metric_dims(
+            REGION,
+            "AWS/DynamoDB",
+            "ProvisionedReadCapacityUnits",
+            &dims,
+            provisioned,
+            TWO_WEEKS,
+        );
+    }
     let events = [("TableName", "events")];
     let (reads, writes) = (70.0 * 3600.0, 20.0 * 3600.0);
     env.put_metric_dims(
@@ -255,6 +268,11 @@ fn report_aws_finds_every_database_rule_with_savings() {
     let events = expect("dynamodb-overprovisioned", "table/events");
     assert_eq!(savings(events), "308.8995");
     assert_eq!(events["target"], "100 RCU / 29 WCU");
+    // No traffic in two weeks: on demand costs nothing at that usage, so all of
+    // (100 × 0.00013 + 100 × 0.00065) × 730 = 56.94 goes.
+    let idle_table = expect("dynamodb-overprovisioned", "table/idle-table");
+    assert_eq!(savings(idle_table), "56.94");
+    assert_eq!(idle_table["target"], "on-demand");
 
     // The busy are left alone, the barely measured are not judged.
     for suffix in [":db:busy-db", "busy-cache"] {

@@ -125,6 +125,9 @@ enum Signal {
     IndexingRate,
     ReadUnits,
     WriteUnits,
+    /// A provisioned table's read capacity: published every hour the table exists, where the
+    /// consumed units have points only for hours with traffic.
+    ProvisionedReads,
 }
 
 impl Signal {
@@ -183,6 +186,7 @@ fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
         Kind::Table => &[
             (Signal::ReadUnits, "ConsumedReadCapacityUnits", "Sum"),
             (Signal::WriteUnits, "ConsumedWriteCapacityUnits", "Sum"),
+            (Signal::ProvisionedReads, "ProvisionedReadCapacityUnits", "Average"),
         ],
     }
 }
@@ -371,7 +375,8 @@ fn service_summary<'a>(
     s.network_in_bytes_per_day = None;
     s.network_out_bytes_per_day = None;
     if kind == Kind::Table {
-        let hours = merge(Signal::ReadUnits, get(Signal::ReadUnits), get(Signal::WriteUnits));
+        let consumed = merge(Signal::ReadUnits, get(Signal::ReadUnits), get(Signal::WriteUnits));
+        let hours = merge(Signal::ProvisionedReads, &consumed, get(Signal::ProvisionedReads));
         s.data_points = u32::try_from(hours.len()).unwrap_or(u32::MAX);
         s.days_covered = days_covered(&hours);
     }
@@ -385,6 +390,18 @@ fn service_summary<'a>(
     s.write_units_peak_per_second = max(get(Signal::WriteUnits)).map(|v| v / per_second);
     s.read_units_total = sum(get(Signal::ReadUnits));
     s.write_units_total = sum(get(Signal::WriteUnits));
+    // DynamoDB publishes no consumed units for hours without traffic: a provisioned table
+    // measured all along with none consumed read and wrote nothing, not "unknown".
+    if kind == Kind::Table && !get(Signal::ProvisionedReads).is_empty() {
+        for value in [
+            &mut s.read_units_peak_per_second,
+            &mut s.write_units_peak_per_second,
+            &mut s.read_units_total,
+            &mut s.write_units_total,
+        ] {
+            value.get_or_insert(0.0);
+        }
+    }
     s
 }
 
@@ -586,6 +603,24 @@ mod tests {
         assert!(of(1).any(|a| a.dimensions == [("CacheClusterId", "g-002".to_string())]));
         assert!(of(2).all(|a| a.dimensions
             == [("DomainName", "logs".to_string()), ("ClientId", "111122223333".to_string())]));
-        assert!(of(3).all(|a| a.namespace == "AWS/DynamoDB" && a.stat == "Sum"));
+        assert!(of(3).all(|a| a.namespace == "AWS/DynamoDB"));
+        assert_eq!(of(3).filter(|a| a.stat == "Sum").count(), 2);
+        assert!(of(3).any(|a| a.metric == "ProvisionedReadCapacityUnits"));
+    }
+
+    /// DynamoDB writes no consumed-capacity points for hours without traffic: a provisioned
+    /// table measured for two days with none is idle, with its days covered.
+    #[test]
+    fn a_provisioned_table_without_traffic_consumed_nothing() {
+        let table: HashMap<Signal, Points> =
+            [(Signal::ProvisionedReads, vec![at(1, 0, 100.0), at(1, 1, 100.0), at(2, 0, 100.0)])]
+                .into_iter()
+                .collect();
+        let t = summary("arn:table", Kind::Table, &table, 14);
+        assert_eq!((t.data_points, t.days_covered), (3, 2));
+        assert_eq!((t.read_units_peak_per_second, t.write_units_total), (Some(0.0), Some(0.0)));
+        // On demand (no provisioned series) and unmeasured: absent, never zero.
+        let t = summary("arn:table", Kind::Table, &HashMap::new(), 14);
+        assert_eq!((t.days_covered, t.read_units_peak_per_second), (0, None));
     }
 }
