@@ -258,6 +258,8 @@ fn report_aws_finds_every_database_rule_with_savings() {
     assert_eq!(savings(expect("elasticache-idle", "idle-cache")), "49.64");
     // 2 × m5.large.search 0.142 × 730 = 207.32, + 2 × 100 GiB gp2 × 0.135 = 27.
     assert_eq!(savings(expect("opensearch-idle", "domain/quiet")), "234.32");
+    // The same cache on Graviton: cache.t4g.medium 0.065, (0.068 − 0.065) × 730.
+    assert_eq!(savings(expect("elasticache-graviton", "busy-cache")), "2.19");
     // Pausing 2 × dc2.large: 0.25 × 730 × 2.
     let bi = expect("redshift-idle", ":cluster:bi");
     assert_eq!(savings(bi), "365");
@@ -281,7 +283,7 @@ fn report_aws_finds_every_database_rule_with_savings() {
             .filter(|f| {
                 f["resource_id"].as_str().is_some_and(|id| id.ends_with(suffix))
                     && f["rule_id"] != "untagged"
-                    && f["rule_id"] != "rds-extended-support"
+                    && !f["rule_id"].as_str().unwrap().ends_with("-graviton")
             })
             .collect();
         assert!(judged.is_empty(), "{suffix}: {judged:#?}");

@@ -10,7 +10,7 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 24] = [
+const DEFAULT_RULES: [&str; 26] = [
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
     "ebs-unattached",
@@ -19,11 +19,13 @@ const DEFAULT_RULES: [&str; 24] = [
     "ec2-rightsize",
     "ec2-stopped-long",
     "eip-unassociated",
+    "elasticache-graviton",
     "elasticache-idle",
     "k8s-cluster-overprovisioned",
     "k8s-node-underutilized",
     "k8s-workload-overrequested",
     "nat-gateway-idle",
+    "opensearch-graviton",
     "opensearch-idle",
     "rds-extended-support",
     "rds-graviton",

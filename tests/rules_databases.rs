@@ -360,6 +360,46 @@ fn cache_search_and_warehouse_idle_rules() {
     assert_eq!(f.action, "pause");
     assert!(find(&eval, "redshift-idle", &arn("redshift", "cluster", "paused")).is_none());
     assert!(find(&eval, "redshift-idle", &arn("redshift", "cluster", "queried")).is_none());
+
+    // Graviton: 2 × (cache.r5.large 0.216 − cache.r6g.large 0.206) × 730 = 14.60, on the idle
+    // and the busy cache alike (the idle one's primary finding stays elasticache-idle).
+    let f = find(&eval, "elasticache-graviton", &arn("elasticache", "cluster", "warm")).unwrap();
+    assert_eq!(f.target.as_deref(), Some("cache.r6g.large"));
+    assert_eq!(f.estimated_monthly_savings, money("14.6"));
+    assert!(!f.alternative);
+    let f = find(&eval, "elasticache-graviton", &arn("elasticache", "cluster", "cold")).unwrap();
+    assert!(f.alternative, "the idle cache is deleted, not modernised");
+    // 2 data nodes × (m5.large.search 0.142 − m6g.large.search 0.128) × 730 = 20.44; the
+    // masters are not counted.
+    let f = find(&eval, "opensearch-graviton", &arn("es", "domain", "searched")).unwrap();
+    assert_eq!(f.target.as_deref(), Some("m6g.large.search"));
+    assert_eq!(f.estimated_monthly_savings, money("20.44"));
+}
+
+#[test]
+fn graviton_classes_and_unknown_types_do_not_fire_the_graviton_rules() {
+    let mut s = snapshot();
+    let cache = |name: &str, node_type: &str| CacheCluster {
+        id: arn("elasticache", "cluster", name),
+        name: name.into(),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        engine: "redis".into(),
+        engine_version: "7.1".into(),
+        node_type: node_type.into(),
+        nodes: 1,
+        node_ids: vec!["0001".into()],
+        status: "available".into(),
+        create_time: None,
+        tags: full_tags(),
+    };
+    s.inventory.cache_clusters =
+        vec![cache("arm", "cache.r6g.large"), cache("odd", "cache.x9.huge")];
+    let eval = evaluate(&s);
+    assert!(eval.findings.iter().all(|f| f.rule_id != "elasticache-graviton"));
+    // The unknown node type has no Graviton mapping and no price: nothing to say about it.
+    let odd = eval.findings.iter().find(|f| f.resource_id == arn("elasticache", "cluster", "odd"));
+    assert!(odd.is_none(), "{odd:?}");
 }
 
 fn table(name: &str, mode: BillingMode, rcu: u64, wcu: u64) -> DynamoDbTable {

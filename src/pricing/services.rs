@@ -263,6 +263,11 @@ impl ServicePrices {
         self.mapped(&self.graviton, region, variant, class)
     }
 
+    /// The Graviton families the table maps to (`db.m6g`, `cache.r6g`, …).
+    pub fn graviton_families(&self) -> impl Iterator<Item = &str> {
+        self.graviton.values().map(String::as_str)
+    }
+
     fn mapped(
         &self,
         families: &BTreeMap<String, String>,

@@ -500,6 +500,38 @@ impl Gen<'_> {
         Ok(())
     }
 
+    /// Whether the Graviton rule of `service` fires on a resource of `class`: a Graviton class
+    /// of the same size exists and costs less; a Graviton class already is a near miss.
+    #[allow(clippy::too_many_arguments)]
+    fn expect_graviton(
+        &mut self,
+        service: &str,
+        rule: &'static str,
+        id: &str,
+        rtype: &'static str,
+        region: &str,
+        variant: &str,
+        class: &str,
+        hourly: Money,
+    ) {
+        let Ok(table) = self.catalog.services().get(service) else { return };
+        let target = table.graviton(region, variant, class);
+        let price = target.as_deref().and_then(|t| table.node_hourly(region, variant, t).ok());
+        match (target, price) {
+            (Some(target), Some(price)) => {
+                let why = format!("{class} → {target}: {hourly}/h vs {price}/h");
+                self.expect(rule, id, rtype, price < hourly, &why);
+            }
+            _ if table
+                .class(class)
+                .is_some_and(|c| table.graviton_families().any(|f| f == c.family)) =>
+            {
+                self.expect(rule, id, rtype, false, &format!("{class} is Graviton already"));
+            }
+            _ => {}
+        }
+    }
+
     fn caches(&mut self) -> Result<()> {
         use Account::{Prod, Staging};
         // (account, region, name, node type, nodes, connections max, team)
@@ -553,6 +585,16 @@ impl Gen<'_> {
                 format!("{connections} connections max")
             };
             self.expect("elasticache-idle", &id, "Cache Cluster", idle, &why);
+            self.expect_graviton(
+                "elasticache",
+                "elasticache-graviton",
+                &id,
+                "Cache Cluster",
+                region,
+                "redis",
+                node_type,
+                hourly,
+            );
         }
         Ok(())
     }
@@ -636,6 +678,16 @@ impl Gen<'_> {
             let idle = search == 0.0 && index == 0.0;
             let why = format!("search rate max {search}/min, indexing rate max {index}/min");
             self.expect("opensearch-idle", &id, "Domain", idle, &why);
+            self.expect_graviton(
+                "opensearch",
+                "opensearch-graviton",
+                &id,
+                "Domain",
+                region,
+                "default",
+                instance_type,
+                hourly,
+            );
         }
         Ok(())
     }

@@ -307,7 +307,9 @@ mod tests {
             "rds-extended-support",
             "rds-snapshot-orphaned",
             "elasticache-idle",
+            "elasticache-graviton",
             "opensearch-idle",
+            "opensearch-graviton",
             "redshift-idle",
             "dynamodb-overprovisioned",
         ] {

@@ -49,7 +49,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("rds-extended-support.toml", include_str!("../../../rules/pack/rds-extended-support.toml")),
     ("rds-snapshot-orphaned.toml", include_str!("../../../rules/pack/rds-snapshot-orphaned.toml")),
     ("elasticache-idle.toml", include_str!("../../../rules/pack/elasticache-idle.toml")),
+    ("elasticache-graviton.toml", include_str!("../../../rules/pack/elasticache-graviton.toml")),
     ("opensearch-idle.toml", include_str!("../../../rules/pack/opensearch-idle.toml")),
+    ("opensearch-graviton.toml", include_str!("../../../rules/pack/opensearch-graviton.toml")),
     ("redshift-idle.toml", include_str!("../../../rules/pack/redshift-idle.toml")),
     (
         "dynamodb-overprovisioned.toml",
