@@ -454,6 +454,58 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Service price tables (rules/prices/<service>.toml)
+// ---------------------------------------------------------------------------------------------
+
+/// A table built from the real RDS one with one line replaced or dropped: near-valid text.
+fn service_table_text() -> impl Strategy<Value = String> {
+    const RDS: &str = include_str!("../rules/prices/rds.toml");
+    let lines: Vec<&'static str> = RDS.lines().collect();
+    let count = lines.len();
+    (0..count, prop::option::of("[ -~]{0,40}")).prop_map(move |(at, replacement)| {
+        let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        match replacement {
+            Some(text) => out[at] = text,
+            None => {
+                out.remove(at);
+            }
+        }
+        out.join("\n")
+    })
+}
+
+fn assert_service_table(text: &str) {
+    use costscope::pricing::ServicePrices;
+    match ServicePrices::from_toml(text, "fuzz-rds.toml") {
+        Ok(table) => {
+            // Lookups on whatever loaded answer or say "no price", never panic.
+            for class in ["db.m5.large", "db.x.y", ""] {
+                let _ = table.node_hourly("us-east-1", "mysql", class);
+                let _ = table.next_smaller("us-east-1", "mysql", class);
+                let _ = table.successor("us-east-1", "mysql", class);
+                let _ = table.graviton("us-east-1", "mysql", class);
+            }
+        }
+        Err(e) => {
+            let message = e.to_string();
+            assert!(message.starts_with("fuzz-rds.toml"), "{message}");
+        }
+    }
+}
+
+proptest! {
+    #[test]
+    fn service_table_arbitrary_text_never_panics(text in any::<String>()) {
+        assert_service_table(&text);
+    }
+
+    #[test]
+    fn service_table_near_valid_never_panics(text in service_table_text()) {
+        assert_service_table(&text);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Kubernetes quantities
 // ---------------------------------------------------------------------------------------------
 
