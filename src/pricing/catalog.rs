@@ -565,14 +565,15 @@ struct RawTier {
     price: Spanned<String>,
 }
 
-/// Validates a [`RawCatalog`] into a [`PriceCatalog`], pointing errors at lines of `text`.
-struct Loader<'a> {
-    origin: &'a str,
-    text: &'a str,
+/// Validates a [`RawCatalog`] into a [`PriceCatalog`] (and a service table, in
+/// `services.rs`), pointing errors at lines of `text`.
+pub(super) struct Loader<'a> {
+    pub(super) origin: &'a str,
+    pub(super) text: &'a str,
 }
 
 impl Loader<'_> {
-    fn invalid(&self, span: Option<Range<usize>>, message: String) -> PricingError {
+    pub(super) fn invalid(&self, span: Option<Range<usize>>, message: String) -> PricingError {
         PricingError::Invalid {
             origin: self.origin.to_string(),
             line: span.map(|s| line_of(self.text, s.start)),
@@ -580,17 +581,41 @@ impl Loader<'_> {
         }
     }
 
-    /// A price: a decimal string that parses exactly and is greater than zero.
-    fn price(&self, value: &Spanned<String>, what: &str) -> Result<Money, PricingError> {
+    /// A price (or a factor): a decimal string that parses exactly and is greater than zero.
+    pub(super) fn price(&self, value: &Spanned<String>, what: &str) -> Result<Money, PricingError> {
         let money = Money::parse(value.get_ref())
             .map_err(|e| self.invalid(Some(value.span()), format!("{what}: {e}")))?;
         if money <= Money::ZERO {
             return Err(self.invalid(
                 Some(value.span()),
-                format!("{what}: a price must be greater than zero, got {:?}", value.get_ref()),
+                format!("{what}: must be greater than zero, got {:?}", value.get_ref()),
             ));
         }
         Ok(money)
+    }
+
+    /// The `as_of` date, `YYYY-MM-DD`.
+    pub(super) fn as_of(&self, raw: &Spanned<String>) -> Result<String, PricingError> {
+        let as_of = raw.get_ref().trim().to_string();
+        if chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").is_err() {
+            return Err(self.invalid(
+                Some(raw.span()),
+                format!("as_of must be a date written YYYY-MM-DD, got {as_of:?}"),
+            ));
+        }
+        Ok(as_of)
+    }
+
+    /// The three-letter `currency` code.
+    pub(super) fn currency(&self, raw: &Spanned<String>) -> Result<String, PricingError> {
+        let currency = raw.get_ref().trim().to_string();
+        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+            return Err(self.invalid(
+                Some(raw.span()),
+                format!("currency must be a three-letter code such as \"USD\", got {currency:?}"),
+            ));
+        }
+        Ok(currency)
     }
 
     fn prices(
@@ -608,20 +633,8 @@ impl Loader<'_> {
         raw: RawCatalog,
         services: ServiceCatalog,
     ) -> Result<PriceCatalog, PricingError> {
-        let as_of = raw.as_of.get_ref().trim().to_string();
-        if chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").is_err() {
-            return Err(self.invalid(
-                Some(raw.as_of.span()),
-                format!("as_of must be a date written YYYY-MM-DD, got {as_of:?}"),
-            ));
-        }
-        let currency = raw.currency.get_ref().trim().to_string();
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(self.invalid(
-                Some(raw.currency.span()),
-                format!("currency must be a three-letter code such as \"USD\", got {currency:?}"),
-            ));
-        }
+        let as_of = self.as_of(&raw.as_of)?;
+        let currency = self.currency(&raw.currency)?;
         if *raw.hours_per_month.get_ref() != HOURS_PER_MONTH {
             return Err(self.invalid(
                 Some(raw.hours_per_month.span()),

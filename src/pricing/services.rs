@@ -19,14 +19,13 @@
 //! sources.
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::catalog::{InstanceShape, NoPrice, PricingError, line_of};
+use super::catalog::{InstanceShape, Loader, NoPrice, PricingError, line_of};
 use crate::model::Money;
 
 /// The built-in tables: (service, text, origin).
@@ -165,7 +164,7 @@ impl ServicePrices {
             line: e.span().map(|span| line_of(text, span.start)),
             message: e.message().trim_end().to_string(),
         })?;
-        Loader { origin, text }.build(raw)
+        build(&Loader { origin, text }, raw)
     }
 
     /// The service's name, e.g. `rds`.
@@ -351,149 +350,109 @@ struct RawRegion {
     units: BTreeMap<String, Spanned<String>>,
 }
 
-struct Loader<'a> {
-    origin: &'a str,
-    text: &'a str,
-}
-
-impl Loader<'_> {
-    fn invalid(&self, span: Option<Range<usize>>, message: String) -> PricingError {
-        PricingError::Invalid {
-            origin: self.origin.to_string(),
-            line: span.map(|s| line_of(self.text, s.start)),
-            message,
-        }
+/// Validates a [`RawService`] into a [`ServicePrices`], pointing errors at lines of the text.
+fn build(loader: &Loader<'_>, raw: RawService) -> Result<ServicePrices, PricingError> {
+    let service = raw.service.get_ref().trim().to_string();
+    if service.is_empty() {
+        return Err(loader.invalid(Some(raw.service.span()), "service must be named".into()));
+    }
+    let as_of = loader.as_of(&raw.as_of)?;
+    let currency = loader.currency(&raw.currency)?;
+    let mut factors = BTreeMap::new();
+    for (name, value) in &raw.factors {
+        factors.insert(name.clone(), loader.price(value, &format!("factors.{name}"))?);
     }
 
-    /// A price or factor: an exact decimal greater than zero.
-    fn positive(&self, value: &Spanned<String>, what: &str) -> Result<Money, PricingError> {
-        let money = Money::parse(value.get_ref())
-            .map_err(|e| self.invalid(Some(value.span()), format!("{what}: {e}")))?;
-        if money <= Money::ZERO {
-            return Err(self.invalid(
-                Some(value.span()),
-                format!("{what}: must be greater than zero, got {:?}", value.get_ref()),
+    let mut classes = BTreeMap::new();
+    for (name, spanned) in &raw.classes {
+        let at = Some(spanned.span());
+        let class = spanned.get_ref();
+        if class.vcpu == 0 || !class.memory_gib.is_finite() || class.memory_gib <= 0.0 {
+            return Err(loader.invalid(
+                at,
+                format!("classes.{name}: vcpu and memory_gib must be greater than zero"),
             ));
         }
-        Ok(money)
-    }
-
-    fn build(&self, raw: RawService) -> Result<ServicePrices, PricingError> {
-        let service = raw.service.get_ref().trim().to_string();
-        if service.is_empty() {
-            return Err(self.invalid(Some(raw.service.span()), "service must be named".into()));
-        }
-        let as_of = raw.as_of.get_ref().trim().to_string();
-        if chrono::NaiveDate::parse_from_str(&as_of, "%Y-%m-%d").is_err() {
-            return Err(self.invalid(
-                Some(raw.as_of.span()),
-                format!("as_of must be a date written YYYY-MM-DD, got {as_of:?}"),
-            ));
-        }
-        let currency = raw.currency.get_ref().trim().to_string();
-        if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(self.invalid(
-                Some(raw.currency.span()),
-                format!("currency must be a three-letter code such as \"USD\", got {currency:?}"),
-            ));
-        }
-        let mut factors = BTreeMap::new();
-        for (name, value) in &raw.factors {
-            factors.insert(name.clone(), self.positive(value, &format!("factors.{name}"))?);
-        }
-
-        let mut classes = BTreeMap::new();
-        for (name, spanned) in &raw.classes {
-            let at = Some(spanned.span());
-            let class = spanned.get_ref();
-            if class.vcpu == 0 || !class.memory_gib.is_finite() || class.memory_gib <= 0.0 {
-                return Err(self.invalid(
-                    at,
-                    format!("classes.{name}: vcpu and memory_gib must be greater than zero"),
-                ));
-            }
-            let family = match &class.family {
-                Some(family) => family.clone(),
-                None => default_family(name).map(str::to_string).ok_or_else(|| {
-                    self.invalid(
-                        at.clone(),
-                        format!(
-                            "classes.{name}: the name is not of the form family.size; give \
+        let family = match &class.family {
+            Some(family) => family.clone(),
+            None => default_family(name).map(str::to_string).ok_or_else(|| {
+                loader.invalid(
+                    at.clone(),
+                    format!(
+                        "classes.{name}: the name is not of the form family.size; give \
                              family = \"…\""
-                        ),
-                    )
-                })?,
-            };
-            let size = size_of(name, &family);
-            let shape = InstanceShape { vcpu: class.vcpu, memory_gib: class.memory_gib };
-            classes.insert(name.clone(), ClassShape { shape, family, size });
-        }
-
-        let families: std::collections::BTreeSet<&str> =
-            classes.values().map(|c| c.family.as_str()).collect();
-        let mut mappings = [BTreeMap::new(), BTreeMap::new()];
-        for (table, (raw_map, out)) in ["generations", "graviton"]
-            .iter()
-            .zip([&raw.generations, &raw.graviton].into_iter().zip(mappings.iter_mut()))
-        {
-            for (old, new) in raw_map {
-                for family in [old.as_str(), new.get_ref().as_str()] {
-                    if !families.contains(family) {
-                        return Err(self.invalid(
-                            Some(new.span()),
-                            format!(
-                                "{table}: {old} -> {}: no class of family {family} is listed in \
-                                 [classes]",
-                                new.get_ref()
-                            ),
-                        ));
-                    }
-                }
-                out.insert(old.clone(), new.get_ref().clone());
-            }
-        }
-        let [generations, graviton] = mappings;
-
-        let mut regions = BTreeMap::new();
-        for (name, region) in &raw.regions {
-            let mut out = ServiceRegion::default();
-            for (variant, prices) in &region.hourly {
-                let table = format!("regions.{name}.hourly.{variant}");
-                let mut priced = BTreeMap::new();
-                for (class, value) in prices {
-                    if !classes.contains_key(class) {
-                        return Err(self.invalid(
-                            Some(value.span()),
-                            format!(
-                                "{table}: {class:?} is not listed in [classes] (add its vcpu and \
-                                 memory_gib there)"
-                            ),
-                        ));
-                    }
-                    priced
-                        .insert(class.clone(), self.positive(value, &format!("{table}.{class}"))?);
-                }
-                out.hourly.insert(variant.clone(), priced);
-            }
-            for (unit, value) in &region.units {
-                let what = format!("regions.{name}.units.{unit}");
-                out.units.insert(unit.clone(), self.positive(value, &what)?);
-            }
-            regions.insert(name.clone(), out);
-        }
-
-        Ok(ServicePrices {
-            service,
-            as_of,
-            source: raw.source.trim().to_string(),
-            currency,
-            factors,
-            classes,
-            generations,
-            graviton,
-            regions,
-        })
+                    ),
+                )
+            })?,
+        };
+        let size = size_of(name, &family);
+        let shape = InstanceShape { vcpu: class.vcpu, memory_gib: class.memory_gib };
+        classes.insert(name.clone(), ClassShape { shape, family, size });
     }
+
+    let families: std::collections::BTreeSet<&str> =
+        classes.values().map(|c| c.family.as_str()).collect();
+    // Family -> family, both sides families of listed classes.
+    let mapping = |table: &str, raw: &BTreeMap<String, Spanned<String>>| {
+        let mut out = BTreeMap::new();
+        for (old, new) in raw {
+            for family in [old.as_str(), new.get_ref().as_str()] {
+                if !families.contains(family) {
+                    return Err(loader.invalid(
+                        Some(new.span()),
+                        format!(
+                            "{table}: {old} -> {}: no class of family {family} is listed in \
+                             [classes]",
+                            new.get_ref()
+                        ),
+                    ));
+                }
+            }
+            out.insert(old.clone(), new.get_ref().clone());
+        }
+        Ok(out)
+    };
+    let generations = mapping("generations", &raw.generations)?;
+    let graviton = mapping("graviton", &raw.graviton)?;
+
+    let mut regions = BTreeMap::new();
+    for (name, region) in &raw.regions {
+        let mut out = ServiceRegion::default();
+        for (variant, prices) in &region.hourly {
+            let table = format!("regions.{name}.hourly.{variant}");
+            let mut priced = BTreeMap::new();
+            for (class, value) in prices {
+                if !classes.contains_key(class) {
+                    return Err(loader.invalid(
+                        Some(value.span()),
+                        format!(
+                            "{table}: {class:?} is not listed in [classes] (add its vcpu and \
+                                 memory_gib there)"
+                        ),
+                    ));
+                }
+                priced.insert(class.clone(), loader.price(value, &format!("{table}.{class}"))?);
+            }
+            out.hourly.insert(variant.clone(), priced);
+        }
+        for (unit, value) in &region.units {
+            let what = format!("regions.{name}.units.{unit}");
+            out.units.insert(unit.clone(), loader.price(value, &what)?);
+        }
+        regions.insert(name.clone(), out);
+    }
+
+    Ok(ServicePrices {
+        service,
+        as_of,
+        source: raw.source.trim().to_string(),
+        currency,
+        factors,
+        classes,
+        generations,
+        graviton,
+        regions,
+    })
 }
 
 #[cfg(test)]
