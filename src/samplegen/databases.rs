@@ -51,11 +51,20 @@ struct Db {
     usage: (f64, f64, f64, u32),
 }
 
-/// The engine versions `rds-extended-support` lists (its `versions` parameter) that the sample
-/// uses.
+/// Whether the engine version is one `rds-extended-support` lists (its `versions` parameter,
+/// read from the built-in rule so the sample follows the rule file).
 fn past_standard_support(engine: &str, version: &str) -> bool {
+    static VERSIONS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let versions = VERSIONS.get_or_init(|| {
+        let rules = crate::analysis::rules::RuleSet::builtin().map(|set| set.rules);
+        let rule = rules.ok().and_then(|r| r.into_iter().find(|r| r.id == "rds-extended-support"));
+        match rule.and_then(|r| r.params.get("versions").cloned()) {
+            Some(crate::analysis::rules::Param::List(versions)) => versions,
+            _ => Vec::new(),
+        }
+    });
     let major = crate::analysis::rules::context::rds::engine_major(engine, version);
-    matches!((engine, major.as_str()), ("mysql", "5.7" | "8.0") | ("postgres", "11" | "12" | "13"))
+    versions.contains(&format!("{engine} {major}"))
 }
 
 impl Gen<'_> {

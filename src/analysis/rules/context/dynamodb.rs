@@ -51,12 +51,13 @@ fn storage_monthly(t: &DynamoDbTable, catalog: &PriceCatalog) -> Result<Money, S
 pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>>) {
     let now = input.snapshot.collected_at;
     for t in &input.snapshot.inventory.dynamodb_tables {
+        let capacity =
+            capacity_monthly(input.catalog, &t.region, t.read_capacity, t.write_capacity);
         let cost = input.billed.monthly(&t.id).unwrap_or_else(|| {
             let storage = storage_monthly(t, input.catalog);
             let (result, detail) = match t.billing_mode {
                 BillingMode::Provisioned => (
-                    capacity_monthly(input.catalog, &t.region, t.read_capacity, t.write_capacity)
-                        .and_then(|c| Ok(c + storage?)),
+                    capacity.clone().and_then(|c| Ok(c + storage?)),
                     format!(
                         "{} RCU + {} WCU in {} × {HOURS_PER_MONTH} h + {:.2} GB stored",
                         t.read_capacity,
@@ -104,11 +105,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
         f.insert("item_count", num(t.item_count as f64));
         f.insert("status", shared_text(&t.status));
         f.insert("age_days", days_between(t.create_time, now));
-        f.insert(
-            "capacity_monthly",
-            capacity_monthly(input.catalog, &t.region, t.read_capacity, t.write_capacity)
-                .map_or(Value::Null, |m| num(m.to_f64())),
-        );
+        f.insert("capacity_monthly", capacity.map_or(Value::Null, |m| num(m.to_f64())));
         views.push(view(
             ResourceKind::DynamodbTable,
             &t.id,

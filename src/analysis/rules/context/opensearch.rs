@@ -10,17 +10,15 @@ use crate::model::Money;
 use crate::model::inventory::SearchDomain;
 use crate::pricing::HOURS_PER_MONTH;
 
-/// Data nodes, dedicated masters and the data nodes' EBS volumes, for a month.
-fn domain_monthly(d: &SearchDomain, input: &Inputs<'_, '_>) -> Result<Money, String> {
+/// Data nodes (`data`, priced by the caller), dedicated masters and the data nodes' EBS
+/// volumes, for a month.
+fn domain_monthly(
+    d: &SearchDomain,
+    data: &Result<Money, String>,
+    input: &Inputs<'_, '_>,
+) -> Result<Money, String> {
     let catalog = input.catalog;
-    let data = nodes_monthly(
-        catalog,
-        "opensearch",
-        &d.region,
-        "default",
-        &d.instance_type,
-        d.instance_count,
-    )?;
+    let data = data.clone()?;
     let masters = match &d.master_type {
         Some(t) if d.master_count > 0 => {
             nodes_monthly(catalog, "opensearch", &d.region, "default", t, d.master_count)?
@@ -46,6 +44,14 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
     let now = input.snapshot.collected_at;
     let table = input.catalog.services().get("opensearch").ok();
     for d in &input.snapshot.inventory.search_domains {
+        let data = nodes_monthly(
+            input.catalog,
+            "opensearch",
+            &d.region,
+            "default",
+            &d.instance_type,
+            d.instance_count,
+        );
         let cost = input.billed.monthly(&d.id).unwrap_or_else(|| {
             let masters = match &d.master_type {
                 Some(t) if d.master_count > 0 => format!(" + {} × {t}", d.master_count),
@@ -53,7 +59,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             };
             super::catalog_cost(
                 input.catalog,
-                domain_monthly(d, input),
+                domain_monthly(d, &data, input),
                 format!(
                     "{} × {}{masters} in {} on demand × {HOURS_PER_MONTH} h + {} × {} GiB {}",
                     d.instance_count,
@@ -78,18 +84,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
         f.insert("volume_type", text(d.volume_type.as_deref().unwrap_or("")));
         f.insert("volume_size_gib", num(d.volume_size_gib as f64));
         f.insert("age_days", days_between(d.create_time, now));
-        f.insert(
-            "data_nodes_monthly",
-            nodes_monthly(
-                input.catalog,
-                "opensearch",
-                &d.region,
-                "default",
-                &d.instance_type,
-                d.instance_count,
-            )
-            .map_or(Value::Null, |m| num(m.to_f64())),
-        );
+        f.insert("data_nodes_monthly", data.map_or(Value::Null, |m| num(m.to_f64())));
         views.push(view(
             ResourceKind::OpensearchDomain,
             &d.id,
