@@ -148,40 +148,8 @@ fn seed(env: &Env) {
 
     // DynamoDB: 1,000 RCU / 500 WCU provisioned, 70 reads and 20 writes a second consumed;
     // and 100 / 100 with no traffic at all (CloudWatch then has only the provisioned series).
-    let ddb = aws_sdk_dynamodb::Client::new(&config);
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-        ScalarAttributeType,
-    };
     for (name, rcu, wcu) in [("events", 1000, 500), ("idle-table", 100, 100)] {
-        env.block_on(
-            ddb.create_table()
-                .table_name(name)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name("pk")
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .unwrap(),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name("pk")
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .unwrap(),
-                )
-                .billing_mode(BillingMode::Provisioned)
-                .provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(rcu)
-                        .write_capacity_units(wcu)
-                        .build()
-                        .unwrap(),
-                )
-                .send(),
-        )
-        .unwrap();
+        env.create_dynamodb_table(REGION, name, Some((rcu, wcu)));
         let dims = [("TableName", name)];
         let provisioned = rcu as f64;
         env.put_metric_dims(

@@ -158,44 +158,8 @@ fn seed_databases(env: &Env) -> Databases {
     env.block_on(rs.pause_cluster().cluster_identifier("archive").send()).unwrap();
 
     // DynamoDB: a provisioned table and an on-demand one.
-    let ddb = aws_sdk_dynamodb::Client::new(&config);
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
-        ScalarAttributeType,
-    };
-    for (name, provisioned) in [("carts", Some((100, 20))), ("events", None)] {
-        let mut create = ddb
-            .create_table()
-            .table_name(name)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .tags(aws_sdk_dynamodb::types::Tag::builder().key("team").value(name).build().unwrap());
-        create = match provisioned {
-            Some((read, write)) => {
-                create.billing_mode(BillingMode::Provisioned).provisioned_throughput(
-                    ProvisionedThroughput::builder()
-                        .read_capacity_units(read)
-                        .write_capacity_units(write)
-                        .build()
-                        .unwrap(),
-                )
-            }
-            None => create.billing_mode(BillingMode::PayPerRequest),
-        };
-        env.block_on(create.send()).unwrap();
-    }
+    env.create_dynamodb_table(REGION, "carts", Some((100, 20)));
+    env.create_dynamodb_table(REGION, "events", None);
 
     // CloudWatch (LocalStack).
     let put = |namespace: &str, metric: &str, dims: &[(&str, &str)], value: f64| {

@@ -121,6 +121,47 @@ impl Env {
         self.sdk_at(self.moto, region)
     }
 
+    /// A DynamoDB table in moto keyed by `pk`, tagged `team=<name>`: provisioned with
+    /// (RCU, WCU), or on demand.
+    pub fn create_dynamodb_table(&self, region: &str, name: &str, provisioned: Option<(i64, i64)>) {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ProvisionedThroughput,
+            ScalarAttributeType,
+        };
+        let ddb = aws_sdk_dynamodb::Client::new(&self.moto_sdk(region));
+        let create = ddb
+            .create_table()
+            .table_name(name)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .tags(aws_sdk_dynamodb::types::Tag::builder().key("team").value(name).build().unwrap());
+        let create = match provisioned {
+            Some((read, write)) => {
+                create.billing_mode(BillingMode::Provisioned).provisioned_throughput(
+                    ProvisionedThroughput::builder()
+                        .read_capacity_units(read)
+                        .write_capacity_units(write)
+                        .build()
+                        .unwrap(),
+                )
+            }
+            None => create.billing_mode(BillingMode::PayPerRequest),
+        };
+        self.block_on(create.send()).unwrap();
+    }
+
     /// Runs a future on the seeding runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)
