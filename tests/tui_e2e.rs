@@ -47,6 +47,21 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+
+    /// Waits until the screen no longer shows `text`.
+    fn wait_gone(&self, text: &str) {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if !screen.contains(text) {
+                return;
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                panic!("timed out waiting for {text:?} to go; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 impl Drop for Tmux {
@@ -136,7 +151,11 @@ fn dashboard_end_to_end_in_tmux() {
     // Help overlay, then quit.
     tmux.keys(&["?"]);
     tmux.wait_for("Keys: Recommendations");
-    tmux.keys(&["Escape", "q"]);
+    // Escape and q sent together can reach the terminal in one read, which decodes as Alt+q;
+    // a person never types that fast, so wait for the overlay to close first.
+    tmux.keys(&["Escape"]);
+    tmux.wait_gone("Keys: Recommendations");
+    tmux.keys(&["q"]);
     let status = wait_for_file(&dir.path().join("exit-status"));
     assert_eq!(status.trim(), "0");
     let alternate = tmux.run(&["display-message", "-p", "-t", "e2e", "#{alternate_on}"]);
