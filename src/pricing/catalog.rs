@@ -231,6 +231,8 @@ pub struct PriceCatalog {
     currency: String,
     shapes: BTreeMap<String, InstanceShape>,
     generations: BTreeMap<String, String>,
+    /// x86 family → the Graviton (arm64) family of the same size (`[graviton]`).
+    graviton: BTreeMap<String, String>,
     included: BTreeMap<String, Included>,
     regions: BTreeMap<String, RegionPrices>,
     services: ServiceCatalog,
@@ -342,6 +344,15 @@ impl PriceCatalog {
         let (family, size) = split_type(instance_type)?;
         let newer = self.generations.get(family)?;
         let candidate = format!("{newer}.{size}");
+        self.regions.get(region)?.ec2.contains_key(&candidate).then_some(candidate)
+    }
+
+    /// Same size on AWS Graviton: m5→m6g, m6i→m7g, t3→t4g… (the catalog's `[graviton]`); None
+    /// when the family has no Graviton equivalent or that size is not priced in `region`.
+    pub fn graviton(&self, region: &str, instance_type: &str) -> Option<String> {
+        let (family, size) = split_type(instance_type)?;
+        let arm = self.graviton.get(family)?;
+        let candidate = format!("{arm}.{size}");
         self.regions.get(region)?.ec2.contains_key(&candidate).then_some(candidate)
     }
 
@@ -506,6 +517,8 @@ struct RawCatalog {
     #[serde(default)]
     generations: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
+    graviton: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
     ebs_included: BTreeMap<String, RawIncluded>,
     instance_types: BTreeMap<String, Spanned<RawShape>>,
     regions: BTreeMap<String, RawRegion>,
@@ -666,22 +679,27 @@ impl Loader<'_> {
         let families: BTreeSet<&str> =
             shapes.keys().filter_map(|name| split_type(name)).map(|(f, _)| f).collect();
 
-        let mut generations = BTreeMap::new();
-        for (old, new) in &raw.generations {
-            for family in [old.as_str(), new.get_ref().as_str()] {
-                if !families.contains(family) {
-                    return Err(self.invalid(
-                        Some(new.span()),
-                        format!(
-                            "generations: {old} -> {}: no {family}.* type is listed in \
-                             [instance_types]",
-                            new.get_ref()
-                        ),
-                    ));
+        let mapping = |table: &str, raw: &BTreeMap<String, Spanned<String>>| {
+            let mut out = BTreeMap::new();
+            for (old, new) in raw {
+                for family in [old.as_str(), new.get_ref().as_str()] {
+                    if !families.contains(family) {
+                        return Err(self.invalid(
+                            Some(new.span()),
+                            format!(
+                                "{table}: {old} -> {}: no {family}.* type is listed in \
+                                 [instance_types]",
+                                new.get_ref()
+                            ),
+                        ));
+                    }
                 }
+                out.insert(old.clone(), new.get_ref().clone());
             }
-            generations.insert(old.clone(), new.get_ref().clone());
-        }
+            Ok(out)
+        };
+        let generations = mapping("generations", &raw.generations)?;
+        let graviton = mapping("graviton", &raw.graviton)?;
 
         let included = raw
             .ebs_included
@@ -702,6 +720,7 @@ impl Loader<'_> {
             currency,
             shapes,
             generations,
+            graviton,
             included,
             regions,
             services,
@@ -950,6 +969,27 @@ gp3 = "0.08"
         assert_eq!(cat.successor(r, "m4.10xlarge"), None); // no m5.10xlarge
         assert_eq!(cat.successor(r, "m5.large"), None);
         assert_eq!(cat.successor("mars-east-1", "m4.large"), None);
+    }
+
+    #[test]
+    fn graviton_is_the_same_size_on_arm() {
+        let cat = builtin();
+        let r = "us-east-1";
+        assert_eq!(cat.graviton(r, "m5.xlarge").as_deref(), Some("m6g.xlarge"));
+        assert_eq!(cat.graviton(r, "c6i.2xlarge").as_deref(), Some("c7g.2xlarge"));
+        assert_eq!(cat.graviton(r, "t3a.micro").as_deref(), Some("t4g.micro"));
+        assert_eq!(cat.graviton(r, "m5.24xlarge"), None); // no m6g.24xlarge
+        assert_eq!(cat.graviton(r, "m4.large"), None); // previous generation: no mapping
+        assert_eq!(cat.graviton(r, "m6g.large"), None);
+        assert_eq!(cat.graviton("mars-east-1", "m5.large"), None);
+        assert_eq!(cat.instance_hourly(r, "m6g.large").unwrap(), m("0.077"));
+        assert_eq!(cat.instance_hourly(r, "t4g.2xlarge").unwrap(), m("0.2688"));
+        let err = load_err(
+            "as_of = \"2026-01-01\"\nsource = \"x\"\ncurrency = \"USD\"\nhours_per_month = 730\n\
+             [graviton]\nm5 = \"m6g\"\n[instance_types]\n\"m5.large\" = { vcpu = 2, memory_gib = 8.0 }\n\
+             [regions]\n",
+        );
+        assert!(err.contains("graviton: m5 -> m6g: no m6g.* type"), "{err}");
     }
 
     #[test]

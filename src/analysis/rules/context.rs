@@ -881,6 +881,11 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     };
     put("read_units_per_month", per_month(u.read_units_total));
     put("write_units_per_month", per_month(u.write_units_total));
+    put("iops_peak", u.io_ops_peak_per_second);
+    put(
+        "io_ops_per_day",
+        u.io_ops_total.filter(|_| u.days_covered > 0).map(|t| t / f64::from(u.days_covered)),
+    );
     m.into_value()
 }
 
@@ -976,6 +981,15 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
             arity(&args, 2, "successor")?;
             let (t, region) = (arg_text(&args, 0, "successor")?, arg_text(&args, 1, "successor")?);
             Ok(text(&c.successor(&region, &t).unwrap_or_default()))
+        },
+    );
+    let c = catalog.clone();
+    ctx.add_function(
+        "graviton",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 2, "graviton")?;
+            let (t, region) = (arg_text(&args, 0, "graviton")?, arg_text(&args, 1, "graviton")?);
+            Ok(text(&c.graviton(&region, &t).unwrap_or_default()))
         },
     );
     let c = catalog.clone();

@@ -57,6 +57,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "dynamodb-overprovisioned.toml",
         include_str!("../../../rules/pack/dynamodb-overprovisioned.toml"),
     ),
+    ("ec2-graviton.toml", include_str!("../../../rules/pack/ec2-graviton.toml")),
+    ("ebs-io-to-gp3.toml", include_str!("../../../rules/pack/ebs-io-to-gp3.toml")),
+    ("ebs-io1-to-io2.toml", include_str!("../../../rules/pack/ebs-io1-to-io2.toml")),
+    ("ebs-low-use.toml", include_str!("../../../rules/pack/ebs-low-use.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.

@@ -1,7 +1,9 @@
 //! CloudWatch utilization of one region, in batches of up to 500 queries per GetMetricData
 //! call, hourly over the lookback: CPU (average and maximum) and network per instance, bytes
 //! through each NAT gateway, and for the databases CPU, connections, RDS freeable memory,
-//! OpenSearch search and indexing rates, DynamoDB consumed capacity. Summaries are keyed by the
+//! OpenSearch search and indexing rates, DynamoDB consumed capacity; EBS read and write operations
+//! of attached volumes in five-minute periods (a peak IOPS needs a finer grain than an hour
+//! averages away). Summaries are keyed by the
 //! resource's inventory id (the ARN for databases), whatever dimension CloudWatch names it by.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -12,12 +14,15 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 use chrono::{DateTime, Utc};
 
 use super::{ApiFailure, to_chrono};
-use crate::model::inventory::{InstanceState, Inventory};
+use crate::model::inventory::{InstanceState, Inventory, VolumeState};
 use crate::model::utilization::UtilizationSummary;
 
 /// GetMetricData's limit of queries per request.
 const MAX_QUERIES: usize = 500;
 const HOUR: i32 = 3600;
+/// EBS operations are read in five-minute sums: an hourly sum ÷ 3600 would hide a burst that
+/// provisioned IOPS exist to serve.
+const VOLUME_PERIOD: i32 = 300;
 
 /// A resource CloudWatch names otherwise than the inventory does.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +52,8 @@ pub struct Targets {
     pub search_domains: Vec<Named>,
     pub redshift_clusters: Vec<Named>,
     pub dynamodb_tables: Vec<Named>,
+    /// EBS volumes attached to an instance (a detached volume does no I/O to measure).
+    pub volumes: Vec<String>,
 }
 
 impl Targets {
@@ -97,6 +104,12 @@ impl Targets {
                 .iter()
                 .map(|t| named(&t.id, &t.name))
                 .collect(),
+            volumes: inventory
+                .volumes
+                .iter()
+                .filter(|v| v.state == VolumeState::InUse)
+                .map(|v| v.id.clone())
+                .collect(),
         }
     }
 
@@ -108,6 +121,7 @@ impl Targets {
             && self.search_domains.is_empty()
             && self.redshift_clusters.is_empty()
             && self.dynamodb_tables.is_empty()
+            && self.volumes.is_empty()
     }
 }
 
@@ -128,6 +142,9 @@ enum Signal {
     /// A provisioned table's read capacity: published every hour the table exists, where the
     /// consumed units have points only for hours with traffic.
     ProvisionedReads,
+    /// EBS VolumeReadOps and VolumeWriteOps per period.
+    ReadOps,
+    WriteOps,
 }
 
 impl Signal {
@@ -135,7 +152,11 @@ impl Signal {
     /// and consumed units add up, free memory is the least of any, the rest the most of any.
     fn merge(self, a: f64, b: f64) -> f64 {
         match self {
-            Signal::Connections | Signal::ReadUnits | Signal::WriteUnits => a + b,
+            Signal::Connections
+            | Signal::ReadUnits
+            | Signal::WriteUnits
+            | Signal::ReadOps
+            | Signal::WriteOps => a + b,
             Signal::FreeableMemory => a.min(b),
             _ => a.max(b),
         }
@@ -151,6 +172,15 @@ enum Kind {
     Search,
     Warehouse,
     Table,
+    Volume,
+}
+
+/// The period of a kind's queries, seconds.
+fn period(kind: Kind) -> i32 {
+    match kind {
+        Kind::Volume => VOLUME_PERIOD,
+        _ => HOUR,
+    }
 }
 
 /// (signal, metric, statistic) of each kind; the namespace and dimensions come with the target.
@@ -188,6 +218,10 @@ fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
             (Signal::WriteUnits, "ConsumedWriteCapacityUnits", "Sum"),
             (Signal::ProvisionedReads, "ProvisionedReadCapacityUnits", "Average"),
         ],
+        Kind::Volume => &[
+            (Signal::ReadOps, "VolumeReadOps", "Sum"),
+            (Signal::WriteOps, "VolumeWriteOps", "Sum"),
+        ],
     }
 }
 
@@ -198,6 +232,7 @@ struct Ask {
     namespace: &'static str,
     metric: &'static str,
     stat: &'static str,
+    period: i32,
     dimensions: Vec<(&'static str, String)>,
 }
 
@@ -220,6 +255,7 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
                         namespace,
                         metric,
                         stat,
+                        period: period(kind),
                         dimensions: dimensions.clone(),
                     });
                 }
@@ -252,6 +288,9 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
     }
     for t in &targets.dynamodb_tables {
         add(&t.id, Kind::Table, "AWS/DynamoDB", vec![vec![("TableName", t.name.clone())]]);
+    }
+    for id in &targets.volumes {
+        add(id, Kind::Volume, "AWS/EBS", vec![vec![("VolumeId", id.clone())]]);
     }
     (owners, asks)
 }
@@ -344,6 +383,9 @@ fn summary(
             lookback_days,
         ),
         Kind::NatGateway => nat_summary(id, get(Signal::BytesOut), lookback_days),
+        Kind::Volume => {
+            volume_summary(id, get(Signal::ReadOps), get(Signal::WriteOps), lookback_days)
+        }
         _ => service_summary(id, kind, &get, lookback_days),
     }
 }
@@ -413,7 +455,7 @@ fn query(index: usize, ask: &Ask) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(format!("q{index}"))
         .metric_stat(
-            MetricStat::builder().metric(metric.build()).period(HOUR).stat(ask.stat).build(),
+            MetricStat::builder().metric(metric.build()).period(ask.period).stat(ask.stat).build(),
         )
         .return_data(true)
         .build()
@@ -474,6 +516,26 @@ fn nat_summary(id: &str, bytes: &[(DateTime<Utc>, f64)], lookback_days: u32) -> 
         days_covered: days_covered(bytes),
         data_points: u32::try_from(bytes.len()).unwrap_or(u32::MAX),
         bytes_processed: (!bytes.is_empty()).then(|| bytes.iter().map(|(_, v)| v).sum()),
+        ..Default::default()
+    }
+}
+
+/// An EBS volume: its busiest period's operations per second and its operations over the window.
+/// Points and days are counted on the periods with a read or a write point.
+fn volume_summary(
+    id: &str,
+    reads: &[(DateTime<Utc>, f64)],
+    writes: &[(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let ops = merge(Signal::ReadOps, reads, writes);
+    UtilizationSummary {
+        resource_id: id.to_string(),
+        lookback_days,
+        days_covered: days_covered(&ops),
+        data_points: u32::try_from(ops.len()).unwrap_or(u32::MAX),
+        io_ops_peak_per_second: max(&ops).map(|v| v / f64::from(VOLUME_PERIOD)),
+        io_ops_total: sum(&ops),
         ..Default::default()
     }
 }
@@ -606,6 +668,30 @@ mod tests {
         assert!(of(3).all(|a| a.namespace == "AWS/DynamoDB"));
         assert_eq!(of(3).filter(|a| a.stat == "Sum").count(), 2);
         assert!(of(3).any(|a| a.metric == "ProvisionedReadCapacityUnits"));
+    }
+
+    #[test]
+    fn volume_summaries_add_reads_and_writes_per_period() {
+        // Five-minute sums: 60,000 + 30,000 ops in the busiest period are 300 IOPS.
+        let reads = [at(1, 0, 60_000.0), at(2, 0, 300.0)];
+        let writes = [at(1, 0, 30_000.0), at(3, 0, 0.0)];
+        let s = volume_summary("vol-1", &reads, &writes, 14);
+        assert_eq!((s.data_points, s.days_covered), (3, 3));
+        assert_eq!(s.io_ops_peak_per_second, Some(300.0));
+        assert_eq!(s.io_ops_total, Some(90_300.0));
+        assert_eq!(s.cpu_avg_percent, None);
+        let empty = volume_summary("vol-2", &[], &[], 14);
+        assert_eq!(
+            (empty.data_points, empty.io_ops_peak_per_second, empty.io_ops_total),
+            (0, None, None)
+        );
+        let (owners, asks) = asks(&Targets { volumes: vec!["vol-1".into()], ..Default::default() });
+        assert_eq!(owners.len(), 1);
+        assert!(asks.iter().all(|a| a.namespace == "AWS/EBS"
+            && a.period == VOLUME_PERIOD
+            && a.stat == "Sum"
+            && a.dimensions == [("VolumeId", "vol-1".to_string())]));
+        assert_eq!(asks.len(), 2);
     }
 
     /// DynamoDB writes no consumed-capacity points for hours without traffic: a provisioned
