@@ -1,0 +1,228 @@
+//! The EC2 and EBS rules of issue 14: for each, resources where it must fire (savings checked
+//! against figures computed by hand from `rules/prices/aws.toml`, us-east-1) and near misses
+//! where it must not.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use costscope::analysis::rules::{Engine, Evaluation, Finding, RuleSet};
+use costscope::model::inventory::{Instance, InstanceState, Volume, VolumeAttachment, VolumeState};
+use costscope::model::utilization::UtilizationSummary;
+use costscope::model::{Money, Snapshot, Tags};
+use costscope::pricing::catalog::PriceCatalog;
+
+const ACCOUNT: &str = "222222222222";
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap()
+}
+
+fn full_tags() -> Tags {
+    [("team", "web"), ("env", "prod"), ("cost-center", "cc-1")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn instance(id: &str, instance_type: &str) -> Instance {
+    Instance {
+        id: id.into(),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        instance_type: instance_type.into(),
+        state: InstanceState::Running,
+        launch_time: Some(now() - Duration::days(200)),
+        state_transition_time: None,
+        state_transition_reason: None,
+        platform: Some("linux".into()),
+        tags: full_tags(),
+        volume_ids: Vec::new(),
+    }
+}
+
+fn volume(id: &str, volume_type: &str, size_gib: u64, iops: Option<u64>) -> Volume {
+    Volume {
+        id: id.into(),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        volume_type: volume_type.into(),
+        size_gib,
+        iops,
+        throughput: None,
+        state: VolumeState::InUse,
+        attachments: vec![VolumeAttachment {
+            instance_id: "i-host".into(),
+            device: Some("/dev/sdf".into()),
+        }],
+        create_time: Some(now() - Duration::days(300)),
+        tags: full_tags(),
+    }
+}
+
+/// A volume measured over `days` in five-minute periods: its busiest period and its total ops.
+fn volume_util(id: &str, days: u32, peak_iops: f64, total_ops: f64) -> UtilizationSummary {
+    UtilizationSummary {
+        resource_id: id.into(),
+        lookback_days: 14,
+        days_covered: days,
+        data_points: days * 288,
+        io_ops_peak_per_second: Some(peak_iops),
+        io_ops_total: Some(total_ops),
+        ..Default::default()
+    }
+}
+
+fn evaluate(snapshot: &Snapshot) -> Evaluation {
+    let engine =
+        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
+    let required: Vec<String> = ["team", "env", "cost-center"].map(String::from).to_vec();
+    let eval = engine.evaluate(snapshot, &required);
+    assert!(eval.errors.is_empty(), "evaluation errors: {:?}", eval.errors);
+    eval
+}
+
+fn find<'a>(eval: &'a Evaluation, rule: &str, id: &str) -> Option<&'a Finding> {
+    eval.findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
+}
+
+fn money(s: &str) -> Money {
+    Money::parse(s).unwrap()
+}
+
+#[test]
+fn ec2_graviton_moves_linux_instances_to_the_same_size_on_arm() {
+    let mut s = Snapshot::empty(now());
+    for (id, t) in [
+        ("i-m5", "m5.xlarge"),
+        ("i-c6i", "c6i.2xlarge"),
+        ("i-t3", "t3.micro"),
+        ("i-windows", "m5.xlarge"),
+        ("i-stopped", "m5.xlarge"),
+        ("i-huge", "m5.24xlarge"),
+        ("i-arm", "m6g.large"),
+        ("i-m4", "m4.large"),
+    ] {
+        s.inventory.instances.push(instance(id, t));
+    }
+    s.inventory.instances[3].platform = Some("windows".into());
+    s.inventory.instances[4].state = InstanceState::Stopped;
+    let eval = evaluate(&s);
+
+    // m5.xlarge 0.192 − m6g.xlarge 0.154 = 0.038 an hour × 730 = 27.74.
+    let f = find(&eval, "ec2-graviton", "i-m5").expect("m5.xlarge");
+    assert_eq!(f.estimated_monthly_savings, money("27.74"));
+    assert_eq!(f.target.as_deref(), Some("m6g.xlarge"));
+    assert_eq!(f.confidence.as_str(), "medium");
+    assert!(f.evidence.contains("arm64"), "{}", f.evidence);
+    // c6i.2xlarge 0.34 − c7g.2xlarge 0.29 = 0.05 × 730 = 36.50.
+    let f = find(&eval, "ec2-graviton", "i-c6i").expect("c6i.2xlarge");
+    assert_eq!(
+        (f.estimated_monthly_savings, f.target.as_deref()),
+        (money("36.50"), Some("c7g.2xlarge"))
+    );
+    // t3.micro 0.0104 − t4g.micro 0.0084 = 0.002 × 730 = 1.46.
+    let f = find(&eval, "ec2-graviton", "i-t3").expect("t3.micro");
+    assert_eq!(f.estimated_monthly_savings, money("1.46"));
+
+    for (id, why) in [
+        ("i-windows", "Windows has no Graviton AMI"),
+        ("i-stopped", "stopped: no compute charge"),
+        ("i-huge", "no m6g.24xlarge"),
+        ("i-arm", "already Graviton"),
+        ("i-m4", "m4 has no Graviton mapping (ec2-previous-generation's)"),
+    ] {
+        assert!(find(&eval, "ec2-graviton", id).is_none(), "{why}");
+    }
+}
+
+#[test]
+fn ebs_io_to_gp3_sizes_gp3_iops_to_the_measured_peak() {
+    let mut s = Snapshot::empty(now());
+    s.inventory.volumes = vec![
+        volume("vol-io1", "io1", 500, Some(10_000)),
+        volume("vol-io2", "io2", 200, Some(8_000)),
+        volume("vol-big", "io1", 500, Some(20_000)),
+        volume("vol-busy", "io1", 500, Some(16_000)),
+        volume("vol-short", "io1", 500, Some(10_000)),
+    ];
+    s.utilization = vec![
+        volume_util("vol-io1", 14, 2_000.0, 1e9),
+        volume_util("vol-io2", 14, 6_000.0, 1e9),
+        volume_util("vol-big", 14, 1_000.0, 1e9),
+        volume_util("vol-busy", 14, 13_000.0, 1e9),
+        volume_util("vol-short", 5, 2_000.0, 1e9),
+    ];
+    let eval = evaluate(&s);
+
+    // io1: 500 GiB × 0.125 = 62.50 + 10,000 IOPS × 0.065 = 650.00 → 712.50.
+    // gp3: peak 2,000 ÷ 0.8 = 2,500, raised to the included 3,000: 500 × 0.08 = 40.00, no IOPS
+    // or throughput charge → 40.00. Saved 672.50.
+    let f = find(&eval, "ebs-io-to-gp3", "vol-io1").expect("io1 with a low peak");
+    assert_eq!(f.estimated_monthly_savings, money("672.50"));
+    assert_eq!(f.current_monthly_cost, Some(money("712.50")));
+    assert_eq!(f.target.as_deref(), Some("gp3 3000 IOPS"));
+    assert!(f.evidence.contains("peaked at 2000 IOPS"), "{}", f.evidence);
+    // io2: 200 × 0.125 = 25.00 + 8,000 × 0.065 = 520.00 → 545.00.
+    // gp3: 6,000 ÷ 0.8 = 7,500 IOPS: 200 × 0.08 = 16.00 + (7,500 − 3,000) × 0.005 = 22.50 → 38.50.
+    // Saved 506.50.
+    let f = find(&eval, "ebs-io-to-gp3", "vol-io2").expect("io2 with a peak under gp3's limit");
+    assert_eq!(f.estimated_monthly_savings, money("506.50"));
+    assert_eq!(f.target.as_deref(), Some("gp3 7500 IOPS"));
+
+    assert!(find(&eval, "ebs-io-to-gp3", "vol-big").is_none(), "20,000 provisioned > 16,000");
+    assert!(find(&eval, "ebs-io-to-gp3", "vol-busy").is_none(), "13,000 peak > 80 % of 16,000");
+    assert!(find(&eval, "ebs-io-to-gp3", "vol-short").is_none(), "5 days of data");
+}
+
+#[test]
+fn ebs_io1_to_io2_fires_only_where_the_io2_tiers_are_cheaper() {
+    let mut s = Snapshot::empty(now());
+    s.inventory.volumes = vec![
+        volume("vol-fast", "io1", 1_000, Some(50_000)),
+        volume("vol-mid", "io1", 1_000, Some(20_000)),
+        volume("vol-io2", "io2", 1_000, Some(50_000)),
+    ];
+    let eval = evaluate(&s);
+    // io1: 1,000 × 0.125 = 125.00 + 50,000 × 0.065 = 3,250.00 → 3,375.00.
+    // io2: 125.00 + 32,000 × 0.065 = 2,080.00 + 18,000 × 0.0455 = 819.00 → 3,024.00.
+    // Saved 351.00.
+    let f = find(&eval, "ebs-io1-to-io2", "vol-fast").expect("io1 above 32,000 IOPS");
+    assert_eq!(f.estimated_monthly_savings, money("351.00"));
+    assert_eq!(f.target.as_deref(), Some("io2"));
+    // At or below 32,000 IOPS both cost the same.
+    assert!(find(&eval, "ebs-io1-to-io2", "vol-mid").is_none(), "20,000 IOPS: same price");
+    assert!(find(&eval, "ebs-io1-to-io2", "vol-io2").is_none(), "already io2");
+}
+
+#[test]
+fn ebs_low_use_fires_on_an_attached_volume_nobody_reads_or_writes() {
+    let mut s = Snapshot::empty(now());
+    let mut idle = volume("vol-idle", "gp3", 100, Some(3_000));
+    idle.throughput = Some(125);
+    s.inventory.volumes = vec![
+        idle,
+        volume("vol-used", "gp3", 100, Some(3_000)),
+        volume("vol-burst", "gp3", 100, Some(3_000)),
+        volume("vol-detached", "gp3", 100, Some(3_000)),
+    ];
+    s.inventory.volumes[3].state = VolumeState::Available;
+    s.inventory.volumes[3].attachments.clear();
+    s.utilization = vec![
+        // 7,000 ops over 14 days: 500 a day, never more than 0.5 IOPS.
+        volume_util("vol-idle", 14, 0.5, 7_000.0),
+        volume_util("vol-used", 14, 3.0, 1_400_000.0),
+        volume_util("vol-burst", 14, 40.0, 7_000.0),
+        volume_util("vol-detached", 14, 0.0, 0.0),
+    ];
+    let eval = evaluate(&s);
+    // gp3 100 GiB × 0.08 = 8.00 (3,000 IOPS and 125 MiB/s are included).
+    let f = find(&eval, "ebs-low-use", "vol-idle").expect("idle attached volume");
+    assert_eq!(f.estimated_monthly_savings, money("8.00"));
+    assert_eq!(f.action, "snapshot-and-delete");
+    assert!(f.evidence.contains("500 reads and writes a day"), "{}", f.evidence);
+    assert!(find(&eval, "ebs-low-use", "vol-used").is_none(), "100,000 ops a day");
+    assert!(find(&eval, "ebs-low-use", "vol-burst").is_none(), "a 40 IOPS burst");
+    assert!(find(&eval, "ebs-low-use", "vol-detached").is_none(), "ebs-unattached's");
+}
