@@ -128,10 +128,39 @@ fn probe_snapshot() -> Snapshot {
     table.read_units_total = Some(3e6);
     table.write_units_total = Some(1e6);
     s.utilization.extend([cache, search, warehouse, table]);
+    ebs_io(&mut s);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
     s
+}
+
+/// Attached provisioned-IOPS volumes and I/O measurements for the EBS rules (io → gp3, io1 → io2,
+/// low use on the root volume).
+fn ebs_io(s: &mut Snapshot) {
+    let Some(root) = s.inventory.volumes.first().cloned() else { return };
+    let io = |id: &str, iops| Volume {
+        id: id.into(),
+        volume_type: "io1".into(),
+        iops: Some(iops),
+        ..root.clone()
+    };
+    s.inventory.volumes.push(io("vol-probe-io1", 10_000));
+    s.inventory.volumes.push(io("vol-probe-io1-fast", 50_000));
+    let measured = |id: &str, peak: f64, total: f64| UtilizationSummary {
+        resource_id: id.into(),
+        lookback_days: 14,
+        days_covered: 14,
+        data_points: 14 * 288,
+        io_ops_peak_per_second: Some(peak),
+        io_ops_total: Some(total),
+        ..Default::default()
+    };
+    s.utilization.extend([
+        measured("vol-probe-root", 0.1, 100.0),
+        measured("vol-probe-io1", 2_000.0, 1e9),
+        measured("vol-probe-io1-fast", 40_000.0, 1e10),
+    ]);
 }
 
 /// `arn:aws:<service>:us-east-1:000000000000:<kind>:<name>` (DynamoDB and OpenSearch write
