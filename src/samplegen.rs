@@ -8,6 +8,7 @@
 //! price costs `monthly × 24 / 730` per day (rounded to 10 decimals), partial days are prorated by
 //! the second.
 
+mod compute;
 mod databases;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -2552,6 +2553,16 @@ fn evaluate(
                 smaller.as_deref().unwrap_or("?")
             ),
         );
+        // ec2-graviton: a running Linux instance whose same size on Graviton costs less.
+        let arm = catalog.graviton(&i.region, &i.instance_type);
+        let linux = i.platform.as_deref().is_none_or(|p| p == "linux");
+        push(
+            "ec2-graviton",
+            &i.id,
+            "Instance",
+            running && linux && cheaper(&arm),
+            format!("{} → {} on arm64", i.instance_type, arm.as_deref().unwrap_or("?")),
+        );
         let successor = catalog.successor(&i.region, &i.instance_type);
         push(
             "ec2-previous-generation",
@@ -2721,6 +2732,7 @@ impl Sample {
         g.snapshots(&mut ids)?;
         g.other_services();
         g.databases()?;
+        g.compute()?;
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
