@@ -61,13 +61,13 @@ fn volume(id: &str, volume_type: &str, size_gib: u64, iops: Option<u64>) -> Volu
     }
 }
 
-/// A volume measured over `days` in five-minute periods: its busiest period and its total ops.
+/// A volume measured hourly over `days`: its busiest hour (average IOPS) and its total ops.
 fn volume_util(id: &str, days: u32, peak_iops: f64, total_ops: f64) -> UtilizationSummary {
     UtilizationSummary {
         resource_id: id.into(),
         lookback_days: 14,
         days_covered: days,
-        data_points: days * 288,
+        data_points: days * 24,
         io_ops_peak_per_second: Some(peak_iops),
         io_ops_total: Some(total_ops),
         ..Default::default()
@@ -157,22 +157,22 @@ fn ebs_io_to_gp3_sizes_gp3_iops_to_the_measured_peak() {
     let eval = evaluate(&s);
 
     // io1: 500 GiB × 0.125 = 62.50 + 10,000 IOPS × 0.065 = 650.00 → 712.50.
-    // gp3: peak 2,000 ÷ 0.8 = 2,500, raised to the included 3,000: 500 × 0.08 = 40.00, no IOPS
-    // or throughput charge → 40.00. Saved 672.50.
+    // gp3: peak 2,000 ÷ 0.5 = 4,000 IOPS: 500 × 0.08 = 40.00 + (4,000 − 3,000) × 0.005 = 5.00,
+    // no throughput charge → 45.00. Saved 667.50.
     let f = find(&eval, "ebs-io-to-gp3", "vol-io1").expect("io1 with a low peak");
-    assert_eq!(f.estimated_monthly_savings, money("672.50"));
+    assert_eq!(f.estimated_monthly_savings, money("667.50"));
     assert_eq!(f.current_monthly_cost, Some(money("712.50")));
-    assert_eq!(f.target.as_deref(), Some("gp3 3000 IOPS"));
+    assert_eq!(f.target.as_deref(), Some("gp3 4000 IOPS"));
     assert!(f.evidence.contains("peaked at 2000 IOPS"), "{}", f.evidence);
     // io2: 200 × 0.125 = 25.00 + 8,000 × 0.065 = 520.00 → 545.00.
-    // gp3: 6,000 ÷ 0.8 = 7,500 IOPS: 200 × 0.08 = 16.00 + (7,500 − 3,000) × 0.005 = 22.50 → 38.50.
-    // Saved 506.50.
+    // gp3: 6,000 ÷ 0.5 = 12,000, capped at the 8,000 provisioned today: 200 × 0.08 = 16.00
+    // + (8,000 − 3,000) × 0.005 = 25.00 → 41.00. Saved 504.00.
     let f = find(&eval, "ebs-io-to-gp3", "vol-io2").expect("io2 with a peak under gp3's limit");
-    assert_eq!(f.estimated_monthly_savings, money("506.50"));
-    assert_eq!(f.target.as_deref(), Some("gp3 7500 IOPS"));
+    assert_eq!(f.estimated_monthly_savings, money("504.00"));
+    assert_eq!(f.target.as_deref(), Some("gp3 8000 IOPS"));
 
     assert!(find(&eval, "ebs-io-to-gp3", "vol-big").is_none(), "20,000 provisioned > 16,000");
-    assert!(find(&eval, "ebs-io-to-gp3", "vol-busy").is_none(), "13,000 peak > 80 % of 16,000");
+    assert!(find(&eval, "ebs-io-to-gp3", "vol-busy").is_none(), "13,000 peak > half of 16,000");
     assert!(find(&eval, "ebs-io-to-gp3", "vol-short").is_none(), "5 days of data");
 }
 
@@ -210,7 +210,7 @@ fn ebs_low_use_fires_on_an_attached_volume_nobody_reads_or_writes() {
     s.inventory.volumes[3].state = VolumeState::Available;
     s.inventory.volumes[3].attachments.clear();
     s.utilization = vec![
-        // 7,000 ops over 14 days: 500 a day, never more than 0.5 IOPS.
+        // 7,000 ops over 14 days: 500 a day, never more than 0.5 IOPS in an hour.
         volume_util("vol-idle", 14, 0.5, 7_000.0),
         volume_util("vol-used", 14, 3.0, 1_400_000.0),
         volume_util("vol-burst", 14, 40.0, 7_000.0),

@@ -36,7 +36,7 @@ pub struct UtilizationSummary {
     /// …and consumed over the whole window.
     pub read_units_total: Option<f64>,
     pub write_units_total: Option<f64>,
-    /// EBS: read plus write operations per second in the busiest five-minute period…
+    /// EBS: read plus write operations per second in the busiest hour (its average)…
     pub io_ops_peak_per_second: Option<f64>,
     /// …and over the whole window.
     pub io_ops_total: Option<f64>,

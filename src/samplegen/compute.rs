@@ -1,5 +1,5 @@
 //! The sample's EC2 and EBS additions of issue 14: provisioned-IOPS and quiet volumes attached to
-//! running instances, billed by id at the catalog's price and measured in five-minute periods,
+//! running instances, billed by id at the catalog's price and measured hourly,
 //! so that ebs-io-to-gp3, ebs-io1-to-io2 and ebs-low-use fire and have near misses; and the
 //! near misses of ec2-graviton (whose firing is judged over every instance in `evaluate`).
 
@@ -10,7 +10,7 @@ use crate::model::inventory::InstanceState;
 use crate::model::utilization::UtilizationSummary;
 
 /// One volume of the sample: type, size, provisioned IOPS, and what CloudWatch saw over the
-/// lookback (busiest five minutes in IOPS, operations in all).
+/// lookback (the busiest hour's average IOPS, operations in all).
 struct IoVolume {
     name: &'static str,
     volume_type: &'static str,
@@ -33,7 +33,7 @@ const VOLUMES: [IoVolume; 8] = [
         outcomes: &[(
             "ebs-io-to-gp3",
             true,
-            "io1 with 10,000 IOPS peaked at 1,800: gp3 with the included 3,000 serves it",
+            "io1 with 10,000 IOPS peaked at 1,800 an hour: gp3 with 3,600 serves it",
         )],
     },
     IoVolume {
@@ -43,7 +43,11 @@ const VOLUMES: [IoVolume; 8] = [
         iops: Some(8_000),
         peak_iops: 6_000.0,
         total_ops: 2.5e9,
-        outcomes: &[("ebs-io-to-gp3", true, "io2 with 8,000 IOPS peaked at 6,000: gp3 at 7,500")],
+        outcomes: &[(
+            "ebs-io-to-gp3",
+            true,
+            "io2 with 8,000 IOPS peaked at 6,000 an hour: gp3 with the same 8,000",
+        )],
     },
     IoVolume {
         name: "ledger-wal",
@@ -55,7 +59,7 @@ const VOLUMES: [IoVolume; 8] = [
         outcomes: &[(
             "ebs-io-to-gp3",
             false,
-            "peak 13,500 IOPS is above 80 % of gp3's 16,000: no headroom left on gp3",
+            "peak 13,500 IOPS is above half of gp3's 16,000: no room for bursts on gp3",
         )],
     },
     IoVolume {
@@ -92,7 +96,7 @@ const VOLUMES: [IoVolume; 8] = [
         outcomes: &[(
             "ebs-low-use",
             true,
-            "attached, 300 reads and writes a day, busiest five minutes 0.4 IOPS",
+            "attached, 300 reads and writes a day, busiest hour 0.4 IOPS",
         )],
     },
     IoVolume {
@@ -182,7 +186,7 @@ impl Gen<'_> {
                 resource_id: id.clone(),
                 lookback_days: LOOKBACK_DAYS,
                 days_covered: LOOKBACK_DAYS,
-                data_points: LOOKBACK_DAYS * 24 * 12,
+                data_points: LOOKBACK_DAYS * 24,
                 io_ops_peak_per_second: Some(v.peak_iops),
                 io_ops_total: Some(v.total_ops),
                 ..UtilizationSummary::default()

@@ -151,7 +151,7 @@ fn ebs_io(s: &mut Snapshot) {
         resource_id: id.into(),
         lookback_days: 14,
         days_covered: 14,
-        data_points: 14 * 288,
+        data_points: 14 * 24,
         io_ops_peak_per_second: Some(peak),
         io_ops_total: Some(total),
         ..Default::default()

@@ -1,0 +1,95 @@
+//! `report --aws` on an EC2/EBS estate seeded in LocalStack (EC2 and CloudWatch): ec2-graviton,
+//! ebs-io-to-gp3, ebs-io1-to-io2 and ebs-low-use fire where they should, with savings computed by
+//! hand from `rules/prices/aws.toml` (us-east-1, 730 h a month), and leave the busy alone.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common_aws;
+
+use aws_sdk_ec2::types::VolumeType;
+use common_aws::*;
+use serde_json::Value;
+
+const REGION: &str = "us-east-1";
+const TWO_WEEKS: i64 = 14 * 24;
+
+struct Seeded {
+    host: String,
+    low_peak_io1: String,
+    fast_io1: String,
+    quiet_gp3: String,
+    busy_gp3: String,
+}
+
+/// Hourly read and write operations of a volume (the peak IOPS is `(reads + writes) / 3600`).
+fn volume_ops(env: &Env, id: &str, reads: f64, writes: f64) {
+    env.put_metric(REGION, "AWS/EBS", "VolumeReadOps", ("VolumeId", id), reads, TWO_WEEKS);
+    env.put_metric(REGION, "AWS/EBS", "VolumeWriteOps", ("VolumeId", id), writes, TWO_WEEKS);
+}
+
+fn seed(env: &Env) -> Seeded {
+    let full = [("team", "data"), ("env", "prod"), ("cost-center", "42")];
+    let host = env.run_instance(REGION, "m5.xlarge", &full);
+    env.instance_metrics(REGION, &host, 60.0, 1e9, TWO_WEEKS);
+    let low_peak_io1 = env.create_volume(REGION, VolumeType::Io1, 500, Some(10_000));
+    let fast_io1 = env.create_volume(REGION, VolumeType::Io1, 1_000, Some(50_000));
+    let quiet_gp3 = env.create_volume(REGION, VolumeType::Gp3, 100, None);
+    let busy_gp3 = env.create_volume(REGION, VolumeType::Gp3, 100, None);
+    let ec2 = env.ec2(REGION);
+    for (n, volume) in [&low_peak_io1, &fast_io1, &quiet_gp3, &busy_gp3].into_iter().enumerate() {
+        let device = format!("/dev/sd{}", (b'f' + n as u8) as char);
+        env.block_on(
+            ec2.attach_volume().volume_id(volume).instance_id(&host).device(device).send(),
+        )
+        .unwrap();
+    }
+    // 300,000 + 150,000 ops in the busiest hour: 125 IOPS.
+    volume_ops(env, &low_peak_io1, 300_000.0, 150_000.0);
+    // 10 + 10 ops an hour: 480 a day.
+    volume_ops(env, &quiet_gp3, 10.0, 10.0);
+    // 30,000 + 30,000 an hour: 1.44 million a day.
+    volume_ops(env, &busy_gp3, 30_000.0, 30_000.0);
+    Seeded { host, low_peak_io1, fast_io1, quiet_gp3, busy_gp3 }
+}
+
+fn finding<'a>(found: &'a [Value], rule: &str, id: &str) -> Option<&'a Value> {
+    found.iter().find(|f| f["rule_id"] == rule && f["resource_id"] == id)
+}
+
+#[test]
+fn report_aws_finds_the_ec2_and_ebs_rules_with_savings() {
+    let env = Env::new("111100000501");
+    let seeded = seed(&env);
+    let out = env.costscope(&["report", "--aws", "--regions", REGION, "--format", "json"]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let found = findings(&report);
+    let expect = |rule: &str, id: &str| -> &Value {
+        finding(&found, rule, id).unwrap_or_else(|| {
+            panic!(
+                "no {rule} finding for {id}; warnings: {}; findings: {:#?}",
+                report["warnings"],
+                found.iter().map(|f| (&f["rule_id"], &f["resource_id"])).collect::<Vec<_>>()
+            )
+        })
+    };
+
+    // m5.xlarge 0.192 → m6g.xlarge 0.154: 0.038 × 730.
+    let arm = expect("ec2-graviton", &seeded.host);
+    assert_eq!(savings(arm), "27.74");
+    assert_eq!(arm["target"], "m6g.xlarge");
+    // io1 500 GiB × 0.125 + 10,000 IOPS × 0.065 = 712.50; peak 125 IOPS ÷ 0.5 fits the
+    // included 3,000 of gp3: 500 × 0.08 = 40.00.
+    let io = expect("ebs-io-to-gp3", &seeded.low_peak_io1);
+    assert_eq!(savings(io), "672.5");
+    assert_eq!(io["target"], "gp3 3000 IOPS");
+    // io1 1,000 GiB with 50,000 IOPS: 125 + 3,250 = 3,375; io2: 125 + 32,000 × 0.065 +
+    // 18,000 × 0.0455 = 3,024.
+    assert_eq!(savings(expect("ebs-io1-to-io2", &seeded.fast_io1)), "351");
+    // gp3 100 GiB × 0.08, with its included 3,000 IOPS and 125 MiB/s.
+    assert_eq!(savings(expect("ebs-low-use", &seeded.quiet_gp3)), "8");
+
+    assert!(finding(&found, "ebs-low-use", &seeded.busy_gp3).is_none(), "1.44 M ops a day");
+    assert!(finding(&found, "ebs-io-to-gp3", &seeded.fast_io1).is_none(), "50,000 IOPS");
+    // Unmeasured (no metrics at all): not judged, not idle.
+    assert!(finding(&found, "ebs-low-use", &seeded.fast_io1).is_none());
+}
