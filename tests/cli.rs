@@ -10,10 +10,14 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 26] = [
+const DEFAULT_RULES: [&str; 30] = [
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
+    "ebs-io-to-gp3",
+    "ebs-io1-to-io2",
+    "ebs-low-use",
     "ebs-unattached",
+    "ec2-graviton",
     "ec2-idle",
     "ec2-previous-generation",
     "ec2-rightsize",
