@@ -19,6 +19,9 @@ use crate::model::inventory::{Inventory, LogGroup};
 
 const SERVICE: &str = "CloudWatch Logs";
 
+/// The last ingestion of one group, or why it could not be read.
+type Lookup = Result<Option<DateTime<Utc>>, ApiFailure>;
+
 /// Groups whose newest stream is looked up, per region.
 pub const MAX_INGESTION_LOOKUPS: usize = 1_000;
 
@@ -52,12 +55,11 @@ pub async fn inventory(
     let chosen = lookup_order(&groups);
     let names: Vec<(usize, String)> =
         chosen.iter().filter_map(|i| Some((*i, groups.get(*i)?.name.clone()))).collect();
-    let answers: Vec<(usize, Result<Option<DateTime<Utc>>, ApiFailure>)> =
-        futures_util::stream::iter(names)
-            .map(|(i, name)| async move { (i, last_ingestion(client, &name).await) })
-            .buffered(LOOKUP_CONCURRENCY)
-            .collect()
-            .await;
+    let answers: Vec<(usize, Lookup)> = futures_util::stream::iter(names)
+        .map(|(i, name)| async move { (i, last_ingestion(client, &name).await) })
+        .buffered(LOOKUP_CONCURRENCY)
+        .collect()
+        .await;
     let mut first: Option<ApiFailure> = None;
     let mut failed = 0usize;
     for (i, answer) in answers {
