@@ -6,7 +6,9 @@
 //! groups would otherwise make 10,000 calls per region against a quota of a few per second.
 //! Only groups storing something are looked up (an empty group saves nothing when deleted),
 //! the largest first, at most [`MAX_INGESTION_LOOKUPS`] per region; the others keep
-//! `ingestion_checked = false` and `logs-stale` does not judge them.
+//! `ingestion_checked = false` and `logs-stale` does not judge them. Tags are not bounded (one
+//! ListTagsForResource per group, four at a time): without them `untagged` would misjudge every
+//! group, so a very large account pays those calls.
 
 use aws_sdk_cloudwatchlogs::Client;
 use aws_sdk_cloudwatchlogs::types as cwl;
@@ -81,11 +83,13 @@ pub async fn inventory(
         }
         warnings.push(f);
     }
-    if chosen.len() == MAX_INGESTION_LOOKUPS {
+    let storing = groups.iter().filter(|g| g.stored_bytes > 0).count();
+    if storing > chosen.len() {
         tracing::info!(
             region = %region,
-            groups = groups.len(),
-            "last ingestion looked up for the {MAX_INGESTION_LOOKUPS} largest log groups only"
+            storing,
+            looked_up = chosen.len(),
+            "last ingestion read for the largest log groups only; logs-stale skips the others"
         );
     }
     Ok(ServiceRead { inventory: Inventory { log_groups: groups, ..Default::default() }, warnings })
