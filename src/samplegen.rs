@@ -10,6 +10,7 @@
 
 mod compute;
 mod databases;
+mod network_logs;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -1900,15 +1901,6 @@ impl<'c> Gen<'c> {
                             format!("alias/{name}"),
                         )
                     }
-                    IdKind::LoadBalancer => {
-                        let suffix = self.rng.hex(16);
-                        (
-                            format!(
-                                "arn:aws:elasticloadbalancing:{arn_region}:{acct}:loadbalancer/app/{name}/{suffix}"
-                            ),
-                            name,
-                        )
-                    }
                     IdKind::Secret => {
                         let suffix = self.rng.letters(6);
                         let secret = format!("{env}/{base}{copy}");
@@ -1918,10 +1910,6 @@ impl<'c> Gen<'c> {
                             ),
                             secret,
                         )
-                    }
-                    IdKind::LogGroup => {
-                        let group = format!("/aws/{base}/{env}{copy}");
-                        (format!("arn:aws:logs:{arn_region}:{acct}:log-group:{group}"), group)
                     }
                 };
                 let id = self.unique(id);
@@ -2300,9 +2288,7 @@ enum IdKind {
     Distribution,
     HostedZone,
     Key,
-    LoadBalancer,
     Secret,
-    LogGroup,
 }
 
 struct OtherService {
@@ -2320,7 +2306,7 @@ const fn usage(min: i64, max: i64, spread: i64, weekday_dip: bool) -> Cost {
 }
 
 // RDS, DynamoDB, ElastiCache and OpenSearch are in the inventory: see `databases`.
-const OTHER_SERVICES: [OtherService; 12] = [
+const OTHER_SERVICES: [OtherService; 10] = [
     OtherService {
         service: S3,
         resource_type: "Bucket",
@@ -2396,28 +2382,6 @@ const OTHER_SERVICES: [OtherService; 12] = [
         names: &["acme"],
     },
     OtherService {
-        service: CLOUDWATCH,
-        resource_type: "Log Group",
-        count: 24,
-        global: false,
-        kind: IdKind::LogGroup,
-        cost: usage(20_000, 9_000_000, 200, true),
-        names: &[
-            "lambda",
-            "eks",
-            "rds",
-            "apigateway",
-            "vpc-flow-logs",
-            "ecs",
-            "codebuild",
-            "waf",
-            "cloudtrail",
-            "elasticbeanstalk",
-            "opensearch",
-            "app",
-        ],
-    },
-    OtherService {
         service: SQS,
         resource_type: "Queue",
         count: 12,
@@ -2443,15 +2407,6 @@ const OTHER_SERVICES: [OtherService; 12] = [
         kind: IdKind::HostedZone,
         cost: usage(20_000, 600_000, 200, false),
         names: &["acme", "acme-internal", "acme-shop", "acme-status"],
-    },
-    OtherService {
-        service: ELB,
-        resource_type: "Load Balancer",
-        count: 8,
-        global: false,
-        kind: IdKind::LoadBalancer,
-        cost: usage(540_000, 9_000_000, 250, true),
-        names: &["web", "api", "internal", "grafana"],
     },
     OtherService {
         service: SECRETS,
@@ -2733,6 +2688,7 @@ impl Sample {
         g.other_services();
         g.databases()?;
         g.compute()?;
+        g.network_and_logs()?;
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());

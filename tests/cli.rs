@@ -402,7 +402,7 @@ fn the_suppressions_file_leaves_findings_out_of_the_report() {
 #[test]
 fn spend_coverage_agrees_with_an_independent_sum_and_is_in_every_format() {
     // The services some default rule judges: EC2 (instances, volumes, snapshots, NAT, nodes),
-    // VPC (public IPv4), and the five database services.
+    // VPC (public IPv4), the five database services, load balancers and CloudWatch Logs.
     let judged = [
         "Amazon Elastic Compute Cloud",
         "Amazon Virtual Private Cloud",
@@ -411,6 +411,8 @@ fn spend_coverage_agrees_with_an_independent_sum_and_is_in_every_format() {
         "Amazon OpenSearch Service",
         "Amazon Redshift",
         "Amazon DynamoDB",
+        "Elastic Load Balancing",
+        "Amazon CloudWatch",
     ];
     let (mut total, mut covered) = (0i128, 0i128);
     for row in sample_rows() {

@@ -3,6 +3,8 @@
 
 pub mod dynamodb;
 pub mod elasticache;
+pub mod load_balancer;
+pub mod log_group;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
@@ -14,6 +16,8 @@ use super::tags::Tags;
 
 pub use dynamodb::{BillingMode, DynamoDbTable};
 pub use elasticache::CacheCluster;
+pub use load_balancer::{LoadBalancer, LoadBalancerType};
+pub use log_group::LogGroup;
 pub use opensearch::SearchDomain;
 pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
 pub use redshift::RedshiftCluster;
@@ -34,6 +38,8 @@ pub struct Inventory {
     pub search_domains: Vec<SearchDomain>,
     pub redshift_clusters: Vec<RedshiftCluster>,
     pub dynamodb_tables: Vec<DynamoDbTable>,
+    pub load_balancers: Vec<LoadBalancer>,
+    pub log_groups: Vec<LogGroup>,
 }
 
 impl Inventory {
@@ -50,6 +56,8 @@ impl Inventory {
             + self.search_domains.len()
             + self.redshift_clusters.len()
             + self.dynamodb_tables.len()
+            + self.load_balancers.len()
+            + self.log_groups.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -70,6 +78,8 @@ impl Inventory {
         self.search_domains.extend(other.search_domains);
         self.redshift_clusters.extend(other.redshift_clusters);
         self.dynamodb_tables.extend(other.dynamodb_tables);
+        self.load_balancers.extend(other.load_balancers);
+        self.log_groups.extend(other.log_groups);
     }
 
     pub fn sort(&mut self) {
@@ -85,6 +95,8 @@ impl Inventory {
         self.search_domains.sort_by(|a, b| a.id.cmp(&b.id));
         self.redshift_clusters.sort_by(|a, b| a.id.cmp(&b.id));
         self.dynamodb_tables.sort_by(|a, b| a.id.cmp(&b.id));
+        self.load_balancers.sort_by(|a, b| a.id.cmp(&b.id));
+        self.log_groups.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 

@@ -20,7 +20,7 @@ pub struct UtilizationSummary {
     pub memory_p95_percent: Option<f64>,
     pub network_in_bytes_per_day: Option<f64>,
     pub network_out_bytes_per_day: Option<f64>,
-    /// NAT gateways: bytes processed over the whole window.
+    /// NAT gateways and load balancers: bytes processed over the whole window.
     pub bytes_processed: Option<f64>,
     /// Databases, caches, warehouses: the most client connections seen in any hour
     /// (RDS and Redshift DatabaseConnections, ElastiCache CurrConnections; Maximum).
@@ -40,4 +40,11 @@ pub struct UtilizationSummary {
     pub io_ops_peak_per_second: Option<f64>,
     /// …and over the whole window.
     pub io_ops_total: Option<f64>,
+    /// Load balancers: the most requests (ALB RequestCount) or new flows (NLB NewFlowCount) of
+    /// any day measured, a day without a point counting as zero…
+    pub requests_day_max: Option<f64>,
+    pub new_flows_day_max: Option<f64>,
+    /// …and the most healthy targets of any hour (HealthyHostCount, Maximum, summed over
+    /// target groups).
+    pub healthy_hosts_max: Option<f64>,
 }

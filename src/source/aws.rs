@@ -1,5 +1,6 @@
-//! `--aws`: billing from Cost Explorer, inventory from EC2 and the database services (RDS and
-//! Aurora, ElastiCache, OpenSearch, Redshift, DynamoDB; each in `aws/<service>.rs`) and
+//! `--aws`: billing from Cost Explorer, inventory from EC2, the database services (RDS and
+//! Aurora, ElastiCache, OpenSearch, Redshift, DynamoDB), load balancers and CloudWatch Logs
+//! (each in `aws/<service>.rs`) and
 //! utilization from CloudWatch, through the real AWS SDK and the standard credential chain, for
 //! one or more profiles (one account each) and every enabled region, regions read concurrently
 //! with a bound, and within a region the services at once.
@@ -15,6 +16,8 @@ pub mod cost_explorer;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elasticache;
+pub mod elbv2;
+pub mod logs;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
@@ -487,9 +490,17 @@ async fn read_region_apis(
         let client = aws_sdk_dynamodb::Client::new(&config);
         dynamodb::inventory(&client, account, region).await
     };
-    let (ec2, rds, elasticache, opensearch, redshift, dynamodb) =
-        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb);
-    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb] {
+    let elbv2 = async {
+        let client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
+        elbv2::inventory(&client, account, region).await
+    };
+    let logs = async {
+        let client = aws_sdk_cloudwatchlogs::Client::new(&config);
+        logs::inventory(&client, account, region).await
+    };
+    let (ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs) =
+        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs);
+    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs] {
         match read {
             Ok(read) => {
                 out.inventory.extend(read.inventory);

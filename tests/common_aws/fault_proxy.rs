@@ -5,7 +5,7 @@
 //! EC2 is `ec2`, CloudWatch `monitoring`, Cost Explorer `ce`, STS `sts`), the operation from
 //! `X-Amz-Target` (awsJson), the `/operation/NAME` path (Smithy RPC v2 CBOR), `Action=` of
 //! a form body (EC2 and awsQuery) or the method and path (OpenSearch's restJson). Cost Explorer and the databases (RDS, ElastiCache, OpenSearch,
-//! Redshift, DynamoDB) go to moto, everything else to LocalStack.
+//! Redshift, DynamoDB), ELBv2 and CloudWatch Logs go to moto, everything else to LocalStack.
 //!
 //! Each rule matches a service (and a region, when given) and injects its fault `times` times
 //! (or always), then lets requests through; every request is logged with what happened to it,
@@ -19,16 +19,19 @@ use std::time::Duration;
 
 /// Credential scopes of the services moto answers (Cost Explorer and the databases), the rest
 /// going to LocalStack.
-pub const MOTO_SCOPES: [&str; 6] = ["ce", "rds", "elasticache", "es", "redshift", "dynamodb"];
+pub const MOTO_SCOPES: [&str; 8] =
+    ["ce", "rds", "elasticache", "es", "redshift", "dynamodb", "elasticloadbalancing", "logs"];
 
 /// The SDK's endpoint variables of those services.
-pub const MOTO_ENDPOINT_VARIABLES: [&str; 6] = [
+pub const MOTO_ENDPOINT_VARIABLES: [&str; 8] = [
     "AWS_ENDPOINT_URL_COST_EXPLORER",
     "AWS_ENDPOINT_URL_RDS",
     "AWS_ENDPOINT_URL_ELASTICACHE",
     "AWS_ENDPOINT_URL_OPENSEARCH",
     "AWS_ENDPOINT_URL_REDSHIFT",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+    "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,6 +11,8 @@ use chrono::{DateTime, Utc};
 
 mod dynamodb;
 mod elasticache;
+pub mod load_balancer;
+pub mod log_group;
 mod opensearch;
 pub mod rds;
 mod redshift;
@@ -483,6 +485,8 @@ pub fn resource_views<'a>(
     opensearch::views(&input, &mut views);
     redshift::views(&input, &mut views);
     dynamodb::views(&input, &mut views);
+    load_balancer::views(&input, &mut views);
+    log_group::views(&input, &mut views);
 
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
 
@@ -886,6 +890,9 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
         "io_ops_per_day",
         u.io_ops_total.filter(|_| u.days_covered > 0).map(|t| t / f64::from(u.days_covered)),
     );
+    put("requests_day_max", u.requests_day_max);
+    put("new_flows_day_max", u.new_flows_day_max);
+    put("healthy_hosts_max", u.healthy_hosts_max);
     m.into_value()
 }
 

@@ -129,6 +129,7 @@ fn probe_snapshot() -> Snapshot {
     table.write_units_total = Some(1e6);
     s.utilization.extend([cache, search, warehouse, table]);
     ebs_io(&mut s);
+    load_balancers_and_logs(&mut s, &account, &region);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
@@ -282,6 +283,53 @@ fn databases(s: &mut Snapshot, account: &str, region: &str) {
         create_time: created,
         tags: Default::default(),
     }];
+}
+
+/// A load balancer with targets but no traffic, and two log groups (one kept forever, one
+/// stale), so `elb-idle`, `logs-no-retention` and `logs-stale` run every expression.
+fn load_balancers_and_logs(s: &mut Snapshot, account: &str, region: &str) {
+    use crate::model::inventory::{LoadBalancer, LoadBalancerType, LogGroup};
+    let now = s.collected_at;
+    let created = Some(now - Duration::days(400));
+    let lb = arn("elasticloadbalancing", "loadbalancer/app/lb-probe", "50dc6c495c0c9188");
+    s.inventory.load_balancers = vec![LoadBalancer {
+        id: lb.clone(),
+        name: "lb-probe".into(),
+        account_id: account.into(),
+        region: region.into(),
+        lb_type: LoadBalancerType::Application,
+        scheme: "internet-facing".into(),
+        state: "active".into(),
+        create_time: created,
+        target_groups: vec![arn("elasticloadbalancing", "targetgroup/tg-probe", "1")],
+        targets: Some(2),
+        healthy_targets: Some(2),
+        tags: Default::default(),
+    }];
+    s.utilization.push(UtilizationSummary {
+        resource_id: lb,
+        lookback_days: 14,
+        days_covered: 14,
+        data_points: 14 * 24,
+        requests_day_max: Some(12.0),
+        healthy_hosts_max: Some(2.0),
+        bytes_processed: Some(1e6),
+        ..Default::default()
+    });
+    let group = |name: &str, retention: Option<u32>, last: i64| LogGroup {
+        id: arn("logs", "log-group", name),
+        name: name.into(),
+        account_id: account.into(),
+        region: region.into(),
+        retention_days: retention,
+        stored_bytes: 50 << 30,
+        create_time: created,
+        ingestion_checked: true,
+        last_ingestion: Some(now - Duration::days(last)),
+        tags: Default::default(),
+    };
+    s.inventory.log_groups =
+        vec![group("logs-probe-forever", None, 1), group("logs-probe-stale", Some(400), 200)];
 }
 
 /// Runs every rule of `rules` on the probe snapshot and returns each expression failure as an

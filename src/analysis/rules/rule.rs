@@ -61,6 +61,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("ebs-io-to-gp3.toml", include_str!("../../../rules/pack/ebs-io-to-gp3.toml")),
     ("ebs-io1-to-io2.toml", include_str!("../../../rules/pack/ebs-io1-to-io2.toml")),
     ("ebs-low-use.toml", include_str!("../../../rules/pack/ebs-low-use.toml")),
+    ("elb-idle.toml", include_str!("../../../rules/pack/elb-idle.toml")),
+    ("logs-no-retention.toml", include_str!("../../../rules/pack/logs-no-retention.toml")),
+    ("logs-stale.toml", include_str!("../../../rules/pack/logs-stale.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -97,6 +100,10 @@ pub enum ResourceKind {
     OpensearchDomain,
     RedshiftCluster,
     DynamodbTable,
+    /// An application, network or gateway load balancer (ELBv2).
+    LoadBalancer,
+    /// A CloudWatch Logs log group.
+    LogGroup,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -118,6 +125,8 @@ impl ResourceKind {
             ResourceKind::OpensearchDomain => "opensearch_domain",
             ResourceKind::RedshiftCluster => "redshift_cluster",
             ResourceKind::DynamodbTable => "dynamodb_table",
+            ResourceKind::LoadBalancer => "load_balancer",
+            ResourceKind::LogGroup => "log_group",
             ResourceKind::Any => "any",
         }
     }
@@ -144,6 +153,10 @@ impl ResourceKind {
             }
             ResourceKind::RedshiftCluster => &["Amazon Redshift"],
             ResourceKind::DynamodbTable => &["Amazon DynamoDB"],
+            ResourceKind::LoadBalancer => &["Elastic Load Balancing"],
+            // The FOCUS export writes "Amazon CloudWatch"; the CUR's product code, which some
+            // exports carry instead, is "AmazonCloudWatch".
+            ResourceKind::LogGroup => &["Amazon CloudWatch", "AmazonCloudWatch"],
             ResourceKind::Any => &[],
         }
     }

@@ -2,8 +2,9 @@
 //! call, hourly over the lookback: CPU (average and maximum) and network per instance, bytes
 //! through each NAT gateway, and for the databases CPU, connections, RDS freeable memory,
 //! OpenSearch search and indexing rates, DynamoDB consumed capacity, EBS read and write operations
-//! of attached volumes. Summaries are keyed by the
-//! resource's inventory id (the ARN for databases), whatever dimension CloudWatch names it by.
+//! of attached volumes; for load balancers requests (ALB) or new flows (NLB), bytes processed and
+//! healthy hosts per target group. Summaries are keyed by the resource's inventory id (the ARN for
+//! databases and load balancers), whatever dimension CloudWatch names it by.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -13,7 +14,8 @@ use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, 
 use chrono::{DateTime, Utc};
 
 use super::{ApiFailure, to_chrono};
-use crate::model::inventory::{InstanceState, Inventory, VolumeState};
+use crate::model::inventory::load_balancer::target_group_dimension;
+use crate::model::inventory::{InstanceState, Inventory, LoadBalancerType, VolumeState};
 use crate::model::utilization::UtilizationSummary;
 
 /// GetMetricData's limit of queries per request.
@@ -41,6 +43,16 @@ pub struct CacheNodes {
     pub node_ids: Vec<String>,
 }
 
+/// An application or network load balancer: CloudWatch's LoadBalancer dimension and the
+/// TargetGroup dimension of each of its target groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Balancer {
+    pub id: String,
+    pub network: bool,
+    pub name: String,
+    pub target_groups: Vec<String>,
+}
+
 /// What to ask CloudWatch about in one region.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Targets {
@@ -55,12 +67,14 @@ pub struct Targets {
     pub dynamodb_tables: Vec<Named>,
     /// EBS volumes attached to an instance (a detached volume does no I/O to measure).
     pub volumes: Vec<String>,
+    pub load_balancers: Vec<Balancer>,
 }
 
 impl Targets {
     /// What of one region's inventory can have metrics: running instances, available NAT
-    /// gateways, DB instances that are not stopped, Redshift clusters that are not paused, and
-    /// every cache, domain and table.
+    /// gateways, DB instances that are not stopped, Redshift clusters that are not paused, every
+    /// cache, domain and table, and application and network load balancers (gateway load
+    /// balancers publish under AWS/GatewayELB, not read).
     pub fn of(inventory: &Inventory, account_id: &str) -> Targets {
         let named = |id: &str, name: &str| Named { id: id.to_string(), name: name.to_string() };
         Targets {
@@ -111,6 +125,23 @@ impl Targets {
                 .filter(|v| v.state == VolumeState::InUse)
                 .map(|v| v.id.clone())
                 .collect(),
+            load_balancers: inventory
+                .load_balancers
+                .iter()
+                .filter(|l| l.lb_type != LoadBalancerType::Gateway)
+                .filter_map(|l| {
+                    Some(Balancer {
+                        id: l.id.clone(),
+                        network: l.lb_type == LoadBalancerType::Network,
+                        name: l.metric_dimension()?.to_string(),
+                        target_groups: l
+                            .target_groups
+                            .iter()
+                            .filter_map(|g| target_group_dimension(g).map(str::to_string))
+                            .collect(),
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -123,6 +154,7 @@ impl Targets {
             && self.redshift_clusters.is_empty()
             && self.dynamodb_tables.is_empty()
             && self.volumes.is_empty()
+            && self.load_balancers.is_empty()
     }
 }
 
@@ -146,6 +178,10 @@ enum Signal {
     /// EBS VolumeReadOps and VolumeWriteOps per period.
     ReadOps,
     WriteOps,
+    Requests,
+    NewFlows,
+    ProcessedBytes,
+    HealthyHosts,
 }
 
 impl Signal {
@@ -157,7 +193,8 @@ impl Signal {
             | Signal::ReadUnits
             | Signal::WriteUnits
             | Signal::ReadOps
-            | Signal::WriteOps => a + b,
+            | Signal::WriteOps
+            | Signal::HealthyHosts => a + b,
             Signal::FreeableMemory => a.min(b),
             _ => a.max(b),
         }
@@ -174,6 +211,8 @@ enum Kind {
     Warehouse,
     Table,
     Volume,
+    AppBalancer,
+    NetBalancer,
 }
 
 /// The period of a kind's queries, seconds.
@@ -223,6 +262,14 @@ fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
             (Signal::ReadOps, "VolumeReadOps", "Sum"),
             (Signal::WriteOps, "VolumeWriteOps", "Sum"),
         ],
+        Kind::AppBalancer => &[
+            (Signal::Requests, "RequestCount", "Sum"),
+            (Signal::ProcessedBytes, "ProcessedBytes", "Sum"),
+        ],
+        Kind::NetBalancer => &[
+            (Signal::NewFlows, "NewFlowCount", "Sum"),
+            (Signal::ProcessedBytes, "ProcessedBytes", "Sum"),
+        ],
     }
 }
 
@@ -244,6 +291,7 @@ type Points = Vec<(DateTime<Utc>, f64)>;
 fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
     let mut owners: Vec<(String, Kind)> = Vec::new();
     let mut asks = Vec::new();
+    let mut per_group = Vec::new();
     let mut add =
         |id: &str, kind: Kind, namespace: &'static str, dims: Vec<Vec<(&'static str, String)>>| {
             let owner = owners.len();
@@ -261,6 +309,7 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
                     });
                 }
             }
+            owner
         };
     for id in &targets.instances {
         add(id, Kind::Instance, "AWS/EC2", vec![vec![("InstanceId", id.clone())]]);
@@ -293,6 +342,27 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
     for id in &targets.volumes {
         add(id, Kind::Volume, "AWS/EBS", vec![vec![("VolumeId", id.clone())]]);
     }
+    for b in &targets.load_balancers {
+        let (kind, namespace) = if b.network {
+            (Kind::NetBalancer, "AWS/NetworkELB")
+        } else {
+            (Kind::AppBalancer, "AWS/ApplicationELB")
+        };
+        let owner = add(&b.id, kind, namespace, vec![vec![("LoadBalancer", b.name.clone())]]);
+        // HealthyHostCount exists only per target group (with the load balancer beside it).
+        for group in &b.target_groups {
+            per_group.push(Ask {
+                owner,
+                signal: Signal::HealthyHosts,
+                namespace,
+                metric: "HealthyHostCount",
+                stat: "Maximum",
+                period: period(kind),
+                dimensions: vec![("TargetGroup", group.clone()), ("LoadBalancer", b.name.clone())],
+            });
+        }
+    }
+    asks.extend(per_group);
     (owners, asks)
 }
 
@@ -387,6 +457,7 @@ fn summary(
         Kind::Volume => {
             volume_summary(id, get(Signal::ReadOps), get(Signal::WriteOps), lookback_days)
         }
+        Kind::AppBalancer | Kind::NetBalancer => balancer_summary(id, kind, &get, lookback_days),
         _ => service_summary(id, kind, &get, lookback_days),
     }
 }
@@ -506,6 +577,39 @@ fn instance_summary(
         network_in_bytes_per_day: per_day(network_in),
         network_out_bytes_per_day: per_day(network_out),
         bytes_processed: None,
+        ..Default::default()
+    }
+}
+
+/// Days are counted on any series (a load balancer with targets reports HealthyHostCount every
+/// hour, where requests and flows have points only for hours with traffic). Over the days
+/// measured, a day without a request or flow point had none.
+fn balancer_summary<'a>(
+    id: &str,
+    kind: Kind,
+    get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let traffic = if kind == Kind::NetBalancer { Signal::NewFlows } else { Signal::Requests };
+    let mut hours = merge(traffic, get(traffic), get(Signal::ProcessedBytes));
+    hours = merge(Signal::HealthyHosts, &hours, get(Signal::HealthyHosts));
+    let days = days_covered(&hours);
+    let day_max = (days > 0).then(|| {
+        let mut per_day: BTreeMap<chrono::NaiveDate, f64> = BTreeMap::new();
+        for (t, v) in get(traffic) {
+            *per_day.entry(t.date_naive()).or_default() += v;
+        }
+        per_day.into_values().fold(0.0, f64::max)
+    });
+    UtilizationSummary {
+        resource_id: id.to_string(),
+        lookback_days,
+        days_covered: days,
+        data_points: u32::try_from(hours.len()).unwrap_or(u32::MAX),
+        bytes_processed: sum(get(Signal::ProcessedBytes)),
+        requests_day_max: day_max.filter(|_| kind == Kind::AppBalancer),
+        new_flows_day_max: day_max.filter(|_| kind == Kind::NetBalancer),
+        healthy_hosts_max: max(get(Signal::HealthyHosts)),
         ..Default::default()
     }
 }
@@ -693,6 +797,53 @@ mod tests {
             && a.stat == "Sum"
             && a.dimensions == [("VolumeId", "vol-1".to_string())]));
         assert_eq!(asks.len(), 2);
+    }
+
+    #[test]
+    fn load_balancers_are_asked_by_arn_suffix_with_healthy_hosts_per_target_group() {
+        let targets = Targets {
+            load_balancers: vec![Balancer {
+                id: "arn:lb".into(),
+                network: false,
+                name: "app/web/1".into(),
+                target_groups: vec!["targetgroup/a/1".into(), "targetgroup/b/2".into()],
+            }],
+            ..Default::default()
+        };
+        let (owners, asks) = asks(&targets);
+        assert_eq!(owners, vec![("arn:lb".to_string(), Kind::AppBalancer)]);
+        assert!(asks.iter().all(|a| a.namespace == "AWS/ApplicationELB"));
+        assert!(asks.iter().any(|a| a.metric == "RequestCount"
+            && a.dimensions == [("LoadBalancer", "app/web/1".to_string())]));
+        let healthy: Vec<_> = asks.iter().filter(|a| a.metric == "HealthyHostCount").collect();
+        assert_eq!(healthy.len(), 2);
+        assert_eq!(
+            healthy[1].dimensions,
+            [("TargetGroup", "targetgroup/b/2".to_string()), ("LoadBalancer", "app/web/1".into())]
+        );
+    }
+
+    /// Requests are summed per day; days with healthy hosts but no request had none.
+    #[test]
+    fn balancer_summaries_take_the_busiest_day_over_the_days_measured() {
+        let alb: HashMap<Signal, Points> = [
+            (Signal::Requests, vec![at(1, 0, 30.0), at(1, 5, 40.0), at(2, 0, 10.0)]),
+            (Signal::HealthyHosts, vec![at(1, 0, 2.0), at(2, 0, 2.0), at(3, 0, 3.0)]),
+            (Signal::ProcessedBytes, vec![at(1, 0, 1e6)]),
+        ]
+        .into_iter()
+        .collect();
+        let s = summary("arn:alb", Kind::AppBalancer, &alb, 14);
+        assert_eq!((s.days_covered, s.data_points), (3, 4));
+        assert_eq!((s.requests_day_max, s.new_flows_day_max), (Some(70.0), None));
+        assert_eq!((s.healthy_hosts_max, s.bytes_processed), (Some(3.0), Some(1e6)));
+        let quiet: HashMap<Signal, Points> =
+            [(Signal::HealthyHosts, vec![at(1, 0, 1.0), at(9, 0, 1.0)])].into_iter().collect();
+        let s = summary("arn:nlb", Kind::NetBalancer, &quiet, 14);
+        assert_eq!((s.days_covered, s.new_flows_day_max, s.requests_day_max), (2, Some(0.0), None));
+        // Nothing measured: absent, never zero.
+        let s = summary("arn:nlb", Kind::NetBalancer, &HashMap::new(), 14);
+        assert_eq!((s.days_covered, s.new_flows_day_max), (0, None));
     }
 
     /// DynamoDB writes no consumed-capacity points for hours without traffic: a provisioned
