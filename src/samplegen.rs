@@ -1778,7 +1778,7 @@ impl<'c> Gen<'c> {
         // left every other random value of the sample as it was.
         let batch_from = nodes.iter().position(is_batch).unwrap_or(nodes.len());
         self.node_instances(&mut nodes[..batch_from], 0, ids)?;
-        Ok(Cluster { name: CLUSTER_NAME.to_string(), nodes, workloads })
+        Ok(Cluster { name: CLUSTER_NAME.to_string(), nodes, workloads, ..Default::default() })
     }
 
     /// Gives the batch node group (see `cluster`) its instance ids. They run in the data
