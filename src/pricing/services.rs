@@ -29,7 +29,7 @@ use super::catalog::{InstanceShape, Loader, NoPrice, PricingError, line_of};
 use crate::model::Money;
 
 /// The built-in tables: (service, text, origin).
-const BUILTIN: [(&str, &str, &str); 5] = [
+const BUILTIN: [(&str, &str, &str); 6] = [
     ("rds", include_str!("../../rules/prices/rds.toml"), "rules/prices/rds.toml (built in)"),
     (
         "elasticache",
@@ -51,10 +51,16 @@ const BUILTIN: [(&str, &str, &str); 5] = [
         include_str!("../../rules/prices/dynamodb.toml"),
         "rules/prices/dynamodb.toml (built in)",
     ),
+    (
+        "kubernetes",
+        include_str!("../../rules/prices/kubernetes.toml"),
+        "rules/prices/kubernetes.toml (built in)",
+    ),
 ];
 
 /// The services costscope prices from tables of their own, in the order of [`BUILTIN`].
-pub const SERVICES: [&str; 5] = ["rds", "elasticache", "opensearch", "redshift", "dynamodb"];
+pub const SERVICES: [&str; 6] =
+    ["rds", "elasticache", "opensearch", "redshift", "dynamodb", "kubernetes"];
 
 /// Shape and family of one node class.
 #[derive(Debug, Clone, PartialEq)]

@@ -11,6 +11,9 @@ use chrono::{DateTime, Utc};
 
 mod dynamodb;
 mod elasticache;
+mod k8s_cloud;
+mod k8s_load_balancers;
+mod k8s_volumes;
 mod opensearch;
 pub mod rds;
 mod redshift;
@@ -485,6 +488,8 @@ pub fn resource_views<'a>(
     dynamodb::views(&input, &mut views);
 
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
+    k8s_volumes::views(&input, &mut views);
+    k8s_load_balancers::views(&input, &mut views);
 
     // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
     if let Some(billing) = snapshot.billing.as_ref() {

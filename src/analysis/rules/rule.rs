@@ -57,6 +57,11 @@ const BUILTIN: &[(&str, &str)] = &[
         "dynamodb-overprovisioned.toml",
         include_str!("../../../rules/pack/dynamodb-overprovisioned.toml"),
     ),
+    ("k8s-volume-unclaimed.toml", include_str!("../../../rules/pack/k8s-volume-unclaimed.toml")),
+    (
+        "k8s-loadbalancer-unused.toml",
+        include_str!("../../../rules/pack/k8s-loadbalancer-unused.toml"),
+    ),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -93,6 +98,10 @@ pub enum ResourceKind {
     OpensearchDomain,
     RedshiftCluster,
     DynamodbTable,
+    /// A PersistentVolumeClaim, or a PersistentVolume no claim holds.
+    K8sVolume,
+    /// A Service of type LoadBalancer.
+    K8sLoadBalancer,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -114,6 +123,8 @@ impl ResourceKind {
             ResourceKind::OpensearchDomain => "opensearch_domain",
             ResourceKind::RedshiftCluster => "redshift_cluster",
             ResourceKind::DynamodbTable => "dynamodb_table",
+            ResourceKind::K8sVolume => "k8s_volume",
+            ResourceKind::K8sLoadBalancer => "k8s_load_balancer",
             ResourceKind::Any => "any",
         }
     }
@@ -140,6 +151,9 @@ impl ResourceKind {
             }
             ResourceKind::RedshiftCluster => &["Amazon Redshift"],
             ResourceKind::DynamodbTable => &["Amazon DynamoDB"],
+            // EBS disks bill under EC2; load balancers under Elastic Load Balancing.
+            ResourceKind::K8sVolume => &[EC2],
+            ResourceKind::K8sLoadBalancer => &["Elastic Load Balancing"],
             ResourceKind::Any => &[],
         }
     }

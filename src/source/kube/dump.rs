@@ -32,8 +32,8 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde::de::DeserializeOwned;
 
-use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
 use super::extras::Extras;
+use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
 use super::{Collected, Gathered, assemble, autoscalers, nodes, pods, services, storage};
 use crate::source::prometheus::HistoryConfig;
 use crate::source::{Result, SourceError};

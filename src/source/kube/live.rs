@@ -21,11 +21,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
-use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
 use super::extras::Extras;
-use super::{
-    Collected, Gathered, assemble, autoscalers, nodes, pods, services, storage,
-};
+use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
+use super::{Collected, Gathered, assemble, autoscalers, nodes, pods, services, storage};
 use crate::source::prometheus::{self, HistoryConfig};
 use crate::source::{Result, SourceError};
 
@@ -302,9 +300,14 @@ async fn read_extras(client: &Client, base: &str, timeout: Duration) -> Extras {
         x.warnings.push(format!("{what}: {e}; left out"));
     };
     let path = "/api/v1/persistentvolumes";
-    if let Some(items) =
-        optional_list(Api::<PersistentVolume>::all(c()), url(path), "persistentvolumes", timeout, &mut x)
-            .await
+    if let Some(items) = optional_list(
+        Api::<PersistentVolume>::all(c()),
+        url(path),
+        "persistentvolumes",
+        timeout,
+        &mut x,
+    )
+    .await
     {
         for v in &items {
             match storage::from_kube_volume(v) {
@@ -342,9 +345,14 @@ async fn read_extras(client: &Client, base: &str, timeout: Duration) -> Extras {
     // Only worth reading when some Service is a load balancer.
     if !x.load_balancers.is_empty() {
         let path = "/apis/discovery.k8s.io/v1/endpointslices";
-        if let Some(items) =
-            optional_list(Api::<EndpointSlice>::all(c()), url(path), "endpointslices", timeout, &mut x)
-                .await
+        if let Some(items) = optional_list(
+            Api::<EndpointSlice>::all(c()),
+            url(path),
+            "endpointslices",
+            timeout,
+            &mut x,
+        )
+        .await
         {
             let mut ready = services::ReadyEndpoints::new();
             for slice in &items {

@@ -34,20 +34,21 @@ pub fn from_kube_volume(v: &KubeVolume) -> Result<PersistentVolume, String> {
     let capacity = storage(spec.and_then(|s| s.capacity.as_ref()), "capacity.storage")
         .map_err(|e| format!("persistentvolume {name}: {e}"))?;
     let (driver, handle) = match spec {
-        Some(s) => match (&s.csi, &s.aws_elastic_block_store, &s.gce_persistent_disk, &s.azure_disk)
-        {
-            (Some(csi), ..) => (Some(csi.driver.clone()), Some(csi.volume_handle.clone())),
-            (None, Some(ebs), ..) => {
-                (Some("kubernetes.io/aws-ebs".to_string()), Some(ebs.volume_id.clone()))
+        Some(s) => {
+            match (&s.csi, &s.aws_elastic_block_store, &s.gce_persistent_disk, &s.azure_disk) {
+                (Some(csi), ..) => (Some(csi.driver.clone()), Some(csi.volume_handle.clone())),
+                (None, Some(ebs), ..) => {
+                    (Some("kubernetes.io/aws-ebs".to_string()), Some(ebs.volume_id.clone()))
+                }
+                (None, None, Some(pd), _) => {
+                    (Some("kubernetes.io/gce-pd".to_string()), Some(pd.pd_name.clone()))
+                }
+                (None, None, None, Some(disk)) => {
+                    (Some("kubernetes.io/azure-disk".to_string()), Some(disk.disk_uri.clone()))
+                }
+                _ => (None, None),
             }
-            (None, None, Some(pd), _) => {
-                (Some("kubernetes.io/gce-pd".to_string()), Some(pd.pd_name.clone()))
-            }
-            (None, None, None, Some(disk)) => {
-                (Some("kubernetes.io/azure-disk".to_string()), Some(disk.disk_uri.clone()))
-            }
-            _ => (None, None),
-        },
+        }
         None => (None, None),
     };
     Ok(PersistentVolume {
