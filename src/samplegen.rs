@@ -9,6 +9,7 @@
 //! the second.
 
 mod databases;
+mod kubernetes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -2723,6 +2724,7 @@ impl Sample {
         g.databases()?;
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
+        g.cluster_volumes_and_load_balancers(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
         snapshot.schema_version = SCHEMA_VERSION;
         snapshot.inventory = std::mem::take(&mut g.inventory);

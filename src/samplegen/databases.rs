@@ -80,7 +80,7 @@ impl Gen<'_> {
         })
     }
 
-    fn expect(
+    pub(super) fn expect(
         &mut self,
         rule: &'static str,
         id: &str,
