@@ -596,6 +596,10 @@ fn report_kube_lists_utilization_idle_cost_and_all_three_rules() {
     let pool = row("k8s-cluster-overprovisioned", "eks-test/nodegroup/pool-yd23sqk7u");
     assert_eq!(pool["resource_type"], "k8s_node_group");
     assert!(pool["evidence"].contains("3 nodes"), "{}", pool["evidence"]);
+    // …and the target and evidence name the nodes to drain.
+    let drained = pool["target"].strip_prefix("0 nodes (drain ").unwrap().trim_end_matches(')');
+    assert_eq!(drained.split(", ").count(), 3, "{}", pool["target"]);
+    assert!(pool["evidence"].contains(&format!("drain the least requested: {drained}")));
     // …so its nodes are not also flagged one by one (the same money counted twice).
     for id in ["i-00000000000000002", "i-00000000000000003", "i-00000000000000004"] {
         assert!(!rows.iter().any(|r| r["resource_id"] == id), "{id} flagged twice");

@@ -712,6 +712,22 @@ fn cluster_views<'a>(
             f.insert("node_group", text(group));
             f.insert("instance_type", text(&types.join(",")));
             f.insert("nodes", num(count));
+            // Least requested first (the larger of its CPU and memory shares): the nodes whose
+            // pods are the fewest to move, which a scale-down should drain.
+            let mut order: Vec<(u128, &str)> = members
+                .iter()
+                .map(|n| {
+                    let share = |r: u64, a: u64| u128::from(r) * 1_000_000 / u128::from(a.max(1));
+                    let cpu = share(n.requested.cpu_millicores, n.allocatable.cpu_millicores);
+                    let mem = share(n.requested.memory_bytes, n.allocatable.memory_bytes);
+                    (cpu.max(mem), n.name.as_str())
+                })
+                .collect();
+            order.sort_unstable();
+            f.insert(
+                "least_requested",
+                Value::List(Arc::new(order.iter().map(|(_, name)| text(name)).collect())),
+            );
             f.insert("cpu_allocatable_m", num(sum(&|n| n.allocatable.cpu_millicores)));
             f.insert("memory_allocatable_mib", num(sum(&|n| n.allocatable.memory_bytes) / MIB));
             f.insert("cpu_requested_m", num(sum(&|n| n.requested.cpu_millicores)));
@@ -1139,6 +1155,25 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
                 .map_err(|e| ExecutionError::function_error(name, e))
         },
     );
+    // join_first(list, n): the first n items of a list of strings, joined with ", " (n rounded,
+    // at least 0); names the nodes a scale-down drains.
+    ctx.add_function("join_first", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        let name = "join_first";
+        arity(&args, 2, name)?;
+        let Some(Value::List(items)) = args.first() else {
+            return Err(ExecutionError::function_error(name, "argument 1 must be a list"));
+        };
+        let n = whole(arg_number(&args, 1, name)?).unwrap_or(0);
+        let names: Vec<String> = items
+            .iter()
+            .take(usize::try_from(n).unwrap_or(usize::MAX))
+            .map(|v| match v {
+                Value::String(s) => s.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        Ok(text(&names.join(", ")))
+    });
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;
         let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);
