@@ -1203,7 +1203,7 @@ fn live_cluster_reads_volumes_claims_load_balancers_and_autoscalers() {
     assert_eq!(ready, [Some(1), Some(0), Some(0)]);
     assert_eq!(k.autoscalers.len(), 1);
     assert_eq!(k.autoscalers[0].cpu_target_percent, Some(70));
-    assert_eq!(k.autoscalers[0].target_name, "coredns");
+    assert_eq!(k.autoscalers[0].target_name, "metrics-server");
 }
 
 #[test]

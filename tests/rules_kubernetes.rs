@@ -208,3 +208,59 @@ fn k8s_loadbalancer_unused_misses_busy_new_and_unknown_endpoints() {
         assert!(find(&eval, rule, &id).is_none(), "{id} fired");
     }
 }
+
+/// A one-container Deployment using 300m CPU and 200Mi per replica, requesting `cpu_request`.
+fn web(name: &str, cpu_request: u64) -> costscope::model::cluster::Workload {
+    use costscope::model::cluster::{ContainerResources, UsageSource, Workload};
+    Workload {
+        namespace: "web".into(),
+        kind: "Deployment".into(),
+        name: name.into(),
+        replicas: 4,
+        containers: vec![ContainerResources {
+            name: "app".into(),
+            requests: Resources { cpu_millicores: cpu_request, memory_bytes: 256 << 20 },
+            limits: None,
+            usage: Some(Resources { cpu_millicores: 300, memory_bytes: 200 << 20 }),
+            usage_source: Some(UsageSource::MetricsServer { samples: 4 }),
+        }],
+    }
+}
+
+fn hpa(target: &str, cpu_percent: u32) -> costscope::model::cluster::Autoscaler {
+    costscope::model::cluster::Autoscaler {
+        namespace: "web".into(),
+        name: target.into(),
+        target_kind: "Deployment".into(),
+        target_name: target.into(),
+        min_replicas: 2,
+        max_replicas: 10,
+        cpu_target_percent: Some(cpu_percent),
+        memory_target_percent: None,
+    }
+}
+
+#[test]
+fn k8s_workload_overrequested_sizes_autoscaled_workloads_at_the_hpa_target() {
+    let mut s = snapshot();
+    let eks = &mut s.clusters[0];
+    eks.nodes[0].instance_type = Some("m5.large".into());
+    // 1000m requested, 300m used. Without an HPA the target is the usage, 300m; with an HPA at
+    // 70 % it is 300 / 0.70 = 428.57 → 428m, so the pods keep running at the HPA's target.
+    eks.workloads = vec![web("api", 1000), web("api-plain", 1000), web("front", 450)];
+    eks.autoscalers = vec![hpa("api", 70), hpa("front", 70)];
+    let eval = evaluate(&s);
+    let rule = "k8s-workload-overrequested";
+    let f = find(&eval, rule, "eks/web/Deployment/api/app").unwrap();
+    assert_eq!(f.target.as_deref(), Some("cpu 428m, memory 230Mi"));
+    assert!(f.evidence.contains("HPA api holds the pods at 70 % CPU of requests (2–10 replicas), so the CPU target is usage ÷ 0.7"), "{}", f.evidence);
+    let plain = find(&eval, rule, "eks/web/Deployment/api-plain/app").unwrap();
+    assert_eq!(plain.target.as_deref(), Some("cpu 300m, memory 230Mi"));
+    assert!(!plain.evidence.contains("HPA"));
+    // Same money per core: the HPA's target frees (1000 − 428.57) of the plain (1000 − 300).
+    let ratio = f.estimated_monthly_savings.to_f64() / plain.estimated_monthly_savings.to_f64();
+    assert!((ratio - (1000.0 - 300.0 / 0.7) / 700.0).abs() < 1e-3, "{ratio}");
+    // Near miss: 450m requested is within 25 % of 428.57m: not over-requested for its HPA
+    // (without one, 450m against 300m used would fire).
+    assert!(find(&eval, rule, "eks/web/Deployment/front/app").is_none());
+}

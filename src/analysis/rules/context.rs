@@ -768,6 +768,29 @@ fn cluster_views<'a>(
                     f.insert("memory_max_mib", num(u.memory_bytes as f64 / MIB));
                 }
                 usage_fields(c, &mut f);
+                // An HPA scales on usage ÷ requests: requests sized to hold usage at its target
+                // keep the replica count, where the usual headroom would change it.
+                let hpa = cluster.autoscalers.iter().find(|a| {
+                    a.namespace == w.namespace && a.target_kind == w.kind && a.target_name == w.name
+                });
+                let hpa_cpu = hpa.and_then(|a| a.cpu_target_percent);
+                f.insert("has_hpa", Value::Bool(hpa.is_some()));
+                f.insert("hpa_cpu_target_percent", num(f64::from(hpa_cpu.unwrap_or(0))));
+                let hpa_note = match (hpa, hpa_cpu) {
+                    (Some(a), Some(t)) => format!(
+                        "; HPA {} holds the pods at {t} % CPU of requests ({}–{} replicas), so the CPU target is usage ÷ {}",
+                        a.name,
+                        a.min_replicas,
+                        a.max_replicas,
+                        super::rule::format_number(f64::from(t) / 100.0)
+                    ),
+                    (Some(a), None) => format!(
+                        "; HPA {} scales it on other metrics than CPU utilization ({}–{} replicas)",
+                        a.name, a.min_replicas, a.max_replicas
+                    ),
+                    (None, _) => String::new(),
+                };
+                f.insert("hpa_note", text(&hpa_note));
                 f.insert("cpu_core_monthly", money_or_null(report.cpu_cost_per_core));
                 f.insert("memory_gib_monthly", money_or_null(report.memory_cost_per_gib));
                 // The container's requests × replicas at the cluster's average unit prices.
