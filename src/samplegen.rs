@@ -11,6 +11,7 @@
 mod compute;
 mod databases;
 mod network_logs;
+mod kubernetes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -1780,7 +1781,7 @@ impl<'c> Gen<'c> {
         // left every other random value of the sample as it was.
         let batch_from = nodes.iter().position(is_batch).unwrap_or(nodes.len());
         self.node_instances(&mut nodes[..batch_from], 0, ids)?;
-        Ok(Cluster { name: CLUSTER_NAME.to_string(), nodes, workloads })
+        Ok(Cluster { name: CLUSTER_NAME.to_string(), nodes, workloads, ..Default::default() })
     }
 
     /// Gives the batch node group (see `cluster`) its instance ids. They run in the data
@@ -2691,6 +2692,7 @@ impl Sample {
         g.network_and_logs()?;
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
+        g.cluster_volumes_and_load_balancers(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
         snapshot.schema_version = SCHEMA_VERSION;
         snapshot.inventory = std::mem::take(&mut g.inventory);

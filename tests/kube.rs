@@ -59,8 +59,32 @@ fn pods() -> Value {
         pod["spec"]["nodeName"] = BIG.into();
     }
     items.extend(fixture("pods-troubleshoot.json")["items"].as_array().unwrap().iter().cloned());
+    // One coredns replica keeps a cache on the kube-system/coredns-cache claim.
+    items[0]["spec"]["volumes"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "cache", "persistentVolumeClaim": {"claimName": "coredns-cache"}}));
     pods
 }
+
+/// The lists beside nodes and pods: (path, file, list kind). The EndpointSlices are a kind
+/// cluster's; the rest is written to the API reference (see the fixtures' README).
+const EXTRAS: [(&str, &str, &str); 6] = [
+    ("/api/v1/persistentvolumes", "persistentvolumes-eks.json", "PersistentVolumeList"),
+    (
+        "/api/v1/persistentvolumeclaims",
+        "persistentvolumeclaims-eks.json",
+        "PersistentVolumeClaimList",
+    ),
+    ("/apis/storage.k8s.io/v1/storageclasses", "storageclasses-eks.json", "StorageClassList"),
+    ("/api/v1/services", "services-eks.json", "ServiceList"),
+    ("/apis/discovery.k8s.io/v1/endpointslices", "endpointslices-kind.json", "EndpointSliceList"),
+    (
+        "/apis/autoscaling/v2/horizontalpodautoscalers",
+        "horizontalpodautoscalers-eks.json",
+        "HorizontalPodAutoscalerList",
+    ),
+];
 
 /// GKE's metrics, renamed onto this cluster: the node sample onto the big node, kube-dns's onto
 /// one coredns replica and kube-proxy's onto kube-proxy.
@@ -112,6 +136,10 @@ struct Faults {
     metrics_fail: bool,
     /// Metrics requests are read and never answered.
     metrics_silent: bool,
+    /// PersistentVolumes and StorageClasses answer 403, as RBAC often does.
+    storage_forbidden: bool,
+    /// Services answer 500.
+    services_fail: bool,
 }
 
 struct Server {
@@ -144,6 +172,8 @@ fn serve(faults: Faults) -> Server {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = requests.clone();
     let (nodes, pods, node_m, pod_m) = (eks_nodes(), pods(), node_metrics(), pod_metrics());
+    let extras: Vec<(&str, Value, &str)> =
+        EXTRAS.iter().map(|(path, file, kind)| (*path, fixture(file), *kind)).collect();
     std::thread::spawn(move || {
         let (mut pods_seen, mut nodes_seen) = (0, 0);
         // Connections held open without an answer, until the server thread ends with the test.
@@ -205,7 +235,25 @@ fn serve(faults: Faults) -> Server {
                 }
                 "/apis/metrics.k8s.io/v1beta1/nodes" => (200, node_m.clone()),
                 "/apis/metrics.k8s.io/v1beta1/pods" => (200, pod_m.clone()),
-                _ => status(404, "NotFound", "not found"),
+                "/api/v1/persistentvolumes" | "/apis/storage.k8s.io/v1/storageclasses"
+                    if faults.storage_forbidden =>
+                {
+                    let what = path.rsplit('/').next().unwrap_or("");
+                    status(
+                        403,
+                        "Forbidden",
+                        &format!(
+                            "{what} is forbidden: User \"system:serviceaccount:costscope:reader\" cannot list resource \"{what}\" at the cluster scope"
+                        ),
+                    )
+                }
+                "/api/v1/services" if faults.services_fail => {
+                    status(500, "InternalError", "etcdserver: request timed out")
+                }
+                _ => match extras.iter().find(|(p, ..)| *p == path) {
+                    Some((_, list, kind)) => (200, page(list, kind, token.as_deref())),
+                    None => status(404, "NotFound", "not found"),
+                },
             };
             let body = body.to_string();
             let _ = write!(
@@ -241,6 +289,21 @@ fn write_dump(root: &Path, with_metrics: bool) -> PathBuf {
     let mut pods = pods();
     pods["kind"] = "List".into();
     as_list(dump::PODS, pods);
+    for (file, (_, fixture_file, _)) in [
+        dump::VOLUMES,
+        dump::CLAIMS,
+        dump::STORAGE_CLASSES,
+        dump::SERVICES,
+        dump::ENDPOINT_SLICES,
+        dump::AUTOSCALERS,
+    ]
+    .into_iter()
+    .zip(EXTRAS)
+    {
+        let mut list = fixture(fixture_file);
+        list["kind"] = "List".into();
+        as_list(file, list);
+    }
     if with_metrics {
         as_list(dump::NODE_METRICS, node_metrics());
         as_list(dump::POD_METRICS, pod_metrics());
@@ -262,7 +325,10 @@ fn live_cluster_nodes_pods_owners_and_usage() {
     let (result, requests) = read_live(Faults::default());
     let c = result.unwrap();
     // 7 nodes in pages of 3 and 9 pods in pages of 3, each page asked with its continue token.
-    let lists: Vec<&String> = requests.iter().filter(|r| r.starts_with("/api/v1/")).collect();
+    let lists: Vec<&String> = requests
+        .iter()
+        .filter(|r| r.starts_with("/api/v1/nodes") || r.starts_with("/api/v1/pods"))
+        .collect();
     assert_eq!(lists.len(), 6, "{requests:?}");
     assert!(lists.iter().any(|r| r.contains("continue=page-3")), "{requests:?}");
     assert!(lists.iter().any(|r| r.contains("continue=page-6")), "{requests:?}");
@@ -530,6 +596,10 @@ fn report_kube_lists_utilization_idle_cost_and_all_three_rules() {
     let pool = row("k8s-cluster-overprovisioned", "eks-test/nodegroup/pool-yd23sqk7u");
     assert_eq!(pool["resource_type"], "k8s_node_group");
     assert!(pool["evidence"].contains("3 nodes"), "{}", pool["evidence"]);
+    // …and the target and evidence name the nodes to drain.
+    let drained = pool["target"].strip_prefix("0 nodes (drain ").unwrap().trim_end_matches(')');
+    assert_eq!(drained.split(", ").count(), 3, "{}", pool["target"]);
+    assert!(pool["evidence"].contains(&format!("drain the least requested: {drained}")));
     // …so its nodes are not also flagged one by one (the same money counted twice).
     for id in ["i-00000000000000002", "i-00000000000000003", "i-00000000000000004"] {
         assert!(!rows.iter().any(|r| r["resource_id"] == id), "{id} flagged twice");
@@ -1100,4 +1170,107 @@ fn https_to_a_plain_http_prometheus_is_a_failure_not_a_panic() {
     assert!(history.containers.is_empty());
     let summary = history.failure_summary().unwrap();
     assert!(summary.starts_with(&format!("Prometheus {url} failed: ")), "{summary}");
+}
+
+// --- Volumes, load balancers and autoscalers (issue 14) ------------------------------------
+
+#[test]
+fn live_cluster_reads_volumes_claims_load_balancers_and_autoscalers() {
+    use costscope::model::cluster::storage::{ClaimPhase, VolumePhase};
+    let (result, _) = read_live(Faults::default());
+    let c = result.unwrap();
+    assert!(!c.partial, "{:?}", c.warnings);
+    let k = &c.cluster;
+    assert_eq!(k.volumes.len(), 3);
+    let released = k.volumes.iter().find(|v| v.phase == VolumePhase::Released).unwrap();
+    assert_eq!(released.capacity_bytes, 100 << 30);
+    assert_eq!(released.volume_handle.as_deref(), Some("vol-0a1b2c3d4e5f60718"));
+    assert_eq!(released.claim.as_ref().unwrap().name, "data-clickhouse-0");
+    let in_tree = k.volumes.iter().find(|v| v.storage_class.as_deref() == Some("gp2")).unwrap();
+    assert_eq!(in_tree.driver.as_deref(), Some("kubernetes.io/aws-ebs"));
+    let claim = |name: &str| k.claims.iter().find(|c| c.name == name).unwrap();
+    assert_eq!(claim("coredns-cache").mounted_by, ["coredns-674b8bbfcf-nkzz6"]);
+    assert!(claim("prometheus-data").mounted_by.is_empty());
+    assert_eq!(claim("prometheus-data").capacity_bytes, Some(50 << 30));
+    assert_eq!(claim("scratch").phase, ClaimPhase::Pending);
+    let gp3 = k.storage_classes.iter().find(|s| s.name == "gp3").unwrap();
+    assert!(gp3.default);
+    assert_eq!(gp3.provisioner, "ebs.csi.aws.com");
+    // Two of the four Services are load balancers with a selector; kube-dns has a ready endpoint.
+    let names: Vec<&str> = k.load_balancers.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["kube-dns", "legacy-admin", "storefront"]);
+    let ready: Vec<Option<u32>> = k.load_balancers.iter().map(|s| s.ready_endpoints).collect();
+    assert_eq!(ready, [Some(1), Some(0), Some(0)]);
+    assert_eq!(k.autoscalers.len(), 1);
+    assert_eq!(k.autoscalers[0].cpu_target_percent, Some(70));
+    assert_eq!(k.autoscalers[0].target_name, "metrics-server");
+}
+
+#[test]
+fn forbidden_storage_lists_are_warnings_and_a_failing_services_list_is_partial() {
+    let (result, _) = read_live(Faults { storage_forbidden: true, ..Faults::default() });
+    let c = result.unwrap();
+    assert!(!c.partial, "a 403 is expected of a restricted account: {:?}", c.warnings);
+    assert!(c.cluster.volumes.is_empty() && c.cluster.storage_classes.is_empty());
+    assert_eq!(c.cluster.claims.len(), 3, "claims are still read");
+    let w = c.warnings.iter().find(|w| w.starts_with("persistentvolumes not read")).unwrap();
+    assert!(w.contains("HTTP 403") && w.contains("/api/v1/persistentvolumes"), "{w}");
+    assert!(w.contains("released and unbound volumes are not judged"), "{w}");
+    assert!(
+        c.warnings.iter().any(|w| w.starts_with("storageclasses not read")),
+        "{:?}",
+        c.warnings
+    );
+
+    let (result, _) = read_live(Faults { services_fail: true, ..Faults::default() });
+    let c = result.unwrap();
+    assert!(c.partial, "a 500 is a failure of the source");
+    assert!(c.cluster.load_balancers.is_empty());
+    let w = c.warnings.iter().find(|w| w.starts_with("services not read")).unwrap();
+    assert!(w.contains("HTTP 500"), "{w}");
+    assert_eq!(c.cluster.volumes.len(), 3, "the rest is read");
+}
+
+#[test]
+fn report_kube_finds_unclaimed_volumes_and_unused_load_balancers() {
+    let server = serve(Faults::default());
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let out = costscope()
+        .env("KUBECONFIG", &config)
+        .args(["report", "--kube", "--context", CONTEXT, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows = csv_rows(&String::from_utf8(out.stdout).unwrap());
+    let row = |rule: &str, id: &str| {
+        rows.iter()
+            .find(|r| r["rule_id"] == rule && r["resource_id"] == id)
+            .unwrap_or_else(|| panic!("{rule} on {id} missing: {rows:#?}"))
+    };
+    let fired =
+        |rule: &str, id: &str| rows.iter().any(|r| r["rule_id"] == rule && r["resource_id"] == id);
+    // The Released PV: 100 GiB of gp3 (EBS CSI) × 0.08 in us-east-1 = 8.00, by its EBS id.
+    let released = row("k8s-volume-unclaimed", "vol-0a1b2c3d4e5f60718");
+    assert_eq!(released["estimated_monthly_savings"].parse::<f64>().unwrap(), 8.0);
+    assert_eq!(released["resource_type"], "k8s_volume");
+    let e = &released["evidence"];
+    assert!(e.contains("is Released, released by claim analytics/data-clickhouse-0"), "{e}");
+    assert!(e.contains("reclaim policy Retain"), "{e}");
+    // prometheus-data: bound, no pod mounts it: 50 GiB × 0.08 = 4.00.
+    let unmounted = row("k8s-volume-unclaimed", "vol-0f9e8d7c6b5a40312");
+    assert_eq!(unmounted["estimated_monthly_savings"].parse::<f64>().unwrap(), 4.0);
+    assert!(unmounted["evidence"].contains("claim monitoring/prometheus-data is bound"));
+    // Near misses: coredns-cache is mounted by a coredns pod; scratch is Pending (and new).
+    assert!(!fired("k8s-volume-unclaimed", "vol-02b3c4d5e6f708192"));
+    assert!(!fired("k8s-volume-unclaimed", "eks-test/shop/pvc/scratch"));
+    // storefront asks for an NLB: 0.0225 × 730 = 16.425; legacy-admin gets the in-tree default,
+    // a Classic Load Balancer: 0.025 × 730 = 18.25.
+    let nlb = row("k8s-loadbalancer-unused", "eks-test/shop/service/storefront");
+    assert_eq!(nlb["estimated_monthly_savings"].parse::<f64>().unwrap(), 16.425);
+    assert!(nlb["evidence"].contains("keeps a nlb load balancer"), "{}", nlb["evidence"]);
+    let clb = row("k8s-loadbalancer-unused", "eks-test/shop/service/legacy-admin");
+    assert_eq!(clb["estimated_monthly_savings"].parse::<f64>().unwrap(), 18.25);
+    // Near miss: kube-dns has a ready endpoint.
+    assert!(!fired("k8s-loadbalancer-unused", "eks-test/kube-system/service/kube-dns"));
 }

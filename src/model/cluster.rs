@@ -1,8 +1,16 @@
-//! Kubernetes cluster state: nodes and workloads with capacity, requests and usage.
+//! Kubernetes cluster state: nodes and workloads with capacity, requests and usage, and what
+//! bills beside them (volumes, load balancers) with the autoscalers that size workloads.
+
+pub mod autoscaling;
+pub mod services;
+pub mod storage;
 
 use serde::{Deserialize, Serialize};
 
 use super::tags::Tags;
+pub use autoscaling::Autoscaler;
+pub use services::LoadBalancerService;
+pub use storage::{PersistentVolume, StorageClass, VolumeClaim};
 
 /// CPU in millicores and memory in bytes, as integers so quantities stay exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -18,6 +26,18 @@ pub struct Cluster {
     pub name: String,
     pub nodes: Vec<Node>,
     pub workloads: Vec<Workload>,
+    // Read since issue 14; empty (and not written) when the cluster had none or the list was
+    // forbidden, so older snapshots read unchanged.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<PersistentVolume>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<VolumeClaim>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub storage_classes: Vec<StorageClass>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<LoadBalancerService>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub autoscalers: Vec<Autoscaler>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

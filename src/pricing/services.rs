@@ -29,7 +29,7 @@ use super::catalog::{InstanceShape, Loader, NoPrice, PricingError, line_of};
 use crate::model::Money;
 
 /// The built-in tables: (service, text, origin).
-const BUILTIN: [(&str, &str, &str); 7] = [
+const BUILTIN: [(&str, &str, &str); 8] = [
     ("rds", include_str!("../../rules/prices/rds.toml"), "rules/prices/rds.toml (built in)"),
     (
         "elasticache",
@@ -53,11 +53,16 @@ const BUILTIN: [(&str, &str, &str); 7] = [
     ),
     ("elb", include_str!("../../rules/prices/elb.toml"), "rules/prices/elb.toml (built in)"),
     ("logs", include_str!("../../rules/prices/logs.toml"), "rules/prices/logs.toml (built in)"),
+    (
+        "kubernetes",
+        include_str!("../../rules/prices/kubernetes.toml"),
+        "rules/prices/kubernetes.toml (built in)",
+    ),
 ];
 
 /// The services costscope prices from tables of their own, in the order of [`BUILTIN`].
-pub const SERVICES: [&str; 7] =
-    ["rds", "elasticache", "opensearch", "redshift", "dynamodb", "elb", "logs"];
+pub const SERVICES: [&str; 8] =
+    ["rds", "elasticache", "opensearch", "redshift", "dynamodb", "elb", "logs", "kubernetes"];
 
 /// Shape and family of one node class.
 #[derive(Debug, Clone, PartialEq)]

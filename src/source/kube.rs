@@ -2,12 +2,16 @@
 //! live cluster ([`live`]) or from `kubectl` output files ([`dump`]), assembled into one
 //! [`Cluster`] of the model. SDK types (k8s-openapi, kube) stop in this module.
 
+pub mod autoscalers;
 pub mod dump;
+pub mod extras;
 pub mod live;
 pub mod metrics;
 pub mod nodes;
 pub mod pods;
 pub mod quantity;
+pub mod services;
+pub mod storage;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +35,8 @@ pub struct Gathered {
     pub as_of: Option<DateTime<Utc>>,
     /// Prometheus's usage history, when `--prometheus` was given.
     pub history: Option<History>,
+    /// Volumes, load balancers and autoscalers, with what could not be read.
+    pub extras: extras::Extras,
 }
 
 impl Gathered {
@@ -290,10 +296,18 @@ pub fn assemble(g: Gathered) -> Collected {
         ));
     }
 
+    let mut cluster = Cluster {
+        name: g.name,
+        nodes: nodes.into_values().collect(),
+        workloads,
+        ..Default::default()
+    };
+    let (extra_warnings, extras_partial) = g.extras.into_cluster(&mut cluster);
+    warnings.extend(extra_warnings);
     Collected {
-        cluster: Cluster { name: g.name, nodes: nodes.into_values().collect(), workloads },
+        cluster,
         as_of: g.as_of,
-        partial: partial || history_failed,
+        partial: partial || history_failed || extras_partial,
         requests_only: partial,
         warnings,
     }

@@ -13,6 +13,9 @@ mod dynamodb;
 mod elasticache;
 pub mod load_balancer;
 pub mod log_group;
+mod k8s_cloud;
+mod k8s_load_balancers;
+mod k8s_volumes;
 mod opensearch;
 pub mod rds;
 mod redshift;
@@ -489,6 +492,8 @@ pub fn resource_views<'a>(
     log_group::views(&input, &mut views);
 
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
+    k8s_volumes::views(&input, &mut views);
+    k8s_load_balancers::views(&input, &mut views);
 
     // Resources only billing knows (S3 buckets, databases, …): tag rules still apply.
     if let Some(billing) = snapshot.billing.as_ref() {
@@ -711,6 +716,22 @@ fn cluster_views<'a>(
             f.insert("node_group", text(group));
             f.insert("instance_type", text(&types.join(",")));
             f.insert("nodes", num(count));
+            // Least requested first (the larger of its CPU and memory shares): the nodes whose
+            // pods are the fewest to move, which a scale-down should drain.
+            let mut order: Vec<(u128, &str)> = members
+                .iter()
+                .map(|n| {
+                    let share = |r: u64, a: u64| u128::from(r) * 1_000_000 / u128::from(a.max(1));
+                    let cpu = share(n.requested.cpu_millicores, n.allocatable.cpu_millicores);
+                    let mem = share(n.requested.memory_bytes, n.allocatable.memory_bytes);
+                    (cpu.max(mem), n.name.as_str())
+                })
+                .collect();
+            order.sort_unstable();
+            f.insert(
+                "least_requested",
+                Value::List(Arc::new(order.iter().map(|(_, name)| text(name)).collect())),
+            );
             f.insert("cpu_allocatable_m", num(sum(&|n| n.allocatable.cpu_millicores)));
             f.insert("memory_allocatable_mib", num(sum(&|n| n.allocatable.memory_bytes) / MIB));
             f.insert("cpu_requested_m", num(sum(&|n| n.requested.cpu_millicores)));
@@ -751,6 +772,29 @@ fn cluster_views<'a>(
                     f.insert("memory_max_mib", num(u.memory_bytes as f64 / MIB));
                 }
                 usage_fields(c, &mut f);
+                // An HPA scales on usage ÷ requests: requests sized to hold usage at its target
+                // keep the replica count, where the usual headroom would change it.
+                let hpa = cluster.autoscalers.iter().find(|a| {
+                    a.namespace == w.namespace && a.target_kind == w.kind && a.target_name == w.name
+                });
+                let hpa_cpu = hpa.and_then(|a| a.cpu_target_percent);
+                f.insert("has_hpa", Value::Bool(hpa.is_some()));
+                f.insert("hpa_cpu_target_percent", num(f64::from(hpa_cpu.unwrap_or(0))));
+                let hpa_note = match (hpa, hpa_cpu) {
+                    (Some(a), Some(t)) => format!(
+                        "; HPA {} holds the pods at {t} % CPU of requests ({}–{} replicas), so the CPU target is usage ÷ {}",
+                        a.name,
+                        a.min_replicas,
+                        a.max_replicas,
+                        super::rule::format_number(f64::from(t) / 100.0)
+                    ),
+                    (Some(a), None) => format!(
+                        "; HPA {} scales it on other metrics than CPU utilization ({}–{} replicas)",
+                        a.name, a.min_replicas, a.max_replicas
+                    ),
+                    (None, _) => String::new(),
+                };
+                f.insert("hpa_note", text(&hpa_note));
                 f.insert("cpu_core_monthly", money_or_null(report.cpu_cost_per_core));
                 f.insert("memory_gib_monthly", money_or_null(report.memory_cost_per_gib));
                 // The container's requests × replicas at the cluster's average unit prices.
@@ -1155,6 +1199,25 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
                 .map_err(|e| ExecutionError::function_error(name, e))
         },
     );
+    // join_first(list, n): the first n items of a list of strings, joined with ", " (n rounded,
+    // at least 0); names the nodes a scale-down drains.
+    ctx.add_function("join_first", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        let name = "join_first";
+        arity(&args, 2, name)?;
+        let Some(Value::List(items)) = args.first() else {
+            return Err(ExecutionError::function_error(name, "argument 1 must be a list"));
+        };
+        let n = whole(arg_number(&args, 1, name)?).unwrap_or(0);
+        let names: Vec<String> = items
+            .iter()
+            .take(usize::try_from(n).unwrap_or(usize::MAX))
+            .map(|v| match v {
+                Value::String(s) => s.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        Ok(text(&names.join(", ")))
+    });
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;
         let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);

@@ -133,6 +133,30 @@ fn probe_snapshot() -> Snapshot {
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
+    // The sample's volumes and load balancers are younger than the probe's date: one of each,
+    // old enough to be judged.
+    if let Some(cluster) = s.clusters.first_mut() {
+        use crate::model::cluster::storage::VolumePhase;
+        use crate::model::cluster::{LoadBalancerService, PersistentVolume};
+        cluster.volumes.push(PersistentVolume {
+            name: "pv-probe".into(),
+            capacity_bytes: 10 << 30,
+            storage_class: Some("gp3".into()),
+            phase: VolumePhase::Released,
+            volume_handle: Some("vol-0probe".into()),
+            created: Some(now - chrono::Duration::days(30)),
+            ..Default::default()
+        });
+        cluster.load_balancers.push(LoadBalancerService {
+            namespace: "probe".into(),
+            name: "lb-probe".into(),
+            ingress: vec!["probe.elb.amazonaws.com".into()],
+            has_selector: true,
+            ready_endpoints: Some(0),
+            created: Some(now - chrono::Duration::days(30)),
+            ..Default::default()
+        });
+    }
     s
 }
 

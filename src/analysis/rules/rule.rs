@@ -64,6 +64,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("elb-idle.toml", include_str!("../../../rules/pack/elb-idle.toml")),
     ("logs-no-retention.toml", include_str!("../../../rules/pack/logs-no-retention.toml")),
     ("logs-stale.toml", include_str!("../../../rules/pack/logs-stale.toml")),
+    ("k8s-volume-unclaimed.toml", include_str!("../../../rules/pack/k8s-volume-unclaimed.toml")),
+    (
+        "k8s-loadbalancer-unused.toml",
+        include_str!("../../../rules/pack/k8s-loadbalancer-unused.toml"),
+    ),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -104,6 +109,10 @@ pub enum ResourceKind {
     LoadBalancer,
     /// A CloudWatch Logs log group.
     LogGroup,
+    /// A PersistentVolumeClaim, or a PersistentVolume no claim holds.
+    K8sVolume,
+    /// A Service of type LoadBalancer.
+    K8sLoadBalancer,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -127,6 +136,8 @@ impl ResourceKind {
             ResourceKind::DynamodbTable => "dynamodb_table",
             ResourceKind::LoadBalancer => "load_balancer",
             ResourceKind::LogGroup => "log_group",
+            ResourceKind::K8sVolume => "k8s_volume",
+            ResourceKind::K8sLoadBalancer => "k8s_load_balancer",
             ResourceKind::Any => "any",
         }
     }
@@ -157,6 +168,9 @@ impl ResourceKind {
             // The FOCUS export writes "Amazon CloudWatch"; the CUR's product code, which some
             // exports carry instead, is "AmazonCloudWatch".
             ResourceKind::LogGroup => &["Amazon CloudWatch", "AmazonCloudWatch"],
+            // EBS disks bill under EC2; load balancers under Elastic Load Balancing.
+            ResourceKind::K8sVolume => &[EC2],
+            ResourceKind::K8sLoadBalancer => &["Elastic Load Balancing"],
             ResourceKind::Any => &[],
         }
     }

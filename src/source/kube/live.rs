@@ -10,14 +10,20 @@
 use std::path::Path;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Node as KubeNode, Pod};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{
+    Node as KubeNode, PersistentVolume, PersistentVolumeClaim, Pod, Service,
+};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::storage::v1::StorageClass;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Client, Config};
 use serde::de::DeserializeOwned;
 
+use super::extras::Extras;
 use super::metrics::{self, MetricsList, NodeUsage, PodUsage};
-use super::{Collected, Gathered, assemble, nodes, pods};
+use super::{Collected, Gathered, assemble, autoscalers, nodes, pods, services, storage};
 use crate::source::prometheus::{self, HistoryConfig};
 use crate::source::{Result, SourceError};
 
@@ -231,7 +237,9 @@ async fn read_async(
     let url = format!("{base}/api/v1/pods");
     let pod_items = list_all(&Api::<Pod>::all(client.clone()), &url, timeout).await?;
     let mut specs = Vec::new();
+    let mut extras = read_extras(&client, &base, timeout).await;
     for pod in &pod_items {
+        storage::mounts(pod, &mut extras.mounts);
         if let Some(spec) = pods::from_kube_pod(pod)
             .map_err(|message| SourceError::Api { url: url.clone(), message })?
         {
@@ -242,10 +250,124 @@ async fn read_async(
     let metrics = read_metrics(&client, &base, timeout)
         .await
         .map_err(|e| format!("metrics API unavailable ({e})"));
-    let mut gathered = Gathered { name, nodes, pods: specs, metrics, as_of: None, history: None };
+    let mut gathered =
+        Gathered { name, nodes, pods: specs, metrics, as_of: None, history: None, extras };
     if let Some(config) = history {
         gathered.history = Some(prometheus::fetch(config, &gathered.scheduled_pods(), None).await);
     }
     gathered.as_of = Some(chrono::Utc::now());
     Ok(assemble(gathered))
+}
+
+/// The HTTP status of an API answer that was an error, as [`api_error`] wrote it.
+fn http_status(e: &SourceError) -> Option<u16> {
+    match e {
+        SourceError::Api { message, .. } => {
+            message.strip_prefix("HTTP ")?.split(':').next()?.parse().ok()
+        }
+        _ => None,
+    }
+}
+
+/// An optional list: its items, or `None` with the failure recorded in `extras`.
+async fn optional_list<K>(
+    api: Api<K>,
+    url: String,
+    what: &str,
+    timeout: Duration,
+    extras: &mut Extras,
+) -> Option<Vec<K>>
+where
+    K: kube::Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    match list_all(&api, &url, timeout).await {
+        Ok(items) => Some(items),
+        Err(e) => {
+            extras.failed(what, http_status(&e), &e.to_string());
+            None
+        }
+    }
+}
+
+/// Volumes, claims, storage classes, LoadBalancer Services with their EndpointSlices and
+/// HorizontalPodAutoscalers; see [`super::extras`] for why none of them can fail the source.
+async fn read_extras(client: &Client, base: &str, timeout: Duration) -> Extras {
+    let mut x = Extras::default();
+    let c = || client.clone();
+    let url = |path: &str| format!("{base}{path}");
+    let converted = |x: &mut Extras, what: &str, e: String| {
+        x.partial = true;
+        x.warnings.push(format!("{what}: {e}; left out"));
+    };
+    let path = "/api/v1/persistentvolumes";
+    if let Some(items) = optional_list(
+        Api::<PersistentVolume>::all(c()),
+        url(path),
+        "persistentvolumes",
+        timeout,
+        &mut x,
+    )
+    .await
+    {
+        for v in &items {
+            match storage::from_kube_volume(v) {
+                Ok(v) => x.volumes.push(v),
+                Err(e) => converted(&mut x, &url(path), e),
+            }
+        }
+    }
+    let path = "/api/v1/persistentvolumeclaims";
+    let what = "persistentvolumeclaims";
+    if let Some(items) =
+        optional_list(Api::<PersistentVolumeClaim>::all(c()), url(path), what, timeout, &mut x)
+            .await
+    {
+        for claim in &items {
+            match storage::from_kube_claim(claim) {
+                Ok(claim) => x.claims.push(claim),
+                Err(e) => converted(&mut x, &url(path), e),
+            }
+        }
+    }
+    let path = "/apis/storage.k8s.io/v1/storageclasses";
+    if let Some(items) =
+        optional_list(Api::<StorageClass>::all(c()), url(path), "storageclasses", timeout, &mut x)
+            .await
+    {
+        x.storage_classes = items.iter().map(storage::from_kube_storage_class).collect();
+    }
+    let path = "/api/v1/services";
+    if let Some(items) =
+        optional_list(Api::<Service>::all(c()), url(path), "services", timeout, &mut x).await
+    {
+        x.load_balancers = items.iter().filter_map(services::from_kube_service).collect();
+    }
+    // Only worth reading when some Service is a load balancer.
+    if !x.load_balancers.is_empty() {
+        let path = "/apis/discovery.k8s.io/v1/endpointslices";
+        if let Some(items) = optional_list(
+            Api::<EndpointSlice>::all(c()),
+            url(path),
+            "endpointslices",
+            timeout,
+            &mut x,
+        )
+        .await
+        {
+            let mut ready = services::ReadyEndpoints::new();
+            for slice in &items {
+                services::count_ready(slice, &mut ready);
+            }
+            x.ready = Some(ready);
+        }
+    }
+    let path = "/apis/autoscaling/v2/horizontalpodautoscalers";
+    let what = "horizontalpodautoscalers";
+    if let Some(items) =
+        optional_list(Api::<HorizontalPodAutoscaler>::all(c()), url(path), what, timeout, &mut x)
+            .await
+    {
+        x.autoscalers = items.iter().map(autoscalers::from_kube_hpa).collect();
+    }
+    x
 }

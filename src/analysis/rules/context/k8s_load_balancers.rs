@@ -1,0 +1,115 @@
+//! Services of type LoadBalancer as the rules see them: `k8s_load_balancer`, id
+//! `cluster/namespace/service/name`, priced by the hour from `rules/prices/kubernetes.toml`: on
+//! AWS a Network Load Balancer where the annotations or the class ask for one, else the Classic
+//! Load Balancer the in-tree controller makes; on GCP a forwarding rule; on Azure a rule of the
+//! Standard Load Balancer.
+
+use cel_interpreter::Value;
+
+use super::k8s_cloud::{self, Cloud, no_tags};
+use super::{CostSource, CurrentCost, Fields, Inputs, ResourceView, days_between, num, text, view};
+use crate::analysis::rules::rule::ResourceKind;
+use crate::model::Currency;
+use crate::model::cluster::LoadBalancerService;
+use crate::pricing::HOURS_PER_MONTH;
+
+const AWS_TYPE: &str = "service.beta.kubernetes.io/aws-load-balancer-type";
+
+/// The load balancer kind, as the price table's unit names it (`lb_<kind>_hour`).
+fn kind_of(s: &LoadBalancerService, cloud: Cloud) -> Option<&'static str> {
+    match cloud {
+        Cloud::Aws => {
+            let annotated = s.annotations.get(AWS_TYPE).map(String::as_str);
+            let nlb = matches!(annotated, Some("nlb" | "external" | "nlb-ip"))
+                || s.load_balancer_class.as_deref() == Some("service.k8s.aws/nlb");
+            Some(if nlb { "nlb" } else { "clb" })
+        }
+        Cloud::Gcp => Some("forwarding_rule"),
+        Cloud::Azure => Some("standard"),
+        Cloud::Unknown => None,
+    }
+}
+
+pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>>) {
+    let now = input.snapshot.collected_at;
+    for cluster in &input.snapshot.clusters {
+        let (cloud, region) = (Cloud::of(cluster), k8s_cloud::region(cluster));
+        for s in &cluster.load_balancers {
+            let id = format!("{}/{}/service/{}", cluster.name, s.namespace, s.name);
+            let kind = kind_of(s, cloud);
+            let cost = input.billed.monthly(&id).unwrap_or_else(|| match kind {
+                Some(kind) => super::catalog_cost(
+                    input.catalog,
+                    input
+                        .catalog
+                        .services()
+                        .get("kubernetes")
+                        .and_then(|t| t.unit(&region, &format!("lb_{kind}_hour")))
+                        .map(|h| h.times(HOURS_PER_MONTH))
+                        .map_err(|e| e.to_string()),
+                    format!(
+                        "{} load balancer in {region} × {HOURS_PER_MONTH} h, data not included",
+                        kind.replace('_', " ")
+                    ),
+                ),
+                None => CurrentCost {
+                    monthly: None,
+                    currency: Currency::new(input.catalog.currency()),
+                    source: CostSource::Unknown {
+                        reason: format!(
+                            "the nodes of cluster {} do not say which cloud runs it",
+                            cluster.name
+                        ),
+                    },
+                },
+            });
+            let mut f = Fields::new();
+            f.insert("id", text(&id));
+            f.insert("scope", text("service"));
+            f.insert("cluster", text(&cluster.name));
+            f.insert("namespace", text(&s.namespace));
+            f.insert("name", text(&s.name));
+            f.insert("cloud", text(cloud.as_str()));
+            f.insert("lb_kind", text(kind.unwrap_or("unknown")));
+            f.insert("provisioned", Value::Bool(!s.ingress.is_empty()));
+            f.insert("ingress", text(&s.ingress.join(", ")));
+            f.insert("has_selector", Value::Bool(s.has_selector));
+            f.insert("endpoints_known", Value::Bool(s.ready_endpoints.is_some()));
+            f.insert(
+                "ready_endpoints",
+                s.ready_endpoints.map_or(Value::Null, |n| num(f64::from(n))),
+            );
+            f.insert("age_days", days_between(s.created, now));
+            views.push(view(
+                ResourceKind::K8sLoadBalancer,
+                &id,
+                "",
+                &region,
+                no_tags(),
+                f,
+                input.utilization,
+                cost,
+            ));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aws_load_balancers_by_annotation_or_class() {
+        let mut s = LoadBalancerService::default();
+        assert_eq!(kind_of(&s, Cloud::Aws), Some("clb"));
+        s.annotations.insert(AWS_TYPE.into(), "nlb".into());
+        assert_eq!(kind_of(&s, Cloud::Aws), Some("nlb"));
+        let by_class = LoadBalancerService {
+            load_balancer_class: Some("service.k8s.aws/nlb".into()),
+            ..Default::default()
+        };
+        assert_eq!(kind_of(&by_class, Cloud::Aws), Some("nlb"));
+        assert_eq!(kind_of(&s, Cloud::Gcp), Some("forwarding_rule"));
+        assert_eq!(kind_of(&s, Cloud::Unknown), None);
+    }
+}
