@@ -3,9 +3,11 @@
 
 pub mod dynamodb;
 pub mod elasticache;
+pub mod lambda;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
+pub mod s3;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +19,8 @@ pub use elasticache::CacheCluster;
 pub use opensearch::SearchDomain;
 pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
 pub use redshift::RedshiftCluster;
+pub use lambda::{Architecture, LambdaFunction};
+pub use s3::S3Bucket;
 
 /// Everything a source found, by kind. Each list is sorted by id when a snapshot is written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -34,6 +38,8 @@ pub struct Inventory {
     pub search_domains: Vec<SearchDomain>,
     pub redshift_clusters: Vec<RedshiftCluster>,
     pub dynamodb_tables: Vec<DynamoDbTable>,
+    pub lambda_functions: Vec<LambdaFunction>,
+    pub s3_buckets: Vec<S3Bucket>,
 }
 
 impl Inventory {
@@ -50,6 +56,8 @@ impl Inventory {
             + self.search_domains.len()
             + self.redshift_clusters.len()
             + self.dynamodb_tables.len()
+            + self.lambda_functions.len()
+            + self.s3_buckets.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -70,6 +78,8 @@ impl Inventory {
         self.search_domains.extend(other.search_domains);
         self.redshift_clusters.extend(other.redshift_clusters);
         self.dynamodb_tables.extend(other.dynamodb_tables);
+        self.lambda_functions.extend(other.lambda_functions);
+        self.s3_buckets.extend(other.s3_buckets);
     }
 
     pub fn sort(&mut self) {
@@ -85,6 +95,8 @@ impl Inventory {
         self.search_domains.sort_by(|a, b| a.id.cmp(&b.id));
         self.redshift_clusters.sort_by(|a, b| a.id.cmp(&b.id));
         self.dynamodb_tables.sort_by(|a, b| a.id.cmp(&b.id));
+        self.lambda_functions.sort_by(|a, b| a.id.cmp(&b.id));
+        self.s3_buckets.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 

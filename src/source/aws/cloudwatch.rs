@@ -3,6 +3,8 @@
 //! through each NAT gateway, and for the databases CPU, connections, RDS freeable memory,
 //! OpenSearch search and indexing rates, DynamoDB consumed capacity. Summaries are keyed by the
 //! resource's inventory id (the ARN for databases), whatever dimension CloudWatch names it by.
+//! Lambda functions (invocations, errors, duration) are read hourly too; S3 buckets daily, the
+//! only period their storage metrics have.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -47,6 +49,9 @@ pub struct Targets {
     pub search_domains: Vec<Named>,
     pub redshift_clusters: Vec<Named>,
     pub dynamodb_tables: Vec<Named>,
+    pub lambda_functions: Vec<Named>,
+    /// S3 buckets by name (their inventory id is the ARN).
+    pub s3_buckets: Vec<Named>,
 }
 
 impl Targets {
@@ -97,6 +102,23 @@ impl Targets {
                 .iter()
                 .map(|t| named(&t.id, &t.name))
                 .collect(),
+            lambda_functions: inventory
+                .lambda_functions
+                .iter()
+                .map(|f| named(&f.id, &f.name))
+                .collect(),
+            s3_buckets: inventory.s3_buckets.iter().map(|b| named(&b.id, &b.name)).collect(),
+        }
+    }
+
+    /// The Lambda functions and S3 buckets, taken out: they are read over a longer window than
+    /// the rest (30 days of invocations say "unused"; storage is daily).
+    pub fn take_long_window(&mut self) -> Targets {
+        Targets {
+            account_id: self.account_id.clone(),
+            lambda_functions: std::mem::take(&mut self.lambda_functions),
+            s3_buckets: std::mem::take(&mut self.s3_buckets),
+            ..Default::default()
         }
     }
 
@@ -108,6 +130,8 @@ impl Targets {
             && self.search_domains.is_empty()
             && self.redshift_clusters.is_empty()
             && self.dynamodb_tables.is_empty()
+            && self.lambda_functions.is_empty()
+            && self.s3_buckets.is_empty()
     }
 }
 
@@ -128,6 +152,13 @@ enum Signal {
     /// A provisioned table's read capacity: published every hour the table exists, where the
     /// consumed units have points only for hours with traffic.
     ProvisionedReads,
+    Invocations,
+    Errors,
+    DurationTotal,
+    DurationMaximum,
+    /// BucketSizeBytes of one StorageType.
+    BucketBytes(&'static str),
+    Objects,
 }
 
 impl Signal {
@@ -151,7 +182,25 @@ enum Kind {
     Search,
     Warehouse,
     Table,
+    Function,
+    Bucket,
 }
+
+/// The S3 storage types asked about per bucket (BucketSizeBytes' StorageType dimension).
+pub const S3_STORAGE_TYPES: [&str; 10] = [
+    "StandardStorage",
+    "StandardIAStorage",
+    "OneZoneIAStorage",
+    "ReducedRedundancyStorage",
+    "GlacierInstantRetrievalStorage",
+    "GlacierStorage",
+    "DeepArchiveStorage",
+    "IntelligentTieringFAStorage",
+    "IntelligentTieringIAStorage",
+    "IntelligentTieringAIAStorage",
+];
+
+const DAY: i32 = 86_400;
 
 /// (signal, metric, statistic) of each kind; the namespace and dimensions come with the target.
 fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
@@ -188,6 +237,16 @@ fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
             (Signal::WriteUnits, "ConsumedWriteCapacityUnits", "Sum"),
             (Signal::ProvisionedReads, "ProvisionedReadCapacityUnits", "Average"),
         ],
+        // Duration's Sum rather than its Average: the GB-seconds billed follow the total, and
+        // an average would need weighting by each hour's invocations.
+        Kind::Function => &[
+            (Signal::Invocations, "Invocations", "Sum"),
+            (Signal::Errors, "Errors", "Sum"),
+            (Signal::DurationTotal, "Duration", "Sum"),
+            (Signal::DurationMaximum, "Duration", "Maximum"),
+        ],
+        // Asked one StorageType at a time, in `asks`.
+        Kind::Bucket => &[],
     }
 }
 
@@ -199,6 +258,7 @@ struct Ask {
     metric: &'static str,
     stat: &'static str,
     dimensions: Vec<(&'static str, String)>,
+    period: i32,
 }
 
 /// The hourly points of one series of one resource.
@@ -221,6 +281,7 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
                         metric,
                         stat,
                         dimensions: dimensions.clone(),
+                        period: HOUR,
                     });
                 }
             }
@@ -252,6 +313,29 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
     }
     for t in &targets.dynamodb_tables {
         add(&t.id, Kind::Table, "AWS/DynamoDB", vec![vec![("TableName", t.name.clone())]]);
+    }
+    for f in &targets.lambda_functions {
+        add(&f.id, Kind::Function, "AWS/Lambda", vec![vec![("FunctionName", f.name.clone())]]);
+    }
+    for b in &targets.s3_buckets {
+        let owner = owners.len();
+        owners.push((b.id.clone(), Kind::Bucket));
+        let daily = |signal, metric, storage_type: &str| Ask {
+            owner,
+            signal,
+            namespace: "AWS/S3",
+            metric,
+            stat: "Average",
+            dimensions: vec![
+                ("BucketName", b.name.clone()),
+                ("StorageType", storage_type.to_string()),
+            ],
+            period: DAY,
+        };
+        for storage_type in S3_STORAGE_TYPES {
+            asks.push(daily(Signal::BucketBytes(storage_type), "BucketSizeBytes", storage_type));
+        }
+        asks.push(daily(Signal::Objects, "NumberOfObjects", "AllStorageTypes"));
     }
     (owners, asks)
 }
@@ -344,6 +428,8 @@ fn summary(
             lookback_days,
         ),
         Kind::NatGateway => nat_summary(id, get(Signal::BytesOut), lookback_days),
+        Kind::Function => function_summary(id, &get, lookback_days),
+        Kind::Bucket => bucket_summary(id, &get, lookback_days),
         _ => service_summary(id, kind, &get, lookback_days),
     }
 }
@@ -413,7 +499,7 @@ fn query(index: usize, ask: &Ask) -> MetricDataQuery {
     MetricDataQuery::builder()
         .id(format!("q{index}"))
         .metric_stat(
-            MetricStat::builder().metric(metric.build()).period(HOUR).stat(ask.stat).build(),
+            MetricStat::builder().metric(metric.build()).period(ask.period).stat(ask.stat).build(),
         )
         .return_data(true)
         .build()
@@ -465,6 +551,63 @@ fn instance_summary(
         bytes_processed: None,
         ..Default::default()
     }
+}
+
+/// A function asked about: Lambda writes no point for an hour without invocations, so no
+/// points is zero invocations over the whole window, which therefore counts as covered.
+fn function_summary<'a>(
+    id: &str,
+    get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let invocations = get(Signal::Invocations);
+    UtilizationSummary {
+        resource_id: id.to_string(),
+        lookback_days,
+        days_covered: lookback_days,
+        data_points: u32::try_from(invocations.len()).unwrap_or(u32::MAX),
+        invocations_total: Some(sum(invocations).unwrap_or(0.0)),
+        errors_total: Some(sum(get(Signal::Errors)).unwrap_or(0.0)),
+        duration_total_ms: Some(sum(get(Signal::DurationTotal)).unwrap_or(0.0)),
+        duration_max_ms: max(get(Signal::DurationMaximum)),
+        ..Default::default()
+    }
+}
+
+/// A bucket's daily storage: each storage type's bytes on the last and the first day it was
+/// measured, the days between, and the object count of the last day. Types never measured
+/// (the bucket holds none of that class) are left out.
+fn bucket_summary<'a>(
+    id: &str,
+    get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let mut s = UtilizationSummary {
+        resource_id: id.to_string(),
+        lookback_days,
+        ..Default::default()
+    };
+    let mut all: Points = Vec::new();
+    for storage_type in S3_STORAGE_TYPES {
+        let mut points = get(Signal::BucketBytes(storage_type)).to_vec();
+        points.sort_by_key(|(t, _)| *t);
+        if let (Some(first), Some(last)) = (points.first(), points.last()) {
+            s.storage_bytes_first.insert(storage_type.to_string(), first.1);
+            s.storage_bytes.insert(storage_type.to_string(), last.1);
+        }
+        all.extend(points);
+    }
+    let first = all.iter().map(|(t, _)| *t).min();
+    let last = all.iter().map(|(t, _)| *t).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        s.storage_days_span = u32::try_from((last - first).num_days()).ok();
+    }
+    s.days_covered = days_covered(&all);
+    s.data_points = s.days_covered;
+    let mut objects = get(Signal::Objects).to_vec();
+    objects.sort_by_key(|(t, _)| *t);
+    s.objects = objects.last().map(|(_, v)| *v);
+    s
 }
 
 fn nat_summary(id: &str, bytes: &[(DateTime<Utc>, f64)], lookback_days: u32) -> UtilizationSummary {
