@@ -57,6 +57,13 @@ const BUILTIN: &[(&str, &str)] = &[
         "dynamodb-overprovisioned.toml",
         include_str!("../../../rules/pack/dynamodb-overprovisioned.toml"),
     ),
+    ("lambda-graviton.toml", include_str!("../../../rules/pack/lambda-graviton.toml")),
+    (
+        "lambda-overprovisioned-memory.toml",
+        include_str!("../../../rules/pack/lambda-overprovisioned-memory.toml"),
+    ),
+    ("lambda-unused.toml", include_str!("../../../rules/pack/lambda-unused.toml")),
+    ("s3-no-lifecycle.toml", include_str!("../../../rules/pack/s3-no-lifecycle.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -93,6 +100,8 @@ pub enum ResourceKind {
     OpensearchDomain,
     RedshiftCluster,
     DynamodbTable,
+    LambdaFunction,
+    S3Bucket,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -114,6 +123,8 @@ impl ResourceKind {
             ResourceKind::OpensearchDomain => "opensearch_domain",
             ResourceKind::RedshiftCluster => "redshift_cluster",
             ResourceKind::DynamodbTable => "dynamodb_table",
+            ResourceKind::LambdaFunction => "lambda_function",
+            ResourceKind::S3Bucket => "s3_bucket",
             ResourceKind::Any => "any",
         }
     }
@@ -140,6 +151,8 @@ impl ResourceKind {
             }
             ResourceKind::RedshiftCluster => &["Amazon Redshift"],
             ResourceKind::DynamodbTable => &["Amazon DynamoDB"],
+            ResourceKind::LambdaFunction => &["AWS Lambda"],
+            ResourceKind::S3Bucket => &["Amazon Simple Storage Service"],
             ResourceKind::Any => &[],
         }
     }
