@@ -16,10 +16,10 @@ use super::tags::Tags;
 
 pub use dynamodb::{BillingMode, DynamoDbTable};
 pub use elasticache::CacheCluster;
+pub use lambda::{Architecture, LambdaFunction};
 pub use opensearch::SearchDomain;
 pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
 pub use redshift::RedshiftCluster;
-pub use lambda::{Architecture, LambdaFunction};
 pub use s3::S3Bucket;
 
 /// Everything a source found, by kind. Each list is sorted by id when a snapshot is written.

@@ -52,7 +52,11 @@ const BUILTIN: [(&str, &str, &str); 7] = [
         include_str!("../../rules/prices/dynamodb.toml"),
         "rules/prices/dynamodb.toml (built in)",
     ),
-    ("lambda", include_str!("../../rules/prices/lambda.toml"), "rules/prices/lambda.toml (built in)"),
+    (
+        "lambda",
+        include_str!("../../rules/prices/lambda.toml"),
+        "rules/prices/lambda.toml (built in)",
+    ),
     ("s3", include_str!("../../rules/prices/s3.toml"), "rules/prices/s3.toml (built in)"),
 ];
 

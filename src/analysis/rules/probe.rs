@@ -11,8 +11,8 @@ use super::engine::Engine;
 use super::rule::{RuleError, RuleSet};
 use crate::model::Snapshot;
 use crate::model::inventory::{
-    Architecture, EbsSnapshot, LambdaFunction, S3Bucket, ElasticIp, Instance, InstanceState, NatGateway, Volume, VolumeAttachment,
-    VolumeState,
+    Architecture, EbsSnapshot, ElasticIp, Instance, InstanceState, LambdaFunction, NatGateway,
+    S3Bucket, Volume, VolumeAttachment, VolumeState,
 };
 use crate::model::utilization::UtilizationSummary;
 use crate::pricing::catalog::PriceCatalog;

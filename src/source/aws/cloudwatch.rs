@@ -582,11 +582,8 @@ fn bucket_summary<'a>(
     get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
     lookback_days: u32,
 ) -> UtilizationSummary {
-    let mut s = UtilizationSummary {
-        resource_id: id.to_string(),
-        lookback_days,
-        ..Default::default()
-    };
+    let mut s =
+        UtilizationSummary { resource_id: id.to_string(), lookback_days, ..Default::default() };
     let mut all: Points = Vec::new();
     for storage_type in S3_STORAGE_TYPES {
         let mut points = get(Signal::BucketBytes(storage_type)).to_vec();

@@ -198,8 +198,7 @@ fn small(n: usize) -> u32 {
 }
 
 async fn details(client: &Client, bucket: &str) -> Details {
-    let lifecycle = match client.get_bucket_lifecycle_configuration().bucket(bucket).send().await
-    {
+    let lifecycle = match client.get_bucket_lifecycle_configuration().bucket(bucket).send().await {
         Ok(answer) => {
             let enabled = answer
                 .rules()

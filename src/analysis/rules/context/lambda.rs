@@ -13,7 +13,8 @@ const MB_PER_GB: i128 = 1024;
 /// A total over the window scaled to a 730-hour month. Lambda publishes no point for an hour
 /// without invocations, so totals are spread over the whole window, not the days with data.
 pub fn per_month(total: f64, u: &UtilizationSummary) -> Option<f64> {
-    (u.lookback_days > 0).then(|| total * HOURS_PER_MONTH as f64 / 24.0 / f64::from(u.lookback_days))
+    (u.lookback_days > 0)
+        .then(|| total * HOURS_PER_MONTH as f64 / 24.0 / f64::from(u.lookback_days))
 }
 
 /// Duration and requests for a month at the measured rate, exact to the whole millisecond and
@@ -26,7 +27,8 @@ fn measured_monthly(
     let (Some(duration_ms), Some(invocations)) = (u.duration_total_ms, u.invocations_total) else {
         return Err("invocations and duration not measured".into());
     };
-    let whole = |n: Option<f64>| n.filter(|x| x.is_finite() && *x > 0.0).map_or(0, |x| x.ceil() as i128);
+    let whole =
+        |n: Option<f64>| n.filter(|x| x.is_finite() && *x > 0.0).map_or(0, |x| x.ceil() as i128);
     let ms_month = whole(per_month(duration_ms, u));
     let requests_month = whole(per_month(invocations, u));
     let table = catalog.services().get("lambda").map_err(|e| e.to_string())?;
