@@ -68,7 +68,7 @@ fn past_standard_support(engine: &str, version: &str) -> bool {
 }
 
 impl Gen<'_> {
-    fn service_price(
+    pub(super) fn service_price(
         &self,
         service: &str,
         region: &str,
@@ -80,7 +80,7 @@ impl Gen<'_> {
         })
     }
 
-    fn expect(
+    pub(super) fn expect(
         &mut self,
         rule: &'static str,
         id: &str,

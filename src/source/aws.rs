@@ -562,8 +562,10 @@ async fn read_s3(config: &SdkConfig, account: &str, options: &AwsOptions) -> Buc
     };
     out.warnings.extend(read.warnings.iter().map(ToString::to_string));
     let days = long_lookback(options.lookback_days);
+    // Whole days, one more than the window: 31 daily points span 30 days, so bytes already
+    // there on the first are a 30-day transition's age.
     let end = options.now.duration_trunc(Duration::days(1)).unwrap_or(options.now);
-    let start = end - Duration::days(i64::from(days));
+    let start = end - Duration::days(i64::from(days) + 1);
     let regions: BTreeSet<&str> =
         read.inventory.s3_buckets.iter().map(|b| b.region.as_str()).collect();
     for region in regions {
