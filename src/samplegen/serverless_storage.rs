@@ -38,8 +38,8 @@ struct Function {
 struct Bucket {
     account: Account,
     region: &'static str,
-    name: &'static str,
-    storage: &'static [(&'static str, u64)],
+    name: String,
+    storage: Vec<(&'static str, u64)>,
     standard_first_gb: u64,
     history_days: u32,
     objects: u64,
@@ -126,6 +126,39 @@ impl Gen<'_> {
         ];
         for spec in functions {
             self.function(spec)?;
+        }
+        // The everyday estate: small arm64 functions, busy, with nothing to say.
+        const EVERYDAY: [&str; 16] = [
+            "thumbnailer",
+            "stripe-webhook",
+            "nightly-report",
+            "log-shipper",
+            "slack-notifier",
+            "user-signup",
+            "email-sender",
+            "cache-warmer",
+            "s3-indexer",
+            "token-refresh",
+            "audit-trail",
+            "geoip-lookup",
+            "csv-import",
+            "cleanup-tmp",
+            "order-events",
+            "session-reaper",
+        ];
+        for (n, name) in EVERYDAY.into_iter().enumerate() {
+            let (account, region) = match n % 3 {
+                0 => (Prod, "us-east-1"),
+                1 => (Prod, "us-west-2"),
+                _ => (Staging, "us-east-1"),
+            };
+            let step = n as u64 + 1;
+            self.function(Function {
+                invocations: 40_000 * step,
+                avg_ms: 60 + 15 * step,
+                max_ms: 400 + 50 * step,
+                ..f(account, region, name, 256, true, "nodejs20.x", 30)
+            })?;
         }
         Ok(())
     }
@@ -230,8 +263,8 @@ impl Gen<'_> {
             Bucket {
                 account: Prod,
                 region: "us-east-1",
-                name: "acme-data-lake-raw-prod",
-                storage: &[("StandardStorage", 2400)],
+                name: "acme-data-lake-raw-prod".into(),
+                storage: vec![("StandardStorage", 2400)],
                 standard_first_gb: 1900,
                 history_days: 30,
                 objects: 12_000_000,
@@ -242,8 +275,8 @@ impl Gen<'_> {
             Bucket {
                 account: Prod,
                 region: "us-east-1",
-                name: "acme-logs-prod",
-                storage: &[("StandardStorage", 800)],
+                name: "acme-logs-prod".into(),
+                storage: vec![("StandardStorage", 800)],
                 standard_first_gb: 600,
                 history_days: 30,
                 objects: 400_000_000,
@@ -254,8 +287,8 @@ impl Gen<'_> {
             Bucket {
                 account: Prod,
                 region: "us-west-2",
-                name: "acme-backups-prod",
-                storage: &[("StandardStorage", 1000), ("GlacierStorage", 4000)],
+                name: "acme-backups-prod".into(),
+                storage: vec![("StandardStorage", 1000), ("GlacierStorage", 4000)],
                 standard_first_gb: 900,
                 history_days: 30,
                 objects: 250_000,
@@ -266,8 +299,8 @@ impl Gen<'_> {
             Bucket {
                 account: Staging,
                 region: "us-east-1",
-                name: "acme-athena-results-staging",
-                storage: &[("StandardStorage", 60)],
+                name: "acme-athena-results-staging".into(),
+                storage: vec![("StandardStorage", 60)],
                 standard_first_gb: 40,
                 history_days: 30,
                 objects: 90_000,
@@ -278,8 +311,8 @@ impl Gen<'_> {
             Bucket {
                 account: Prod,
                 region: "eu-west-1",
-                name: "acme-ml-artifacts-prod",
-                storage: &[("StandardStorage", 20), ("IntelligentTieringFAStorage", 430)],
+                name: "acme-ml-artifacts-prod".into(),
+                storage: vec![("StandardStorage", 20), ("IntelligentTieringFAStorage", 430)],
                 standard_first_gb: 20,
                 history_days: 30,
                 objects: 80_000,
@@ -290,8 +323,8 @@ impl Gen<'_> {
             Bucket {
                 account: Staging,
                 region: "us-west-2",
-                name: "acme-exports-staging",
-                storage: &[("StandardStorage", 300)],
+                name: "acme-exports-staging".into(),
+                storage: vec![("StandardStorage", 300)],
                 standard_first_gb: 120,
                 history_days: 11,
                 objects: 600_000,
@@ -302,15 +335,48 @@ impl Gen<'_> {
         for spec in buckets {
             self.bucket(spec)?;
         }
+        // The everyday buckets: lifecycle rules in place.
+        const EVERYDAY: [&str; 14] = [
+            "web-assets",
+            "data-lake-curated",
+            "tf-state",
+            "cdn-origin",
+            "invoices",
+            "cloudtrail",
+            "uploads",
+            "reports",
+            "build-cache",
+            "static-site",
+            "ml-datasets",
+            "email-archive",
+            "config-history",
+            "vpc-flow-logs",
+        ];
+        for (n, name) in EVERYDAY.into_iter().enumerate() {
+            let account = if n % 2 == 0 { Prod } else { Staging };
+            let region = ["us-east-1", "us-west-2", "eu-west-1"][n % 3];
+            let gb = 20 + 35 * n as u64;
+            self.bucket(Bucket {
+                account,
+                region,
+                name: format!("acme-{name}-{}", account.env()),
+                storage: vec![("StandardStorage", gb)],
+                standard_first_gb: gb * 4 / 5,
+                history_days: 30,
+                objects: gb * 4_000,
+                lifecycle_rules: 1,
+                tiering: 0,
+            })?;
+        }
         Ok(())
     }
 
     fn bucket(&mut self, spec: Bucket) -> Result<()> {
-        let Bucket { account, region, name, .. } = spec;
+        let (account, region, name) = (spec.account, spec.region, spec.name.as_str());
         let id = format!("arn:aws:s3:::{name}");
         let tags = self.named_tags(TagStyle::Full, account, "data", name);
         let mut monthly = Money::ZERO;
-        for (storage_type, gb) in spec.storage {
+        for (storage_type, gb) in &spec.storage {
             let unit = match *storage_type {
                 "GlacierStorage" => "glacier_gb_month",
                 _ => "standard_gb_month",
