@@ -12,6 +12,7 @@ mod compute;
 mod databases;
 mod network_logs;
 mod kubernetes;
+mod serverless_storage;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -1869,10 +1870,6 @@ impl<'c> Gen<'c> {
                 let name = format!("{base}-{env}{copy}");
                 let acct = account.id();
                 let (id, name) = match spec.kind {
-                    IdKind::Bucket => {
-                        let bucket = format!("acme-{name}");
-                        (format!("arn:aws:s3:::{bucket}"), bucket)
-                    }
                     IdKind::Arn(service, sep) => {
                         (format!("arn:aws:{service}:{arn_region}:{acct}:{sep}{name}"), name)
                     }
@@ -2282,7 +2279,6 @@ enum Cost {
 
 #[derive(Clone, Copy)]
 enum IdKind {
-    Bucket,
     /// `arn:aws:{service}:{region}:{account}:{separator}{name}`.
     Arn(&'static str, &'static str),
     Sqs,
@@ -2306,64 +2302,9 @@ const fn usage(min: i64, max: i64, spread: i64, weekday_dip: bool) -> Cost {
     Cost::Usage { min, max, spread, weekday_dip }
 }
 
-// RDS, DynamoDB, ElastiCache and OpenSearch are in the inventory: see `databases`.
-const OTHER_SERVICES: [OtherService; 10] = [
-    OtherService {
-        service: S3,
-        resource_type: "Bucket",
-        count: 24,
-        global: false,
-        kind: IdKind::Bucket,
-        cost: usage(20_000, 12_000_000, 60, false),
-        names: &[
-            "logs",
-            "web-assets",
-            "data-lake-raw",
-            "data-lake-curated",
-            "backups",
-            "tf-state",
-            "athena-results",
-            "ml-artifacts",
-            "cdn-origin",
-            "invoices",
-            "exports",
-            "cloudtrail",
-            "uploads",
-            "reports",
-            "build-cache",
-            "static-site",
-        ],
-    },
-    OtherService {
-        service: LAMBDA,
-        resource_type: "Function",
-        count: 36,
-        global: false,
-        kind: IdKind::Arn("lambda", "function:"),
-        cost: usage(500, 5_000_000, 350, true),
-        names: &[
-            "thumbnailer",
-            "image-resize",
-            "order-webhook",
-            "stripe-webhook",
-            "nightly-report",
-            "log-shipper",
-            "slack-notifier",
-            "cost-export",
-            "user-signup",
-            "email-sender",
-            "pdf-render",
-            "cache-warmer",
-            "s3-indexer",
-            "token-refresh",
-            "audit-trail",
-            "search-sync",
-            "feature-flags",
-            "geoip-lookup",
-            "csv-import",
-            "cleanup-tmp",
-        ],
-    },
+// RDS, DynamoDB, ElastiCache and OpenSearch are in the inventory: see `databases`; Lambda and
+// S3 too: see `serverless_storage`.
+const OTHER_SERVICES: [OtherService; 8] = [
     OtherService {
         service: CLOUDFRONT,
         resource_type: "Distribution",
@@ -2690,6 +2631,7 @@ impl Sample {
         g.databases()?;
         g.compute()?;
         g.network_and_logs()?;
+        g.serverless_and_storage()?;
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
         g.cluster_volumes_and_load_balancers(&mut cluster);

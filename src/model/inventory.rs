@@ -5,9 +5,11 @@ pub mod dynamodb;
 pub mod elasticache;
 pub mod load_balancer;
 pub mod log_group;
+pub mod lambda;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
+pub mod s3;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,9 +20,11 @@ pub use dynamodb::{BillingMode, DynamoDbTable};
 pub use elasticache::CacheCluster;
 pub use load_balancer::{LoadBalancer, LoadBalancerType};
 pub use log_group::LogGroup;
+pub use lambda::{Architecture, LambdaFunction};
 pub use opensearch::SearchDomain;
 pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
 pub use redshift::RedshiftCluster;
+pub use s3::S3Bucket;
 
 /// Everything a source found, by kind. Each list is sorted by id when a snapshot is written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -40,6 +44,8 @@ pub struct Inventory {
     pub dynamodb_tables: Vec<DynamoDbTable>,
     pub load_balancers: Vec<LoadBalancer>,
     pub log_groups: Vec<LogGroup>,
+    pub lambda_functions: Vec<LambdaFunction>,
+    pub s3_buckets: Vec<S3Bucket>,
 }
 
 impl Inventory {
@@ -58,6 +64,8 @@ impl Inventory {
             + self.dynamodb_tables.len()
             + self.load_balancers.len()
             + self.log_groups.len()
+            + self.lambda_functions.len()
+            + self.s3_buckets.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -80,6 +88,8 @@ impl Inventory {
         self.dynamodb_tables.extend(other.dynamodb_tables);
         self.load_balancers.extend(other.load_balancers);
         self.log_groups.extend(other.log_groups);
+        self.lambda_functions.extend(other.lambda_functions);
+        self.s3_buckets.extend(other.s3_buckets);
     }
 
     pub fn sort(&mut self) {
@@ -97,6 +107,8 @@ impl Inventory {
         self.dynamodb_tables.sort_by(|a, b| a.id.cmp(&b.id));
         self.load_balancers.sort_by(|a, b| a.id.cmp(&b.id));
         self.log_groups.sort_by(|a, b| a.id.cmp(&b.id));
+        self.lambda_functions.sort_by(|a, b| a.id.cmp(&b.id));
+        self.s3_buckets.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 

@@ -1,5 +1,7 @@
 //! Per-resource utilization summaries over a lookback window.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What the metrics said about one resource. Absent fields were not measured; rules must not
@@ -47,4 +49,29 @@ pub struct UtilizationSummary {
     /// …and the most healthy targets of any hour (HealthyHostCount, Maximum, summed over
     /// target groups).
     pub healthy_hosts_max: Option<f64>,
+    /// Lambda: invocations, errors and the summed duration over the whole window (Lambda
+    /// publishes nothing for an hour without invocations, so a function asked about and never
+    /// invoked has zero, not absent)…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invocations_total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_total: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_total_ms: Option<f64>,
+    /// …and the longest single invocation (Duration, Maximum), milliseconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_max_ms: Option<f64>,
+    /// S3: bytes per storage type (StandardStorage, StandardIAStorage, GlacierStorage…) on the
+    /// last day measured, and on the first day (the bytes at least `storage_days_span` old,
+    /// unless objects were deleted since).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_bytes: BTreeMap<String, f64>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub storage_bytes_first: BTreeMap<String, f64>,
+    /// Days between the first and the last daily storage point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage_days_span: Option<u32>,
+    /// S3: NumberOfObjects (AllStorageTypes) on the last day measured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub objects: Option<f64>,
 }

@@ -1,5 +1,6 @@
 //! Price tables of the managed services priced by node class (RDS and Aurora, ElastiCache,
-//! OpenSearch, Redshift) and by unit (DynamoDB capacity, storage, backups): one file each in
+//! OpenSearch, Redshift) and by unit (DynamoDB capacity, storage, backups; Lambda GB-seconds and
+//! requests; S3 storage classes and requests): one file each in
 //! `rules/prices/<service>.toml`, embedded in the binary.
 //!
 //! Every file has the same layout, so the tenth service is a new file, not new code:
@@ -29,7 +30,7 @@ use super::catalog::{InstanceShape, Loader, NoPrice, PricingError, line_of};
 use crate::model::Money;
 
 /// The built-in tables: (service, text, origin).
-const BUILTIN: [(&str, &str, &str); 8] = [
+const BUILTIN: [(&str, &str, &str); 10] = [
     ("rds", include_str!("../../rules/prices/rds.toml"), "rules/prices/rds.toml (built in)"),
     (
         "elasticache",
@@ -58,11 +59,27 @@ const BUILTIN: [(&str, &str, &str); 8] = [
         include_str!("../../rules/prices/kubernetes.toml"),
         "rules/prices/kubernetes.toml (built in)",
     ),
+    (
+        "lambda",
+        include_str!("../../rules/prices/lambda.toml"),
+        "rules/prices/lambda.toml (built in)",
+    ),
+    ("s3", include_str!("../../rules/prices/s3.toml"), "rules/prices/s3.toml (built in)"),
 ];
 
 /// The services costscope prices from tables of their own, in the order of [`BUILTIN`].
-pub const SERVICES: [&str; 8] =
-    ["rds", "elasticache", "opensearch", "redshift", "dynamodb", "elb", "logs", "kubernetes"];
+pub const SERVICES: [&str; 10] = [
+    "rds",
+    "elasticache",
+    "opensearch",
+    "redshift",
+    "dynamodb",
+    "elb",
+    "logs",
+    "kubernetes",
+    "lambda",
+    "s3",
+];
 
 /// Shape and family of one node class.
 #[derive(Debug, Clone, PartialEq)]
@@ -484,7 +501,7 @@ mod tests {
             assert_eq!(table.currency(), "USD");
             assert!(!table.source().is_empty());
         }
-        assert!(catalog.get("s3").is_err());
+        assert!(catalog.get("glacier").is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `--aws`: billing from Cost Explorer, inventory from EC2, the database services (RDS and
-//! Aurora, ElastiCache, OpenSearch, Redshift, DynamoDB), load balancers and CloudWatch Logs
-//! (each in `aws/<service>.rs`) and
+//! Aurora, ElastiCache, OpenSearch, Redshift, DynamoDB), load balancers, CloudWatch Logs, Lambda
+//! (each in `aws/<service>.rs`) and S3 (whose buckets are listed once per account, not per
+//! region), and
 //! utilization from CloudWatch, through the real AWS SDK and the standard credential chain, for
 //! one or more profiles (one account each) and every enabled region, regions read concurrently
 //! with a bound, and within a region the services at once.
@@ -18,9 +19,11 @@ pub mod ec2;
 pub mod elasticache;
 pub mod elbv2;
 pub mod logs;
+pub mod lambda;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
+pub mod s3;
 
 use std::collections::BTreeSet;
 
@@ -387,8 +390,9 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
         }
         read_cost_explorer(&config, &account, options).await
     };
-    let (regions_read, (service_answer, tag_answers, usage, cost_warnings)) =
-        futures_util::future::join(inventory, cost).await;
+    let buckets = read_s3(&config, &account, options);
+    let (regions_read, (service_answer, tag_answers, usage, cost_warnings), buckets) =
+        futures_util::future::join3(inventory, cost, buckets).await;
 
     let mut regions_read = regions_read;
     regions_read.sort_by(|a, b| a.region.cmp(&b.region));
@@ -397,6 +401,9 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
         read.utilization.extend(r.utilization);
         read.status.warnings.extend(r.warnings);
     }
+    read.inventory.extend(buckets.inventory);
+    read.utilization.extend(buckets.utilization);
+    read.status.warnings.extend(buckets.warnings);
     read.service_answer = service_answer;
     read.tag_answers = tag_answers;
     read.usage = usage;
@@ -498,9 +505,13 @@ async fn read_region_apis(
         let client = aws_sdk_cloudwatchlogs::Client::new(&config);
         logs::inventory(&client, account, region).await
     };
-    let (ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs) =
-        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs);
-    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs] {
+    let lambda = async {
+        let client = aws_sdk_lambda::Client::new(&config);
+        lambda::inventory(&client, account, region).await
+    };
+    let (ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda) =
+        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda);
+    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda] {
         match read {
             Ok(read) => {
                 out.inventory.extend(read.inventory);
@@ -511,16 +522,83 @@ async fn read_region_apis(
         }
     }
 
-    let targets = cloudwatch::Targets::of(&out.inventory, account);
-    if targets.is_empty() {
-        return;
-    }
-    let (start, end) = metrics_window(options.now, options.lookback_days);
+    let mut targets = cloudwatch::Targets::of(&out.inventory, account);
+    let functions = targets.take_long_window();
     let cloudwatch = aws_sdk_cloudwatch::Client::new(&config);
-    match cloudwatch::utilization(&cloudwatch, &targets, start, end, options.lookback_days).await {
-        Ok(u) => out.utilization = u,
-        Err(e) => out.warnings.push(format!("{region}: {e}")),
+    if !targets.is_empty() {
+        let (start, end) = metrics_window(options.now, options.lookback_days);
+        match cloudwatch::utilization(&cloudwatch, &targets, start, end, options.lookback_days)
+            .await
+        {
+            Ok(u) => out.utilization = u,
+            Err(e) => out.warnings.push(format!("{region}: {e}")),
+        }
     }
+    if !functions.is_empty() {
+        let days = long_lookback(options.lookback_days);
+        let (start, end) = metrics_window(options.now, days);
+        match cloudwatch::utilization(&cloudwatch, &functions, start, end, days).await {
+            Ok(u) => out.utilization.extend(u),
+            Err(e) => out.warnings.push(format!("{region}: {e}")),
+        }
+    }
+}
+
+/// Lambda's and S3's window: at least 30 days, so "not invoked for 30 days" can be said and a
+/// bucket's oldest bytes are at least a lifecycle transition's age.
+pub const LONG_LOOKBACK_DAYS: u32 = 30;
+
+pub fn long_lookback(lookback_days: u32) -> u32 {
+    lookback_days.max(LONG_LOOKBACK_DAYS)
+}
+
+/// What S3 gave for one profile.
+#[derive(Default)]
+struct BucketsRead {
+    inventory: Inventory,
+    utilization: Vec<UtilizationSummary>,
+    warnings: Vec<String>,
+}
+
+/// The account's buckets (in the regions read), and their daily storage from CloudWatch in each
+/// bucket's own region. A failure is a warning; the rest of the run goes on.
+async fn read_s3(config: &SdkConfig, account: &str, options: &AwsOptions) -> BucketsRead {
+    let mut out = BucketsRead::default();
+    let read = match s3::inventory(config, account, options.regions.as_deref()).await {
+        Ok(read) => read,
+        Err(e) => {
+            out.warnings.push(e.to_string());
+            return out;
+        }
+    };
+    out.warnings.extend(read.warnings.iter().map(ToString::to_string));
+    let days = long_lookback(options.lookback_days);
+    // Whole days, one more than the window: 31 daily points span 30 days, so bytes already
+    // there on the first are a 30-day transition's age.
+    let end = options.now.duration_trunc(Duration::days(1)).unwrap_or(options.now);
+    let start = end - Duration::days(i64::from(days) + 1);
+    let regions: BTreeSet<&str> =
+        read.inventory.s3_buckets.iter().map(|b| b.region.as_str()).collect();
+    for region in regions {
+        let buckets = Inventory {
+            s3_buckets: read
+                .inventory
+                .s3_buckets
+                .iter()
+                .filter(|b| b.region == region)
+                .cloned()
+                .collect(),
+            ..Default::default()
+        };
+        let targets = cloudwatch::Targets::of(&buckets, account);
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&client::in_region(config, region));
+        match cloudwatch::utilization(&cloudwatch, &targets, start, end, days).await {
+            Ok(u) => out.utilization.extend(u),
+            Err(e) => out.warnings.push(format!("{region}: {e}")),
+        }
+    }
+    out.inventory = read.inventory;
+    out
 }
 
 /// Whole hours: `[now − lookback, now)` with both ends on the hour, so hourly buckets are

@@ -17,13 +17,23 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Credential scopes of the services moto answers (Cost Explorer and the databases), the rest
-/// going to LocalStack.
-pub const MOTO_SCOPES: [&str; 8] =
-    ["ce", "rds", "elasticache", "es", "redshift", "dynamodb", "elasticloadbalancing", "logs"];
+/// Credential scopes of the services moto answers (Cost Explorer, the databases, load balancers,
+/// CloudWatch Logs, Lambda), the rest going to LocalStack (S3 among them: moto cannot list
+/// Intelligent-Tiering configurations).
+pub const MOTO_SCOPES: [&str; 9] = [
+    "ce",
+    "rds",
+    "elasticache",
+    "es",
+    "redshift",
+    "dynamodb",
+    "elasticloadbalancing",
+    "logs",
+    "lambda",
+];
 
 /// The SDK's endpoint variables of those services.
-pub const MOTO_ENDPOINT_VARIABLES: [&str; 8] = [
+pub const MOTO_ENDPOINT_VARIABLES: [&str; 9] = [
     "AWS_ENDPOINT_URL_COST_EXPLORER",
     "AWS_ENDPOINT_URL_RDS",
     "AWS_ENDPOINT_URL_ELASTICACHE",
@@ -32,6 +42,7 @@ pub const MOTO_ENDPOINT_VARIABLES: [&str; 8] = [
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
     "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
+    "AWS_ENDPOINT_URL_LAMBDA",
 ];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -217,15 +228,26 @@ fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Req
     Ok(Some(Request { head, body, service, region, operation }))
 }
 
-/// Operations of the restJson APIs costscope calls (OpenSearch), from the request line.
+/// Operations of the REST APIs costscope calls (OpenSearch, Lambda, S3), from the request line.
+/// S3's are named by the IAM action that allows them (ListBuckets needs
+/// `s3:ListAllMyBuckets`, …), since S3's actions are not its operations' names.
 fn rest_operation(request_line: &str) -> Option<&'static str> {
     let mut words = request_line.split_whitespace();
-    let (method, path) = (words.next()?, words.next()?);
-    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    let (method, target) = (words.next()?, words.next()?);
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let path = path.trim_end_matches('/');
+    let has = |key: &str| query.split('&').any(|kv| kv.split('=').next() == Some(key));
     match (method, path) {
         ("GET", "/2021-01-01/domain") => Some("ListDomainNames"),
         ("POST", "/2021-01-01/opensearch/domain-info") => Some("DescribeDomains"),
         ("GET", "/2021-01-01/tags") => Some("ListTags"),
+        ("GET", "/2015-03-31/functions") => Some("ListFunctions"),
+        ("GET", p) if p.starts_with("/2017-03-31/tags/") => Some("ListTags"),
+        ("GET", _) if has("location") => Some("GetBucketLocation"),
+        ("GET", _) if has("lifecycle") => Some("GetLifecycleConfiguration"),
+        ("GET", _) if has("intelligent-tiering") => Some("GetIntelligentTieringConfiguration"),
+        ("GET", _) if has("tagging") => Some("GetBucketTagging"),
+        ("GET", "") => Some("ListAllMyBuckets"),
         _ => None,
     }
 }

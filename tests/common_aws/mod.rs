@@ -162,6 +162,79 @@ impl Env {
         self.block_on(create.send()).unwrap();
     }
 
+    /// A Lambda function in moto (zip package, an empty archive: moto never runs it), tagged
+    /// `team=<name>`. moto's CreateFunction needs an IAM role it knows; it is created on first
+    /// use over IAM's query API (no IAM crate is a dependency). Returns the function's ARN.
+    pub fn create_lambda_function(
+        &self,
+        region: &str,
+        name: &str,
+        memory_mb: i32,
+        arm64: bool,
+        runtime: &str,
+    ) -> String {
+        use aws_sdk_lambda::types::{Architecture, FunctionCode, Runtime};
+        let role = "arn:aws:iam::123456789012:role/costscope-test";
+        let form = "Action=CreateRole&Version=2010-05-08&RoleName=costscope-test&AssumeRolePolicyDocument=%7B%7D";
+        let mut stream = TcpStream::connect(("127.0.0.1", self.moto)).unwrap();
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            form.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        // An empty zip archive: the end-of-central-directory record alone.
+        let mut zip = b"PK\x05\x06".to_vec();
+        zip.extend([0u8; 18]);
+        let lambda = aws_sdk_lambda::Client::new(&self.moto_sdk(region));
+        let created = self
+            .block_on(
+                lambda
+                    .create_function()
+                    .function_name(name)
+                    .runtime(Runtime::from(runtime))
+                    .role(role)
+                    .handler("index.handler")
+                    .code(FunctionCode::builder().zip_file(zip.into()).build())
+                    .memory_size(memory_mb)
+                    .timeout(30)
+                    .architectures(if arm64 { Architecture::Arm64 } else { Architecture::X8664 })
+                    .tags("team", name)
+                    .send(),
+            )
+            .unwrap_or_else(|e| panic!("CreateFunction {name}: {e:?} (CreateRole: {answer})"));
+        created.function_arn().unwrap().to_string()
+    }
+
+    /// The S3 client for LocalStack (path-style), in `region`.
+    pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
+        costscope::source::aws::s3::client(&self.sdk(region))
+    }
+
+    /// An S3 bucket in LocalStack in `region`, tagged `team=<name>` when `tagged`.
+    pub fn create_bucket(&self, region: &str, name: &str, tagged: bool) {
+        use aws_sdk_s3::types::{
+            BucketLocationConstraint, CreateBucketConfiguration, Tag, Tagging,
+        };
+        let s3 = self.s3(region);
+        let mut create = s3.create_bucket().bucket(name);
+        if region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        self.block_on(create.send()).unwrap();
+        if tagged {
+            let tag = Tag::builder().key("team").value(name).build().unwrap();
+            let tagging = Tagging::builder().tag_set(tag).build().unwrap();
+            self.block_on(s3.put_bucket_tagging().bucket(name).tagging(tagging).send()).unwrap();
+        }
+    }
+
     /// Runs a future on the seeding runtime.
     pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
         self.runtime.block_on(f)

@@ -16,9 +16,11 @@ pub mod log_group;
 mod k8s_cloud;
 mod k8s_load_balancers;
 mod k8s_volumes;
+pub mod lambda;
 mod opensearch;
 pub mod rds;
 mod redshift;
+mod s3;
 
 use super::rule::ResourceKind;
 use crate::model::inventory::InstanceState;
@@ -490,6 +492,8 @@ pub fn resource_views<'a>(
     dynamodb::views(&input, &mut views);
     load_balancer::views(&input, &mut views);
     log_group::views(&input, &mut views);
+    lambda::views(&input, &mut views);
+    s3::views(&input, &mut views);
 
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
     k8s_volumes::views(&input, &mut views);
@@ -937,6 +941,27 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     put("requests_day_max", u.requests_day_max);
     put("new_flows_day_max", u.new_flows_day_max);
     put("healthy_hosts_max", u.healthy_hosts_max);
+    // Lambda: totals over the whole window (no point is zero invocations), per month.
+    let lambda_month = |total: Option<f64>| total.and_then(|t| lambda::per_month(t, u));
+    put("invocations", u.invocations_total);
+    put("invocations_per_month", lambda_month(u.invocations_total));
+    put("errors", u.errors_total);
+    put("duration_max_ms", u.duration_max_ms);
+    let average = u.duration_total_ms.zip(u.invocations_total).filter(|(_, n)| *n > 0.0);
+    put("duration_avg_ms", average.map(|(ms, n)| ms / n));
+    put("duration_seconds_per_month", lambda_month(u.duration_total_ms.map(|ms| ms / 1000.0)));
+    // S3: the last day's bytes (GB) per class and in all, the first day's Standard bytes.
+    if !u.storage_bytes.is_empty() {
+        let standard = u.storage_bytes.get("StandardStorage").copied().unwrap_or(0.0);
+        let first = u.storage_bytes_first.get("StandardStorage").copied().unwrap_or(0.0);
+        put("standard_gb", Some(standard / 1e9));
+        put("standard_gb_first", Some(first / 1e9));
+        put("stored_gb", Some(u.storage_bytes.values().sum::<f64>() / 1e9));
+    }
+    put("storage_days_span", u.storage_days_span.map(f64::from));
+    put("objects", u.objects);
+    let object_bytes = u.storage_bytes.values().sum::<f64>();
+    put("avg_object_kb", u.objects.filter(|n| *n > 0.0).map(|n| object_bytes / n / 1e3));
     m.into_value()
 }
 
@@ -994,6 +1019,7 @@ pub const PRICE_FUNCTIONS: &[&str] = &[
     "unit_price",
     "dynamodb_capacity_monthly",
     "dynamodb_on_demand_monthly",
+    "not_computed",
 ];
 
 /// The root context: CEL's standard functions plus the price catalog. Prices are monthly
@@ -1218,6 +1244,16 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
             .collect();
         Ok(text(&names.join(", ")))
     });
+    // not_computed(reason): savings that cannot be computed from the data, with the reason the
+    // evidence gives ("savings not computed: <reason>").
+    ctx.add_function(
+        "not_computed",
+        |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            arity(&args, 1, "not_computed")?;
+            let reason = arg_text(&args, 0, "not_computed")?;
+            Err(ExecutionError::function_error("not_computed", reason.as_str()))
+        },
+    );
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;
         let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);

@@ -662,8 +662,8 @@ fn render(parts: &[TemplatePart], ctx: &Context<'_>) -> (String, Vec<String>) {
 /// Whether an error is a price function saying "no price for …" (data, not a rule mistake).
 fn is_missing_price(e: &cel_interpreter::ExecutionError) -> bool {
     matches!(e, cel_interpreter::ExecutionError::FunctionError { function, message }
-        if super::context::PRICE_FUNCTIONS.contains(&function.as_str())
-            && message.starts_with("no price"))
+        if (super::context::PRICE_FUNCTIONS.contains(&function.as_str())
+            && message.starts_with("no price")) || function == "not_computed")
 }
 
 /// Per resource, the finding with the largest saving stays primary (ties: rule id); the rest

@@ -11,8 +11,8 @@ use super::engine::Engine;
 use super::rule::{RuleError, RuleSet};
 use crate::model::Snapshot;
 use crate::model::inventory::{
-    EbsSnapshot, ElasticIp, Instance, InstanceState, NatGateway, Volume, VolumeAttachment,
-    VolumeState,
+    Architecture, EbsSnapshot, ElasticIp, Instance, InstanceState, LambdaFunction, NatGateway,
+    S3Bucket, Volume, VolumeAttachment, VolumeState,
 };
 use crate::model::utilization::UtilizationSummary;
 use crate::pricing::catalog::PriceCatalog;
@@ -130,6 +130,7 @@ fn probe_snapshot() -> Snapshot {
     s.utilization.extend([cache, search, warehouse, table]);
     ebs_io(&mut s);
     load_balancers_and_logs(&mut s, &account, &region);
+    serverless_and_storage(&mut s, &account, &region);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
@@ -356,6 +357,66 @@ fn load_balancers_and_logs(s: &mut Snapshot, account: &str, region: &str) {
         vec![group("logs-probe-forever", None, 1), group("logs-probe-stale", Some(400), 200)];
 }
 
+/// Lambda functions (one busy on x86_64 with memory to spare, one never invoked) and S3 buckets
+/// (one with 60 days of size history, one with 5), measured.
+fn serverless_and_storage(s: &mut Snapshot, account: &str, region: &str) {
+    let modified = Some(s.collected_at - Duration::days(120));
+    let function = |name: &str, memory_mb| LambdaFunction {
+        id: arn("lambda", "function", name),
+        name: name.into(),
+        account_id: account.into(),
+        region: region.into(),
+        memory_mb,
+        timeout_seconds: 60,
+        architecture: Architecture::X86_64,
+        runtime: "python3.12".into(),
+        package_type: "Zip".into(),
+        last_modified: modified,
+        tags: Default::default(),
+    };
+    s.inventory.lambda_functions =
+        vec![function("function-probe-busy", 3008), function("function-probe-unused", 256)];
+    let lambda = |name: &str, invocations: f64| UtilizationSummary {
+        resource_id: arn("lambda", "function", name),
+        lookback_days: 30,
+        days_covered: 30,
+        data_points: 720,
+        invocations_total: Some(invocations),
+        errors_total: Some(0.0),
+        duration_total_ms: Some(invocations * 800.0),
+        duration_max_ms: (invocations > 0.0).then_some(2500.0),
+        ..Default::default()
+    };
+    s.utilization.push(lambda("function-probe-busy", 3e6));
+    s.utilization.push(lambda("function-probe-unused", 0.0));
+    let bucket = |name: &str| S3Bucket {
+        id: format!("arn:aws:s3:::{name}"),
+        name: name.into(),
+        account_id: account.into(),
+        region: region.into(),
+        create_time: modified,
+        lifecycle_rules: Some(0),
+        lifecycle_rules_enabled: Some(0),
+        intelligent_tiering_configs: Some(0),
+        tags: Default::default(),
+    };
+    s.inventory.s3_buckets = vec![bucket("bucket-probe-old"), bucket("bucket-probe-new")];
+    for (name, span) in [("bucket-probe-old", 60), ("bucket-probe-new", 5)] {
+        let bytes = |gb: f64| [("StandardStorage".to_string(), gb * 1e9)].into_iter().collect();
+        s.utilization.push(UtilizationSummary {
+            resource_id: format!("arn:aws:s3:::{name}"),
+            lookback_days: 60,
+            days_covered: span + 1,
+            data_points: span + 1,
+            storage_bytes: bytes(800.0),
+            storage_bytes_first: bytes(500.0),
+            storage_days_span: Some(span),
+            objects: Some(2e6),
+            ..Default::default()
+        });
+    }
+}
+
 /// Runs every rule of `rules` on the probe snapshot and returns each expression failure as an
 /// error naming the rule file, the line and the field.
 pub fn check(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Vec<RuleError> {
@@ -413,6 +474,10 @@ mod tests {
             "opensearch-graviton",
             "redshift-idle",
             "dynamodb-overprovisioned",
+            "lambda-graviton",
+            "lambda-overprovisioned-memory",
+            "lambda-unused",
+            "s3-no-lifecycle",
         ] {
             assert!(
                 eval.findings.iter().any(|f| f.rule_id == rule),

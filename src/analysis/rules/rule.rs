@@ -69,6 +69,13 @@ const BUILTIN: &[(&str, &str)] = &[
         "k8s-loadbalancer-unused.toml",
         include_str!("../../../rules/pack/k8s-loadbalancer-unused.toml"),
     ),
+    ("lambda-graviton.toml", include_str!("../../../rules/pack/lambda-graviton.toml")),
+    (
+        "lambda-overprovisioned-memory.toml",
+        include_str!("../../../rules/pack/lambda-overprovisioned-memory.toml"),
+    ),
+    ("lambda-unused.toml", include_str!("../../../rules/pack/lambda-unused.toml")),
+    ("s3-no-lifecycle.toml", include_str!("../../../rules/pack/s3-no-lifecycle.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -113,6 +120,8 @@ pub enum ResourceKind {
     K8sVolume,
     /// A Service of type LoadBalancer.
     K8sLoadBalancer,
+    LambdaFunction,
+    S3Bucket,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -138,6 +147,8 @@ impl ResourceKind {
             ResourceKind::LogGroup => "log_group",
             ResourceKind::K8sVolume => "k8s_volume",
             ResourceKind::K8sLoadBalancer => "k8s_load_balancer",
+            ResourceKind::LambdaFunction => "lambda_function",
+            ResourceKind::S3Bucket => "s3_bucket",
             ResourceKind::Any => "any",
         }
     }
@@ -171,6 +182,8 @@ impl ResourceKind {
             // EBS disks bill under EC2; load balancers under Elastic Load Balancing.
             ResourceKind::K8sVolume => &[EC2],
             ResourceKind::K8sLoadBalancer => &["Elastic Load Balancing"],
+            ResourceKind::LambdaFunction => &["AWS Lambda"],
+            ResourceKind::S3Bucket => &["Amazon Simple Storage Service"],
             ResourceKind::Any => &[],
         }
     }

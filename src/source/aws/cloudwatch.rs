@@ -4,7 +4,9 @@
 //! OpenSearch search and indexing rates, DynamoDB consumed capacity, EBS read and write operations
 //! of attached volumes; for load balancers requests (ALB) or new flows (NLB), bytes processed and
 //! healthy hosts per target group. Summaries are keyed by the resource's inventory id (the ARN for
-//! databases and load balancers), whatever dimension CloudWatch names it by.
+//! databases, load balancers, functions and buckets), whatever dimension CloudWatch names it by.
+//! Lambda functions (invocations, errors, duration) are read hourly too; S3 buckets daily, the
+//! only period their storage metrics have.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -68,6 +70,9 @@ pub struct Targets {
     /// EBS volumes attached to an instance (a detached volume does no I/O to measure).
     pub volumes: Vec<String>,
     pub load_balancers: Vec<Balancer>,
+    pub lambda_functions: Vec<Named>,
+    /// S3 buckets by name (their inventory id is the ARN).
+    pub s3_buckets: Vec<Named>,
 }
 
 impl Targets {
@@ -142,6 +147,23 @@ impl Targets {
                     })
                 })
                 .collect(),
+            lambda_functions: inventory
+                .lambda_functions
+                .iter()
+                .map(|f| named(&f.id, &f.name))
+                .collect(),
+            s3_buckets: inventory.s3_buckets.iter().map(|b| named(&b.id, &b.name)).collect(),
+        }
+    }
+
+    /// The Lambda functions and S3 buckets, taken out: they are read over a longer window than
+    /// the rest (30 days of invocations say "unused"; storage is daily).
+    pub fn take_long_window(&mut self) -> Targets {
+        Targets {
+            account_id: self.account_id.clone(),
+            lambda_functions: std::mem::take(&mut self.lambda_functions),
+            s3_buckets: std::mem::take(&mut self.s3_buckets),
+            ..Default::default()
         }
     }
 
@@ -155,6 +177,8 @@ impl Targets {
             && self.dynamodb_tables.is_empty()
             && self.volumes.is_empty()
             && self.load_balancers.is_empty()
+            && self.lambda_functions.is_empty()
+            && self.s3_buckets.is_empty()
     }
 }
 
@@ -182,6 +206,13 @@ enum Signal {
     NewFlows,
     ProcessedBytes,
     HealthyHosts,
+    Invocations,
+    Errors,
+    DurationTotal,
+    DurationMaximum,
+    /// BucketSizeBytes of one StorageType.
+    BucketBytes(&'static str),
+    Objects,
 }
 
 impl Signal {
@@ -213,15 +244,34 @@ enum Kind {
     Volume,
     AppBalancer,
     NetBalancer,
+    Function,
+    Bucket,
 }
 
 /// The period of a kind's queries, seconds.
 fn period(kind: Kind) -> i32 {
     match kind {
         Kind::Volume => VOLUME_PERIOD,
+        Kind::Bucket => DAY,
         _ => HOUR,
     }
 }
+
+/// The S3 storage types asked about per bucket (BucketSizeBytes' StorageType dimension).
+pub const S3_STORAGE_TYPES: [&str; 10] = [
+    "StandardStorage",
+    "StandardIAStorage",
+    "OneZoneIAStorage",
+    "ReducedRedundancyStorage",
+    "GlacierInstantRetrievalStorage",
+    "GlacierStorage",
+    "DeepArchiveStorage",
+    "IntelligentTieringFAStorage",
+    "IntelligentTieringIAStorage",
+    "IntelligentTieringAIAStorage",
+];
+
+const DAY: i32 = 86_400;
 
 /// (signal, metric, statistic) of each kind; the namespace and dimensions come with the target.
 fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
@@ -270,6 +320,16 @@ fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
             (Signal::NewFlows, "NewFlowCount", "Sum"),
             (Signal::ProcessedBytes, "ProcessedBytes", "Sum"),
         ],
+        // Duration's Sum rather than its Average: the GB-seconds billed follow the total, and
+        // an average would need weighting by each hour's invocations.
+        Kind::Function => &[
+            (Signal::Invocations, "Invocations", "Sum"),
+            (Signal::Errors, "Errors", "Sum"),
+            (Signal::DurationTotal, "Duration", "Sum"),
+            (Signal::DurationMaximum, "Duration", "Maximum"),
+        ],
+        // Asked one StorageType at a time, in `asks`.
+        Kind::Bucket => &[],
     }
 }
 
@@ -362,7 +422,30 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
             });
         }
     }
+    for f in &targets.lambda_functions {
+        add(&f.id, Kind::Function, "AWS/Lambda", vec![vec![("FunctionName", f.name.clone())]]);
+    }
     asks.extend(per_group);
+    for b in &targets.s3_buckets {
+        let owner = owners.len();
+        owners.push((b.id.clone(), Kind::Bucket));
+        let daily = |signal, metric, storage_type: &str| Ask {
+            owner,
+            signal,
+            namespace: "AWS/S3",
+            metric,
+            stat: "Average",
+            dimensions: vec![
+                ("BucketName", b.name.clone()),
+                ("StorageType", storage_type.to_string()),
+            ],
+            period: DAY,
+        };
+        for storage_type in S3_STORAGE_TYPES {
+            asks.push(daily(Signal::BucketBytes(storage_type), "BucketSizeBytes", storage_type));
+        }
+        asks.push(daily(Signal::Objects, "NumberOfObjects", "AllStorageTypes"));
+    }
     (owners, asks)
 }
 
@@ -458,6 +541,8 @@ fn summary(
             volume_summary(id, get(Signal::ReadOps), get(Signal::WriteOps), lookback_days)
         }
         Kind::AppBalancer | Kind::NetBalancer => balancer_summary(id, kind, &get, lookback_days),
+        Kind::Function => function_summary(id, &get, lookback_days),
+        Kind::Bucket => bucket_summary(id, &get, lookback_days),
         _ => service_summary(id, kind, &get, lookback_days),
     }
 }
@@ -612,6 +697,60 @@ fn balancer_summary<'a>(
         healthy_hosts_max: max(get(Signal::HealthyHosts)),
         ..Default::default()
     }
+}
+
+/// A function asked about: Lambda writes no point for an hour without invocations, so no
+/// points is zero invocations over the whole window, which therefore counts as covered.
+fn function_summary<'a>(
+    id: &str,
+    get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let invocations = get(Signal::Invocations);
+    UtilizationSummary {
+        resource_id: id.to_string(),
+        lookback_days,
+        days_covered: lookback_days,
+        data_points: u32::try_from(invocations.len()).unwrap_or(u32::MAX),
+        invocations_total: Some(sum(invocations).unwrap_or(0.0)),
+        errors_total: Some(sum(get(Signal::Errors)).unwrap_or(0.0)),
+        duration_total_ms: Some(sum(get(Signal::DurationTotal)).unwrap_or(0.0)),
+        duration_max_ms: max(get(Signal::DurationMaximum)),
+        ..Default::default()
+    }
+}
+
+/// A bucket's daily storage: each storage type's bytes on the last and the first day it was
+/// measured, the days between, and the object count of the last day. Types never measured
+/// (the bucket holds none of that class) are left out.
+fn bucket_summary<'a>(
+    id: &str,
+    get: &dyn Fn(Signal) -> &'a [(DateTime<Utc>, f64)],
+    lookback_days: u32,
+) -> UtilizationSummary {
+    let mut s =
+        UtilizationSummary { resource_id: id.to_string(), lookback_days, ..Default::default() };
+    let mut all: Points = Vec::new();
+    for storage_type in S3_STORAGE_TYPES {
+        let mut points = get(Signal::BucketBytes(storage_type)).to_vec();
+        points.sort_by_key(|(t, _)| *t);
+        if let (Some(first), Some(last)) = (points.first(), points.last()) {
+            s.storage_bytes_first.insert(storage_type.to_string(), first.1);
+            s.storage_bytes.insert(storage_type.to_string(), last.1);
+        }
+        all.extend(points);
+    }
+    let first = all.iter().map(|(t, _)| *t).min();
+    let last = all.iter().map(|(t, _)| *t).max();
+    if let (Some(first), Some(last)) = (first, last) {
+        s.storage_days_span = u32::try_from((last - first).num_days()).ok();
+    }
+    s.days_covered = days_covered(&all);
+    s.data_points = s.days_covered;
+    let mut objects = get(Signal::Objects).to_vec();
+    objects.sort_by_key(|(t, _)| *t);
+    s.objects = objects.last().map(|(_, v)| *v);
+    s
 }
 
 fn nat_summary(id: &str, bytes: &[(DateTime<Utc>, f64)], lookback_days: u32) -> UtilizationSummary {
