@@ -845,6 +845,7 @@ impl<'c> Gen<'c> {
             platform: None,
             tags: spec.tags,
             volume_ids,
+            image_id: None,
         });
         Ok(id)
     }

@@ -3,6 +3,7 @@
 
 pub mod dynamodb;
 pub mod elasticache;
+pub mod images;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
@@ -14,6 +15,7 @@ use super::tags::Tags;
 
 pub use dynamodb::{BillingMode, DynamoDbTable};
 pub use elasticache::CacheCluster;
+pub use images::{Image, ImageSnapshot, LaunchTemplate};
 pub use opensearch::SearchDomain;
 pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
 pub use redshift::RedshiftCluster;
@@ -34,6 +36,9 @@ pub struct Inventory {
     pub search_domains: Vec<SearchDomain>,
     pub redshift_clusters: Vec<RedshiftCluster>,
     pub dynamodb_tables: Vec<DynamoDbTable>,
+    /// The account's own AMIs.
+    pub images: Vec<Image>,
+    pub launch_templates: Vec<LaunchTemplate>,
 }
 
 impl Inventory {
@@ -50,6 +55,8 @@ impl Inventory {
             + self.search_domains.len()
             + self.redshift_clusters.len()
             + self.dynamodb_tables.len()
+            + self.images.len()
+            + self.launch_templates.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -70,6 +77,8 @@ impl Inventory {
         self.search_domains.extend(other.search_domains);
         self.redshift_clusters.extend(other.redshift_clusters);
         self.dynamodb_tables.extend(other.dynamodb_tables);
+        self.images.extend(other.images);
+        self.launch_templates.extend(other.launch_templates);
     }
 
     pub fn sort(&mut self) {
@@ -85,6 +94,8 @@ impl Inventory {
         self.search_domains.sort_by(|a, b| a.id.cmp(&b.id));
         self.redshift_clusters.sort_by(|a, b| a.id.cmp(&b.id));
         self.dynamodb_tables.sort_by(|a, b| a.id.cmp(&b.id));
+        self.images.sort_by(|a, b| a.id.cmp(&b.id));
+        self.launch_templates.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 
@@ -135,6 +146,9 @@ pub struct Instance {
     /// Ids of the EBS volumes attached to it.
     #[serde(default)]
     pub volume_ids: Vec<String>,
+    /// The AMI it was launched from.
+    #[serde(default)]
+    pub image_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

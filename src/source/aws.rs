@@ -15,6 +15,7 @@ pub mod cost_explorer;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elasticache;
+pub mod images;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
@@ -487,9 +488,19 @@ async fn read_region_apis(
         let client = aws_sdk_dynamodb::Client::new(&config);
         dynamodb::inventory(&client, account, region).await
     };
-    let (ec2, rds, elasticache, opensearch, redshift, dynamodb) =
-        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb);
-    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb] {
+    let images = async {
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        images::inventory(&ec2, account, region).await
+    };
+    let (ec2, images, rds, elasticache, opensearch, redshift, dynamodb) =
+        tokio::join!(ec2, images, rds, elasticache, opensearch, redshift, dynamodb);
+    // Without the instances, every AMI would look unused: the images go with them.
+    let images = match (&ec2, images) {
+        (Ok(_), images) => images.map(|inventory| ServiceRead { inventory, warnings: Vec::new() }),
+        (Err(_), Ok(_)) => Ok(ServiceRead::default()),
+        (Err(_), Err(e)) => Err(e),
+    };
+    for read in [ec2, images, rds, elasticache, opensearch, redshift, dynamodb] {
         match read {
             Ok(read) => {
                 out.inventory.extend(read.inventory);

@@ -11,8 +11,8 @@ use super::engine::Engine;
 use super::rule::{RuleError, RuleSet};
 use crate::model::Snapshot;
 use crate::model::inventory::{
-    EbsSnapshot, ElasticIp, Instance, InstanceState, NatGateway, Volume, VolumeAttachment,
-    VolumeState,
+    EbsSnapshot, ElasticIp, Image, ImageSnapshot, Instance, InstanceState, NatGateway, Volume,
+    VolumeAttachment, VolumeState,
 };
 use crate::model::utilization::UtilizationSummary;
 use crate::pricing::catalog::PriceCatalog;
@@ -34,6 +34,7 @@ fn probe_snapshot() -> Snapshot {
         platform: None,
         tags: Default::default(),
         volume_ids: vec!["vol-probe-root".into()],
+        image_id: None,
     };
     s.inventory.instances = vec![
         instance("i-probe-idle", "m5.xlarge", InstanceState::Running),
@@ -129,6 +130,7 @@ fn probe_snapshot() -> Snapshot {
     table.write_units_total = Some(1e6);
     s.utilization.extend([cache, search, warehouse, table]);
     ebs_io(&mut s);
+    images(&mut s);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
@@ -161,6 +163,23 @@ fn ebs_io(s: &mut Snapshot) {
         measured("vol-probe-io1", 2_000.0, 1e9),
         measured("vol-probe-io1-fast", 40_000.0, 1e10),
     ]);
+}
+
+/// An old AMI no one uses, last launched from long ago, with two snapshots (ami-unused).
+fn images(s: &mut Snapshot) {
+    let now = s.collected_at;
+    let snapshot = |id: &str, size_gib| ImageSnapshot { snapshot_id: id.into(), size_gib };
+    s.inventory.images = vec![Image {
+        id: "ami-probe".into(),
+        name: Some("probe-image".into()),
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        state: "available".into(),
+        creation_time: Some(now - Duration::days(400)),
+        last_launched_time: Some(now - Duration::days(300)),
+        snapshots: vec![snapshot("snap-probe-ami-root", 30), snapshot("snap-probe-ami-data", 100)],
+        tags: Default::default(),
+    }];
 }
 
 /// `arn:aws:<service>:us-east-1:000000000000:<kind>:<name>` (DynamoDB and OpenSearch write
@@ -322,7 +341,7 @@ mod tests {
     }
 
     /// The probe is only worth its name if every rule's savings and evidence run: each
-    /// database rule fires on it.
+    /// database rule (and ami-unused) fires on it.
     #[test]
     fn every_database_rule_fires_on_the_probe() {
         let engine =
@@ -341,6 +360,7 @@ mod tests {
             "opensearch-graviton",
             "redshift-idle",
             "dynamodb-overprovisioned",
+            "ami-unused",
         ] {
             assert!(
                 eval.findings.iter().any(|f| f.rule_id == rule),

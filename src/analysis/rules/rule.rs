@@ -61,6 +61,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("ebs-io-to-gp3.toml", include_str!("../../../rules/pack/ebs-io-to-gp3.toml")),
     ("ebs-io1-to-io2.toml", include_str!("../../../rules/pack/ebs-io1-to-io2.toml")),
     ("ebs-low-use.toml", include_str!("../../../rules/pack/ebs-low-use.toml")),
+    ("ami-unused.toml", include_str!("../../../rules/pack/ami-unused.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -97,6 +98,8 @@ pub enum ResourceKind {
     OpensearchDomain,
     RedshiftCluster,
     DynamodbTable,
+    /// An AMI the account owns (its cost is its EBS snapshots).
+    Ec2Image,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -118,6 +121,7 @@ impl ResourceKind {
             ResourceKind::OpensearchDomain => "opensearch_domain",
             ResourceKind::RedshiftCluster => "redshift_cluster",
             ResourceKind::DynamodbTable => "dynamodb_table",
+            ResourceKind::Ec2Image => "ec2_image",
             ResourceKind::Any => "any",
         }
     }
@@ -132,6 +136,7 @@ impl ResourceKind {
             | ResourceKind::EbsVolume
             | ResourceKind::EbsSnapshot
             | ResourceKind::NatGateway
+            | ResourceKind::Ec2Image
             | ResourceKind::K8sNode
             | ResourceKind::K8sWorkload => &[EC2],
             ResourceKind::ElasticIp => &[EC2, "Amazon Virtual Private Cloud"],
