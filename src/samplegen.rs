@@ -2636,16 +2636,37 @@ fn evaluate(
             format!("{} has no association", a.public_ip),
         );
     }
+    // A registered AMI's snapshots are left to ami-unused: EC2 refuses to delete them first.
+    let image_snapshots: BTreeMap<&str, &str> = snapshot
+        .inventory
+        .images
+        .iter()
+        .flat_map(|i| i.snapshots.iter().map(move |s| (s.snapshot_id.as_str(), i.id.as_str())))
+        .collect();
     for s in &snapshot.inventory.snapshots {
         let age = s.start_time.map(|t| (now - t).num_days()).unwrap_or(0);
-        push("snapshot-old", &s.id, "Snapshot", age > 90, format!("{age} days old"));
+        let held = image_snapshots.get(s.id.as_str());
+        let held_why = |why: String| match held {
+            Some(image) => format!("{why}, but {image} holds it (ami-unused's)"),
+            None => why,
+        };
+        push(
+            "snapshot-old",
+            &s.id,
+            "Snapshot",
+            age > 90 && held.is_none(),
+            held_why(format!("{age} days old")),
+        );
         let orphaned = s.volume_id.as_deref().is_some_and(|v| !volume_ids.contains(v));
         push(
             "snapshot-orphaned",
             &s.id,
             "Snapshot",
-            orphaned,
-            format!("source volume {} no longer exists", s.volume_id.clone().unwrap_or_default()),
+            orphaned && held.is_none(),
+            held_why(format!(
+                "source volume {} no longer exists",
+                s.volume_id.clone().unwrap_or_default()
+            )),
         );
     }
     for n in &snapshot.inventory.nat_gateways {
@@ -2676,7 +2697,8 @@ fn evaluate(
         .chain(inv.cache_clusters.iter().map(|c| (c.id.as_str(), "Cache Cluster", &c.tags)))
         .chain(inv.search_domains.iter().map(|d| (d.id.as_str(), "Domain", &d.tags)))
         .chain(inv.redshift_clusters.iter().map(|c| (c.id.as_str(), "Cluster", &c.tags)))
-        .chain(inv.dynamodb_tables.iter().map(|t| (t.id.as_str(), "Table", &t.tags)));
+        .chain(inv.dynamodb_tables.iter().map(|t| (t.id.as_str(), "Table", &t.tags)))
+        .chain(inv.images.iter().map(|i| (i.id.as_str(), "Image", &i.tags)));
     let mut untagged = Vec::new();
     for (id, rtype, tags) in tagged {
         let missing = missing_required(tags);

@@ -5,9 +5,12 @@ use std::sync::Arc;
 
 use cel_interpreter::Value;
 
-use super::{Fields, Inputs, ResourceView, days_between, num, shared_text, text, view};
+use super::{
+    CostSource, CurrentCost, Fields, Inputs, ResourceView, days_between, num, shared_text, text,
+    view,
+};
 use crate::analysis::rules::rule::ResourceKind;
-use crate::model::inventory::{InstanceState, Inventory};
+use crate::model::inventory::{Image, InstanceState, Inventory};
 
 pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>>) {
     let inv = &input.snapshot.inventory;
@@ -19,7 +22,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
     let none = (BTreeSet::new(), BTreeSet::new());
     for i in &inv.images {
         let gib: u64 = i.snapshots.iter().map(|s| s.size_gib).sum();
-        let cost = input.billed.monthly(&i.id).unwrap_or_else(|| {
+        let cost = billed_snapshots(input, i).unwrap_or_else(|| {
             super::catalog_cost(
                 input.catalog,
                 input
@@ -27,11 +30,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
                     .snapshot_gb_month(&i.region)
                     .map(|p| p.times(i64::try_from(gib).unwrap_or(i64::MAX)))
                     .map_err(|e| e.to_string()),
-                format!(
-                    "{} snapshot(s), {gib} GiB in {} (full size; snapshots are incremental)",
-                    i.snapshots.len(),
-                    i.region
-                ),
+                format!("{} snapshot(s), {gib} GiB in {}", i.snapshots.len(), i.region),
             )
         });
         let (instances, templates) = users.get(i.id.as_str()).unwrap_or(&none);
@@ -72,6 +71,26 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             cost,
         ));
     }
+}
+
+/// The AMI's cost as billing saw it: its snapshots, when billing names every one of them in one
+/// currency (over the fewest days any of them was billed).
+fn billed_snapshots(input: &Inputs<'_, '_>, image: &Image) -> Option<CurrentCost> {
+    let mut costs = image.snapshots.iter().map(|s| input.billed.monthly(&s.snapshot_id));
+    let mut total = costs.next()??;
+    for cost in costs {
+        let cost = cost?;
+        if cost.currency != total.currency {
+            return None;
+        }
+        total.monthly = Some(total.monthly? + cost.monthly?);
+        if let (CostSource::Billing { days }, CostSource::Billing { days: other }) =
+            (&mut total.source, &cost.source)
+        {
+            *days = (*days).min(*other);
+        }
+    }
+    Some(total)
 }
 
 /// Image id → the instances (any state but terminated) and launch templates that name it.
