@@ -3221,7 +3221,9 @@ mod tests {
         assert!((40..=80).contains(&inv.instances.len()), "{}", inv.instances.len());
         assert!((60..=120).contains(&inv.volumes.len()), "{}", inv.volumes.len());
         assert_eq!(inv.addresses.len(), 8);
-        assert_eq!(inv.snapshots.len(), 20);
+        // 20 of volumes, 6 held by the AMIs.
+        assert_eq!(inv.snapshots.len(), 26);
+        assert_eq!((inv.images.len(), inv.launch_templates.len()), (5, 1));
         assert_eq!(inv.nat_gateways.len(), 4);
         for i in &inv.instances {
             assert!(i.id.len() == 19 && i.id.starts_with("i-0"), "{}", i.id);
