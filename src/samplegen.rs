@@ -10,8 +10,8 @@
 
 mod compute;
 mod databases;
-mod network_logs;
 mod kubernetes;
+mod network_logs;
 mod serverless_storage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -848,6 +848,7 @@ impl<'c> Gen<'c> {
             platform: None,
             tags: spec.tags,
             volume_ids,
+            image_id: None,
         });
         Ok(id)
     }
@@ -2532,16 +2533,37 @@ fn evaluate(
             format!("{} has no association", a.public_ip),
         );
     }
+    // A registered AMI's snapshots are left to ami-unused: EC2 refuses to delete them first.
+    let image_snapshots: BTreeMap<&str, &str> = snapshot
+        .inventory
+        .images
+        .iter()
+        .flat_map(|i| i.snapshots.iter().map(move |s| (s.snapshot_id.as_str(), i.id.as_str())))
+        .collect();
     for s in &snapshot.inventory.snapshots {
         let age = s.start_time.map(|t| (now - t).num_days()).unwrap_or(0);
-        push("snapshot-old", &s.id, "Snapshot", age > 90, format!("{age} days old"));
+        let held = image_snapshots.get(s.id.as_str());
+        let held_why = |why: String| match held {
+            Some(image) => format!("{why}, but {image} holds it (ami-unused's)"),
+            None => why,
+        };
+        push(
+            "snapshot-old",
+            &s.id,
+            "Snapshot",
+            age > 90 && held.is_none(),
+            held_why(format!("{age} days old")),
+        );
         let orphaned = s.volume_id.as_deref().is_some_and(|v| !volume_ids.contains(v));
         push(
             "snapshot-orphaned",
             &s.id,
             "Snapshot",
-            orphaned,
-            format!("source volume {} no longer exists", s.volume_id.clone().unwrap_or_default()),
+            orphaned && held.is_none(),
+            held_why(format!(
+                "source volume {} no longer exists",
+                s.volume_id.clone().unwrap_or_default()
+            )),
         );
     }
     for n in &snapshot.inventory.nat_gateways {
@@ -2572,7 +2594,8 @@ fn evaluate(
         .chain(inv.cache_clusters.iter().map(|c| (c.id.as_str(), "Cache Cluster", &c.tags)))
         .chain(inv.search_domains.iter().map(|d| (d.id.as_str(), "Domain", &d.tags)))
         .chain(inv.redshift_clusters.iter().map(|c| (c.id.as_str(), "Cluster", &c.tags)))
-        .chain(inv.dynamodb_tables.iter().map(|t| (t.id.as_str(), "Table", &t.tags)));
+        .chain(inv.dynamodb_tables.iter().map(|t| (t.id.as_str(), "Table", &t.tags)))
+        .chain(inv.images.iter().map(|i| (i.id.as_str(), "Image", &i.tags)));
     let mut untagged = Vec::new();
     for (id, rtype, tags) in tagged {
         let missing = missing_required(tags);
@@ -3098,7 +3121,9 @@ mod tests {
         assert!((40..=80).contains(&inv.instances.len()), "{}", inv.instances.len());
         assert!((60..=120).contains(&inv.volumes.len()), "{}", inv.volumes.len());
         assert_eq!(inv.addresses.len(), 8);
-        assert_eq!(inv.snapshots.len(), 20);
+        // 20 of volumes, 6 held by the AMIs.
+        assert_eq!(inv.snapshots.len(), 26);
+        assert_eq!((inv.images.len(), inv.launch_templates.len()), (5, 1));
         assert_eq!(inv.nat_gateways.len(), 4);
         for i in &inv.instances {
             assert!(i.id.len() == 19 && i.id.starts_with("i-0"), "{}", i.id);

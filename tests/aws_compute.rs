@@ -93,3 +93,95 @@ fn report_aws_finds_the_ec2_and_ebs_rules_with_savings() {
     // Unmeasured (no metrics at all): not judged, not idle.
     assert!(finding(&found, "ebs-low-use", &seeded.fast_io1).is_none());
 }
+
+/// ami-unused against moto, EC2 and all (LocalStack is left CloudWatch and STS): an AMI nothing
+/// uses fires, one an instance runs from and one a launch template version names do not, and
+/// the snapshot rules leave the AMI's snapshots alone.
+#[test]
+fn report_aws_finds_the_unused_ami_in_moto() {
+    // moto writes its default account as every owner; LocalStack's STS names the access key:
+    // the same account on both sides.
+    let env = Env::new("123456789012");
+    let config = std::fs::read_to_string(&env.config).unwrap();
+    std::fs::write(&env.config, format!("{config}\n[rules.ami-unused]\nmin_age_days = -1\n"))
+        .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&env.moto_sdk(REGION));
+    let run = |image: &str| -> String {
+        let out = env
+            .block_on(
+                ec2.run_instances()
+                    .image_id(image)
+                    .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                    .min_count(1)
+                    .max_count(1)
+                    .send(),
+            )
+            .unwrap();
+        out.instances()[0].instance_id().unwrap().to_string()
+    };
+    let image = |instance: &str, name: &str| -> String {
+        let out = env.block_on(ec2.create_image().instance_id(instance).name(name).send()).unwrap();
+        out.image_id().unwrap().to_string()
+    };
+    let builder = run("ami-0123456789abcdef0");
+    let unused = image(&builder, "unused-image");
+    let by_template = image(&builder, "template-image");
+    let by_instance = image(&builder, "instance-image");
+    let user = run(&by_instance);
+    let data = |ami: &str| {
+        aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+            .image_id(ami)
+            .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+            .build()
+    };
+    let template = env
+        .block_on(
+            ec2.create_launch_template()
+                .launch_template_name("web")
+                .launch_template_data(data(&by_template))
+                .send(),
+        )
+        .unwrap();
+    let template_id = template.launch_template().unwrap().launch_template_id().unwrap();
+    // Version 2 moves on to the base image; version 1 (the default) still names by_template.
+    env.block_on(
+        ec2.create_launch_template_version()
+            .launch_template_id(template_id)
+            .launch_template_data(data("ami-0123456789abcdef0"))
+            .send(),
+    )
+    .unwrap();
+
+    let moto = format!("http://127.0.0.1:{}", env.moto);
+    let out = env.costscope_with(
+        &["report", "--aws", "--regions", REGION, "--format", "json"],
+        &[("AWS_ENDPOINT_URL_EC2", moto.as_str())],
+    );
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let found = findings(&report);
+    let f = finding(&found, "ami-unused", &unused).unwrap_or_else(|| {
+        panic!(
+            "no ami-unused finding for {unused} (user {user}); findings: {:#?}",
+            found.iter().map(|f| (&f["rule_id"], &f["resource_id"])).collect::<Vec<_>>()
+        )
+    });
+    // moto's CreateImage maps one snapshot of VolumeSize 15 (whatever the instance's 8 GiB root
+    // volume): 15 × 0.05 a GB-month.
+    assert_eq!(savings(f), "0.75", "{f:#}");
+    assert!(f["evidence"].as_str().unwrap().contains(" (15 GiB)"), "{f:#}");
+    assert!(finding(&found, "ami-unused", &by_instance).is_none(), "{user} runs from it");
+    assert!(finding(&found, "ami-unused", &by_template).is_none(), "launch template version 1");
+
+    let images =
+        env.block_on(ec2.describe_images().owners("self").send()).unwrap().images().to_vec();
+    assert_eq!(images.len(), 3, "{images:#?}");
+    for image in &images {
+        for mapping in image.block_device_mappings() {
+            let snapshot = mapping.ebs().and_then(|e| e.snapshot_id()).unwrap();
+            for rule in ["snapshot-old", "snapshot-orphaned"] {
+                assert!(finding(&found, rule, snapshot).is_none(), "{rule} on {snapshot}");
+            }
+        }
+    }
+}

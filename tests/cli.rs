@@ -10,7 +10,8 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 30] = [
+const DEFAULT_RULES: [&str; 31] = [
+    "ami-unused",
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
     "ebs-io-to-gp3",

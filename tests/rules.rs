@@ -39,6 +39,7 @@ fn instance(id: &str, instance_type: &str, state: InstanceState) -> Instance {
         platform: None,
         tags: full_tags(),
         volume_ids: vec![],
+        image_id: None,
     }
 }
 

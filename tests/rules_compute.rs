@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use costscope::analysis::rules::{Engine, Evaluation, Finding, RuleSet};
-use costscope::model::inventory::{Instance, InstanceState, Volume, VolumeAttachment, VolumeState};
+use costscope::model::inventory::{
+    EbsSnapshot, Image, ImageSnapshot, Instance, InstanceState, LaunchTemplate, Volume,
+    VolumeAttachment, VolumeState,
+};
 use costscope::model::utilization::UtilizationSummary;
 use costscope::model::{Money, Snapshot, Tags};
 use costscope::pricing::catalog::PriceCatalog;
@@ -39,6 +42,7 @@ fn instance(id: &str, instance_type: &str) -> Instance {
         platform: Some("linux".into()),
         tags: full_tags(),
         volume_ids: Vec::new(),
+        image_id: None,
     }
 }
 
@@ -225,4 +229,92 @@ fn ebs_low_use_fires_on_an_attached_volume_nobody_reads_or_writes() {
     assert!(find(&eval, "ebs-low-use", "vol-used").is_none(), "100,000 ops a day");
     assert!(find(&eval, "ebs-low-use", "vol-burst").is_none(), "a 40 IOPS burst");
     assert!(find(&eval, "ebs-low-use", "vol-detached").is_none(), "ebs-unattached's");
+}
+
+fn image(id: &str, age_days: i64, snapshots: &[(&str, u64)]) -> Image {
+    Image {
+        id: id.into(),
+        name: Some(format!("{id}-name")),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        state: "available".into(),
+        creation_time: Some(now() - Duration::days(age_days)),
+        last_launched_time: None,
+        snapshots: snapshots
+            .iter()
+            .map(|(id, size_gib)| ImageSnapshot { snapshot_id: (*id).into(), size_gib: *size_gib })
+            .collect(),
+        tags: full_tags(),
+    }
+}
+
+#[test]
+fn ami_unused_fires_on_an_old_ami_nothing_launches() {
+    let mut s = Snapshot::empty(now());
+    s.inventory.images = vec![
+        image("ami-old", 200, &[("snap-old-root", 30), ("snap-old-data", 100)]),
+        image("ami-instance", 200, &[("snap-i", 50)]),
+        image("ami-template", 200, &[("snap-t", 50)]),
+        image("ami-young", 60, &[("snap-y", 50)]),
+        image("ami-launched", 200, &[("snap-l", 50)]),
+        image("ami-terminated", 200, &[("snap-x", 8)]),
+    ];
+    // Launched from 30 days ago by something costscope does not read (a launch configuration).
+    s.inventory.images[4].last_launched_time = Some(now() - Duration::days(30));
+    let mut user = instance("i-user", "t3.micro");
+    user.state = InstanceState::Stopped;
+    user.image_id = Some("ami-instance".into());
+    let mut gone = instance("i-gone", "t3.micro");
+    gone.state = InstanceState::Terminated;
+    gone.image_id = Some("ami-terminated".into());
+    s.inventory.instances = vec![user, gone];
+    s.inventory.launch_templates = vec![LaunchTemplate {
+        id: "lt-web".into(),
+        name: Some("web".into()),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        image_ids: vec!["ami-other".into(), "ami-template".into()],
+        tags: full_tags(),
+    }];
+    // The unused AMI's root snapshot, 200 days old, its source volume long gone: the snapshot
+    // rules must leave it to ami-unused (EC2 refuses to delete it before the AMI).
+    s.inventory.snapshots = vec![EbsSnapshot {
+        id: "snap-old-root".into(),
+        account_id: ACCOUNT.into(),
+        region: "us-east-1".into(),
+        volume_id: Some("vol-deleted".into()),
+        size_gib: 30,
+        start_time: Some(now() - Duration::days(200)),
+        description: None,
+        tags: full_tags(),
+    }];
+    let eval = evaluate(&s);
+
+    // (30 + 100) GiB × 0.05 a GB-month = 6.50.
+    let f = find(&eval, "ami-unused", "ami-old").expect("old, unused AMI");
+    assert_eq!(f.estimated_monthly_savings, money("6.50"));
+    assert_eq!(f.current_monthly_cost, Some(money("6.50")));
+    assert_eq!(f.action, "deregister-and-delete-snapshots");
+    assert!(
+        f.evidence.contains("snap-old-root (30 GiB), snap-old-data (100 GiB)"),
+        "{}",
+        f.evidence
+    );
+    assert!(f.evidence.contains("130 GiB in all"), "{}", f.evidence);
+    // A terminated instance no longer needs its AMI: 8 × 0.05 = 0.40.
+    let f =
+        find(&eval, "ami-unused", "ami-terminated").expect("used only by a terminated instance");
+    assert_eq!(f.estimated_monthly_savings, money("0.40"));
+
+    for (id, why) in [
+        ("ami-instance", "a stopped instance was launched from it"),
+        ("ami-template", "a launch template version names it"),
+        ("ami-young", "60 days old"),
+        ("ami-launched", "launched from 30 days ago"),
+    ] {
+        assert!(find(&eval, "ami-unused", id).is_none(), "{why}");
+    }
+    for rule in ["snapshot-old", "snapshot-orphaned"] {
+        assert!(find(&eval, rule, "snap-old-root").is_none(), "{rule}: the AMI holds it");
+    }
 }

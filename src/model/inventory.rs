@@ -3,9 +3,10 @@
 
 pub mod dynamodb;
 pub mod elasticache;
+pub mod images;
+pub mod lambda;
 pub mod load_balancer;
 pub mod log_group;
-pub mod lambda;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
@@ -18,9 +19,10 @@ use super::tags::Tags;
 
 pub use dynamodb::{BillingMode, DynamoDbTable};
 pub use elasticache::CacheCluster;
+pub use images::{Image, ImageSnapshot, LaunchTemplate};
+pub use lambda::{Architecture, LambdaFunction};
 pub use load_balancer::{LoadBalancer, LoadBalancerType};
 pub use log_group::LogGroup;
-pub use lambda::{Architecture, LambdaFunction};
 pub use opensearch::SearchDomain;
 pub use rds::{DbCluster, DbInstance, DbSnapshot, DbSnapshotSource};
 pub use redshift::RedshiftCluster;
@@ -46,6 +48,9 @@ pub struct Inventory {
     pub log_groups: Vec<LogGroup>,
     pub lambda_functions: Vec<LambdaFunction>,
     pub s3_buckets: Vec<S3Bucket>,
+    /// The account's own AMIs.
+    pub images: Vec<Image>,
+    pub launch_templates: Vec<LaunchTemplate>,
 }
 
 impl Inventory {
@@ -66,6 +71,8 @@ impl Inventory {
             + self.log_groups.len()
             + self.lambda_functions.len()
             + self.s3_buckets.len()
+            + self.images.len()
+            + self.launch_templates.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -90,6 +97,8 @@ impl Inventory {
         self.log_groups.extend(other.log_groups);
         self.lambda_functions.extend(other.lambda_functions);
         self.s3_buckets.extend(other.s3_buckets);
+        self.images.extend(other.images);
+        self.launch_templates.extend(other.launch_templates);
     }
 
     pub fn sort(&mut self) {
@@ -109,6 +118,8 @@ impl Inventory {
         self.log_groups.sort_by(|a, b| a.id.cmp(&b.id));
         self.lambda_functions.sort_by(|a, b| a.id.cmp(&b.id));
         self.s3_buckets.sort_by(|a, b| a.id.cmp(&b.id));
+        self.images.sort_by(|a, b| a.id.cmp(&b.id));
+        self.launch_templates.sort_by(|a, b| a.id.cmp(&b.id));
     }
 }
 
@@ -159,6 +170,9 @@ pub struct Instance {
     /// Ids of the EBS volumes attached to it.
     #[serde(default)]
     pub volume_ids: Vec<String>,
+    /// The AMI it was launched from.
+    #[serde(default)]
+    pub image_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,12 +1,17 @@
 //! The sample's EC2 and EBS additions of issue 14: provisioned-IOPS and quiet volumes attached to
 //! running instances, billed by id at the catalog's price and measured hourly,
 //! so that ebs-io-to-gp3, ebs-io1-to-io2 and ebs-low-use fire and have near misses; and the
-//! near misses of ec2-graviton (whose firing is judged over every instance in `evaluate`).
+//! near misses of ec2-graviton (whose firing is judged over every instance in `evaluate`); and
+//! the account's own AMIs, used by an instance, by a launch template or by nothing, old and young,
+//! so that ami-unused fires and has near misses.
 
 use chrono::Duration;
 
-use super::{Account, Expectation, Gen, LOOKBACK_DAYS, Result, TagStyle, VolumeSpec, collected_at};
-use crate::model::inventory::InstanceState;
+use super::{
+    Account, Charge, EC2, Expectation, Gen, LOOKBACK_DAYS, Result, SampleError, TagStyle,
+    VolumeSpec, collected_at,
+};
+use crate::model::inventory::{EbsSnapshot, Image, ImageSnapshot, InstanceState, LaunchTemplate};
 use crate::model::utilization::UtilizationSummary;
 
 /// One volume of the sample: type, size, provisioned IOPS, and what CloudWatch saw over the
@@ -123,11 +128,82 @@ const VOLUMES: [IoVolume; 8] = [
     },
 ];
 
+/// How an AMI of the sample is used.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum AmiUse {
+    Instance,
+    LaunchTemplate,
+    Nothing,
+}
+
+/// One AMI of the sample: id, name, age in days, its snapshots (id, GiB), who uses it and what
+/// ami-unused must make of it.
+struct Ami {
+    id: &'static str,
+    name: &'static str,
+    age_days: i64,
+    snapshots: &'static [(&'static str, u64)],
+    used_by: AmiUse,
+    fires: bool,
+    why: &'static str,
+}
+
+const AMIS: [Ami; 5] = [
+    Ami {
+        id: "ami-0a7e3c91d2b4f6e01",
+        name: "web-golden-2025-09",
+        age_days: 400,
+        snapshots: &[("snap-0a7e3c91d2b4f6e11", 30)],
+        used_by: AmiUse::Instance,
+        fires: false,
+        why: "a running instance was launched from it",
+    },
+    Ami {
+        id: "ami-0a7e3c91d2b4f6e02",
+        name: "batch-base-2026-01",
+        age_days: 300,
+        snapshots: &[("snap-0a7e3c91d2b4f6e12", 50)],
+        used_by: AmiUse::LaunchTemplate,
+        fires: false,
+        why: "version 1 of launch template batch-workers names it",
+    },
+    Ami {
+        id: "ami-0a7e3c91d2b4f6e03",
+        name: "legacy-api-2025-06",
+        age_days: 500,
+        snapshots: &[("snap-0a7e3c91d2b4f6e13", 30), ("snap-0a7e3c91d2b4f6e14", 200)],
+        used_by: AmiUse::Nothing,
+        fires: true,
+        // (30 + 200) GiB × 0.05 = 11.50 a month.
+        why: "500 days old, no instance or launch template: 230 GiB of snapshots",
+    },
+    Ami {
+        id: "ami-0a7e3c91d2b4f6e04",
+        name: "ci-runner-2026-02",
+        age_days: 250,
+        snapshots: &[("snap-0a7e3c91d2b4f6e15", 50)],
+        used_by: AmiUse::Nothing,
+        fires: true,
+        // 50 GiB × 0.05 = 2.50 a month.
+        why: "250 days old, no instance or launch template: 50 GiB of snapshots",
+    },
+    Ami {
+        id: "ami-0a7e3c91d2b4f6e05",
+        name: "web-golden-2026-10",
+        age_days: 20,
+        snapshots: &[("snap-0a7e3c91d2b4f6e16", 30)],
+        used_by: AmiUse::Nothing,
+        fires: false,
+        why: "20 days old: the next release may still use it",
+    },
+];
+
 impl Gen<'_> {
     /// The EC2 and EBS additions, after every instance exists.
     pub(super) fn compute(&mut self) -> Result<()> {
         self.graviton_near_misses();
-        self.io_volumes()
+        self.io_volumes()?;
+        self.images()
     }
 
     /// A stopped instance of a family with a Graviton equivalent, and a running one of a family
@@ -200,6 +276,95 @@ impl Gen<'_> {
                     why: format!("{} ({}): {why}", v.name, v.volume_type),
                 });
             }
+        }
+        Ok(())
+    }
+}
+
+impl Gen<'_> {
+    /// The AMIs of `AMIS` in us-east-1 (prod), each with its snapshots (of instances since
+    /// terminated, so their volumes are gone) billed by id; one launched by the first running
+    /// instance there, one named by a launch template.
+    fn images(&mut self) -> Result<()> {
+        let region = "us-east-1";
+        let gb_month =
+            self.catalog.snapshot_gb_month(region).map_err(|e| SampleError::NoPrice {
+                what: format!("EBS snapshot storage in {region}"),
+                reason: e.to_string(),
+            })?;
+        let host = self.inventory.instances.iter().position(|i| {
+            i.state == InstanceState::Running
+                && i.region == region
+                && i.account_id == Account::Prod.id()
+        });
+        for ami in &AMIS {
+            let created = collected_at() - Duration::days(ami.age_days);
+            let tags = self.named_tags(TagStyle::Full, Account::Prod, "platform", ami.name);
+            let mut snapshots = Vec::new();
+            for (n, (snapshot_id, size)) in ami.snapshots.iter().enumerate() {
+                let id = self.unique((*snapshot_id).to_string());
+                let held = format!("{} holds it: deleted with the AMI (ami-unused)", ami.id);
+                self.near("snapshot-old", &id, &held);
+                self.near("snapshot-orphaned", &id, &held);
+                snapshots.push(ImageSnapshot { snapshot_id: id.clone(), size_gib: *size });
+                self.bill(
+                    &id,
+                    ami.name,
+                    EC2,
+                    "Snapshot",
+                    Account::Prod,
+                    region,
+                    &tags,
+                    Charge::Monthly(gb_month.times(i64::try_from(*size).unwrap_or(i64::MAX))),
+                    created,
+                    collected_at(),
+                    false,
+                );
+                self.inventory.snapshots.push(EbsSnapshot {
+                    id,
+                    account_id: Account::Prod.id().to_string(),
+                    region: region.to_string(),
+                    volume_id: Some(format!("vol-0{}{n}", &ami.id[5..])),
+                    size_gib: *size,
+                    start_time: Some(created),
+                    description: Some(format!("Created by CreateImage for {}", ami.id)),
+                    tags: tags.clone(),
+                });
+            }
+            match ami.used_by {
+                AmiUse::Instance => {
+                    if let Some(host) = host {
+                        self.inventory.instances[host].image_id = Some(ami.id.to_string());
+                    }
+                }
+                AmiUse::LaunchTemplate => self.inventory.launch_templates.push(LaunchTemplate {
+                    id: "lt-0a7e3c91d2b4f6e21".into(),
+                    name: Some("batch-workers".into()),
+                    account_id: Account::Prod.id().to_string(),
+                    region: region.to_string(),
+                    image_ids: vec![ami.id.to_string()],
+                    tags: tags.clone(),
+                }),
+                AmiUse::Nothing => {}
+            }
+            self.inventory.images.push(Image {
+                id: ami.id.to_string(),
+                name: Some(ami.name.to_string()),
+                account_id: Account::Prod.id().to_string(),
+                region: region.to_string(),
+                state: "available".into(),
+                creation_time: Some(created),
+                last_launched_time: None,
+                snapshots,
+                tags,
+            });
+            self.expected.push(Expectation {
+                rule_id: "ami-unused",
+                resource_id: ami.id.to_string(),
+                resource_type: "Image",
+                fires: ami.fires,
+                why: format!("{}: {}", ami.name, ami.why),
+            });
         }
         Ok(())
     }

@@ -18,8 +18,9 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod elasticache;
 pub mod elbv2;
-pub mod logs;
+pub mod images;
 pub mod lambda;
+pub mod logs;
 pub mod opensearch;
 pub mod rds;
 pub mod redshift;
@@ -497,6 +498,10 @@ async fn read_region_apis(
         let client = aws_sdk_dynamodb::Client::new(&config);
         dynamodb::inventory(&client, account, region).await
     };
+    let images = async {
+        let ec2 = aws_sdk_ec2::Client::new(&config);
+        images::inventory(&ec2, account, region).await
+    };
     let elbv2 = async {
         let client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
         elbv2::inventory(&client, account, region).await
@@ -509,9 +514,26 @@ async fn read_region_apis(
         let client = aws_sdk_lambda::Client::new(&config);
         lambda::inventory(&client, account, region).await
     };
-    let (ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda) =
-        tokio::join!(ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda);
-    for read in [ec2, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda] {
+    let (ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda) = tokio::join!(
+        ec2,
+        images,
+        rds,
+        elasticache,
+        opensearch,
+        redshift,
+        dynamodb,
+        elbv2,
+        logs,
+        lambda
+    );
+    // Without the instances, every AMI would look unused: the images go with them.
+    let images = match (&ec2, images) {
+        (Ok(_), images) => images.map(|inventory| ServiceRead { inventory, warnings: Vec::new() }),
+        (Err(_), Ok(_)) => Ok(ServiceRead::default()),
+        (Err(_), Err(e)) => Err(e),
+    };
+    for read in [ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda]
+    {
         match read {
             Ok(read) => {
                 out.inventory.extend(read.inventory);

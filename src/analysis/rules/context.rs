@@ -11,12 +11,13 @@ use chrono::{DateTime, Utc};
 
 mod dynamodb;
 mod elasticache;
-pub mod load_balancer;
-pub mod log_group;
+mod images;
 mod k8s_cloud;
 mod k8s_load_balancers;
 mod k8s_volumes;
 pub mod lambda;
+pub mod load_balancer;
+pub mod log_group;
 mod opensearch;
 pub mod rds;
 mod redshift;
@@ -265,6 +266,7 @@ pub fn resource_views<'a>(
         inv.volumes.iter().map(|v| (v.id.as_str(), v)).collect();
     let hours = HOURS_PER_MONTH;
     let mut views = Vec::with_capacity(inv.len());
+    let snapshot_images = images::snapshot_images(inv);
 
     // Volumes by the instance they are attached to, from either side of the relation.
     let mut attached_to: HashMap<&str, Vec<&crate::model::inventory::Volume>> = HashMap::new();
@@ -329,6 +331,7 @@ pub fn resource_views<'a>(
             f.insert("volume_id", text(s.volume_id.as_deref().unwrap_or("")));
             let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
             f.insert("volume_exists", Value::Bool(exists));
+            f.insert("image_id", text(snapshot_images.get(s.id.as_str()).copied().unwrap_or("")));
             f.insert("age_days", days_between(s.start_time, now));
             views.push(view(
                 ResourceKind::EbsSnapshot,
@@ -494,6 +497,7 @@ pub fn resource_views<'a>(
     log_group::views(&input, &mut views);
     lambda::views(&input, &mut views);
     s3::views(&input, &mut views);
+    images::views(&input, &mut views);
 
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
     k8s_volumes::views(&input, &mut views);

@@ -11,8 +11,8 @@ use super::engine::Engine;
 use super::rule::{RuleError, RuleSet};
 use crate::model::Snapshot;
 use crate::model::inventory::{
-    Architecture, EbsSnapshot, ElasticIp, Instance, InstanceState, LambdaFunction, NatGateway,
-    S3Bucket, Volume, VolumeAttachment, VolumeState,
+    Architecture, EbsSnapshot, ElasticIp, Image, ImageSnapshot, Instance, InstanceState,
+    LambdaFunction, NatGateway, S3Bucket, Volume, VolumeAttachment, VolumeState,
 };
 use crate::model::utilization::UtilizationSummary;
 use crate::pricing::catalog::PriceCatalog;
@@ -34,6 +34,7 @@ fn probe_snapshot() -> Snapshot {
         platform: None,
         tags: Default::default(),
         volume_ids: vec!["vol-probe-root".into()],
+        image_id: None,
     };
     s.inventory.instances = vec![
         instance("i-probe-idle", "m5.xlarge", InstanceState::Running),
@@ -131,6 +132,7 @@ fn probe_snapshot() -> Snapshot {
     ebs_io(&mut s);
     load_balancers_and_logs(&mut s, &account, &region);
     serverless_and_storage(&mut s, &account, &region);
+    images(&mut s);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
@@ -187,6 +189,23 @@ fn ebs_io(s: &mut Snapshot) {
         measured("vol-probe-io1", 2_000.0, 1e9),
         measured("vol-probe-io1-fast", 40_000.0, 1e10),
     ]);
+}
+
+/// An old AMI no one uses, last launched from long ago, with two snapshots (ami-unused).
+fn images(s: &mut Snapshot) {
+    let now = s.collected_at;
+    let snapshot = |id: &str, size_gib| ImageSnapshot { snapshot_id: id.into(), size_gib };
+    s.inventory.images = vec![Image {
+        id: "ami-probe".into(),
+        name: Some("probe-image".into()),
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        state: "available".into(),
+        creation_time: Some(now - Duration::days(400)),
+        last_launched_time: Some(now - Duration::days(300)),
+        snapshots: vec![snapshot("snap-probe-ami-root", 30), snapshot("snap-probe-ami-data", 100)],
+        tags: Default::default(),
+    }];
 }
 
 /// `arn:aws:<service>:us-east-1:000000000000:<kind>:<name>` (DynamoDB and OpenSearch write
@@ -455,7 +474,7 @@ mod tests {
     }
 
     /// The probe is only worth its name if every rule's savings and evidence run: each
-    /// database rule fires on it.
+    /// database rule (and ami-unused) fires on it.
     #[test]
     fn every_database_rule_fires_on_the_probe() {
         let engine =
@@ -478,6 +497,7 @@ mod tests {
             "lambda-overprovisioned-memory",
             "lambda-unused",
             "s3-no-lifecycle",
+            "ami-unused",
         ] {
             assert!(
                 eval.findings.iter().any(|f| f.rule_id == rule),

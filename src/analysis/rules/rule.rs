@@ -76,6 +76,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ),
     ("lambda-unused.toml", include_str!("../../../rules/pack/lambda-unused.toml")),
     ("s3-no-lifecycle.toml", include_str!("../../../rules/pack/s3-no-lifecycle.toml")),
+    ("ami-unused.toml", include_str!("../../../rules/pack/ami-unused.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.
@@ -122,6 +123,8 @@ pub enum ResourceKind {
     K8sLoadBalancer,
     LambdaFunction,
     S3Bucket,
+    /// An AMI the account owns (its cost is its EBS snapshots).
+    Ec2Image,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -149,6 +152,7 @@ impl ResourceKind {
             ResourceKind::K8sLoadBalancer => "k8s_load_balancer",
             ResourceKind::LambdaFunction => "lambda_function",
             ResourceKind::S3Bucket => "s3_bucket",
+            ResourceKind::Ec2Image => "ec2_image",
             ResourceKind::Any => "any",
         }
     }
@@ -163,6 +167,7 @@ impl ResourceKind {
             | ResourceKind::EbsVolume
             | ResourceKind::EbsSnapshot
             | ResourceKind::NatGateway
+            | ResourceKind::Ec2Image
             | ResourceKind::K8sNode
             | ResourceKind::K8sWorkload => &[EC2],
             ResourceKind::ElasticIp => &[EC2, "Amazon Virtual Private Cloud"],

@@ -126,6 +126,7 @@ fn instance(i: &ec2::Instance, account_id: &str, region: &str) -> Option<Instanc
             .iter()
             .filter_map(|m| non_empty(m.ebs()?.volume_id()))
             .collect(),
+        image_id: non_empty(i.image_id()),
     })
 }
 
