@@ -2,6 +2,7 @@
 //! utilization and idle cost, rules.
 
 pub mod cluster;
+pub mod commitments;
 pub mod costs;
 pub mod overview;
 pub mod rules;

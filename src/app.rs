@@ -222,6 +222,35 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
         }
+        Command::Commitments(mut args) => {
+            let engine = engine(&config, cli.global.rules.as_deref())?;
+            configure(&mut args.sources, &config, &[], quiet);
+            let snapshot = gather(&args.sources, Grain { commitments: true, ..Grain::NONE })?;
+            let partial = report_sources(&snapshot, quiet);
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
+            let params = crate::analysis::commitments::CommitmentParams::from_rules(engine.rules());
+            let result = crate::analysis::commitments::analyse(
+                billing,
+                engine.catalog().commitments(),
+                &params,
+            );
+            let notes = source_notes(&snapshot);
+            report_skipped(&notes);
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_commitments(w, &result, args.table, &notes),
+                    Format::Json => export::json::write_commitments(w, &result, &notes),
+                    Format::Markdown => export::markdown::write_commitments(w, &result, &notes),
+                }
+            })?;
+            Ok(if billing.skipped.count > 0 || partial {
+                Outcome::Partial
+            } else {
+                Outcome::Success
+            })
+        }
         Command::Collect(mut args) => {
             configure(&mut args.sources, &config, &config.required_tags, quiet);
             let mut snapshot = gather(&args.sources, Grain::FULL)?;
@@ -345,8 +374,11 @@ pub fn engine(config: &Config, rules_dir: Option<&Path>) -> anyhow::Result<Engin
         Some(path) => PriceCatalog::load(path)?,
         None => PriceCatalog::builtin()?,
     };
-    Ok(Engine::new(rules, Arc::new(catalog))
-        .with_cluster_pricing(config.kubernetes.unwrap_or_default()))
+    let pricing = crate::analysis::cluster::CostSplit {
+        resource_cost: config.resource_cost,
+        ..config.kubernetes.unwrap_or_default()
+    };
+    Ok(Engine::new(rules, Arc::new(catalog)).with_cluster_pricing(pricing))
 }
 
 fn write_rule_list(w: &mut dyn Write, rules: &RuleSet) -> std::io::Result<()> {

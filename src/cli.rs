@@ -56,6 +56,9 @@ pub enum Command {
     Costs(CostsArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
+    /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
+    /// coverage of eligible compute, and what to buy.
+    Commitments(CommitmentsArgs),
     /// Gather the sources into one snapshot file.
     Collect(CollectArgs),
     /// List or check rules.
@@ -171,6 +174,7 @@ impl Command {
             Command::Report(a) => a.output.out.as_deref(),
             Command::Costs(a) => a.output.out.as_deref(),
             Command::Tags(a) => a.output.out.as_deref(),
+            Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
             Command::Tui(_) | Command::Rules(_) => None,
         }
@@ -268,6 +272,17 @@ pub struct ReportArgs {
     /// Exit with code 4 when total potential monthly savings exceed AMOUNT.
     #[arg(long, value_name = "AMOUNT")]
     pub fail_on_savings: Option<crate::model::Money>,
+}
+
+#[derive(Debug, Args)]
+pub struct CommitmentsArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
+    /// The table a CSV holds (JSON and Markdown hold all three).
+    #[arg(long, value_enum, default_value = "commitments")]
+    pub table: crate::export::csv::CommitmentTable,
 }
 
 #[derive(Debug, Args)]

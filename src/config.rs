@@ -37,6 +37,16 @@ struct ConfigFile {
     kubernetes: Option<KubernetesSection>,
     #[serde(default)]
     aws: AwsSection,
+    #[serde(default)]
+    billing: BillingSection,
+}
+
+/// `[billing]`: which billed amount is a resource's cost in every rule and in cluster costs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BillingSection {
+    #[serde(default)]
+    resource_cost: crate::model::ResourceCost,
 }
 
 /// `[aws]`: how long a paid Cost Explorer answer is reused (hours; 0 turns the cache off), and
@@ -118,6 +128,8 @@ pub struct Config {
     pub kube_timeout: Option<std::time::Duration>,
     /// `[aws] *_timeout_seconds`, the defaults where not configured.
     pub aws_timeouts: Timeouts,
+    /// `[billing] resource_cost`: `effective` (default) or `billed`.
+    pub resource_cost: crate::model::ResourceCost,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -206,6 +218,7 @@ impl Config {
                 cpu_per_vcpu_hour: k.cpu_per_vcpu_hour.unwrap_or(default.cpu_per_vcpu_hour),
                 ram_per_gib_hour: k.ram_per_gib_hour.unwrap_or(default.ram_per_gib_hour),
                 price_unknown_nodes: true,
+                resource_cost: crate::model::ResourceCost::default(),
             }
         });
         let aws_timeouts = aws_timeouts(&file.aws, text, path)?;
@@ -223,6 +236,7 @@ impl Config {
                 .cache_ttl_hours
                 .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
             aws_timeouts,
+            resource_cost: file.billing.resource_cost,
         })
     }
 }
@@ -266,6 +280,19 @@ fn aws_timeouts(aws: &AwsSection, text: &str, path: &Path) -> Result<Timeouts, C
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn billing_resource_cost_is_effective_unless_configured() {
+        use crate::model::ResourceCost;
+        assert_eq!(Config::defaults().resource_cost, ResourceCost::Effective);
+        let c =
+            Config::parse("[billing]\nresource_cost = \"billed\"\n", Path::new("c.toml")).unwrap();
+        assert_eq!(c.resource_cost, ResourceCost::Billed);
+        let err = Config::parse("[billing]\nresource_cost = \"list\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("c.toml:2:") && err.contains("list"), "{err}");
+    }
 
     #[test]
     fn parses_tags_and_rule_overrides() {

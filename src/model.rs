@@ -2,6 +2,7 @@
 
 pub mod billing;
 pub mod cluster;
+pub mod commitments;
 pub mod currency;
 pub mod inventory;
 pub mod money;
@@ -10,8 +11,10 @@ pub mod tags;
 pub mod utilization;
 
 pub use billing::{
-    BilledResource, BillingLine, BillingSummary, DailyLine, Grain, SkippedRows, TagCost,
+    BilledResource, BillingLine, BillingSummary, DailyLine, Grain, ResourceCost, SkippedRows,
+    TagCost,
 };
+pub use commitments::CommitmentData;
 pub use currency::Currency;
 pub use money::Money;
 pub use snapshot::{Snapshot, SourceState, SourceStatus};

@@ -4,7 +4,9 @@
 //! same shape can replace it (see [`PriceCatalog::load`]).
 
 pub mod catalog;
+pub mod commitments;
 pub mod services;
 
 pub use catalog::{HOURS_PER_MONTH, InstanceShape, NoPrice, PriceCatalog, PricingError};
+pub use commitments::{CommitmentRates, Payment};
 pub use services::{ClassShape, SERVICES, ServiceCatalog, ServicePrices};

@@ -304,6 +304,10 @@ pub struct Report {
     /// Billing rows skipped by `--skip-invalid`, when any were.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped_rows: Option<String>,
+    /// Commitment utilization, coverage and purchase advice, when billing has compute usage or
+    /// commitments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commitments: Option<crate::analysis::commitments::CommitmentsReport>,
     pub warnings: Vec<String>,
 }
 
@@ -424,6 +428,17 @@ pub fn build_report_with(
         .unwrap_or_default();
     let clusters = cluster_report(snapshot, engine.catalog(), engine.cluster_pricing());
     let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
+    let commitment_params =
+        crate::analysis::commitments::CommitmentParams::from_rules(engine.rules());
+    let commitments = billing
+        .map(|b| {
+            crate::analysis::commitments::analyse(
+                b,
+                engine.catalog().commitments(),
+                &commitment_params,
+            )
+        })
+        .filter(|c| !c.is_empty());
     Report {
         collected_at: snapshot.collected_at,
         sources: snapshot.sources.clone(),
@@ -440,6 +455,7 @@ pub fn build_report_with(
         spend_coverage,
         suppressed,
         skipped_rows: billing.and_then(|b| b.skipped.summary()),
+        commitments,
         warnings,
     }
 }

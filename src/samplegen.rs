@@ -8,6 +8,7 @@
 //! price costs `monthly × 24 / 730` per day (rounded to 10 decimals), partial days are prorated by
 //! the second.
 
+mod commitments;
 mod compute;
 mod databases;
 mod kubernetes;
@@ -43,7 +44,7 @@ pub const SNAPSHOT_FILE: &str = "snapshot.json";
 pub const EXPECTATIONS_FILE: &str = "expected-findings.csv";
 
 /// The FOCUS columns written, in order.
-pub const FOCUS_COLUMNS: [&str; 19] = [
+pub const FOCUS_COLUMNS: [&str; 26] = [
     "BilledCost",
     "EffectiveCost",
     "ListCost",
@@ -63,6 +64,13 @@ pub const FOCUS_COLUMNS: [&str; 19] = [
     "ChargePeriodStart",
     "ChargePeriodEnd",
     "Tags",
+    "ChargeFrequency",
+    "PricingCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountType",
+    "CommitmentDiscountStatus",
 ];
 
 /// The payer (billing) account of the sample.
@@ -446,7 +454,8 @@ struct BilledItem {
     from: DateTime<Utc>,
     /// Charged until this instant (clamped to the month).
     until: DateTime<Utc>,
-    /// Covered by the (fictional) savings plan: EffectiveCost = 72 % of BilledCost.
+    /// Covered by the sample's Compute Savings Plan: BilledCost 0, EffectiveCost 72 % of the
+    /// on-demand cost (see `commitments.rs`).
     savings_plan: bool,
     /// Private pricing: ListCost = BilledCost × 100 / 85.
     private_pricing: bool,
@@ -469,6 +478,12 @@ pub struct FocusRow {
     pub end: DateTime<Utc>,
     /// The Tags cell as written: JSON, empty, or `NULL`.
     pub tags: String,
+    pub charge_frequency: &'static str,
+    /// FOCUS PricingCategory: `Standard` (on demand) or `Committed`.
+    pub pricing_category: &'static str,
+    /// The commitment the row names, and its CommitmentDiscountStatus (`Used`, `Unused`, or
+    /// empty on a purchase).
+    pub commitment: Option<(&'static commitments::Commitment, &'static str)>,
 }
 
 fn tags_cell(rng: &mut SplitMix64, tags: &Tags) -> Result<String> {
@@ -1979,6 +1994,7 @@ impl<'c> Gen<'c> {
         self.rng.shuffle(&mut items);
         let mut rows = Vec::with_capacity(items.len() * DAYS_IN_MONTH as usize + 64);
         let mut usage_by: BTreeMap<(Account, &'static str), (Service, Money)> = BTreeMap::new();
+        let mut sp_used = vec![Money::ZERO; DAYS_IN_MONTH as usize];
         for day in 0..DAYS_IN_MONTH {
             let start = month_start() + Duration::days(day);
             let end = start + Duration::days(1);
@@ -1987,11 +2003,21 @@ impl<'c> Gen<'c> {
                 if seconds == 0 {
                     continue;
                 }
-                let billed = charge_for(item.charge, seconds, start.weekday(), &mut self.rng);
-                let effective =
-                    if item.savings_plan { round10(billed.mul_ratio(72, 100)) } else { billed };
-                let list =
-                    if item.private_pricing { round10(billed.mul_ratio(100, 85)) } else { billed };
+                let on_demand = charge_for(item.charge, seconds, start.weekday(), &mut self.rng);
+                let list = if item.private_pricing {
+                    round10(on_demand.mul_ratio(100, 85))
+                } else {
+                    on_demand
+                };
+                // Usage the savings plan covers bills nothing itself (the plan's recurring fee
+                // does); its EffectiveCost is the plan's rate, 72 % of on demand.
+                let (billed, effective, pricing, commitment) = if item.savings_plan {
+                    let rate = round10(on_demand.mul_ratio(72, 100));
+                    sp_used[day as usize] += rate;
+                    (Money::ZERO, rate, "Committed", Some((&commitments::SAVINGS_PLAN, "Used")))
+                } else {
+                    (on_demand, on_demand, "Standard", None)
+                };
                 let entry = usage_by
                     .entry((item.account, item.service.name))
                     .or_insert((item.service, Money::ZERO));
@@ -2010,12 +2036,16 @@ impl<'c> Gen<'c> {
                     start,
                     end,
                     tags: tags_cell(&mut self.rng, &item.tags)?,
+                    charge_frequency: "Usage-Based",
+                    pricing_category: pricing,
+                    commitment,
                 });
             }
             // Promotional credits on staging compute, applied daily.
             let credit = -micros(self.rng.range_i64(18_000_000, 26_000_000));
             rows.push(self.charge_row(Account::Staging, EC2, "Credit", credit, start, end));
         }
+        rows.extend(commitments::savings_plan_rows(&sp_used, month_start()));
         // Monthly charges without a resource: support, tax, one-off credits.
         let (start, end) = (month_start(), collected_at());
         for account in [Account::Prod, Account::Staging] {
@@ -2081,6 +2111,9 @@ impl<'c> Gen<'c> {
             start,
             end,
             tags,
+            charge_frequency: if category == "Purchase" { "Recurring" } else { "One-Time" },
+            pricing_category: "Standard",
+            commitment: None,
         }
     }
 }
@@ -2666,6 +2699,7 @@ impl Sample {
         snapshot.normalize();
         let mut expectations = evaluate(&snapshot, catalog, &g.near_misses);
         expectations.append(&mut g.expected);
+        expectations.extend(commitments::expectations(&rows));
         expectations.sort();
         Ok(Sample { rows, snapshot, expectations, scenarios: ids })
     }
@@ -2697,6 +2731,13 @@ impl Sample {
                 &start,
                 &end,
                 &r.tags,
+                r.charge_frequency,
+                r.pricing_category,
+                r.commitment.map_or("", |(c, _)| c.id),
+                r.commitment.map_or("", |(c, _)| c.name),
+                r.commitment.map_or("", |(c, _)| c.category),
+                r.commitment.map_or("", |(c, _)| c.kind),
+                r.commitment.map_or("", |(_, status)| status),
             ])?;
         }
         w.flush()?;

@@ -27,6 +27,8 @@ pub struct CostSplit {
     /// Also price nodes that neither billing nor the catalog knows at these rates (set when the
     /// user configured the prices in `[kubernetes]`; OpenCost's defaults only split costs).
     pub price_unknown_nodes: bool,
+    /// Which billed amount a node costs (`[billing] resource_cost`), as for every resource.
+    pub resource_cost: crate::model::ResourceCost,
 }
 
 impl CostSplit {
@@ -35,6 +37,7 @@ impl CostSplit {
         cpu_per_vcpu_hour: Money::from_raw(31_611 * 10i128.pow(12)),
         ram_per_gib_hour: Money::from_raw(4_237 * 10i128.pow(12)),
         price_unknown_nodes: false,
+        resource_cost: crate::model::ResourceCost::Effective,
     };
 
     /// Monthly price of a machine of `shape` at these rates (× 730 hours).
@@ -257,7 +260,8 @@ fn node_cost(
     catalog: &PriceCatalog,
     split: CostSplit,
 ) -> (Option<(Money, Currency)>, NodeCostSource) {
-    let (priced, source) = known_node_cost(node, id, instance_type, region, billing, catalog);
+    let (priced, source) =
+        known_node_cost(node, id, instance_type, region, billing, catalog, split.resource_cost);
     if priced.is_some() || !split.price_unknown_nodes {
         return (priced, source);
     }
@@ -280,10 +284,11 @@ fn known_node_cost(
     region: Option<&str>,
     billing: Option<&BillingSummary>,
     catalog: &PriceCatalog,
+    resource_cost: crate::model::ResourceCost,
 ) -> (Option<(Money, Currency)>, NodeCostSource) {
     if let Some(id) = id
         && let Some((monthly, currency, days)) =
-            billing.and_then(|b| b.monthly_cost(id, HOURS_PER_MONTH))
+            billing.and_then(|b| b.monthly_cost(id, HOURS_PER_MONTH, resource_cost))
     {
         let source = NodeCostSource::Billing { resource_id: id.to_string(), days };
         return (Some((monthly, currency)), source);

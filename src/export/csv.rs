@@ -144,3 +144,162 @@ pub fn write_findings(
     }
     write_notes(out, notes)
 }
+
+/// Which table of the commitments analysis a CSV holds (a CSV is one table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum CommitmentTable {
+    /// One row per commitment: utilization, used and unused.
+    Commitments,
+    /// One row per provider, service, account and region: covered vs on demand.
+    Coverage,
+    /// One row per provider and currency: the plan to buy.
+    Purchase,
+}
+
+/// The commitments analysis as one CSV table.
+pub fn write_commitments(
+    out: &mut dyn Write,
+    report: &crate::analysis::commitments::CommitmentsReport,
+    table: CommitmentTable,
+    notes: &Notes,
+) -> io::Result<()> {
+    let text = |s: &str| spreadsheet_text(s);
+    let day = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string()).unwrap_or_default();
+    let percent =
+        |m: Option<Money>| m.map(|m| m.times(100).round_dp(4).to_string()).unwrap_or_default();
+    {
+        let mut w = writer(out);
+        match table {
+            CommitmentTable::Commitments => {
+                w.write_record([
+                    "commitment_id",
+                    "name",
+                    "type",
+                    "category",
+                    "provider",
+                    "account_id",
+                    "region",
+                    "term_end",
+                    "first_day",
+                    "last_day",
+                    "days",
+                    "hourly_commitment",
+                    "used",
+                    "unused",
+                    "utilization_percent",
+                    "unused_monthly",
+                    "purchase_one_time",
+                    "purchase_recurring",
+                    "currency",
+                    "problems",
+                ])
+                .map_err(csv_io)?;
+                for c in &report.commitments {
+                    w.write_record([
+                        text(&c.id),
+                        text(&c.name),
+                        text(&c.kind),
+                        text(&c.category),
+                        text(&c.provider),
+                        text(&c.account_id),
+                        text(&c.region),
+                        day(c.term_end),
+                        day(c.first_day),
+                        day(c.last_day),
+                        c.days.to_string(),
+                        opt(c.hourly_commitment),
+                        c.used.to_string(),
+                        c.unused.to_string(),
+                        percent(c.utilization),
+                        c.unused_monthly.to_string(),
+                        c.purchase_one_time.to_string(),
+                        c.purchase_recurring.to_string(),
+                        text(&c.currency.to_string()),
+                        text(&c.problems.join("; ")),
+                    ])
+                    .map_err(csv_io)?;
+                }
+            }
+            CommitmentTable::Coverage => {
+                w.write_record([
+                    "provider",
+                    "service",
+                    "account_id",
+                    "region",
+                    "covered",
+                    "on_demand",
+                    "coverage_percent",
+                    "basis",
+                    "currency",
+                ])
+                .map_err(csv_io)?;
+                for r in &report.coverage {
+                    w.write_record([
+                        text(&r.provider),
+                        text(&r.service),
+                        text(&r.account_id),
+                        text(&r.region),
+                        r.covered.to_string(),
+                        r.on_demand.to_string(),
+                        percent(r.coverage),
+                        r.basis.as_str().to_string(),
+                        text(&r.currency.to_string()),
+                    ])
+                    .map_err(csv_io)?;
+                }
+            }
+            CommitmentTable::Purchase => {
+                w.write_record([
+                    "scope",
+                    "provider",
+                    "granularity",
+                    "on_demand_total",
+                    "covered_total",
+                    "coverage_percent",
+                    "plan",
+                    "term_years",
+                    "payment",
+                    "discount",
+                    "percentile",
+                    "baseline_per_hour",
+                    "commitment_per_hour",
+                    "monthly_savings",
+                    "break_even_utilization_percent",
+                    "upfront",
+                    "payback_months",
+                    "currency",
+                    "no_advice",
+                ])
+                .map_err(csv_io)?;
+                for s in &report.scopes {
+                    let a = s.advice.as_ref();
+                    w.write_record([
+                        text(&s.id),
+                        text(&s.provider),
+                        s.granularity.to_string(),
+                        s.on_demand_total.to_string(),
+                        s.covered_total.to_string(),
+                        percent(s.coverage),
+                        a.map(|a| text(&a.plan)).unwrap_or_default(),
+                        a.map(|a| a.term_years.to_string()).unwrap_or_default(),
+                        a.map(|a| a.payment.to_string()).unwrap_or_default(),
+                        opt(a.map(|a| a.discount)),
+                        a.map(|a| crate::analysis::rules::rule::format_number(a.percentile))
+                            .unwrap_or_default(),
+                        opt(a.map(|a| a.baseline_per_hour)),
+                        opt(a.map(|a| a.commitment_per_hour)),
+                        opt(a.map(|a| a.monthly_savings)),
+                        percent(a.map(|a| a.break_even_utilization)),
+                        opt(a.map(|a| a.upfront)),
+                        opt(a.and_then(|a| a.payback_months)),
+                        text(&s.currency.to_string()),
+                        text(s.no_advice.as_deref().unwrap_or("")),
+                    ])
+                    .map_err(csv_io)?;
+                }
+            }
+        }
+        w.flush()?;
+    }
+    write_notes(out, notes)
+}

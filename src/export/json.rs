@@ -53,3 +53,12 @@ pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io:
 pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
     write_value(out, report)
 }
+
+/// The commitments analysis: commitments, coverage, purchase advice and notes.
+pub fn write_commitments(
+    out: &mut dyn Write,
+    report: &crate::analysis::commitments::CommitmentsReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    write_pretty(out, report, notes)
+}

@@ -316,5 +316,129 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
             writeln!(out, "- {}: {} resources", cell(rule), n)?;
         }
     }
+    if let Some(commitments) = &report.commitments {
+        writeln!(out, "\n## Commitments\n")?;
+        write_commitment_sections(out, commitments, "###")?;
+    }
     write_notes(out, &report.notes())
+}
+
+/// The commitments analysis: utilization per commitment, coverage, and what to buy.
+pub fn write_commitments(
+    out: &mut dyn Write,
+    report: &crate::analysis::commitments::CommitmentsReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    writeln!(out, "# Commitments\n")?;
+    write_commitment_sections(out, report, "##")?;
+    write_notes(out, notes)
+}
+
+/// The commitments sections under headings of `level` (`##` alone, `###` inside the report).
+pub fn write_commitment_sections(
+    out: &mut dyn Write,
+    report: &crate::analysis::commitments::CommitmentsReport,
+    level: &str,
+) -> io::Result<()> {
+    let day = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "—".to_string(), |d| d.to_string());
+    writeln!(out, "{level} Utilization\n")?;
+    if report.commitments.is_empty() {
+        writeln!(out, "No commitment discount appears in the billing data.")?;
+    } else {
+        writeln!(
+            out,
+            "| Commitment | Type | Provider | Term ends | Per hour | Used | Unused | Utilization | Unused a month | Currency |"
+        )?;
+        writeln!(out, "|---|---|---|---|---:|---:|---:|---:|---:|---|")?;
+        for c in &report.commitments {
+            let name = if c.name.is_empty() || c.name == c.id {
+                cell(&c.id)
+            } else {
+                format!("{} ({})", cell(&c.name), cell(&c.id))
+            };
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                name,
+                cell(&c.kind),
+                cell(&c.provider),
+                day(c.term_end),
+                c.hourly_commitment.map_or_else(|| "—".to_string(), |h| h.round_dp(4).to_string()),
+                money(c.used),
+                money(c.unused),
+                percent(c.utilization),
+                money(c.unused_monthly),
+                cell(&c.currency.to_string())
+            )?;
+        }
+        for c in report.commitments.iter().filter(|c| !c.problems.is_empty()) {
+            writeln!(out, "\n> **{}:** {}", cell(&c.id), cell(&c.problems.join("; ")))?;
+        }
+    }
+    writeln!(out, "\n{level} Coverage of eligible compute\n")?;
+    if report.coverage.is_empty() {
+        writeln!(out, "No commitment-eligible compute usage in the billing data.")?;
+    } else {
+        writeln!(
+            out,
+            "| Provider | Service | Account | Region | Covered | On demand | Coverage | Valued at | Currency |"
+        )?;
+        writeln!(out, "|---|---|---|---|---:|---:|---:|---|---|")?;
+        for r in &report.coverage {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                cell(&r.provider),
+                cell(&r.service),
+                cell(&r.account_id),
+                cell(&r.region),
+                money(r.covered),
+                money(r.on_demand),
+                percent(r.coverage),
+                r.basis.as_str(),
+                cell(&r.currency.to_string())
+            )?;
+        }
+    }
+    if !report.scopes.is_empty() {
+        writeln!(out, "\n{level} What to buy\n")?;
+        for s in &report.scopes {
+            match (&s.advice, &s.no_advice) {
+                (Some(a), _) => {
+                    let currency = cell(&s.currency.to_string());
+                    writeln!(
+                        out,
+                        "- **{}**: {} {}-year {} at {}% off: commit **{} {currency}/hour** (p{} of on-demand eligible spend per hour is {}, {} data); saves **{} {currency} a month**; breaks even while covered usage stays above {} of the baseline{}.",
+                        cell(&s.id),
+                        cell(&a.plan),
+                        a.term_years,
+                        a.payment,
+                        a.discount.times(100).round_dp(2),
+                        a.commitment_per_hour.round_dp(4),
+                        crate::analysis::rules::rule::format_number(a.percentile),
+                        a.baseline_per_hour.round_dp(4),
+                        s.granularity,
+                        money(a.monthly_savings),
+                        percent(Some(a.break_even_utilization)),
+                        match (a.upfront > Money::ZERO, a.payback_months) {
+                            (true, Some(m)) => format!(
+                                "; {} {currency} upfront, repaid in {} months",
+                                money(a.upfront),
+                                m.round_dp(1)
+                            ),
+                            _ => String::new(),
+                        }
+                    )?;
+                }
+                (None, Some(why)) => {
+                    writeln!(out, "- **{}**: no advice: {}.", cell(&s.id), cell(why))?
+                }
+                (None, None) => {}
+            }
+        }
+    }
+    for note in &report.notes {
+        writeln!(out, "\n> **Note:** {}", cell(note))?;
+    }
+    Ok(())
 }

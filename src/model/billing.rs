@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::commitments::CommitmentData;
 use super::currency::Currency;
 use super::money::Money;
 use super::tags::Tags;
@@ -29,6 +30,8 @@ pub struct Grain {
     /// Keep days on per-resource lines too (the dashboard's resource → daily drill-down).
     /// Memory then follows resource-days rather than resources.
     pub resource_days: bool,
+    /// Keep commitment discounts and compute usage by pricing ([`CommitmentData`]).
+    pub commitments: bool,
 }
 
 impl Default for Grain {
@@ -49,6 +52,7 @@ impl Grain {
         charge_category: true,
         tags: true,
         resource_days: false,
+        commitments: true,
     };
     /// [`Grain::FULL`] with days kept on resource lines: what the dashboard loads.
     pub const DETAILED: Grain = Grain { resource_days: true, ..Grain::FULL };
@@ -62,11 +66,41 @@ impl Grain {
         charge_category: false,
         tags: false,
         resource_days: false,
+        commitments: false,
     };
 
     /// Every dimension is kept (days on resource lines or not).
     pub fn is_full(&self) -> bool {
         Grain { resource_days: false, ..*self } == Grain::FULL
+    }
+}
+
+/// Which billed amount is a resource's cost in the rules (`[billing] resource_cost`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceCost {
+    /// BilledCost: what the invoice line says (zero on usage a commitment covered).
+    Billed,
+    /// EffectiveCost where rows have one (commitment purchases amortized over the usage they
+    /// cover: what the organisation really pays), else BilledCost.
+    #[default]
+    Effective,
+}
+
+impl ResourceCost {
+    /// A line's amount on this basis.
+    pub fn of(self, line: &BillingLine) -> Money {
+        match self {
+            ResourceCost::Billed => line.billed_cost,
+            ResourceCost::Effective => line.effective_cost.unwrap_or(line.billed_cost),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceCost::Billed => "billed",
+            ResourceCost::Effective => "effective",
+        }
     }
 }
 
@@ -211,6 +245,9 @@ pub struct BillingSummary {
     /// instead of tagging lines (Cost Explorer). An empty value is the key's untagged cost.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tag_costs: Vec<TagCost>,
+    /// Commitment discounts and the compute usage they could cover (FOCUS only).
+    #[serde(skip_serializing_if = "CommitmentData::is_empty")]
+    pub commitments: CommitmentData,
 }
 
 /// Billed cost of one value of one tag key over the whole period.
@@ -244,7 +281,7 @@ impl BillingSummary {
         Some((self.first_day?, self.last_day?))
     }
 
-    /// One resource's billed cost scaled to a month: its billed cost over the days it was billed
+    /// One resource's cost (on `basis`) scaled to a month: its cost over the days it was billed
     /// (first to last day, inclusive) × `hours_per_month` / (24 × days), rounded to
     /// [`super::money::ESTIMATE_DIGITS`] decimals. Returns the monthly figure, its currency and
     /// the days billed.
@@ -258,6 +295,7 @@ impl BillingSummary {
         &self,
         resource_id: &str,
         hours_per_month: i64,
+        basis: ResourceCost,
     ) -> Option<(Money, Currency, i64)> {
         if resource_id.is_empty() || !self.grain.resource {
             return None;
@@ -270,8 +308,8 @@ impl BillingSummary {
         let mut billed: Option<(Money, &Currency)> = None;
         for line in self.lines.iter().filter(|l| l.resource_id == resource_id) {
             match &mut billed {
-                None => billed = Some((line.billed_cost, &line.currency)),
-                Some((sum, currency)) if *currency == &line.currency => *sum += line.billed_cost,
+                None => billed = Some((basis.of(line), &line.currency)),
+                Some((sum, currency)) if *currency == &line.currency => *sum += basis.of(line),
                 Some(_) => return None,
             }
         }
@@ -321,12 +359,13 @@ mod tests {
             resources: [billed("i-1", 1, 10)].into_iter().collect(),
             ..Default::default()
         };
-        let (monthly, currency, days) = summary.monthly_cost("i-1", 730).unwrap();
+        let (monthly, currency, days) =
+            summary.monthly_cost("i-1", 730, ResourceCost::Billed).unwrap();
         assert_eq!(monthly.to_string(), "70.08");
         assert_eq!(currency, Currency::usd());
         assert_eq!(days, 10);
-        assert_eq!(summary.monthly_cost("i-2", 730), None);
-        assert_eq!(summary.monthly_cost("", 730), None);
+        assert_eq!(summary.monthly_cost("i-2", 730, ResourceCost::Billed), None);
+        assert_eq!(summary.monthly_cost("", 730, ResourceCost::Billed), None);
     }
 
     #[test]
@@ -336,6 +375,6 @@ mod tests {
             resources: [billed("i-1", 1, 1)].into_iter().collect(),
             ..Default::default()
         };
-        assert_eq!(summary.monthly_cost("i-1", 730), None);
+        assert_eq!(summary.monthly_cost("i-1", 730, ResourceCost::Billed), None);
     }
 }

@@ -236,6 +236,7 @@ pub struct PriceCatalog {
     included: BTreeMap<String, Included>,
     regions: BTreeMap<String, RegionPrices>,
     services: ServiceCatalog,
+    commitments: std::sync::Arc<super::commitments::CommitmentRates>,
 }
 
 impl PriceCatalog {
@@ -269,6 +270,7 @@ impl PriceCatalog {
         if let Some(dir) = path.parent() {
             let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
             catalog.services = ServiceCatalog::with_overrides(dir)?;
+            catalog.commitments = super::commitments::CommitmentRates::with_override(dir)?;
         }
         Ok(catalog)
     }
@@ -276,6 +278,11 @@ impl PriceCatalog {
     /// The price tables of services priced by node class or unit (RDS, DynamoDB, …).
     pub fn services(&self) -> &ServiceCatalog {
         &self.services
+    }
+
+    /// Commitment discount rates and what they cover (`commitments.toml`).
+    pub fn commitments(&self) -> &super::commitments::CommitmentRates {
+        &self.commitments
     }
 
     /// The date the prices were taken (`YYYY-MM-DD`).
@@ -724,6 +731,7 @@ impl Loader<'_> {
             included,
             regions,
             services,
+            commitments: super::commitments::CommitmentRates::builtin()?,
         })
     }
 

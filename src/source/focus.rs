@@ -15,6 +15,9 @@ use tokenizer::{Next, Record, Tokenizer, unescape};
 
 mod tokenizer;
 use crate::model::billing::SkippedRow;
+use crate::model::commitments::{
+    CommitmentCharge, CommitmentData, CommitmentDay, CommitmentInfo, ComputeUsage, Pricing,
+};
 use crate::model::tags::parse_focus_tags;
 use crate::model::{BilledResource, BillingLine, BillingSummary, Currency, Grain, Money, Tags};
 
@@ -175,9 +178,17 @@ enum Column {
     ResourceType,
     ChargeCategory,
     Tags,
+    ChargeFrequency,
+    PricingCategory,
+    CommitmentDiscountId,
+    CommitmentDiscountName,
+    CommitmentDiscountCategory,
+    CommitmentDiscountType,
+    CommitmentDiscountStatus,
+    CommitmentDiscountUnit,
 }
 
-const COLUMNS: [(Column, &str); 19] = [
+const COLUMNS: [(Column, &str); 27] = [
     (Column::BilledCost, "BilledCost"),
     (Column::EffectiveCost, "EffectiveCost"),
     (Column::ListCost, "ListCost"),
@@ -197,6 +208,14 @@ const COLUMNS: [(Column, &str); 19] = [
     (Column::ResourceType, "ResourceType"),
     (Column::ChargeCategory, "ChargeCategory"),
     (Column::Tags, "Tags"),
+    (Column::ChargeFrequency, "ChargeFrequency"),
+    (Column::PricingCategory, "PricingCategory"),
+    (Column::CommitmentDiscountId, "CommitmentDiscountId"),
+    (Column::CommitmentDiscountName, "CommitmentDiscountName"),
+    (Column::CommitmentDiscountCategory, "CommitmentDiscountCategory"),
+    (Column::CommitmentDiscountType, "CommitmentDiscountType"),
+    (Column::CommitmentDiscountStatus, "CommitmentDiscountStatus"),
+    (Column::CommitmentDiscountUnit, "CommitmentDiscountUnit"),
 ];
 
 fn column_name(column: Column) -> &'static str {
@@ -568,6 +587,16 @@ struct Cols {
     resource_type: Option<usize>,
     charge_category: Option<usize>,
     tags: Option<usize>,
+    service_category: Option<usize>,
+    end: Option<usize>,
+    charge_frequency: Option<usize>,
+    pricing_category: Option<usize>,
+    commitment_id: Option<usize>,
+    commitment_name: Option<usize>,
+    commitment_category: Option<usize>,
+    commitment_type: Option<usize>,
+    commitment_status: Option<usize>,
+    commitment_unit: Option<usize>,
 }
 
 impl Cols {
@@ -590,6 +619,16 @@ impl Cols {
             resource_type: l.pos(Column::ResourceType),
             charge_category: l.pos(Column::ChargeCategory),
             tags: l.pos(Column::Tags),
+            service_category: l.pos(Column::ServiceCategory),
+            end: l.pos(Column::ChargePeriodEnd),
+            charge_frequency: l.pos(Column::ChargeFrequency),
+            pricing_category: l.pos(Column::PricingCategory),
+            commitment_id: l.pos(Column::CommitmentDiscountId),
+            commitment_name: l.pos(Column::CommitmentDiscountName),
+            commitment_category: l.pos(Column::CommitmentDiscountCategory),
+            commitment_type: l.pos(Column::CommitmentDiscountType),
+            commitment_status: l.pos(Column::CommitmentDiscountStatus),
+            commitment_unit: l.pos(Column::CommitmentDiscountUnit),
         }
     }
 }
@@ -923,6 +962,94 @@ struct ResourceAcc {
     tag_set: u32,
 }
 
+/// Where a row was billed: the dimensions commitment data keeps, as interned ids.
+#[derive(Clone, Copy)]
+struct Scope {
+    provider: u32,
+    account: u32,
+    service: u32,
+    region: u32,
+    currency: u32,
+}
+
+/// Key of one commitment's sums of one kind on one day.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct CommitKey {
+    commitment: u32,
+    day: i32,
+    charge: CommitmentCharge,
+    currency: u32,
+}
+
+/// What the rows said about a commitment; texts are interned ids, 0 when never given.
+#[derive(Clone, Copy, Default)]
+struct CommitAcc {
+    name: u32,
+    category: u32,
+    kind: u32,
+    unit: u32,
+    provider: u32,
+    account: u32,
+    region: u32,
+    usage_rows: u64,
+    purchase_rows: u64,
+    /// The latest ChargePeriodEnd of a one-time purchase: the end of the term it paid for.
+    term_end: Option<i32>,
+}
+
+/// Key of compute usage per hour, scope and pricing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct ComputeKey {
+    /// Hours since the Unix epoch.
+    hour: i64,
+    provider: u32,
+    service: u32,
+    account: u32,
+    region: u32,
+    resource_type: u32,
+    pricing: Pricing,
+    currency: u32,
+}
+
+/// Keeps the alphabetically first non-empty text, so the choice does not depend on row order.
+fn keep_first_text(strings: &Interner, kept: &mut u32, candidate: u32) {
+    if candidate != 0 && (*kept == 0 || strings.get(candidate) < strings.get(*kept)) {
+        *kept = candidate;
+    }
+}
+
+impl CommitAcc {
+    fn absorb(&mut self, strings: &Interner, other: &CommitAcc) {
+        for (kept, candidate) in [
+            (&mut self.name, other.name),
+            (&mut self.category, other.category),
+            (&mut self.kind, other.kind),
+            (&mut self.unit, other.unit),
+            (&mut self.provider, other.provider),
+            (&mut self.account, other.account),
+            (&mut self.region, other.region),
+        ] {
+            keep_first_text(strings, kept, candidate);
+        }
+        self.usage_rows += other.usage_rows;
+        self.purchase_rows += other.purchase_rows;
+        self.term_end = self.term_end.max(other.term_end);
+    }
+
+    fn remap(&self, id: impl Fn(u32) -> u32) -> CommitAcc {
+        CommitAcc {
+            name: id(self.name),
+            category: id(self.category),
+            kind: id(self.kind),
+            unit: id(self.unit),
+            provider: id(self.provider),
+            account: id(self.account),
+            region: id(self.region),
+            ..*self
+        }
+    }
+}
+
 /// Running sums for every file of a run.
 struct Ledger {
     grain: Grain,
@@ -942,6 +1069,10 @@ struct Ledger {
     skipped: crate::model::SkippedRows,
     /// The last ChargePeriodStart cell parsed, and its value.
     last_start: Option<(Vec<u8>, chrono::NaiveDateTime)>,
+    commit_days: FastMap<CommitKey, Sums>,
+    commit_info: FastMap<u32, CommitAcc>,
+    compute: FastMap<ComputeKey, Sums>,
+    service_category_known: bool,
 }
 
 /// Keeps the alphabetically first name of an account, so the choice does not depend on row order.
@@ -981,6 +1112,10 @@ impl Ledger {
             rows_read: 0,
             skipped: Default::default(),
             last_start: None,
+            commit_days: FastMap::default(),
+            commit_info: FastMap::default(),
+            compute: FastMap::default(),
+            service_category_known: false,
         }
     }
 
@@ -1021,16 +1156,18 @@ impl Ledger {
         let mut pick = |keep: bool, pos: Option<usize>, column: Column| -> Result<u32, RowError> {
             if keep { s.intern_bytes(cell(r, pos), column) } else { Ok(0) }
         };
-        let keep_account = g.account || need_resource;
+        // Commitments are reported per account, region and service whatever the grain.
+        let wide = need_resource || g.commitments;
+        let keep_account = g.account || wide;
         let sub_account = pick(keep_account, c.sub_account, Column::SubAccountId)?;
         let account = if sub_account != 0 || !keep_account {
             sub_account
         } else {
             pick(true, c.billing_account, Column::BillingAccountId)?
         };
-        let service = pick(g.service || need_resource, c.service, Column::ServiceName)?;
-        let region = pick(g.region || need_resource, c.region, Column::RegionId)?;
-        let provider = pick(g.provider || need_resource, c.provider, Column::ProviderName)?;
+        let service = pick(g.service || wide, c.service, Column::ServiceName)?;
+        let region = pick(g.region || wide, c.region, Column::RegionId)?;
+        let provider = pick(g.provider || wide, c.provider, Column::ProviderName)?;
         let resource = pick(need_resource, c.resource, Column::ResourceId)?;
         let charge_category = pick(g.charge_category, c.charge_category, Column::ChargeCategory)?;
         if g.account {
@@ -1074,6 +1211,10 @@ impl Ledger {
             let daily = DailyKey { day: day_n, service, account, region, currency };
             add_to(self.daily.entry(daily).or_default(), billed, effective, list)?;
         }
+        if g.commitments {
+            let scope = Scope { provider, account, service, region, currency };
+            self.add_commitment_row(r, c, day_n, start_time, scope, (billed, effective, list))?;
+        }
 
         if need_resource && resource != 0 {
             let candidate = ResourceAcc {
@@ -1105,6 +1246,104 @@ impl Ledger {
             }
         }
         Ok(())
+    }
+
+    /// Commitment charges and compute usage by pricing: what coverage and utilization need.
+    fn add_commitment_row(
+        &mut self,
+        r: &Record<'_>,
+        c: &Cols,
+        day: i32,
+        start: chrono::NaiveDateTime,
+        scope: Scope,
+        (billed, effective, list): (Money, Option<Money>, Option<Money>),
+    ) -> Result<(), RowError> {
+        let category = cell(r, c.charge_category);
+        let is_usage = category.eq_ignore_ascii_case(b"usage");
+        let is_purchase = category.eq_ignore_ascii_case(b"purchase");
+        if !is_usage && !is_purchase {
+            return Ok(());
+        }
+        let commitment_cell = cell(r, c.commitment_id);
+        let mut charge = None;
+        if !commitment_cell.is_empty() {
+            let status = cell(r, c.commitment_status);
+            charge = Some(if is_purchase {
+                if cell(r, c.charge_frequency).eq_ignore_ascii_case(b"one-time") {
+                    CommitmentCharge::PurchaseOneTime
+                } else {
+                    CommitmentCharge::PurchaseRecurring
+                }
+            } else if status.eq_ignore_ascii_case(b"unused") {
+                CommitmentCharge::Unused
+            } else {
+                // `Used`, or an export from before CommitmentDiscountStatus: a usage row that
+                // names a commitment is usage it covered.
+                CommitmentCharge::Used
+            });
+            let s = &mut self.strings;
+            let commitment = s.intern_bytes(commitment_cell, Column::CommitmentDiscountId)?;
+            let mut text =
+                |pos: Option<usize>, column: Column| s.intern_bytes(cell(r, pos), column);
+            // Only a one-time purchase's period spans the term; an unreadable end is not an
+            // error, since nothing else depends on it.
+            let term_end = if charge == Some(CommitmentCharge::PurchaseOneTime) {
+                std::str::from_utf8(cell(r, c.end))
+                    .ok()
+                    .and_then(parse_charge_time)
+                    .map(|t| day_number(t.date()))
+            } else {
+                None
+            };
+            let seen = CommitAcc {
+                name: text(c.commitment_name, Column::CommitmentDiscountName)?,
+                category: text(c.commitment_category, Column::CommitmentDiscountCategory)?,
+                kind: text(c.commitment_type, Column::CommitmentDiscountType)?,
+                unit: text(c.commitment_unit, Column::CommitmentDiscountUnit)?,
+                provider: scope.provider,
+                account: scope.account,
+                region: scope.region,
+                usage_rows: u64::from(is_usage),
+                purchase_rows: u64::from(is_purchase),
+                term_end,
+            };
+            let strings = &self.strings;
+            self.commit_info.entry(commitment).or_default().absorb(strings, &seen);
+            if let Some(charge) = charge {
+                let key = CommitKey { commitment, day, charge, currency: scope.currency };
+                add_to(self.commit_days.entry(key).or_default(), billed, effective, list)?;
+            }
+        }
+        if !is_usage || charge == Some(CommitmentCharge::Unused) {
+            return Ok(());
+        }
+        // Without a ServiceCategory column every usage row counts as compute (the FOCUS
+        // specification's own commitment examples have none); reports say so.
+        if c.service_category.is_some() {
+            self.service_category_known = true;
+            if !cell(r, c.service_category).eq_ignore_ascii_case(b"compute") {
+                return Ok(());
+            }
+        }
+        let pricing_text =
+            self.strings.intern_bytes(cell(r, c.pricing_category), Column::PricingCategory)?;
+        let pricing = Pricing::from_focus(
+            self.strings.get(pricing_text),
+            charge == Some(CommitmentCharge::Used),
+        );
+        let resource_type =
+            self.strings.intern_bytes(cell(r, c.resource_type), Column::ResourceType)?;
+        let key = ComputeKey {
+            hour: start.and_utc().timestamp().div_euclid(3600),
+            provider: scope.provider,
+            service: scope.service,
+            account: scope.account,
+            region: scope.region,
+            resource_type,
+            pricing,
+            currency: scope.currency,
+        };
+        add_to(self.compute.entry(key).or_default(), billed, effective, list)
     }
 
     /// Adds another ledger's sums (a chunk of the same file, read on another thread).
@@ -1176,6 +1415,28 @@ impl Ledger {
         for (account, name) in other.account_names {
             keep_first_name(&mut self.account_names, &self.strings, id(account), id(name));
         }
+        for (k, v) in other.commit_days {
+            let key = CommitKey { commitment: id(k.commitment), currency: id(k.currency), ..k };
+            add_sums(self.commit_days.entry(key).or_default(), v)?;
+        }
+        for (commitment, acc) in other.commit_info {
+            let acc = acc.remap(id);
+            let strings = &self.strings;
+            self.commit_info.entry(id(commitment)).or_default().absorb(strings, &acc);
+        }
+        for (k, v) in other.compute {
+            let key = ComputeKey {
+                provider: id(k.provider),
+                service: id(k.service),
+                account: id(k.account),
+                region: id(k.region),
+                resource_type: id(k.resource_type),
+                currency: id(k.currency),
+                ..k
+            };
+            add_sums(self.compute.entry(key).or_default(), v)?;
+        }
+        self.service_category_known |= other.service_category_known;
         self.rows_read += other.rows_read;
         self.skipped.merge(other.skipped);
         for day in [other.first_day, other.last_day].into_iter().flatten() {
@@ -1231,6 +1492,100 @@ impl Ledger {
             self.raw_tags.insert(raw.into(), id);
         }
         Ok(id)
+    }
+
+    fn commitment_data(&self) -> CommitmentData {
+        let s = &self.strings;
+        let owned = |id: u32| s.get(id).to_string();
+        let mut days: Vec<CommitmentDay> = self
+            .commit_days
+            .iter()
+            .filter_map(|(k, v)| {
+                Some(CommitmentDay {
+                    commitment_id: owned(k.commitment),
+                    day: day_from_number(k.day)?,
+                    charge: k.charge,
+                    currency: Currency::new(s.get(k.currency)),
+                    billed_cost: v.billed,
+                    effective_cost: v.effective,
+                    list_cost: v.list,
+                    rows: v.rows,
+                })
+            })
+            .collect();
+        days.sort_by(|a, b| {
+            (&a.commitment_id, a.day, a.charge, &a.currency).cmp(&(
+                &b.commitment_id,
+                b.day,
+                b.charge,
+                &b.currency,
+            ))
+        });
+        let info = self
+            .commit_info
+            .iter()
+            .map(|(id, acc)| {
+                (
+                    owned(*id),
+                    CommitmentInfo {
+                        name: owned(acc.name),
+                        category: owned(acc.category),
+                        kind: owned(acc.kind),
+                        provider: owned(acc.provider),
+                        account_id: owned(acc.account),
+                        region: owned(acc.region),
+                        unit: owned(acc.unit),
+                        usage_rows: acc.usage_rows,
+                        purchase_rows: acc.purchase_rows,
+                        term_end: acc.term_end.and_then(day_from_number),
+                    },
+                )
+            })
+            .collect();
+        let mut compute: Vec<ComputeUsage> = self
+            .compute
+            .iter()
+            .filter_map(|(k, v)| {
+                Some(ComputeUsage {
+                    hour: chrono::DateTime::from_timestamp(k.hour.checked_mul(3600)?, 0)?
+                        .naive_utc(),
+                    provider: owned(k.provider),
+                    service: owned(k.service),
+                    account_id: owned(k.account),
+                    region: owned(k.region),
+                    resource_type: owned(k.resource_type),
+                    pricing: k.pricing,
+                    currency: Currency::new(s.get(k.currency)),
+                    billed_cost: v.billed,
+                    effective_cost: v.effective,
+                    list_cost: v.list,
+                    rows: v.rows,
+                })
+            })
+            .collect();
+        compute.sort_by(|a, b| {
+            (
+                a.hour,
+                &a.provider,
+                &a.service,
+                &a.account_id,
+                &a.region,
+                &a.resource_type,
+                a.pricing,
+                &a.currency,
+            )
+                .cmp(&(
+                    b.hour,
+                    &b.provider,
+                    &b.service,
+                    &b.account_id,
+                    &b.region,
+                    &b.resource_type,
+                    b.pricing,
+                    &b.currency,
+                ))
+        });
+        CommitmentData { days, info, compute, service_category_known: self.service_category_known }
     }
 
     fn finish(self, sources: Vec<String>) -> BillingSummary {
@@ -1346,6 +1701,7 @@ impl Ledger {
                 &b.currency,
             ))
         });
+        let commitments = self.commitment_data();
         BillingSummary {
             sources,
             grain: self.grain,
@@ -1359,6 +1715,7 @@ impl Ledger {
             rows_read: self.rows_read,
             skipped: self.skipped,
             tag_costs: Vec::new(),
+            commitments,
         }
     }
 }

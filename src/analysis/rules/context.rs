@@ -9,6 +9,7 @@ use cel_interpreter::objects::{Key, Map};
 use cel_interpreter::{Context, ExecutionError, Value};
 use chrono::{DateTime, Utc};
 
+pub mod commitments;
 mod dynamodb;
 mod elasticache;
 mod images;
@@ -26,14 +27,16 @@ mod s3;
 use super::rule::ResourceKind;
 use crate::model::inventory::InstanceState;
 use crate::model::utilization::UtilizationSummary;
-use crate::model::{BillingSummary, Currency, Money, Snapshot, Tags};
+use crate::model::{BillingSummary, Currency, Money, ResourceCost, Snapshot, Tags};
 use crate::pricing::catalog::{HOURS_PER_MONTH, PriceCatalog};
 
 /// Where a resource's current monthly cost came from; the evidence says it.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CostSource {
-    /// Billed cost by resource id, scaled to 730 hours from the days billed.
-    Billing { days: i64 },
+    /// Billed cost by resource id, scaled to 730 hours from the days billed. `basis` is set
+    /// when the resource's EffectiveCost differs from its BilledCost (a commitment covered it),
+    /// so the evidence says which one the figure is.
+    Billing { days: i64, basis: Option<ResourceCost> },
     /// The price catalog, with the price used.
     Catalog { detail: String },
     /// Neither knew; the reason.
@@ -58,8 +61,24 @@ impl CurrentCost {
         };
         let days = |d: i64| if d == 1 { "1 day".to_string() } else { format!("{d} days") };
         match (&self.source, self.monthly) {
-            (CostSource::Billing { days: d }, Some(m)) => {
+            (CostSource::Billing { days: d, basis: None }, Some(m)) => {
                 format!("current cost {} from billing ({} billed)", amount(m), days(*d))
+            }
+            (CostSource::Billing { days: d, basis: Some(ResourceCost::Effective) }, Some(m)) => {
+                format!(
+                    "current cost {} from billing (effective cost, commitment discounts \
+                     amortized; {} billed)",
+                    amount(m),
+                    days(*d)
+                )
+            }
+            (CostSource::Billing { days: d, basis: Some(ResourceCost::Billed) }, Some(m)) => {
+                format!(
+                    "current cost {} from billing (billed cost, commitment discounts not \
+                     amortized; {} billed)",
+                    amount(m),
+                    days(*d)
+                )
             }
             (CostSource::Catalog { detail }, Some(m)) => {
                 format!("current cost {} from the price catalog ({detail})", amount(m))
@@ -169,27 +188,32 @@ impl Fields {
 
 /// Per-resource billed cost and days, for turning billing into a monthly figure.
 struct BilledCosts<'a> {
-    by_resource: BTreeMap<&'a str, (Money, Currency)>,
+    /// Cost on the configured basis, and whether it differs from BilledCost.
+    by_resource: BTreeMap<&'a str, (Money, Currency, bool)>,
     billing: Option<&'a BillingSummary>,
+    basis: ResourceCost,
 }
 
 impl<'a> BilledCosts<'a> {
-    fn new(billing: Option<&'a BillingSummary>) -> BilledCosts<'a> {
-        let mut by_resource: BTreeMap<&str, (Money, Currency)> = BTreeMap::new();
+    fn new(billing: Option<&'a BillingSummary>, basis: ResourceCost) -> BilledCosts<'a> {
+        let mut by_resource: BTreeMap<&str, (Money, Currency, bool)> = BTreeMap::new();
         if let Some(b) = billing.filter(|b| b.grain.resource) {
             for line in b.lines.iter().filter(|l| !l.resource_id.is_empty()) {
-                let slot = by_resource
-                    .entry(line.resource_id.as_str())
-                    .or_insert((Money::ZERO, line.currency.clone()));
-                slot.0 += line.billed_cost;
+                let slot = by_resource.entry(line.resource_id.as_str()).or_insert((
+                    Money::ZERO,
+                    line.currency.clone(),
+                    false,
+                ));
+                slot.0 += basis.of(line);
+                slot.2 |= line.effective_cost.is_some_and(|e| e != line.billed_cost);
             }
         }
-        BilledCosts { by_resource, billing }
+        BilledCosts { by_resource, billing, basis }
     }
 
     /// Billed cost over the days the resource was billed, scaled to a 730-hour month.
     fn monthly(&self, id: &str) -> Option<CurrentCost> {
-        let (cost, currency) = self.by_resource.get(id)?;
+        let (cost, currency, differs) = self.by_resource.get(id)?;
         let resource = self.billing?.resources.get(id)?;
         let (Some(first), Some(last)) = (resource.first_day, resource.last_day) else {
             return None;
@@ -201,7 +225,7 @@ impl<'a> BilledCosts<'a> {
                     .round_dp(crate::model::money::ESTIMATE_DIGITS),
             ),
             currency: currency.clone(),
-            source: CostSource::Billing { days },
+            source: CostSource::Billing { days, basis: differs.then_some(self.basis) },
         })
     }
 }
@@ -258,7 +282,7 @@ pub fn resource_views<'a>(
     cluster_pricing: crate::analysis::cluster::CostSplit,
 ) -> Vec<ResourceView<'a>> {
     let now = snapshot.collected_at;
-    let billed = BilledCosts::new(snapshot.billing.as_ref());
+    let billed = BilledCosts::new(snapshot.billing.as_ref(), cluster_pricing.resource_cost);
     let utilization: HashMap<&str, &UtilizationSummary> =
         snapshot.utilization.iter().map(|u| (u.resource_id.as_str(), u)).collect();
     let inv = &snapshot.inventory;
@@ -498,6 +522,7 @@ pub fn resource_views<'a>(
     lambda::views(&input, &mut views);
     s3::views(&input, &mut views);
     images::views(&input, &mut views);
+    commitments::views(&input, &mut views);
 
     views.extend(cluster_views(snapshot, catalog, cluster_pricing));
     k8s_volumes::views(&input, &mut views);
@@ -596,7 +621,7 @@ fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
     use crate::analysis::cluster::NodeCostSource;
     let monthly = n.costs.map(|c| c.monthly);
     let source = match &n.cost_source {
-        NodeCostSource::Billing { days, .. } => CostSource::Billing { days: *days },
+        NodeCostSource::Billing { days, .. } => CostSource::Billing { days: *days, basis: None },
         // The configured rates play the catalog's part; the detail says they were configured.
         NodeCostSource::Catalog { detail } | NodeCostSource::Configured { detail } => {
             CostSource::Catalog { detail: detail.clone() }
@@ -1024,6 +1049,7 @@ pub const PRICE_FUNCTIONS: &[&str] = &[
     "dynamodb_capacity_monthly",
     "dynamodb_on_demand_monthly",
     "not_computed",
+    "commitment_discount",
 ];
 
 /// The root context: CEL's standard functions plus the price catalog. Prices are monthly
@@ -1150,6 +1176,40 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
 ///   runs `peak` at the target utilization, at least 1 and never above `current`.
 fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>) {
     let hours = HOURS_PER_MONTH;
+    // commitment_discount(provider, term_years, payment): the fraction a provider's flexible
+    // plan takes off on demand (commitments.toml); an error names what the table lacks.
+    let c = catalog.clone();
+    ctx.add_function(
+        "commitment_discount",
+        move |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+            let name = "commitment_discount";
+            arity(&args, 3, name)?;
+            let provider = arg_text(&args, 0, name)?;
+            let term = whole(arg_number(&args, 1, name)?).unwrap_or(0);
+            let payment_text = arg_text(&args, 2, name)?;
+            let payment = crate::pricing::Payment::parse(&payment_text).ok_or_else(|| {
+                ExecutionError::function_error(
+                    name,
+                    format!(
+                        "payment {payment_text:?} is not no_upfront, partial_upfront or all_upfront"
+                    ),
+                )
+            })?;
+            let plans = c.commitments().provider(&provider).ok_or_else(|| {
+                ExecutionError::function_error(
+                    name,
+                    format!("no commitment rates for provider {provider:?}"),
+                )
+            })?;
+            let term = u32::try_from(term).unwrap_or(0);
+            plans.plan(term, payment).map(|p| num(p.discount.to_f64())).ok_or_else(|| {
+                ExecutionError::function_error(
+                    name,
+                    format!("no {term}-year {} plan for {provider:?}", payment.as_str()),
+                )
+            })
+        },
+    );
     let c = catalog.clone();
     ctx.add_function(
         "node_monthly",
@@ -1258,6 +1318,30 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
             Err(ExecutionError::function_error("not_computed", reason.as_str()))
         },
     );
+    // percentile(list, p): the nearest-rank p-th percentile (0–100) of a list of numbers, one
+    // of its values; the same function sizes purchase advice in `costscope commitments`.
+    ctx.add_function("percentile", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        let name = "percentile";
+        arity(&args, 2, name)?;
+        let Some(Value::List(items)) = args.first() else {
+            return Err(ExecutionError::function_error(name, "argument 1 must be a list"));
+        };
+        let mut values = Vec::with_capacity(items.len());
+        for v in items.iter() {
+            match v {
+                Value::Float(f) => values.push(*f),
+                Value::Int(i) => values.push(*i as f64),
+                Value::UInt(u) => values.push(*u as f64),
+                _ => {
+                    return Err(ExecutionError::function_error(name, "the list must hold numbers"));
+                }
+            }
+        }
+        let p = arg_number(&args, 1, name)?.unwrap_or(f64::NAN);
+        crate::analysis::commitments::percentile(&values, p)
+            .map(num)
+            .ok_or_else(|| ExecutionError::function_error(name, "no values"))
+    });
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;
         let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);

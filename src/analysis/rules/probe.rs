@@ -133,6 +133,7 @@ fn probe_snapshot() -> Snapshot {
     load_balancers_and_logs(&mut s, &account, &region);
     serverless_and_storage(&mut s, &account, &region);
     images(&mut s);
+    commitments(&mut s, &account, &region);
     // The bundled sample's cluster gives the Kubernetes rules nodes, node groups and workloads
     // to run on (its nodes are priced from the catalog here: the probe has no billing).
     s.clusters = crate::sample::snapshot().map(|sample| sample.clusters).unwrap_or_default();
@@ -161,6 +162,62 @@ fn probe_snapshot() -> Snapshot {
         });
     }
     s
+}
+
+/// A Savings Plan used half the time and on-demand compute beside it, from billing.
+fn commitments(s: &mut Snapshot, account: &str, region: &str) {
+    use crate::model::commitments::{
+        CommitmentCharge, CommitmentData, CommitmentDay, CommitmentInfo, ComputeUsage, Pricing,
+    };
+    use crate::model::{BillingSummary, Currency, Money};
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap_or_default();
+    let amount = |charge, cost: i64| CommitmentDay {
+        commitment_id: "sp-probe".into(),
+        day,
+        charge,
+        currency: Currency::usd(),
+        billed_cost: Money::ZERO,
+        effective_cost: Some(Money::from_units(cost)),
+        list_cost: None,
+        rows: 1,
+    };
+    let info = CommitmentInfo {
+        name: "sp-probe".into(),
+        category: "Spend".into(),
+        kind: "Savings Plan".into(),
+        provider: "AWS".into(),
+        account_id: account.into(),
+        region: region.into(),
+        unit: "USD".into(),
+        usage_rows: 2,
+        purchase_rows: 0,
+        term_end: None,
+    };
+    let on_demand = ComputeUsage {
+        hour: day.and_hms_opt(0, 0, 0).unwrap_or_default(),
+        provider: "AWS".into(),
+        service: "Amazon Elastic Compute Cloud".into(),
+        account_id: account.into(),
+        region: region.into(),
+        resource_type: "Instance".into(),
+        pricing: Pricing::OnDemand,
+        currency: Currency::usd(),
+        billed_cost: Money::from_units(48),
+        effective_cost: Some(Money::from_units(48)),
+        list_cost: Some(Money::from_units(48)),
+        rows: 1,
+    };
+    s.billing = Some(BillingSummary {
+        first_day: Some(day),
+        last_day: Some(day),
+        commitments: CommitmentData {
+            days: vec![amount(CommitmentCharge::Used, 12), amount(CommitmentCharge::Unused, 12)],
+            info: [("sp-probe".to_string(), info)].into_iter().collect(),
+            compute: vec![on_demand],
+            service_category_known: true,
+        },
+        ..Default::default()
+    });
 }
 
 /// Attached provisioned-IOPS volumes and I/O measurements for the EBS rules (io → gp3, io1 → io2,

@@ -28,6 +28,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("nat-gateway-idle.toml", include_str!("../../../rules/pack/nat-gateway-idle.toml")),
     ("untagged.toml", include_str!("../../../rules/pack/untagged.toml")),
     (
+        "commitment-underutilized.toml",
+        include_str!("../../../rules/pack/commitment-underutilized.toml"),
+    ),
+    ("commitment-purchase.toml", include_str!("../../../rules/pack/commitment-purchase.toml")),
+    (
         "k8s-workload-overrequested.toml",
         include_str!("../../../rules/pack/k8s-workload-overrequested.toml"),
     ),
@@ -125,6 +130,11 @@ pub enum ResourceKind {
     S3Bucket,
     /// An AMI the account owns (its cost is its EBS snapshots).
     Ec2Image,
+    /// A commitment discount (Savings Plan, reservation, committed use discount) from billing.
+    Commitment,
+    /// One provider's commitment-eligible compute usage (in one currency): what a new plan
+    /// could cover.
+    ComputeScope,
     /// Every resource, inventory or billing-only (tag rules).
     Any,
 }
@@ -153,6 +163,8 @@ impl ResourceKind {
             ResourceKind::LambdaFunction => "lambda_function",
             ResourceKind::S3Bucket => "s3_bucket",
             ResourceKind::Ec2Image => "ec2_image",
+            ResourceKind::Commitment => "commitment",
+            ResourceKind::ComputeScope => "compute_scope",
             ResourceKind::Any => "any",
         }
     }
@@ -189,7 +201,8 @@ impl ResourceKind {
             ResourceKind::K8sLoadBalancer => &["Elastic Load Balancing"],
             ResourceKind::LambdaFunction => &["AWS Lambda"],
             ResourceKind::S3Bucket => &["Amazon Simple Storage Service"],
-            ResourceKind::Any => &[],
+            // Commitments judge how compute is paid for, not a service's resources.
+            ResourceKind::Commitment | ResourceKind::ComputeScope | ResourceKind::Any => &[],
         }
     }
 }

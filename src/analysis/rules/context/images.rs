@@ -84,7 +84,7 @@ fn billed_snapshots(input: &Inputs<'_, '_>, image: &Image) -> Option<CurrentCost
             return None;
         }
         total.monthly = Some(total.monthly? + cost.monthly?);
-        if let (CostSource::Billing { days }, CostSource::Billing { days: other }) =
+        if let (CostSource::Billing { days, .. }, CostSource::Billing { days: other, .. }) =
             (&mut total.source, &cost.source)
         {
             *days = (*days).min(*other);

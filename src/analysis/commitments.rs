@@ -1,0 +1,547 @@
+//! Commitments from billing alone: each commitment's utilization, how much eligible compute ran
+//! on a commitment (coverage), and what steady on-demand usage a new plan would cover.
+//!
+//! Amounts are EffectiveCost (amortized: what the commitment's share really costs), or
+//! BilledCost on rows without one. Coverage compares usage at on-demand prices (ListCost) when
+//! every row of a group has one, since a covered hour's EffectiveCost is already discounted;
+//! otherwise EffectiveCost, and the report says which.
+
+use std::collections::BTreeMap;
+
+use chrono::{NaiveDate, NaiveDateTime, Timelike};
+use serde::Serialize;
+
+use crate::analysis::rules::rule::{Param, RuleSet};
+use crate::model::commitments::{CommitmentCharge, CommitmentData, ComputeUsage, Pricing};
+use crate::model::{BillingSummary, Currency, Money};
+use crate::pricing::catalog::HOURS_PER_MONTH;
+use crate::pricing::commitments::{CommitmentRates, Payment};
+
+/// Rule parameters the commitment analysis shares with the rules, so the table and the
+/// findings agree.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CommitmentParams {
+    pub min_utilization_percent: f64,
+    pub baseline_percentile: f64,
+    pub term_years: u32,
+    pub payment: Payment,
+}
+
+impl Default for CommitmentParams {
+    fn default() -> Self {
+        CommitmentParams {
+            min_utilization_percent: 95.0,
+            baseline_percentile: 10.0,
+            term_years: 1,
+            payment: Payment::NoUpfront,
+        }
+    }
+}
+
+impl CommitmentParams {
+    /// The params of `commitment-underutilized` and `commitment-purchase` where the rule set
+    /// has them (a user may override them in costscope.toml), else the defaults.
+    pub fn from_rules(rules: &RuleSet) -> CommitmentParams {
+        let mut p = CommitmentParams::default();
+        let number = |rule: &str, name: &str| {
+            rules.get(rule).and_then(|r| r.params.get(name)).and_then(Param::as_number)
+        };
+        if let Some(n) = number("commitment-underutilized", "min_utilization_percent") {
+            p.min_utilization_percent = n;
+        }
+        if let Some(n) = number("commitment-purchase", "percentile") {
+            p.baseline_percentile = n;
+        }
+        if let Some(n) = number("commitment-purchase", "term_years").filter(|n| *n >= 1.0) {
+            p.term_years = n as u32;
+        }
+        if let Some(Param::Text(t)) =
+            rules.get("commitment-purchase").and_then(|r| r.params.get("payment"))
+            && let Some(payment) = Payment::parse(t)
+        {
+            p.payment = payment;
+        }
+        p
+    }
+}
+
+/// One day of one commitment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommitmentDayRow {
+    pub day: NaiveDate,
+    pub used: Money,
+    pub unused: Money,
+}
+
+/// One commitment over the period.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CommitmentRow {
+    pub id: String,
+    pub name: String,
+    /// CommitmentDiscountType, e.g. `Savings Plan`, `Reserved`.
+    pub kind: String,
+    /// CommitmentDiscountCategory: `Spend` or `Usage`.
+    pub category: String,
+    pub provider: String,
+    pub account_id: String,
+    pub region: String,
+    pub currency: Currency,
+    /// When the term ends, where billing says (a one-time purchase's ChargePeriodEnd).
+    pub term_end: Option<NaiveDate>,
+    pub first_day: Option<NaiveDate>,
+    pub last_day: Option<NaiveDate>,
+    /// Days with a used or unused row.
+    pub days: i64,
+    pub used: Money,
+    pub unused: Money,
+    /// used / (used + unused), a fraction rounded to 6 decimals; `None` without usage rows.
+    pub utilization: Option<Money>,
+    /// (used + unused) per hour over the days observed: what the commitment costs an hour.
+    pub hourly_commitment: Option<Money>,
+    /// The unused amount scaled to a 730-hour month.
+    pub unused_monthly: Money,
+    pub purchase_one_time: Money,
+    pub purchase_recurring: Money,
+    pub daily: Vec<CommitmentDayRow>,
+    /// Data problems, each a full sentence; the commitment is still reported.
+    pub problems: Vec<String>,
+}
+
+/// How coverage amounts were valued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CoverageBasis {
+    /// At on-demand (list) prices: the usage a commitment displaced.
+    ListCost,
+    /// At what it cost after discounts: covered usage looks cheaper than it was.
+    EffectiveCost,
+}
+
+impl CoverageBasis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CoverageBasis::ListCost => "list_cost",
+            CoverageBasis::EffectiveCost => "effective_cost",
+        }
+    }
+}
+
+/// Eligible compute usage of one service, account and region: covered vs on demand.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CoverageRow {
+    pub provider: String,
+    pub service: String,
+    pub account_id: String,
+    pub region: String,
+    pub currency: Currency,
+    pub covered: Money,
+    pub on_demand: Money,
+    /// covered / (covered + on_demand), 6 decimals; `None` when both are zero.
+    pub coverage: Option<Money>,
+    pub basis: CoverageBasis,
+}
+
+/// Eligible on-demand compute of one provider and currency, hour by hour: what a flexible plan
+/// could cover, and the advice for the chosen plan.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ComputeScope {
+    /// `<provider> compute (<currency>)`: the finding's resource id.
+    pub id: String,
+    pub provider: String,
+    pub currency: Currency,
+    /// `hourly`, or `daily` when the export has one row per day (each value is then the day's
+    /// on-demand spend / 24).
+    pub granularity: &'static str,
+    /// On-demand eligible spend per hour, every hour (or day) of the period, zeros included.
+    pub on_demand_per_hour: Vec<Money>,
+    pub on_demand_total: Money,
+    pub covered_total: Money,
+    pub coverage: Option<Money>,
+    pub advice: Option<PurchaseAdvice>,
+    /// Why there is no advice, when there is none.
+    pub no_advice: Option<String>,
+}
+
+/// What to buy: a plan sized to the steady on-demand baseline.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PurchaseAdvice {
+    pub plan: String,
+    pub term_years: u32,
+    pub payment: &'static str,
+    pub discount: Money,
+    pub percentile: f64,
+    /// The percentile of on-demand eligible spend per hour: usage present nearly all the time.
+    pub baseline_per_hour: Money,
+    /// What to commit per hour (the plan is priced at discounted rates): baseline × (1 − discount).
+    pub commitment_per_hour: Money,
+    /// baseline × discount × 730.
+    pub monthly_savings: Money,
+    /// The plan pays for itself while covered usage stays above this share of the baseline.
+    pub break_even_utilization: Money,
+    /// Upfront payment for the whole term, for partial and all upfront plans.
+    pub upfront: Money,
+    /// Months until the on-demand charges the plan replaces repay the upfront payment; `None`
+    /// without one.
+    pub payback_months: Option<Money>,
+}
+
+/// Everything the commitments command, the report and the dashboard show.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CommitmentsReport {
+    pub commitments: Vec<CommitmentRow>,
+    pub coverage: Vec<CoverageRow>,
+    pub scopes: Vec<ComputeScope>,
+    /// Caveats about the data, each a full sentence.
+    pub notes: Vec<String>,
+}
+
+impl CommitmentsReport {
+    pub fn is_empty(&self) -> bool {
+        self.commitments.is_empty() && self.coverage.is_empty()
+    }
+}
+
+/// The amount that counts for a commitment: effective (amortized) cost, else billed.
+fn amount(effective: Option<Money>, billed: Money) -> Money {
+    effective.unwrap_or(billed)
+}
+
+/// The value at `percentile` (0–100) of `values` by the nearest-rank method: always one of the
+/// values, so the figure can be found in the data. `None` when empty.
+pub fn percentile<T: Copy + PartialOrd>(values: &[T], percentile: f64) -> Option<T> {
+    if values.is_empty() || !percentile.is_finite() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let p = percentile.clamp(0.0, 100.0);
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted.get(rank.max(1) - 1).copied()
+}
+
+/// Analyses the commitments and compute usage billing recorded.
+pub fn analyse(
+    billing: &BillingSummary,
+    rates: &CommitmentRates,
+    params: &CommitmentParams,
+) -> CommitmentsReport {
+    let data = &billing.commitments;
+    let mut notes = Vec::new();
+    if !data.compute.is_empty() && !data.service_category_known {
+        notes.push(
+            "The billing data has no ServiceCategory column: every usage row counted as compute."
+                .to_string(),
+        );
+    }
+    let commitments = commitment_rows(data);
+    let (coverage, scopes) = coverage_and_scopes(billing, rates, params);
+    if commitments.is_empty() && !coverage.is_empty() {
+        notes.push("No commitment discount appears in the billing data.".to_string());
+    }
+    CommitmentsReport { commitments, coverage, scopes, notes }
+}
+
+fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
+    let mut by_id: BTreeMap<(&str, &Currency), CommitmentRow> = BTreeMap::new();
+    let mut daily: BTreeMap<(&str, &Currency), BTreeMap<NaiveDate, (Money, Money)>> =
+        BTreeMap::new();
+    let mut negative: BTreeMap<(&str, &Currency), Vec<NaiveDate>> = BTreeMap::new();
+    for d in &data.days {
+        let key = (d.commitment_id.as_str(), &d.currency);
+        let info = data.info.get(&d.commitment_id).cloned().unwrap_or_default();
+        let row = by_id.entry(key).or_insert_with(|| CommitmentRow {
+            id: d.commitment_id.clone(),
+            name: info.name.clone(),
+            kind: info.kind.clone(),
+            category: info.category.clone(),
+            provider: info.provider.clone(),
+            account_id: info.account_id.clone(),
+            region: info.region.clone(),
+            currency: d.currency.clone(),
+            term_end: info.term_end,
+            first_day: None,
+            last_day: None,
+            days: 0,
+            used: Money::ZERO,
+            unused: Money::ZERO,
+            utilization: None,
+            hourly_commitment: None,
+            unused_monthly: Money::ZERO,
+            purchase_one_time: Money::ZERO,
+            purchase_recurring: Money::ZERO,
+            daily: Vec::new(),
+            problems: Vec::new(),
+        });
+        let value = amount(d.effective_cost, d.billed_cost);
+        match d.charge {
+            CommitmentCharge::Used | CommitmentCharge::Unused => {
+                let slot = daily.entry(key).or_default().entry(d.day).or_default();
+                if d.charge == CommitmentCharge::Used {
+                    row.used += value;
+                    slot.0 += value;
+                } else {
+                    row.unused += value;
+                    slot.1 += value;
+                }
+                if value.is_negative() {
+                    negative.entry(key).or_default().push(d.day);
+                }
+                row.first_day = Some(row.first_day.map_or(d.day, |f| f.min(d.day)));
+                row.last_day = Some(row.last_day.map_or(d.day, |l| l.max(d.day)));
+            }
+            // A purchase's cost is what it bills; its EffectiveCost is zero by design (the
+            // amortized share appears on the usage rows).
+            CommitmentCharge::PurchaseOneTime => row.purchase_one_time += d.billed_cost,
+            CommitmentCharge::PurchaseRecurring => row.purchase_recurring += d.billed_cost,
+        }
+    }
+    let mut rows = Vec::with_capacity(by_id.len());
+    for (key, mut row) in by_id {
+        let days = daily.remove(&key).unwrap_or_default();
+        row.days = days.len() as i64;
+        row.daily = days
+            .into_iter()
+            .map(|(day, (used, unused))| CommitmentDayRow { day, used, unused })
+            .collect();
+        let total = row.used + row.unused;
+        if let Some(bad) = negative.get(&key) {
+            let shown: Vec<String> = bad.iter().take(3).map(|d| d.to_string()).collect();
+            row.problems.push(format!(
+                "negative used or unused cost on {} day(s) (first: {}): credits or corrections \
+                 are mixed into the usage rows; utilization is computed from the sums",
+                bad.len(),
+                shown.join(", ")
+            ));
+        }
+        if row.days == 0 {
+            row.problems.push(
+                "a purchase but no usage row (used or unused) names it in this period: \
+                 utilization unknown"
+                    .to_string(),
+            );
+        } else if total > Money::ZERO {
+            row.utilization = row.used.max(Money::ZERO).share_of(total);
+            let hours = 24 * i128::from(row.days);
+            row.hourly_commitment = Some(total.mul_ratio(1, hours).round_dp(6));
+            row.unused_monthly = row
+                .unused
+                .max(Money::ZERO)
+                .mul_ratio(i128::from(HOURS_PER_MONTH), hours)
+                .round_dp(crate::model::money::ESTIMATE_DIGITS);
+        } else {
+            row.problems.push(format!(
+                "used plus unused cost is {} over {} day(s): utilization unknown",
+                total.display_2dp(),
+                row.days
+            ));
+        }
+        rows.push(row);
+    }
+    rows
+}
+
+fn coverage_value(u: &ComputeUsage, basis: CoverageBasis) -> Money {
+    match basis {
+        CoverageBasis::ListCost => u.list_cost.unwrap_or(u.billed_cost),
+        CoverageBasis::EffectiveCost => amount(u.effective_cost, u.billed_cost),
+    }
+}
+
+type ScopeKey = (String, Currency);
+
+fn coverage_and_scopes(
+    billing: &BillingSummary,
+    rates: &CommitmentRates,
+    params: &CommitmentParams,
+) -> (Vec<CoverageRow>, Vec<ComputeScope>) {
+    let eligible: Vec<&ComputeUsage> = billing
+        .commitments
+        .compute
+        .iter()
+        .filter(|u| matches!(u.pricing, Pricing::OnDemand | Pricing::Committed))
+        .filter(|u| rates.eligible(&u.provider, &u.service, &u.resource_type))
+        .collect();
+    // Coverage groups and their basis: list cost only when every row of the group has one.
+    type GroupKey<'a> = (&'a str, &'a str, &'a str, &'a str, &'a Currency);
+    let mut groups: BTreeMap<GroupKey, Vec<&ComputeUsage>> = BTreeMap::new();
+    for u in &eligible {
+        groups
+            .entry((&u.provider, &u.service, &u.account_id, &u.region, &u.currency))
+            .or_default()
+            .push(u);
+    }
+    let mut coverage = Vec::new();
+    for ((provider, service, account, region, currency), rows) in groups {
+        let basis = if rows.iter().all(|u| u.list_cost.is_some()) {
+            CoverageBasis::ListCost
+        } else {
+            CoverageBasis::EffectiveCost
+        };
+        let (mut covered, mut on_demand) = (Money::ZERO, Money::ZERO);
+        for u in rows {
+            match u.pricing {
+                Pricing::Committed => covered += coverage_value(u, basis),
+                _ => on_demand += coverage_value(u, basis),
+            }
+        }
+        coverage.push(CoverageRow {
+            provider: provider.to_string(),
+            service: service.to_string(),
+            account_id: account.to_string(),
+            region: region.to_string(),
+            currency: currency.clone(),
+            covered,
+            on_demand,
+            coverage: covered.share_of(covered + on_demand),
+            basis,
+        });
+    }
+
+    // Per provider and currency: on-demand spend per hour bucket, and covered totals.
+    let mut buckets: BTreeMap<ScopeKey, BTreeMap<NaiveDateTime, Money>> = BTreeMap::new();
+    let mut covered: BTreeMap<ScopeKey, Money> = BTreeMap::new();
+    for u in &eligible {
+        let key = (u.provider.clone(), u.currency.clone());
+        let value = amount(u.effective_cost, u.billed_cost);
+        match u.pricing {
+            Pricing::Committed => {
+                *covered.entry(key).or_default() += coverage_value(u, CoverageBasis::ListCost)
+            }
+            _ => *buckets.entry(key).or_default().entry(u.hour).or_default() += value,
+        }
+    }
+    for key in covered.keys() {
+        buckets.entry(key.clone()).or_default();
+    }
+    let hourly = eligible.iter().any(|u| u.hour.hour() != 0);
+    let (first, last) = match billing.period() {
+        Some(p) => p,
+        None => return (coverage, Vec::new()),
+    };
+    let mut scopes = Vec::new();
+    for ((provider, currency), by_hour) in buckets {
+        let series = fill_series(&by_hour, first, last, hourly);
+        let on_demand_total: Money = by_hour.values().copied().sum();
+        let covered_total =
+            covered.get(&(provider.clone(), currency.clone())).copied().unwrap_or_default();
+        let coverage_share = covered_total.share_of(covered_total + on_demand_total);
+        let id = match currency.code() {
+            Some(code) => format!("{provider} compute ({code})"),
+            None => format!("{provider} compute"),
+        };
+        let (advice, no_advice) = advise(rates, params, &provider, &series);
+        scopes.push(ComputeScope {
+            id,
+            provider,
+            currency,
+            granularity: if hourly { "hourly" } else { "daily" },
+            on_demand_per_hour: series,
+            on_demand_total,
+            covered_total,
+            coverage: coverage_share,
+            advice,
+            no_advice,
+        });
+    }
+    (coverage, scopes)
+}
+
+/// On-demand spend per hour for every hour (or day) of the period; days or hours with nothing
+/// on demand are zeros, because a commitment must be paid for them too.
+fn fill_series(
+    by_hour: &BTreeMap<NaiveDateTime, Money>,
+    first: NaiveDate,
+    last: NaiveDate,
+    hourly: bool,
+) -> Vec<Money> {
+    let mut series = Vec::new();
+    let mut day = first;
+    while day <= last {
+        let Some(midnight) = day.and_hms_opt(0, 0, 0) else { break };
+        if hourly {
+            for h in 0..24 {
+                let at = midnight + chrono::Duration::hours(h);
+                series.push(by_hour.get(&at).copied().unwrap_or_default());
+            }
+        } else {
+            let day_total: Money = by_hour
+                .range(midnight..midnight + chrono::Duration::days(1))
+                .map(|(_, m)| *m)
+                .sum();
+            series.push(day_total.mul_ratio(1, 24));
+        }
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
+    }
+    series
+}
+
+fn advise(
+    rates: &CommitmentRates,
+    params: &CommitmentParams,
+    provider: &str,
+    series: &[Money],
+) -> (Option<PurchaseAdvice>, Option<String>) {
+    let Some(plans) = rates.provider(provider) else {
+        return (
+            None,
+            Some(format!("no commitment rates for provider {provider:?} in commitments.toml")),
+        );
+    };
+    let Some(plan) = plans.plan(params.term_years, params.payment) else {
+        return (
+            None,
+            Some(format!(
+                "{provider} has no {}-year {} plan in commitments.toml",
+                params.term_years,
+                params.payment.as_str()
+            )),
+        );
+    };
+    let Some(baseline) = percentile(series, params.baseline_percentile) else {
+        return (None, Some("no on-demand eligible usage in the period".to_string()));
+    };
+    if baseline <= Money::ZERO {
+        return (
+            None,
+            Some(format!(
+                "the p{} of on-demand eligible spend per hour is zero: no usage is steady enough to commit",
+                crate::analysis::rules::rule::format_number(params.baseline_percentile)
+            )),
+        );
+    }
+    let one = Money::from_units(1);
+    let scale = |m: Money, f: Money| m.mul_ratio(f.raw(), one.raw());
+    let commitment = scale(baseline, one - plan.discount).round_dp(6);
+    let monthly_savings = scale(baseline, plan.discount)
+        .times(HOURS_PER_MONTH)
+        .round_dp(crate::model::money::ESTIMATE_DIGITS);
+    let (num, den) = plan.payment.upfront_share();
+    let term_hours = i64::from(plan.term_years) * 8_760;
+    let upfront = commitment.times(term_hours).mul_ratio(num, den).round_dp(2);
+    // Cash payback: the upfront payment against what the plan stops paying on demand each
+    // month (the baseline, less the plan's own hourly charge).
+    let recurring_per_hour = commitment.mul_ratio(den - num, den);
+    let avoided_monthly = (baseline - recurring_per_hour).times(HOURS_PER_MONTH);
+    let payback_months = if upfront > Money::ZERO && avoided_monthly > Money::ZERO {
+        Money::ratio_6dp(upfront.raw(), avoided_monthly.raw())
+    } else {
+        None
+    };
+    (
+        Some(PurchaseAdvice {
+            plan: plan.name.clone(),
+            term_years: plan.term_years,
+            payment: plan.payment.as_str(),
+            discount: plan.discount,
+            percentile: params.baseline_percentile,
+            baseline_per_hour: baseline.round_dp(6),
+            commitment_per_hour: commitment,
+            monthly_savings,
+            break_even_utilization: one - plan.discount,
+            upfront,
+            payback_months,
+        }),
+        None,
+    )
+}
