@@ -2956,6 +2956,13 @@ pub fn write_scaled_focus_csv<W: Write>(out: W, rows: u64, seed: u64) -> Result<
                 start,
                 end,
                 tags,
+                if credit { "One-Time" } else { "Usage-Based" },
+                "Standard",
+                "",
+                "",
+                "",
+                "",
+                "",
             ])?;
             written += 1;
         }
@@ -3098,8 +3105,15 @@ mod tests {
         }
         // Every day a resource exists all day costs `daily`; the days it was created, stopped
         // or deleted cost less.
+        // Usage the savings plan covers bills nothing; its EffectiveCost is 72 % of on demand.
         let assert_daily = |id: &str, daily: Money| {
-            let costs: BTreeSet<Money> = by_id[id].iter().map(|r| r.billed_cost).collect();
+            let rows = &by_id[id];
+            let covered = rows.iter().any(|r| r.pricing_category == "Committed");
+            let daily = if covered { round10(daily.mul_ratio(72, 100)) } else { daily };
+            let costs: BTreeSet<Money> = rows
+                .iter()
+                .map(|r| if covered { r.effective_cost } else { r.billed_cost })
+                .collect();
             assert!(costs.contains(&daily), "{id}: {daily} not in {costs:?}");
             assert!(costs.iter().all(|c| *c <= daily), "{id}: {costs:?} above {daily}");
         };
@@ -3184,7 +3198,7 @@ mod tests {
         assert!(s.rows.iter().any(|r| r.list_cost > r.billed_cost && !r.billed_cost.is_negative()));
         let text = plain_csv(&s);
         for needle in
-            ["\"Team\"", "\"team \"", "\"Env\"", "\"environment\"", "production", ",NULL\n", ",\n"]
+            ["\"Team\"", "\"team \"", "\"Env\"", "\"environment\"", "production", ",NULL,", ",,"]
         {
             assert!(text.contains(needle), "no {needle:?} in the CSV");
         }

@@ -10,8 +10,10 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 40] = [
+const DEFAULT_RULES: [&str; 42] = [
     "ami-unused",
+    "commitment-purchase",
+    "commitment-underutilized",
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
     "ebs-io-to-gp3",
@@ -412,9 +414,10 @@ fn the_suppressions_file_leaves_findings_out_of_the_report() {
 #[test]
 fn spend_coverage_agrees_with_an_independent_sum_and_is_in_every_format() {
     // The services some default rule judges: EC2 (instances, volumes, snapshots, NAT, nodes),
-    // VPC (public IPv4), the five database services, load balancers, CloudWatch Logs, Lambda
-    // and S3.
+    // VPC (public IPv4), the five database services, load balancers, CloudWatch Logs, Lambda,
+    // S3, and the savings plan's own fee (the commitment rules).
     let judged = [
+        "Savings Plans for AWS Compute usage",
         "Amazon Elastic Compute Cloud",
         "Amazon Virtual Private Cloud",
         "Amazon Relational Database Service",

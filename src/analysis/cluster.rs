@@ -823,15 +823,19 @@ mod tests {
                 n.name,
                 n.cost_source
             );
-            // Billed all of October at the catalog's on-demand rate: hourly × 730 exactly.
+            // Billed all of October at the catalog's on-demand rate: hourly × 730 exactly; the
+            // savings plan covers the billed nodes, which cost its rate (72 %) by default.
             let hourly = catalog()
                 .instance_hourly("us-east-1", n.instance_type.as_deref().unwrap())
                 .unwrap();
-            assert_eq!(n.costs.unwrap().monthly, hourly.times(730), "{}", n.name);
+            let expected =
+                if batch { hourly.times(730) } else { hourly.times(730).mul_ratio(72, 100) };
+            assert_eq!(n.costs.unwrap().monthly, expected, "{}", n.name);
             assert!(n.costs.unwrap().idle > Money::ZERO);
         }
-        // 7 × m5.xlarge (140.16) + 1 × r5.xlarge (183.96).
-        assert_eq!(c.costs.unwrap().monthly, m("1165.08"));
+        // 3 batch m5.xlarge on demand (140.16) + 4 m5.xlarge (140.16 × 0.72 = 100.9152) and
+        // 1 r5.xlarge (183.96 × 0.72 = 132.4512) on the plan.
+        assert_eq!(c.costs.unwrap().monthly, m("956.592"));
         // The batch nodes hold only DaemonSets: 225m each.
         assert_eq!(c.requested.cpu_millicores, 16_100);
         assert_eq!(c.allocatable.cpu_millicores, 31_360);

@@ -243,8 +243,8 @@ pub fn analyse(
 
 fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
     let mut by_id: BTreeMap<(&str, &Currency), CommitmentRow> = BTreeMap::new();
-    let mut daily: BTreeMap<(&str, &Currency), BTreeMap<NaiveDate, (Money, Money)>> =
-        BTreeMap::new();
+    type Days = BTreeMap<NaiveDate, (Money, Money)>;
+    let mut daily: BTreeMap<(&str, &Currency), Days> = BTreeMap::new();
     let mut negative: BTreeMap<(&str, &Currency), Vec<NaiveDate>> = BTreeMap::new();
     for d in &data.days {
         let key = (d.commitment_id.as_str(), &d.currency);
@@ -312,6 +312,14 @@ fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
                 bad.len(),
                 shown.join(", ")
             ));
+        }
+        let purchases = data.info.get(&row.id).map_or(0, |i| i.purchase_rows);
+        if purchases == 0 {
+            row.problems.push(
+                "no purchase row names it in this period (bought before it, or the export \
+                 leaves purchases out): its fee is known only from the usage rows"
+                    .to_string(),
+            );
         }
         if row.days == 0 {
             row.problems.push(
@@ -425,9 +433,10 @@ fn coverage_and_scopes(
         let covered_total =
             covered.get(&(provider.clone(), currency.clone())).copied().unwrap_or_default();
         let coverage_share = covered_total.share_of(covered_total + on_demand_total);
+        let who = if provider.is_empty() { "Unnamed provider" } else { provider.as_str() };
         let id = match currency.code() {
-            Some(code) => format!("{provider} compute ({code})"),
-            None => format!("{provider} compute"),
+            Some(code) => format!("{who} compute ({code})"),
+            None => format!("{who} compute"),
         };
         let (advice, no_advice) = advise(rates, params, &provider, &series);
         scopes.push(ComputeScope {

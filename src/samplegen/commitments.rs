@@ -50,7 +50,8 @@ pub fn savings_plan_rows(used_by_day: &[Money], month_start: DateTime<Utc>) -> V
         let row = |billed: Money, effective: Money, category, frequency, status| FocusRow {
             billed_cost: billed,
             effective_cost: effective,
-            list_cost: Money::ZERO,
+            // A purchase lists at its price; the unused part lists at nothing (no usage ran).
+            list_cost: billed,
             account: Account::Prod,
             service: SAVINGS_PLANS,
             region: "",

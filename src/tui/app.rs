@@ -13,6 +13,7 @@ use crossterm::event::{
 
 use super::theme::Theme;
 use super::view::cluster::ClusterView;
+use super::view::commitments::CommitmentsView;
 use super::view::costs::CostsView;
 use super::view::overview::OverviewView;
 use super::view::recommendations::RecommendationsView;
@@ -21,7 +22,7 @@ use super::view::{ExportJob, ViewOutcome, ViewState};
 use crate::model::Snapshot;
 use crate::report::Report;
 
-/// The five views, in tab order.
+/// The six views, in tab order (Commitments last, so the older views keep their number keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ViewId {
     Overview,
@@ -29,11 +30,18 @@ pub enum ViewId {
     Tags,
     Cluster,
     Recommendations,
+    Commitments,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 5] =
-        [ViewId::Overview, ViewId::Costs, ViewId::Tags, ViewId::Cluster, ViewId::Recommendations];
+    pub const ALL: [ViewId; 6] = [
+        ViewId::Overview,
+        ViewId::Costs,
+        ViewId::Tags,
+        ViewId::Cluster,
+        ViewId::Recommendations,
+        ViewId::Commitments,
+    ];
 
     pub fn title(self) -> &'static str {
         match self {
@@ -42,6 +50,16 @@ impl ViewId {
             ViewId::Tags => "Tags",
             ViewId::Cluster => "Cluster",
             ViewId::Recommendations => "Recommendations",
+            ViewId::Commitments => "Commitments",
+        }
+    }
+
+    /// The title on a tab bar too narrow for [`ViewId::title`].
+    pub fn short_title(self) -> &'static str {
+        match self {
+            ViewId::Recommendations => "Recs",
+            ViewId::Commitments => "Commits",
+            other => other.title(),
         }
     }
 
@@ -176,6 +194,7 @@ pub struct App {
     pub tags: TagsView,
     pub cluster: ClusterView,
     pub recommendations: RecommendationsView,
+    pub commitments: CommitmentsView,
     /// Where the tab titles were drawn, for mouse clicks: (x start, x end, view).
     pub tab_spans: std::cell::RefCell<Vec<(u16, u16, ViewId)>>,
 }
@@ -200,6 +219,7 @@ impl App {
             tags: TagsView::default(),
             cluster: ClusterView::default(),
             recommendations: RecommendationsView::default(),
+            commitments: CommitmentsView::default(),
             tab_spans: Default::default(),
         }
     }
@@ -238,6 +258,7 @@ impl App {
             ViewId::Tags => &mut self.tags,
             ViewId::Cluster => &mut self.cluster,
             ViewId::Recommendations => &mut self.recommendations,
+            ViewId::Commitments => &mut self.commitments,
         }
     }
 
@@ -248,6 +269,7 @@ impl App {
             ViewId::Tags => &self.tags,
             ViewId::Cluster => &self.cluster,
             ViewId::Recommendations => &self.recommendations,
+            ViewId::Commitments => &self.commitments,
         }
     }
 
@@ -410,7 +432,7 @@ impl App {
                 self.help = true;
                 return Vec::new();
             }
-            KeyCode::Char(c @ '1'..='5') => {
+            KeyCode::Char(c @ '1'..='6') => {
                 self.view = ViewId::ALL[(c as usize) - ('1' as usize)];
                 return Vec::new();
             }
@@ -497,6 +519,7 @@ impl App {
             ViewId::Tags => dispatch(&mut self.tags, key, &self.data),
             ViewId::Cluster => dispatch(&mut self.cluster, key, &self.data),
             ViewId::Recommendations => dispatch(&mut self.recommendations, key, &self.data),
+            ViewId::Commitments => dispatch(&mut self.commitments, key, &self.data),
         };
         match outcome {
             ViewOutcome::Handled | ViewOutcome::Ignored => {}

@@ -103,6 +103,12 @@ fn write_job(w: &mut dyn Write, job: &ExportJob) -> io::Result<()> {
         ExportJob::Findings(findings) => export::csv::write_findings(w, findings, &notes),
         ExportJob::Costs(costs) => export::csv::write_costs(w, costs, &notes),
         ExportJob::Tags(tags) => export::csv::write_tags(w, tags, &notes),
+        ExportJob::Commitments(report) => export::csv::write_commitments(
+            w,
+            report,
+            export::csv::CommitmentTable::Commitments,
+            &notes,
+        ),
         ExportJob::Report(report) => export::json::write_report(w, report),
     }
 }

@@ -1,6 +1,7 @@
 //! Drawing: the frame (tabs, status bar, overlays) and one module per view.
 
 pub mod cluster;
+pub mod commitments;
 pub mod costs;
 pub mod overview;
 pub mod recommendations;
@@ -27,6 +28,7 @@ pub enum ExportJob {
     Findings(Vec<Finding>),
     Costs(CostBreakdown),
     Tags(TagCoverage),
+    Commitments(Box<crate::analysis::commitments::CommitmentsReport>),
     /// A report (JSON) for views without a tabular export of their own.
     Report(Box<crate::report::Report>),
 }
@@ -78,6 +80,7 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
             ViewId::Tags => app.tags.render(data, body, buf, theme),
             ViewId::Cluster => app.cluster.render(data, body, buf, theme),
             ViewId::Recommendations => app.recommendations.render(data, body, buf, theme),
+            ViewId::Commitments => app.commitments.render(data, body, buf, theme),
         },
         Loadable::Loading { .. } => render_loading(app, body, buf),
         Loadable::Failed(e) => {
@@ -108,8 +111,13 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![Span::styled("costscope ", theme.title())];
     let mut x = area.x + 10;
     let mut hits = Vec::new();
+    // "costscope " and each " N Title " plus its gap: short titles when that overflows.
+    let full: usize =
+        10 + ViewId::ALL.iter().map(|id| id.title().chars().count() + 5).sum::<usize>();
+    let short = full > usize::from(area.width);
     for (i, id) in ViewId::ALL.iter().enumerate() {
-        let label = format!(" {} {} ", i + 1, id.title());
+        let title = if short { id.short_title() } else { id.title() };
+        let label = format!(" {} {} ", i + 1, title);
         let width = label.chars().count() as u16;
         let style = if *id == app.view { theme.active_tab() } else { theme.dim() };
         // The active tab is also marked with brackets, not only by colour.
@@ -178,7 +186,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
 /// Global keys, then the current view's.
 pub fn help_entries(app: &App) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![
-        ("1-5, Tab, Shift-Tab", "switch view (or click a tab)"),
+        ("1-6, Tab, Shift-Tab", "switch view (or click a tab)"),
         ("↑↓ j k, PgUp PgDn, Home End g G", "move (or mouse wheel / click)"),
         ("/", "filter the table (words, or column:value)"),
         ("s / S", "sort by the next column / reverse (or click a header)"),

@@ -1342,6 +1342,17 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
             .map(num)
             .ok_or_else(|| ExecutionError::function_error(name, "no values"))
     });
+    // decimal(x, digits): x as text rounded half to even to `digits` (0–6) decimals, trailing
+    // zeros dropped, for amounts a target names ("1.42 USD/hour").
+    ctx.add_function("decimal", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        let name = "decimal";
+        arity(&args, 2, name)?;
+        let x = arg_number(&args, 0, name)?.unwrap_or(f64::NAN);
+        let digits = whole(arg_number(&args, 1, name)?).unwrap_or(0).min(6) as u32;
+        let m = Money::from_f64_rounded(x)
+            .ok_or_else(|| ExecutionError::function_error(name, "not a finite number"))?;
+        Ok(text(&m.round_dp(digits).to_string()))
+    });
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;
         let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);

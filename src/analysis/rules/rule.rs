@@ -201,8 +201,10 @@ impl ResourceKind {
             ResourceKind::K8sLoadBalancer => &["Elastic Load Balancing"],
             ResourceKind::LambdaFunction => &["AWS Lambda"],
             ResourceKind::S3Bucket => &["Amazon Simple Storage Service"],
-            // Commitments judge how compute is paid for, not a service's resources.
-            ResourceKind::Commitment | ResourceKind::ComputeScope | ResourceKind::Any => &[],
+            // A plan's own fee bills under this name (CUR's product name, kept by AWS's FOCUS
+            // export); the compute it covers is judged by the compute rules.
+            ResourceKind::Commitment => &["Savings Plans for AWS Compute usage"],
+            ResourceKind::ComputeScope | ResourceKind::Any => &[],
         }
     }
 }

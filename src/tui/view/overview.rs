@@ -28,7 +28,7 @@ const WIDE: u16 = 100;
 /// Narrower than this, the chart and the top services stack instead of sitting side by side.
 const NARROW: u16 = 60;
 /// Lines of the summary panel's text.
-const SUMMARY_LINES: u16 = 6;
+const SUMMARY_LINES: u16 = 7;
 
 #[derive(Debug, Default)]
 pub struct OverviewView {
@@ -232,6 +232,12 @@ fn summary_lines(
     }
     lines.push(Line::from(savings));
     lines.push(judged_line(report, ov, width, theme));
+    let mut commitments = vec![Span::styled("Commitments: ", theme.header())];
+    match &report.commitments {
+        Some(c) => commitments.extend(super::commitments::summary_spans(c, false, theme)),
+        None => commitments.push(Span::styled("no commitment data in billing", theme.dim())),
+    }
+    lines.push(Line::from(commitments));
     lines.push(sources_line(report, theme));
     lines
 }
@@ -734,7 +740,7 @@ mod tests {
                     &findings,
                     &not_judged,
                     "Daily spend (USD)",
-                    "max 4,759.56 on 2026-10-01",
+                    "max 4,585.79 on 2026-10-01",
                     "2026-10-01",
                     "2026-10-31",
                     "Top services",
@@ -792,10 +798,10 @@ mod tests {
         };
         let up = with_previous(20_000);
         let screen = draw(&loaded(&up), &up, 80, 24);
-        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +13,026.58 (+65.1%)"], (80, 24));
+        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +12,602.25 (+63.0%)"], (80, 24));
         let down = with_previous(35_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
-        assert_shows(&screen, &["▼ -1,973.42 (-5.6%)"], (80, 24));
+        assert_shows(&screen, &["▼ -2,397.75 (-6.9%)"], (80, 24));
     }
 
     #[test]

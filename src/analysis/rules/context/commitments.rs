@@ -67,6 +67,10 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
         let mut f = Fields::new();
         f.insert("id", text(&s.id));
         f.insert("provider", shared_text(&s.provider));
+        // Purchase advice needs the provider's rates; without them the commitments table says
+        // why, and the rule stays silent rather than failing.
+        let has_rates = input.catalog.commitments().provider(&s.provider).is_some();
+        f.insert("has_rates", Value::Bool(has_rates));
         f.insert("currency", shared_text(s.currency.code().unwrap_or("")));
         f.insert("granularity", shared_text(s.granularity));
         f.insert("on_demand_per_hour", Value::List(Arc::new(series)));
