@@ -272,16 +272,15 @@ fn costscope() -> assert_cmd::Command {
     cmd
 }
 
+/// What a successful run printed.
+fn stdout_of(args: &[&str]) -> String {
+    let out = costscope().args(args).assert().success().get_output().stdout.clone();
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn the_commitments_command_prints_each_table_in_each_format() {
-    let out = costscope()
-        .args(["commitments", "--sample", "--format", "csv"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let text = String::from_utf8(out).unwrap();
+    let text = stdout_of(&["commitments", "--sample", "--format", "csv"]);
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     let header = reader.headers().unwrap().clone();
     assert_eq!(&header[0], "commitment_id");
@@ -293,35 +292,17 @@ fn the_commitments_command_prints_each_table_in_each_format() {
     assert_eq!(&rows[0][col("unused")], "90.64896");
     assert_eq!(&rows[0][col("utilization_percent")], "90.8391");
 
-    let coverage = costscope()
-        .args(["commitments", "--sample", "--format", "csv", "--table", "coverage"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let coverage = String::from_utf8(coverage).unwrap();
+    let coverage =
+        stdout_of(&["commitments", "--sample", "--format", "csv", "--table", "coverage"]);
     assert!(coverage.starts_with("provider,service,account_id,region,covered,on_demand"));
     assert!(coverage.contains("AWS,Amazon Elastic Compute Cloud,222222222222,us-east-1,"));
 
-    let purchase = costscope()
-        .args(["commitments", "--sample", "--format", "csv", "--table", "purchase"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let purchase = String::from_utf8(purchase).unwrap();
+    let purchase =
+        stdout_of(&["commitments", "--sample", "--format", "csv", "--table", "purchase"]);
     assert!(purchase.contains("AWS compute (USD),AWS,daily,"), "{purchase}");
 
-    let json = costscope()
-        .args(["commitments", "--sample", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let json = stdout_of(&["commitments", "--sample", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["commitments"][0]["kind"], "Compute Savings Plan");
     // p10 day 166.7267232634 / 24 = 6.946946802641666667 an hour × 0.29 × 730.
     assert_eq!(v["scopes"][0]["advice"]["monthly_savings"], "1470.668638");
@@ -345,14 +326,8 @@ fn the_commitments_command_prints_each_table_in_each_format() {
 
 #[test]
 fn the_report_carries_commitments_in_json_and_markdown() {
-    let json = costscope()
-        .args(["report", "--sample", "--format", "json"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    let json = stdout_of(&["report", "--sample", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["commitments"]["commitments"].as_array().unwrap().len(), 1);
     costscope()
         .args(["report", "--sample", "--format", "markdown"])
