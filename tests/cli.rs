@@ -10,7 +10,7 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 40] = [
+const DEFAULT_RULES: [&str; 41] = [
     "ami-unused",
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
@@ -20,6 +20,7 @@ const DEFAULT_RULES: [&str; 40] = [
     "ebs-unattached",
     "ec2-graviton",
     "ec2-idle",
+    "ec2-offhours",
     "ec2-previous-generation",
     "ec2-rightsize",
     "ec2-stopped-long",

@@ -17,6 +17,7 @@ pub mod cost_explorer;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elasticache;
+pub mod elb;
 pub mod elbv2;
 pub mod images;
 pub mod lambda;
@@ -506,6 +507,10 @@ async fn read_region_apis(
         let client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
         elbv2::inventory(&client, account, region).await
     };
+    let elb = async {
+        let client = aws_sdk_elasticloadbalancing::Client::new(&config);
+        elb::inventory(&client, account, region).await
+    };
     let logs = async {
         let client = aws_sdk_cloudwatchlogs::Client::new(&config);
         logs::inventory(&client, account, region).await
@@ -514,7 +519,7 @@ async fn read_region_apis(
         let client = aws_sdk_lambda::Client::new(&config);
         lambda::inventory(&client, account, region).await
     };
-    let (ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda) = tokio::join!(
+    let (ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, elb, logs, lambda) = tokio::join!(
         ec2,
         images,
         rds,
@@ -523,6 +528,7 @@ async fn read_region_apis(
         redshift,
         dynamodb,
         elbv2,
+        elb,
         logs,
         lambda
     );
@@ -532,7 +538,8 @@ async fn read_region_apis(
         (Err(_), Ok(_)) => Ok(ServiceRead::default()),
         (Err(_), Err(e)) => Err(e),
     };
-    for read in [ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda]
+    for read in
+        [ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, elb, logs, lambda]
     {
         match read {
             Ok(read) => {

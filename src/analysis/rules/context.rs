@@ -915,6 +915,8 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     put("cpu_p95", u.cpu_p95_percent);
     put("cpu_max", u.cpu_max_percent);
     put("memory_p95", u.memory_p95_percent);
+    put("idle_hours_per_week", u.idle_hours_per_week);
+    put("idle_cpu_below", u.idle_cpu_below_percent);
     put("network_in_mb_per_day", u.network_in_bytes_per_day.map(|b| b / 1e6));
     put("network_out_mb_per_day", u.network_out_bytes_per_day.map(|b| b / 1e6));
     let network = match (u.network_in_bytes_per_day, u.network_out_bytes_per_day) {
@@ -1258,6 +1260,26 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
             Err(ExecutionError::function_error("not_computed", reason.as_str()))
         },
     );
+    // lower(s): tag values are written by hand ("Dev", "dev", "DEV"); CEL as implemented here
+    // has no lowerAscii.
+    ctx.add_function("lower", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "lower")?;
+        Ok(text(&arg_text(&args, 0, "lower")?.to_lowercase()))
+    });
+    // decimals(x, n): x with up to n decimals (0 to 6), as text; evidence shows two by default,
+    // too few for an hourly price such as 0.0104.
+    ctx.add_function("decimals", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 2, "decimals")?;
+        let x = arg_number(&args, 0, "decimals")?.unwrap_or(f64::NAN);
+        let n = whole(arg_number(&args, 1, "decimals")?).unwrap_or(0).min(6);
+        let shown = format!("{x:.*}", usize::try_from(n).unwrap_or(6));
+        let shown = if shown.contains('.') {
+            shown.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &shown
+        };
+        Ok(text(shown))
+    });
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;
         let x = arg_number(&args, 0, "ceil")?.unwrap_or(f64::NAN);

@@ -1,8 +1,8 @@
 //! Elastic Load Balancing v2 inventory of one region: application, network and gateway load
 //! balancers (DescribeLoadBalancers, paginated), their tags (DescribeTags, 20 ARNs a call),
 //! their target groups (DescribeTargetGroups per load balancer) and how many targets are
-//! healthy (DescribeTargetHealth per target group). Classic load balancers are not read: they
-//! answer only to the 2012 API, another SDK crate.
+//! healthy (DescribeTargetHealth per target group). Classic load balancers answer only to the
+//! 2012 API, another SDK crate: `elb.rs` reads them.
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types as elb;
