@@ -196,12 +196,20 @@ where
 {
     let answers: Vec<Result<Tags, ApiFailure>> =
         futures_util::stream::iter(ids).map(ask).buffered(TAG_CONCURRENCY).collect().await;
+    split_failures(answers)
+}
+
+/// Answers of one call per resource, in order (`None` where the call failed), and the first
+/// failure, counting the others: the same refusal would repeat for each, so it is one warning.
+pub(crate) fn split_failures<T>(
+    answers: Vec<Result<T, ApiFailure>>,
+) -> (Vec<Option<T>>, Option<ApiFailure>) {
     let mut first: Option<ApiFailure> = None;
     let mut failed = 0usize;
-    let tags = answers
+    let values = answers
         .into_iter()
         .map(|a| match a {
-            Ok(tags) => Some(tags),
+            Ok(value) => Some(value),
             Err(e) => {
                 failed += 1;
                 first.get_or_insert(e);
@@ -214,7 +222,7 @@ where
     {
         f.message = format!("{} (and {} more)", f.message, failed - 1);
     }
-    (tags, first)
+    (values, first)
 }
 
 /// What one database service gave in one region: its resources, and what it could not read

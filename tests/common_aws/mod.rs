@@ -627,6 +627,21 @@ pub fn cost_explorer_results(account: &str) -> serde_json::Value {
     ])
 }
 
+/// docs/iam-policy.json's actions: all it allows, and those of the statement `sid`.
+pub fn iam_policy_actions(sid: &str) -> (Vec<String>, Vec<String>) {
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/iam-policy.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let actions = |statement: &serde_json::Value| -> Vec<String> {
+        statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().into()).collect()
+    };
+    let ours = statements.iter().find(|s| s["Sid"] == sid).unwrap();
+    (statements.iter().flat_map(actions).collect(), actions(ours))
+}
+
 pub fn findings(report: &serde_json::Value) -> Vec<serde_json::Value> {
     report["findings"].as_array().cloned().unwrap_or_default()
 }

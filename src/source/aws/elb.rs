@@ -8,7 +8,7 @@ use aws_sdk_elasticloadbalancing::Client;
 use aws_sdk_elasticloadbalancing::types as elb;
 use futures_util::StreamExt;
 
-use super::{ApiFailure, ServiceRead, fail, non_empty, to_chrono};
+use super::{ApiFailure, ServiceRead, fail, non_empty, split_failures, to_chrono};
 use crate::model::Tags;
 use crate::model::inventory::{Inventory, LoadBalancer, LoadBalancerType};
 
@@ -74,26 +74,14 @@ pub async fn inventory(
         .buffered(HEALTH_CONCURRENCY)
         .collect()
         .await;
-    let mut first: Option<ApiFailure> = None;
-    let mut failed = 0usize;
-    for (lb, answer) in lbs.iter_mut().zip(health) {
-        match answer {
-            Ok((registered, in_service)) => {
-                lb.targets = Some(registered);
-                lb.healthy_targets = Some(in_service);
-            }
-            Err(e) => {
-                failed += 1;
-                first.get_or_insert(e);
-            }
-        }
+    let (health, failure) = split_failures(health);
+    for (lb, (registered, in_service)) in
+        lbs.iter_mut().zip(health).filter_map(|(lb, h)| Some((lb, h?)))
+    {
+        lb.targets = Some(registered);
+        lb.healthy_targets = Some(in_service);
     }
-    if let Some(mut f) = first {
-        if failed > 1 {
-            f.message = format!("{} (and {} more)", f.message, failed - 1);
-        }
-        warnings.push(f);
-    }
+    warnings.extend(failure);
     Ok(ServiceRead { inventory: Inventory { load_balancers: lbs, ..Default::default() }, warnings })
 }
 
