@@ -2502,6 +2502,21 @@ fn evaluate(
             running && cheaper(&successor),
             format!("{} → {}", i.instance_type, successor.as_deref().unwrap_or("?")),
         );
+        // ec2-offhours: tagged non-production, not idle all along (ec2-idle's), 40 or more
+        // hours a week under 5 % CPU.
+        let env = i.tags.get("env").map(|e| e.to_lowercase()).unwrap_or_default();
+        let non_production = compute::NON_PRODUCTION.contains(&env.as_str());
+        let idle_hours = u.and_then(|u| u.idle_hours_per_week);
+        push(
+            "ec2-offhours",
+            &i.id,
+            "Instance",
+            running && enough && !idle && non_production && idle_hours.is_some_and(|h| h >= 40.0),
+            format!(
+                "env={env}, {} idle hours a week under 5 % CPU",
+                idle_hours.map_or("unmeasured".to_string(), |h| h.to_string())
+            ),
+        );
         let stopped_days = match (i.state, i.state_transition_time) {
             (InstanceState::Stopped, Some(t)) => (now - t).num_days(),
             _ => 0,

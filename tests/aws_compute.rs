@@ -185,3 +185,59 @@ fn report_aws_finds_the_unused_ami_in_moto() {
         }
     }
 }
+
+/// ec2-offhours against LocalStack: CPUUtilization put hour by hour, busy 10 hours of each day
+/// and idle the other 14, on instances tagged env=dev and env=prod; one more dev instance idle
+/// all along and quiet on the network, which ec2-idle takes instead.
+#[test]
+fn report_aws_schedules_idle_non_production_hours() {
+    let env = Env::new("111100000504");
+    let dev = env.run_instance(REGION, "m5.xlarge", &[("team", "web"), ("env", "Dev")]);
+    let prod = env.run_instance(REGION, "m5.xlarge", &[("team", "web"), ("env", "prod")]);
+    let always = env.run_instance(REGION, "m5.xlarge", &[("team", "web"), ("env", "dev")]);
+    // 10 busy hours (40 %) and 14 idle ones (1.5 %) a day: 98 idle hours a week.
+    let day_and_night = |hours_ago: i64| if hours_ago % 24 < 10 { 40.0 } else { 1.5 };
+    for id in [&dev, &prod] {
+        env.put_metric_series(
+            REGION,
+            "AWS/EC2",
+            "CPUUtilization",
+            &[("InstanceId", id)],
+            day_and_night,
+            TWO_WEEKS,
+        );
+        for metric in ["NetworkIn", "NetworkOut"] {
+            env.put_metric(REGION, "AWS/EC2", metric, ("InstanceId", id), 1e8, TWO_WEEKS);
+        }
+    }
+    env.instance_metrics(REGION, &always, 1.0, 1e3, TWO_WEEKS);
+
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("snap.json");
+    let out =
+        env.costscope(&["collect", "--aws", "--regions", REGION, "--out", snap.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&snap).unwrap()).unwrap();
+    let u = s["utilization"].as_array().unwrap().iter().find(|u| u["resource_id"] == dev.as_str());
+    let u = u.unwrap_or_else(|| panic!("{:#}", s["utilization"]));
+    let idle = u["idle_hours_per_week"].as_f64().unwrap();
+    // 196 idle of 336 hours × 168 = 98; GetMetricData's buckets align with the query's start,
+    // so a partial bucket at either end may drop or add one hour.
+    assert!((97.0..=99.0).contains(&idle), "{u:#}");
+    assert_eq!(u["idle_cpu_below_percent"].as_f64(), Some(5.0));
+
+    let out = env.costscope(&["report", "--snapshot", snap.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let report: Value = serde_json::from_str(&out.stdout).unwrap();
+    let found = findings(&report);
+    let f = finding(&found, "ec2-offhours", &dev).unwrap_or_else(|| panic!("{found:#?}"));
+    // m5.xlarge 0.192 an hour × 98 idle hours a week × 730/168 = 81.76 a month (±0.42 for the
+    // hour the window's edges may move: 0.192 × 0.5 × 730/168).
+    let saved: f64 = savings(f).parse().unwrap();
+    let by_hand = 0.192 * idle * 730.0 / 168.0;
+    assert!((saved - by_hand).abs() < 0.01 && (saved - 81.76).abs() < 0.85, "{f:#}");
+    assert!(f["evidence"].as_str().unwrap().contains("env=Dev"), "{f:#}");
+    assert!(finding(&found, "ec2-offhours", &prod).is_none(), "env=prod");
+    assert!(finding(&found, "ec2-offhours", &always).is_none(), "idle all along: ec2-idle's");
+    assert!(finding(&found, "ec2-idle", &always).is_some(), "{found:#?}");
+}

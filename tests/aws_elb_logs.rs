@@ -1,5 +1,6 @@
-//! Load balancers and CloudWatch Logs against the emulators: moto answers ELBv2 and Logs,
-//! LocalStack CloudWatch (AWS/ApplicationELB, AWS/NetworkELB). Inventory and metrics are read
+//! Load balancers and CloudWatch Logs against the emulators: moto answers ELBv2, classic ELB and
+//! Logs, LocalStack CloudWatch (AWS/ApplicationELB, AWS/NetworkELB, AWS/ELB). Inventory and
+//! metrics are read
 //! and keyed by ARN, `elb-idle` and `logs-stale` fire with savings computed by hand, the busy
 //! are left alone, and a Logs service that fails is a warning (exit 3) with the rest reported.
 //! Nothing can be backdated in moto: the age thresholds are set below zero days here.
@@ -17,7 +18,7 @@ const TWO_WEEKS: i64 = 14 * 24;
 const MOTO_ACCOUNT: &str = "123456789012";
 
 struct Estate {
-    /// ARN of each load balancer by name.
+    /// ARN of each load balancer by name (a classic one's as costscope builds it).
     balancers: Vec<(String, String)>,
 }
 
@@ -140,6 +141,8 @@ fn seed(env: &Env) -> Estate {
         balancers.push((name.to_string(), arn));
     }
 
+    seed_classic(env, &config, &mut balancers);
+
     // Logs: a group kept forever with events, and an empty one with a retention.
     let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
     env.block_on(logs.create_log_group().log_group_name("/app/forever").tags("team", "web").send())
@@ -170,6 +173,60 @@ fn seed(env: &Env) -> Estate {
     )
     .unwrap();
     Estate { balancers }
+}
+
+/// Classic load balancers in moto: one with no instance, a quiet one and a busy one, each with
+/// a running instance registered (in service), their requests and healthy hosts in LocalStack
+/// under AWS/ELB. Their ARNs carry the account STS names: the classic API returns none.
+fn seed_classic(env: &Env, config: &aws_config::SdkConfig, balancers: &mut Vec<(String, String)>) {
+    use aws_sdk_elasticloadbalancing::types::{Instance, Listener, Tag};
+    let ec2 = aws_sdk_ec2::Client::new(config);
+    let clb = aws_sdk_elasticloadbalancing::Client::new(config);
+    for (name, per_hour) in
+        [("legacy-orphan", None), ("legacy-quiet", Some(2.0)), ("legacy-busy", Some(50.0))]
+    {
+        let listener = Listener::builder()
+            .protocol("HTTP")
+            .load_balancer_port(80)
+            .instance_protocol("HTTP")
+            .instance_port(80)
+            .build()
+            .unwrap();
+        env.block_on(
+            clb.create_load_balancer()
+                .load_balancer_name(name)
+                .listeners(listener)
+                .availability_zones("us-east-1a")
+                .tags(Tag::builder().key("team").value("web").build().unwrap())
+                .send(),
+        )
+        .unwrap();
+        let arn =
+            format!("arn:aws:elasticloadbalancing:{REGION}:{}:loadbalancer/{name}", env.account);
+        balancers.push((name.to_string(), arn));
+        let Some(per_hour) = per_hour else { continue };
+        let run = env
+            .block_on(
+                ec2.run_instances()
+                    .image_id("ami-0123456789abcdef0")
+                    .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+                    .min_count(1)
+                    .max_count(1)
+                    .send(),
+            )
+            .unwrap();
+        let instance = run.instances()[0].instance_id().unwrap().to_string();
+        env.block_on(
+            clb.register_instances_with_load_balancer()
+                .load_balancer_name(name)
+                .instances(Instance::builder().instance_id(instance).build())
+                .send(),
+        )
+        .unwrap();
+        let by_name = [("LoadBalancerName", name)];
+        env.put_metric_dims(REGION, "AWS/ELB", "RequestCount", &by_name, per_hour, TWO_WEEKS);
+        env.put_metric_dims(REGION, "AWS/ELB", "HealthyHostCount", &by_name, 1.0, TWO_WEEKS);
+    }
 }
 
 fn collect(env: &Env, extra_env: &[(&str, &str)]) -> (Output, Value) {
@@ -227,6 +284,25 @@ fn load_balancers_and_log_groups_are_inventoried_with_their_metrics() {
     let u = utilization(&s, &nlb["id"]);
     assert!(u["new_flows_day_max"].as_f64().unwrap() <= 24.0, "{u:#}");
     assert!(u.get("requests_day_max").is_none() || u["requests_day_max"].is_null(), "{u:#}");
+
+    // Classic: named by the ARN billing uses, instances in service as healthy targets.
+    let orphan = by_name(&s, "load_balancers", "legacy-orphan");
+    assert_eq!(orphan["id"], estate.arn("legacy-orphan"));
+    assert_eq!(
+        (orphan["type"].as_str(), orphan["state"].as_str()),
+        (Some("classic"), Some("active"))
+    );
+    assert_eq!(
+        (orphan["targets"].as_u64(), orphan["healthy_targets"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(orphan["tags"]["team"], "web");
+    let quiet = by_name(&s, "load_balancers", "legacy-quiet");
+    assert_eq!((quiet["targets"].as_u64(), quiet["healthy_targets"].as_u64()), (Some(1), Some(1)));
+    let u = utilization(&s, &quiet["id"]);
+    assert!(u["days_covered"].as_u64().unwrap() >= 14, "{u:#}");
+    assert!(u["requests_day_max"].as_f64().unwrap() <= 48.0, "{u:#}");
+    assert_eq!(u["healthy_hosts_max"].as_f64(), Some(1.0));
 
     let forever = by_name(&s, "log_groups", "/app/forever");
     assert_eq!(
@@ -291,6 +367,17 @@ fn report_aws_finds_idle_load_balancers_and_stale_logs() {
     assert_eq!(savings(find("elb-idle", estate.arn("quiet-nlb")).unwrap()), "16.425");
     // 1,200 requests a day, 2 healthy targets: busy.
     assert!(find("elb-idle", estate.arn("busy")).is_none());
+    // Classic: no instance registered, or at most 48 requests a day: 0.025 × 730 = 18.25.
+    let orphan =
+        find("elb-idle", estate.arn("legacy-orphan")).unwrap_or_else(|| panic!("{found:#?}"));
+    assert_eq!(savings(orphan), "18.25");
+    assert!(
+        orphan["evidence"].as_str().unwrap().starts_with("classic load balancer"),
+        "{orphan:#}"
+    );
+    assert_eq!(savings(find("elb-idle", estate.arn("legacy-quiet")).unwrap()), "18.25");
+    // 1,200 requests a day, its instance in service.
+    assert!(find("elb-idle", estate.arn("legacy-busy")).is_none());
     // 3.00 over 10 days (240 h) is 9.125 a 730-hour month, all of it storage once stale.
     let stale = find("logs-stale", &group).unwrap_or_else(|| panic!("{found:#?}"));
     assert_eq!(savings(stale), "9.125");
@@ -317,4 +404,34 @@ fn a_logs_service_that_fails_is_a_warning_and_the_load_balancers_are_reported() 
     );
     assert!(s["inventory"]["log_groups"].as_array().is_none_or(|g| g.is_empty()));
     assert_eq!(by_name(&s, "load_balancers", "orphan")["id"], estate.arn("orphan"));
+}
+
+/// Every load balancer and Logs call (v2 and classic share the `elasticloadbalancing` prefix),
+/// as a loopback proxy sees it, is an action docs/iam-policy.json allows, and each action of
+/// the policy's load balancer and Logs statement is made.
+#[test]
+fn every_load_balancer_and_logs_call_is_in_the_iam_policy() {
+    let env = Env::new("111100000504");
+    seed(&env);
+    let proxy = FaultProxy::start(env.localstack, env.moto, Vec::new());
+    let vars = proxy.env();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (out, _) = collect(&env, &vars);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let (allowed, ours) = iam_policy_actions("CostscopeLoadBalancersAndLogsReadOnly");
+    let made: std::collections::BTreeSet<String> = proxy
+        .seen()
+        .into_iter()
+        .filter(|seen| seen.service == "elasticloadbalancing" || seen.service == "logs")
+        .map(|seen| {
+            assert!(!seen.operation.is_empty(), "a {} call the proxy could not name", seen.service);
+            format!("{}:{}", seen.service, seen.operation)
+        })
+        .collect();
+    for action in &made {
+        assert!(allowed.contains(action), "{action} is made but not in docs/iam-policy.json");
+    }
+    for action in ours {
+        assert!(made.contains(&action), "{action} is in the policy but never made: {made:?}");
+    }
 }

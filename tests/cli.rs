@@ -10,7 +10,7 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 42] = [
+const DEFAULT_RULES: [&str; 43] = [
     "ami-unused",
     "commitment-purchase",
     "commitment-underutilized",
@@ -22,6 +22,7 @@ const DEFAULT_RULES: [&str; 42] = [
     "ebs-unattached",
     "ec2-graviton",
     "ec2-idle",
+    "ec2-offhours",
     "ec2-previous-generation",
     "ec2-rightsize",
     "ec2-stopped-long",

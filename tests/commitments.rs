@@ -304,8 +304,8 @@ fn the_commitments_command_prints_each_table_in_each_format() {
     let json = stdout_of(&["commitments", "--sample", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["commitments"][0]["kind"], "Compute Savings Plan");
-    // p10 day 166.7267232634 / 24 = 6.946946802641666667 an hour × 0.29 × 730.
-    assert_eq!(v["scopes"][0]["advice"]["monthly_savings"], "1470.668638");
+    // p10 day 178.9379232634 / 24 = 7.455746802641666667 an hour × 0.29 × 730.
+    assert_eq!(v["scopes"][0]["advice"]["monthly_savings"], "1578.381598");
 
     costscope()
         .args(["commitments", "--sample", "--format", "markdown"])

@@ -318,3 +318,122 @@ fn ami_unused_fires_on_an_old_ami_nothing_launches() {
         assert!(find(&eval, rule, "snap-old-root").is_none(), "{rule}: the AMI holds it");
     }
 }
+
+/// An instance measured hourly for 14 days: CPU p95 and the idle hours of a week (hours under
+/// 5 %), with network enough that ec2-idle does not take it unless asked.
+fn cpu_util(id: &str, days: u32, p95: f64, idle_hours_per_week: Option<f64>) -> UtilizationSummary {
+    UtilizationSummary {
+        resource_id: id.into(),
+        lookback_days: 14,
+        days_covered: days,
+        data_points: days * 24,
+        cpu_avg_percent: Some(p95 / 2.0),
+        cpu_p95_percent: Some(p95),
+        cpu_max_percent: Some(p95 * 2.0),
+        network_in_bytes_per_day: Some(50e6),
+        network_out_bytes_per_day: Some(50e6),
+        idle_hours_per_week,
+        idle_cpu_below_percent: idle_hours_per_week.map(|_| 5.0),
+        ..Default::default()
+    }
+}
+
+fn tagged(id: &str, instance_type: &str, env: Option<&str>) -> Instance {
+    let mut i = instance(id, instance_type);
+    match env {
+        Some(env) => i.tags.insert("env".into(), env.into()),
+        None => i.tags.remove("env"),
+    };
+    i
+}
+
+#[test]
+fn ec2_offhours_stops_idle_non_production_hours_on_a_schedule() {
+    let mut s = Snapshot::empty(now());
+    s.inventory.instances = vec![
+        tagged("i-dev", "m5.xlarge", Some("dev")),
+        tagged("i-stage", "t3.medium", Some("Staging")),
+        tagged("i-prod", "m5.xlarge", Some("prod")),
+        tagged("i-dev-busy", "m5.xlarge", Some("dev")),
+        tagged("i-dev-idle", "m5.xlarge", Some("test")),
+        tagged("i-dev-short", "m5.xlarge", Some("dev")),
+        tagged("i-dev-unmeasured", "m5.xlarge", Some("dev")),
+        tagged("i-untagged", "m5.xlarge", None),
+        tagged("i-dev-stopped", "m5.xlarge", Some("dev")),
+    ];
+    s.inventory.instances[8].state = InstanceState::Stopped;
+    // Idle all the time, and quiet on the network too: ec2-idle's.
+    let mut all_idle = cpu_util("i-dev-idle", 14, 1.0, Some(168.0));
+    all_idle.network_in_bytes_per_day = Some(1e6);
+    all_idle.network_out_bytes_per_day = Some(1e6);
+    s.utilization = vec![
+        cpu_util("i-dev", 14, 35.0, Some(60.0)),
+        cpu_util("i-stage", 14, 20.0, Some(40.0)),
+        cpu_util("i-prod", 14, 35.0, Some(100.0)),
+        cpu_util("i-dev-busy", 14, 35.0, Some(39.5)),
+        all_idle,
+        cpu_util("i-dev-short", 7, 35.0, Some(100.0)),
+        // Measured before idle hours were counted (an older snapshot): not judged, no error.
+        cpu_util("i-dev-unmeasured", 14, 35.0, None),
+        cpu_util("i-untagged", 14, 35.0, Some(100.0)),
+        cpu_util("i-dev-stopped", 14, 35.0, Some(100.0)),
+    ];
+    let eval = evaluate(&s);
+
+    // m5.xlarge 0.192 an hour × 60 idle hours a week × 730/168 = 11.52 × 730 / 168
+    // = 50.0571428… → 50.057143 (the evidence shows 50.06).
+    let f = find(&eval, "ec2-offhours", "i-dev").expect("dev, 60 idle hours a week");
+    assert_eq!(f.estimated_monthly_savings, money("50.057143"));
+    assert_eq!((f.action.as_str(), f.confidence.as_str()), ("schedule-stop", "medium"));
+    for part in
+        ["env=dev", "under 5%", "60 h a week", "0.192 an hour (catalog)", "× 730/168 = 50.06"]
+    {
+        assert!(f.evidence.contains(part), "{part:?} in {}", f.evidence);
+    }
+    // t3.medium 0.0416 × 40 (exactly the minimum) × 730/168 = 1,214.72 / 168 = 7.2304761…
+    // → 7.230476; "Staging" matches "staging" in lower case.
+    let f = find(&eval, "ec2-offhours", "i-stage").expect("Staging, 40 idle hours a week");
+    assert_eq!(f.estimated_monthly_savings, money("7.230476"));
+    assert!(f.evidence.contains("0.0416 an hour"), "{}", f.evidence);
+
+    for (id, why) in [
+        ("i-prod", "production: its hours are needed"),
+        ("i-dev-busy", "39.5 idle hours a week < 40"),
+        ("i-dev-idle", "idle all the time: ec2-idle stops it for good"),
+        ("i-dev-short", "7 days of data < 14"),
+        ("i-dev-unmeasured", "idle hours not measured"),
+        ("i-untagged", "no env tag: not known to be non-production"),
+        ("i-dev-stopped", "already stopped"),
+    ] {
+        assert!(find(&eval, "ec2-offhours", id).is_none(), "{why}");
+    }
+    // The hours ec2-offhours leaves to ec2-idle are saved there, in full: 0.192 × 730 = 140.16.
+    let f = find(&eval, "ec2-idle", "i-dev-idle").expect("ec2-idle takes the always-idle one");
+    assert_eq!(f.estimated_monthly_savings, money("140.16"));
+    assert_eq!(eval.insufficient_data.get("ec2-offhours"), Some(&1));
+}
+
+/// Idle hours are counted under 5 % at collection: a stricter threshold cannot use them and the
+/// rule stays silent; a looser one takes them as a lower bound.
+#[test]
+fn ec2_offhours_needs_idle_hours_counted_under_its_threshold() {
+    let mut s = Snapshot::empty(now());
+    s.inventory.instances = vec![tagged("i-dev", "m5.xlarge", Some("dev"))];
+    s.utilization = vec![cpu_util("i-dev", 14, 35.0, Some(60.0))];
+    let run = |config: &str| {
+        let parsed: toml::Table = toml::from_str(config).unwrap();
+        let overrides: std::collections::BTreeMap<String, toml::Table> =
+            parsed.into_iter().map(|(k, v)| (k, v.as_table().cloned().unwrap())).collect();
+        let mut rules = RuleSet::builtin().unwrap();
+        rules.apply_overrides(&overrides, std::path::Path::new("c.toml"), config).unwrap();
+        let engine = Engine::new(rules, Arc::new(PriceCatalog::builtin().unwrap()));
+        engine.evaluate(&s, &[])
+    };
+    let strict = run("[ec2-offhours]\nmax_cpu_percent = 2.0\n");
+    assert!(strict.errors.is_empty(), "{:?}", strict.errors);
+    assert!(find(&strict, "ec2-offhours", "i-dev").is_none());
+    let loose = run("[ec2-offhours]\nmax_cpu_percent = 10.0\nmin_idle_hours_per_week = 60\n");
+    assert!(find(&loose, "ec2-offhours", "i-dev").is_some());
+    let other_tag = run("[ec2-offhours]\ntag_key = \"stage\"\n");
+    assert!(find(&other_tag, "ec2-offhours", "i-dev").is_none());
+}

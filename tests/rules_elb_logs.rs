@@ -252,3 +252,104 @@ fn logs_stale_fires_on_groups_nothing_writes_to() {
     // The unchecked group still gets its retention finding.
     assert!(find(&eval, "logs-no-retention", &id("unchecked")).is_some());
 }
+
+/// A classic load balancer, named as billing names it, with `in_service` of `registered`
+/// instances in service (`None`: health not read).
+fn classic(name: &str, region: &str, registered: u32, in_service: Option<u32>) -> LoadBalancer {
+    LoadBalancer {
+        id: format!("arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/{name}"),
+        name: name.into(),
+        account_id: ACCOUNT.into(),
+        region: region.into(),
+        lb_type: LoadBalancerType::Classic,
+        scheme: "internet-facing".into(),
+        state: "active".into(),
+        create_time: Some(now() - Duration::days(900)),
+        target_groups: Vec::new(),
+        targets: in_service.map(|_| registered),
+        healthy_targets: in_service,
+        tags: full_tags(),
+    }
+}
+
+#[test]
+fn elb_idle_judges_classic_load_balancers_by_instances_in_service_and_requests() {
+    let mut s = Snapshot::empty(now());
+    let lbs = [
+        classic("legacy-orphan", "us-east-1", 2, Some(0)),
+        classic("legacy-quiet", "us-east-1", 2, Some(2)),
+        classic("legacy-eu", "eu-west-1", 1, Some(1)),
+        classic("legacy-busy", "us-east-1", 2, Some(2)),
+        classic("legacy-short", "us-east-1", 2, Some(2)),
+        classic("legacy-unknown", "us-east-1", 2, None),
+    ];
+    for l in &lbs {
+        let (days, requests) = match l.name.as_str() {
+            "legacy-quiet" => (14, 99.0),
+            "legacy-eu" => (14, 3.0),
+            "legacy-busy" => (14, 100.0),
+            "legacy-short" => (5, 0.0),
+            _ => continue,
+        };
+        s.utilization.push(traffic(&l.id, false, days, requests));
+    }
+    s.inventory.load_balancers = lbs.to_vec();
+    let eval = evaluate(&s);
+    let id = |name: &str| lbs.iter().find(|l| l.name == name).unwrap().id.clone();
+
+    // No instance in service, no metrics needed: the classic hour, 0.025 × 730 = 18.25.
+    let f = find(&eval, "elb-idle", &id("legacy-orphan")).expect("no instance in service");
+    assert_eq!(f.estimated_monthly_savings, money("18.25"));
+    assert!(
+        f.evidence.starts_with("classic load balancer (internet-facing), 900 days old; 0 healthy of 2 targets in no target group (instances registered directly);"),
+        "{}",
+        f.evidence
+    );
+    assert!(f.evidence.contains("data processed not included"), "{}", f.evidence);
+    // At most 99 requests on any of 14 days (under 100): 18.25.
+    let f = find(&eval, "elb-idle", &id("legacy-quiet")).expect("quiet classic");
+    assert_eq!(f.estimated_monthly_savings, money("18.25"));
+    assert!(f.evidence.contains("over 14 days measured: 99 requests"), "{}", f.evidence);
+    // eu-west-1's classic hour (not verified in the table): 0.028 × 730 = 20.44.
+    let f = find(&eval, "elb-idle", &id("legacy-eu")).expect("quiet classic in eu-west-1");
+    assert_eq!(f.estimated_monthly_savings, money("20.44"));
+
+    for (name, why) in [
+        ("legacy-busy", "100 requests on its busiest day: not under 100"),
+        ("legacy-short", "instances in service and 5 days of metrics < 7"),
+        ("legacy-unknown", "health not read and no metrics: nothing says idle"),
+    ] {
+        assert!(find(&eval, "elb-idle", &id(name)).is_none(), "{why}");
+    }
+}
+
+/// Billing by ARN names a classic load balancer the way costscope builds its id: the billed
+/// hours and data processed are what deleting it saves.
+#[test]
+fn a_classic_load_balancer_billed_by_arn_saves_its_bill() {
+    let mut s = Snapshot::empty(now());
+    let lb = classic("legacy-billed", "us-east-1", 1, Some(0));
+    let mut csv = String::from(
+        "BilledCost,EffectiveCost,ListCost,BillingCurrency,BillingAccountId,SubAccountId,\
+         ProviderName,ServiceName,RegionId,ResourceId,ResourceType,ChargeCategory,\
+         ChargePeriodStart,ChargePeriodEnd,Tags\n",
+    );
+    // 10 days at 0.70 (0.60 of hours, 0.10 of data processed): 7.00 over 240 h.
+    for day in 1..=10 {
+        csv.push_str(&format!(
+            "0.70,0.70,0.70,USD,{ACCOUNT},{ACCOUNT},AWS,Elastic Load Balancing,us-east-1,{},\
+             LoadBalancer,Usage,2026-10-{day:02}T00:00:00Z,2026-10-{:02}T00:00:00Z,{{}}\n",
+            lb.id,
+            day + 1
+        ));
+    }
+    let billing =
+        read_focus_reader(csv.as_bytes(), Path::new("focus.csv"), FocusOptions::default()).unwrap();
+    s.billing = Some(billing);
+    s.inventory.load_balancers = vec![lb.clone()];
+    let eval = evaluate(&s);
+    let f = find(&eval, "elb-idle", &lb.id).expect("billed classic");
+    // 7.00 × 730 / 240 = 21.2916666… → 21.291667 a 730-hour month.
+    assert_eq!(f.estimated_monthly_savings, money("21.291667"));
+    assert!(f.evidence.contains("from billing (10 days billed)"), "{}", f.evidence);
+}

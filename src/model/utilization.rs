@@ -20,6 +20,14 @@ pub struct UtilizationSummary {
     pub cpu_p95_percent: Option<f64>,
     pub cpu_max_percent: Option<f64>,
     pub memory_p95_percent: Option<f64>,
+    /// EC2: hours whose average CPU was below `idle_cpu_below_percent`, scaled to a 168-hour
+    /// week over the hours measured (idle hours × 168 / hourly points), so 14 days with 80 idle
+    /// hours read 40 a week.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_hours_per_week: Option<f64>,
+    /// The threshold those hours were counted under, so a finding can say what "idle" meant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_cpu_below_percent: Option<f64>,
     pub network_in_bytes_per_day: Option<f64>,
     pub network_out_bytes_per_day: Option<f64>,
     /// NAT gateways and load balancers: bytes processed over the whole window.

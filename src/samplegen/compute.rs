@@ -3,15 +3,17 @@
 //! so that ebs-io-to-gp3, ebs-io1-to-io2 and ebs-low-use fire and have near misses; and the
 //! near misses of ec2-graviton (whose firing is judged over every instance in `evaluate`); and
 //! the account's own AMIs, used by an instance, by a launch template or by nothing, old and young,
-//! so that ami-unused fires and has near misses.
+//! so that ami-unused fires and has near misses; and, for ec2-offhours, the idle hours of a week
+//! of every measured instance, with non-production instances idle nights and weekends and their
+//! near misses.
 
 use std::collections::BTreeSet;
 
 use chrono::Duration;
 
 use super::{
-    Account, Charge, EC2, Expectation, Gen, LOOKBACK_DAYS, Result, SampleError, TagStyle,
-    VolumeSpec, collected_at,
+    Account, Charge, EC2, Expectation, Gen, InstanceSpec, LOOKBACK_DAYS, MB, Result, SampleError,
+    SplitMix64, TagStyle, VolumeSpec, collected_at, util, vol,
 };
 use crate::model::inventory::{
     EbsSnapshot, Image, ImageSnapshot, InstanceState, LaunchTemplate, VolumeState,
@@ -132,6 +134,79 @@ const VOLUMES: [IoVolume; 8] = [
     },
 ];
 
+/// The `env` values ec2-offhours' default parameters read as non-production (lower case).
+pub(super) const NON_PRODUCTION: [&str; 8] =
+    ["dev", "development", "test", "testing", "qa", "stage", "staging", "sandbox"];
+
+/// An instance of the sample for ec2-offhours: its CPU p95 (hundredths of a percent), network
+/// (MB a day in and out), the hours of a week under 5 % CPU, and what the rule must make of it.
+struct OffHours {
+    name: &'static str,
+    account: Account,
+    instance_type: &'static str,
+    p95_centi: u32,
+    net_mb: u64,
+    idle_hours_per_week: f64,
+    fires: bool,
+    why: &'static str,
+}
+
+const OFF_HOURS: [OffHours; 5] = [
+    OffHours {
+        name: "dev-build-box",
+        account: Account::Staging,
+        instance_type: "m5.xlarge",
+        p95_centi: 3_800,
+        net_mb: 400,
+        // Busy 10 hours on weekdays: 168 − 70 = 98 idle hours.
+        idle_hours_per_week: 98.0,
+        fires: true,
+        // 0.192 × 98 × 730/168 = 81.76 a month.
+        why: "env=staging, 98 idle hours a week (nights and weekends)",
+    },
+    OffHours {
+        name: "qa-env-web",
+        account: Account::Staging,
+        instance_type: "t3.large",
+        p95_centi: 2_200,
+        net_mb: 120,
+        idle_hours_per_week: 62.0,
+        fires: true,
+        // 0.0832 × 62 × 730/168 = 22.41 a month.
+        why: "env=staging, 62 idle hours a week",
+    },
+    OffHours {
+        name: "staging-api-2",
+        account: Account::Staging,
+        instance_type: "m5.large",
+        p95_centi: 4_100,
+        net_mb: 900,
+        idle_hours_per_week: 36.0,
+        fires: false,
+        why: "env=staging but 36 idle hours a week < 40",
+    },
+    OffHours {
+        name: "reporting-batch",
+        account: Account::Prod,
+        instance_type: "m5.large",
+        p95_centi: 5_500,
+        net_mb: 300,
+        idle_hours_per_week: 110.0,
+        fires: false,
+        why: "110 idle hours a week, but env=prod",
+    },
+    OffHours {
+        name: "qa-sandbox-idle",
+        account: Account::Staging,
+        instance_type: "t3.medium",
+        p95_centi: 180,
+        net_mb: 0,
+        idle_hours_per_week: 168.0,
+        fires: false,
+        why: "idle all week with no traffic: ec2-idle stops it for good",
+    },
+];
+
 /// How an AMI of the sample is used.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum AmiUse {
@@ -151,6 +226,9 @@ struct Ami {
     fires: bool,
     why: &'static str,
 }
+
+/// The threshold CloudWatch's idle hours are counted under (source/aws/cloudwatch.rs).
+const IDLE_CPU_PERCENT: f64 = 5.0;
 
 const AMIS: [Ami; 5] = [
     Ami {
@@ -206,6 +284,8 @@ impl Gen<'_> {
     /// The EC2 and EBS additions, after every instance exists.
     pub(super) fn compute(&mut self) -> Result<()> {
         self.graviton_near_misses();
+        self.off_hours()?;
+        self.measure_idle_hours();
         self.io_volumes()?;
         self.measure_busy_volumes();
         self.images()
@@ -240,6 +320,68 @@ impl Gen<'_> {
                 io_ops_total: Some(total),
                 ..UtilizationSummary::default()
             });
+        }
+    }
+
+    /// The instances of `OFF_HOURS` in us-east-1, launched a year ago. Their ids and volume ids
+    /// come from a stream of their own, so the rest of the sample does not move.
+    fn off_hours(&mut self) -> Result<()> {
+        let main = std::mem::replace(&mut self.rng, SplitMix64::new(0x0ff_4005));
+        let added = self.add_off_hours();
+        self.rng = main;
+        added
+    }
+
+    fn add_off_hours(&mut self) -> Result<()> {
+        for spec in &OFF_HOURS {
+            let tags = self.named_tags(TagStyle::Full, spec.account, "platform", spec.name);
+            let net = spec.net_mb * MB / 2;
+            let id = self.add_instance(InstanceSpec {
+                account: spec.account,
+                region: "us-east-1",
+                instance_type: spec.instance_type.to_string(),
+                name: spec.name.to_string(),
+                launch: collected_at() - Duration::days(365),
+                stopped_at: None,
+                util: Some(util(spec.p95_centi / 3, spec.p95_centi, spec.p95_centi * 2, net, net)),
+                root: vol("gp3", 30),
+                data: vec![],
+                tags,
+                tag_volumes: true,
+                savings_plan: false,
+            })?;
+            if let Some(u) = self.utilization.iter_mut().find(|u| u.resource_id == id) {
+                u.idle_hours_per_week = Some(spec.idle_hours_per_week);
+                u.idle_cpu_below_percent = Some(IDLE_CPU_PERCENT);
+            }
+            if !spec.fires {
+                self.near("ec2-offhours", &id, &format!("{}: {}", spec.name, spec.why));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every other measured instance gets idle hours in keeping with its CPU, as CloudWatch
+    /// would give them: all 168 when its p95 is under 5 % (95 % of its hours or more are),
+    /// half the week when only its average is, none otherwise. `evaluate` then judges
+    /// ec2-offhours on each of them like the engine does.
+    fn measure_idle_hours(&mut self) {
+        let instances: BTreeSet<&str> =
+            self.inventory.instances.iter().map(|i| i.id.as_str()).collect();
+        for u in self.utilization.iter_mut() {
+            if !instances.contains(u.resource_id.as_str()) || u.idle_hours_per_week.is_some() {
+                continue;
+            }
+            let (Some(avg), Some(p95)) = (u.cpu_avg_percent, u.cpu_p95_percent) else { continue };
+            let hours = if p95 < IDLE_CPU_PERCENT {
+                168.0
+            } else if avg < IDLE_CPU_PERCENT {
+                84.0
+            } else {
+                0.0
+            };
+            u.idle_hours_per_week = Some(hours);
+            u.idle_cpu_below_percent = Some(IDLE_CPU_PERCENT);
         }
     }
 

@@ -1,6 +1,6 @@
-//! The sample's load balancers (ELBv2) and CloudWatch Logs log groups, each in the inventory and
-//! billed by ARN at its price-table price, so that `elb-idle`, `logs-no-retention` and
-//! `logs-stale` fire somewhere and have near misses.
+//! The sample's load balancers (ELBv2 and classic) and CloudWatch Logs log groups, each in the
+//! inventory and billed by ARN at its price-table price, so that `elb-idle`, `logs-no-retention`
+//! and `logs-stale` fire somewhere and have near misses.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -27,6 +27,70 @@ struct Lb {
     capacity_units: i64,
     team: &'static str,
 }
+
+/// One classic load balancer of the sample: where, its name, (instances registered, in
+/// service), requests on the busiest of 14 days, GB processed an hour (billed beside the hour),
+/// and what elb-idle must make of it.
+struct Classic {
+    account: Account,
+    region: &'static str,
+    name: &'static str,
+    instances: (u32, u32),
+    busiest: f64,
+    gb_per_hour: i64,
+    team: &'static str,
+    fires: bool,
+    why: &'static str,
+}
+
+const CLASSIC: [Classic; 4] = [
+    Classic {
+        account: Account::Prod,
+        region: "us-east-1",
+        name: "legacy-www",
+        instances: (2, 0),
+        busiest: 0.0,
+        gb_per_hour: 0,
+        team: "web",
+        fires: true,
+        // 0.025 × 730 = 18.25 a month.
+        why: "classic, 0 of 2 instances in service",
+    },
+    Classic {
+        account: Account::Staging,
+        region: "us-west-2",
+        name: "legacy-admin",
+        instances: (1, 1),
+        busiest: 30.0,
+        gb_per_hour: 0,
+        team: "platform",
+        fires: true,
+        // 0.025 × 730 = 18.25 a month.
+        why: "classic, at most 30 requests a day over 14 days",
+    },
+    Classic {
+        account: Account::Prod,
+        region: "us-east-1",
+        name: "legacy-partner-api",
+        instances: (3, 3),
+        busiest: 45_000.0,
+        gb_per_hour: 2,
+        team: "payments",
+        fires: false,
+        why: "classic, 45,000 requests on its busiest day",
+    },
+    Classic {
+        account: Account::Staging,
+        region: "eu-west-1",
+        name: "legacy-mobile",
+        instances: (2, 2),
+        busiest: 150.0,
+        gb_per_hour: 0,
+        team: "web",
+        fires: false,
+        why: "classic, 150 requests on its busiest day: not under 100",
+    },
+];
 
 /// One log group of the sample.
 struct Group {
@@ -168,6 +232,62 @@ impl Gen<'_> {
                 (false, format!("{busiest} {what} on its busiest day, not under 100"))
             };
             self.expect("elb-idle", &id, "Load Balancer", fires, &why);
+        }
+        self.classic_load_balancers()
+    }
+
+    /// The load balancers of `CLASSIC`, created in 2019, billed by the ARN billing names them
+    /// by (the classic API returns only a name), their hour plus the data they process. Their
+    /// ids take nothing from the random stream, so the rest of the sample does not move.
+    fn classic_load_balancers(&mut self) -> Result<()> {
+        let created = at(2019, 6, 3, 10, 0, 0);
+        for l in &CLASSIC {
+            let full = format!("{}-{}", l.name, l.account.env());
+            let id = format!(
+                "arn:aws:elasticloadbalancing:{}:{}:loadbalancer/{full}",
+                l.region,
+                l.account.id()
+            );
+            let hour = self.service_price("elb", l.region, |t| t.unit(l.region, "classic_hour"))?;
+            let gb = self.service_price("elb", l.region, |t| t.unit(l.region, "classic_gb"))?;
+            let tags = self.named_tags(TagStyle::Full, l.account, l.team, &full);
+            self.bill(
+                &id,
+                &full,
+                ELB,
+                "Load Balancer",
+                l.account,
+                l.region,
+                &tags,
+                Charge::Hourly(hour + gb.times(l.gb_per_hour)),
+                super::month_start(),
+                collected_at(),
+                false,
+            );
+            self.inventory.load_balancers.push(LoadBalancer {
+                id: id.clone(),
+                name: full,
+                account_id: l.account.id().to_string(),
+                region: l.region.to_string(),
+                lb_type: LoadBalancerType::Classic,
+                scheme: "internet-facing".to_string(),
+                state: "active".to_string(),
+                create_time: Some(created),
+                target_groups: Vec::new(),
+                targets: Some(l.instances.0),
+                healthy_targets: Some(l.instances.1),
+                tags,
+            });
+            self.utilization.push(UtilizationSummary {
+                resource_id: id.clone(),
+                lookback_days: LOOKBACK_DAYS,
+                days_covered: LOOKBACK_DAYS,
+                data_points: LOOKBACK_DAYS * 24,
+                requests_day_max: Some(l.busiest),
+                healthy_hosts_max: Some(f64::from(l.instances.1)),
+                ..UtilizationSummary::default()
+            });
+            self.expect("elb-idle", &id, "Load Balancer", l.fires, l.why);
         }
         Ok(())
     }

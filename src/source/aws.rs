@@ -17,6 +17,7 @@ pub mod cost_explorer;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elasticache;
+pub mod elb;
 pub mod elbv2;
 pub mod images;
 pub mod lambda;
@@ -195,12 +196,20 @@ where
 {
     let answers: Vec<Result<Tags, ApiFailure>> =
         futures_util::stream::iter(ids).map(ask).buffered(TAG_CONCURRENCY).collect().await;
+    split_failures(answers)
+}
+
+/// Answers of one call per resource, in order (`None` where the call failed), and the first
+/// failure, counting the others: the same refusal would repeat for each, so it is one warning.
+pub(crate) fn split_failures<T>(
+    answers: Vec<Result<T, ApiFailure>>,
+) -> (Vec<Option<T>>, Option<ApiFailure>) {
     let mut first: Option<ApiFailure> = None;
     let mut failed = 0usize;
-    let tags = answers
+    let values = answers
         .into_iter()
         .map(|a| match a {
-            Ok(tags) => Some(tags),
+            Ok(value) => Some(value),
             Err(e) => {
                 failed += 1;
                 first.get_or_insert(e);
@@ -213,7 +222,7 @@ where
     {
         f.message = format!("{} (and {} more)", f.message, failed - 1);
     }
-    (tags, first)
+    (values, first)
 }
 
 /// What one database service gave in one region: its resources, and what it could not read
@@ -506,6 +515,10 @@ async fn read_region_apis(
         let client = aws_sdk_elasticloadbalancingv2::Client::new(&config);
         elbv2::inventory(&client, account, region).await
     };
+    let elb = async {
+        let client = aws_sdk_elasticloadbalancing::Client::new(&config);
+        elb::inventory(&client, account, region).await
+    };
     let logs = async {
         let client = aws_sdk_cloudwatchlogs::Client::new(&config);
         logs::inventory(&client, account, region).await
@@ -514,7 +527,7 @@ async fn read_region_apis(
         let client = aws_sdk_lambda::Client::new(&config);
         lambda::inventory(&client, account, region).await
     };
-    let (ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda) = tokio::join!(
+    let (ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, elb, logs, lambda) = tokio::join!(
         ec2,
         images,
         rds,
@@ -523,6 +536,7 @@ async fn read_region_apis(
         redshift,
         dynamodb,
         elbv2,
+        elb,
         logs,
         lambda
     );
@@ -532,7 +546,8 @@ async fn read_region_apis(
         (Err(_), Ok(_)) => Ok(ServiceRead::default()),
         (Err(_), Err(e)) => Err(e),
     };
-    for read in [ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, logs, lambda]
+    for read in
+        [ec2, images, rds, elasticache, opensearch, redshift, dynamodb, elbv2, elb, logs, lambda]
     {
         match read {
             Ok(read) => {

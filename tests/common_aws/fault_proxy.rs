@@ -32,14 +32,16 @@ pub const MOTO_SCOPES: [&str; 9] = [
     "lambda",
 ];
 
-/// The SDK's endpoint variables of those services.
-pub const MOTO_ENDPOINT_VARIABLES: [&str; 9] = [
+/// The SDK's endpoint variables of those services (classic and v2 load balancers share the
+/// credential scope `elasticloadbalancing`, each crate its own variable).
+pub const MOTO_ENDPOINT_VARIABLES: [&str; 10] = [
     "AWS_ENDPOINT_URL_COST_EXPLORER",
     "AWS_ENDPOINT_URL_RDS",
     "AWS_ENDPOINT_URL_ELASTICACHE",
     "AWS_ENDPOINT_URL_OPENSEARCH",
     "AWS_ENDPOINT_URL_REDSHIFT",
     "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING",
     "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
     "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS",
     "AWS_ENDPOINT_URL_LAMBDA",

@@ -372,6 +372,20 @@ impl Env {
         value: f64,
         hours: i64,
     ) {
+        self.put_metric_series(region, namespace, metric, dimensions, |_| value, hours);
+    }
+
+    /// Hourly points for the last `hours` whole hours, the value of each from how many hours
+    /// ago it is (1 to `hours`).
+    pub fn put_metric_series(
+        &self,
+        region: &str,
+        namespace: &str,
+        metric: &str,
+        dimensions: &[(&str, &str)],
+        value_at: impl Fn(i64) -> f64,
+        hours: i64,
+    ) {
         let cw = aws_sdk_cloudwatch::Client::new(&self.sdk(region));
         let now = Utc::now().duration_trunc(chrono::Duration::hours(1)).unwrap();
         let datums: Vec<MetricDatum> = (1..=hours)
@@ -386,7 +400,7 @@ impl Env {
                             .collect(),
                     ))
                     .timestamp(aws_sdk_cloudwatch::primitives::DateTime::from_secs(t.timestamp()))
-                    .value(value)
+                    .value(value_at(h))
                     .unit(match metric {
                         "CPUUtilization" => StandardUnit::Percent,
                         "NetworkIn" | "NetworkOut" | "BytesOutToDestination" | "FreeableMemory" => {
@@ -611,6 +625,21 @@ pub fn cost_explorer_results(account: &str) -> serde_json::Value {
             }]
         }
     ])
+}
+
+/// docs/iam-policy.json's actions: all it allows, and those of the statement `sid`.
+pub fn iam_policy_actions(sid: &str) -> (Vec<String>, Vec<String>) {
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/iam-policy.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let actions = |statement: &serde_json::Value| -> Vec<String> {
+        statement["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().into()).collect()
+    };
+    let ours = statements.iter().find(|s| s["Sid"] == sid).unwrap();
+    (statements.iter().flat_map(actions).collect(), actions(ours))
 }
 
 pub fn findings(report: &serde_json::Value) -> Vec<serde_json::Value> {

@@ -940,6 +940,8 @@ pub fn utilization_value(u: Option<&UtilizationSummary>) -> Value {
     put("cpu_p95", u.cpu_p95_percent);
     put("cpu_max", u.cpu_max_percent);
     put("memory_p95", u.memory_p95_percent);
+    put("idle_hours_per_week", u.idle_hours_per_week);
+    put("idle_cpu_below", u.idle_cpu_below_percent);
     put("network_in_mb_per_day", u.network_in_bytes_per_day.map(|b| b / 1e6));
     put("network_out_mb_per_day", u.network_out_bytes_per_day.map(|b| b / 1e6));
     let network = match (u.network_in_bytes_per_day, u.network_out_bytes_per_day) {
@@ -1342,16 +1344,25 @@ fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>
             .map(num)
             .ok_or_else(|| ExecutionError::function_error(name, "no values"))
     });
-    // decimal(x, digits): x as text rounded half to even to `digits` (0–6) decimals, trailing
-    // zeros dropped, for amounts a target names ("1.42 USD/hour").
-    ctx.add_function("decimal", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
-        let name = "decimal";
-        arity(&args, 2, name)?;
-        let x = arg_number(&args, 0, name)?.unwrap_or(f64::NAN);
-        let digits = whole(arg_number(&args, 1, name)?).unwrap_or(0).min(6) as u32;
-        let m = Money::from_f64_rounded(x)
-            .ok_or_else(|| ExecutionError::function_error(name, "not a finite number"))?;
-        Ok(text(&m.round_dp(digits).to_string()))
+    // lower(s): tag values are written by hand ("Dev", "dev", "DEV"); CEL as implemented here
+    // has no lowerAscii.
+    ctx.add_function("lower", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 1, "lower")?;
+        Ok(text(&arg_text(&args, 0, "lower")?.to_lowercase()))
+    });
+    // decimals(x, n): x with up to n decimals (0 to 6), as text; evidence shows two by default,
+    // too few for an hourly price such as 0.0104.
+    ctx.add_function("decimals", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
+        arity(&args, 2, "decimals")?;
+        let x = arg_number(&args, 0, "decimals")?.unwrap_or(f64::NAN);
+        let n = whole(arg_number(&args, 1, "decimals")?).unwrap_or(0).min(6);
+        let shown = format!("{x:.*}", usize::try_from(n).unwrap_or(6));
+        let shown = if shown.contains('.') {
+            shown.trim_end_matches('0').trim_end_matches('.')
+        } else {
+            &shown
+        };
+        Ok(text(shown))
     });
     ctx.add_function("ceil", |Arguments(args): Arguments| -> Result<Value, ExecutionError> {
         arity(&args, 1, "ceil")?;

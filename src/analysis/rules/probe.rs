@@ -40,6 +40,11 @@ fn probe_snapshot() -> Snapshot {
         instance("i-probe-idle", "m5.xlarge", InstanceState::Running),
         instance("i-probe-busy", "m4.xlarge", InstanceState::Running),
         instance("i-probe-stopped", "m5.large", InstanceState::Stopped),
+        // Non-production and idle nights and weekends (ec2-offhours).
+        Instance {
+            tags: [("env".to_string(), "Dev".to_string())].into_iter().collect(),
+            ..instance("i-probe-offhours", "m5.large", InstanceState::Running)
+        },
     ];
     let volume = |id: &str, t: &str, state, iops| Volume {
         id: id.into(),
@@ -105,8 +110,17 @@ fn probe_snapshot() -> Snapshot {
         bytes_processed: Some(1e6),
         ..Default::default()
     };
-    s.utilization =
-        vec![util("i-probe-idle", 1.0), util("i-probe-busy", 20.0), util("nat-probe", 0.0)];
+    let offhours = UtilizationSummary {
+        idle_hours_per_week: Some(100.0),
+        idle_cpu_below_percent: Some(5.0),
+        ..util("i-probe-offhours", 30.0)
+    };
+    s.utilization = vec![
+        util("i-probe-idle", 1.0),
+        util("i-probe-busy", 20.0),
+        util("nat-probe", 0.0),
+        offhours,
+    ];
     databases(&mut s, &account, &region);
     for (id, connections) in
         [("db-probe-idle", 0.0), ("db-probe-busy", 40.0), ("db-probe-aurora", 0.0)]
@@ -531,7 +545,7 @@ mod tests {
     }
 
     /// The probe is only worth its name if every rule's savings and evidence run: each
-    /// database rule (and ami-unused) fires on it.
+    /// database rule (and ami-unused, ec2-offhours) fires on it.
     #[test]
     fn every_database_rule_fires_on_the_probe() {
         let engine =
@@ -555,6 +569,7 @@ mod tests {
             "lambda-unused",
             "s3-no-lifecycle",
             "ami-unused",
+            "ec2-offhours",
         ] {
             assert!(
                 eval.findings.iter().any(|f| f.rule_id == rule),

@@ -82,6 +82,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("lambda-unused.toml", include_str!("../../../rules/pack/lambda-unused.toml")),
     ("s3-no-lifecycle.toml", include_str!("../../../rules/pack/s3-no-lifecycle.toml")),
     ("ami-unused.toml", include_str!("../../../rules/pack/ami-unused.toml")),
+    ("ec2-offhours.toml", include_str!("../../../rules/pack/ec2-offhours.toml")),
 ];
 
 /// Why a rule file or a rule override is unusable. Names the file, the line and the field.

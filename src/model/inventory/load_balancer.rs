@@ -1,5 +1,5 @@
-//! Elastic Load Balancing v2 load balancers: application, network and gateway. Classic load
-//! balancers (the 2012 API) are not read.
+//! Elastic Load Balancing load balancers: application, network and gateway (v2), and classic
+//! ones (the 2012 API), which route to registered instances instead of target groups.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ pub enum LoadBalancerType {
     Application,
     Network,
     Gateway,
+    Classic,
 }
 
 impl LoadBalancerType {
@@ -21,6 +22,7 @@ impl LoadBalancerType {
             LoadBalancerType::Application => "application",
             LoadBalancerType::Network => "network",
             LoadBalancerType::Gateway => "gateway",
+            LoadBalancerType::Classic => "classic",
         }
     }
 }
@@ -28,7 +30,9 @@ impl LoadBalancerType {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoadBalancer {
-    /// The ARN (`arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>`).
+    /// The ARN (`arn:aws:elasticloadbalancing:<region>:<account>:loadbalancer/app/<name>/<id>`;
+    /// a classic load balancer's `…:loadbalancer/<name>`, which its API does not return but
+    /// billing names it by).
     pub id: String,
     pub name: String,
     pub account_id: String,
@@ -38,14 +42,15 @@ pub struct LoadBalancer {
     /// `internet-facing` or `internal`.
     #[serde(default)]
     pub scheme: String,
-    /// `active`, `provisioning`, `active_impaired`, `failed`.
+    /// `active`, `provisioning`, `active_impaired`, `failed`; a classic load balancer has no
+    /// state and reads `active` while it exists.
     pub state: String,
     pub create_time: Option<DateTime<Utc>>,
     /// The ARNs of the target groups that route to it.
     #[serde(default)]
     pub target_groups: Vec<String>,
-    /// Targets registered in its target groups, and how many of them were healthy; `None`
-    /// when target health could not be read.
+    /// Targets registered in its target groups (a classic load balancer's instances), and how
+    /// many of them were healthy (`InService`); `None` when target health could not be read.
     #[serde(default)]
     pub targets: Option<u32>,
     #[serde(default)]
@@ -55,7 +60,8 @@ pub struct LoadBalancer {
 }
 
 impl LoadBalancer {
-    /// CloudWatch's LoadBalancer dimension: the ARN after `loadbalancer/` (`app/<name>/<id>`).
+    /// CloudWatch's LoadBalancer dimension: the ARN after `loadbalancer/` (`app/<name>/<id>`);
+    /// for a classic load balancer its name (AWS/ELB's LoadBalancerName).
     pub fn metric_dimension(&self) -> Option<&str> {
         self.id.split_once(":loadbalancer/").map(|(_, rest)| rest).filter(|r| !r.is_empty())
     }
@@ -91,5 +97,11 @@ mod tests {
         let tg = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/73e2d6bc24d8a067";
         assert_eq!(target_group_dimension(tg), Some("targetgroup/web/73e2d6bc24d8a067"));
         assert_eq!(target_group_dimension("arn:aws:s3:::bucket"), None);
+        let classic = LoadBalancer {
+            id: "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/legacy-web".into(),
+            lb_type: LoadBalancerType::Classic,
+            ..lb
+        };
+        assert_eq!(classic.metric_dimension(), Some("legacy-web"));
     }
 }

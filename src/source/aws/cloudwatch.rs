@@ -1,9 +1,11 @@
 //! CloudWatch utilization of one region, in batches of up to 500 queries per GetMetricData
-//! call, hourly over the lookback: CPU (average and maximum) and network per instance, bytes
+//! call, hourly over the lookback: CPU (average, maximum, and the idle hours of a week) and
+//! network per instance, bytes
 //! through each NAT gateway, and for the databases CPU, connections, RDS freeable memory,
 //! OpenSearch search and indexing rates, DynamoDB consumed capacity, EBS read and write operations
 //! of attached volumes; for load balancers requests (ALB) or new flows (NLB), bytes processed and
-//! healthy hosts per target group. Summaries are keyed by the resource's inventory id (the ARN for
+//! healthy hosts per target group, for classic load balancers requests and healthy hosts
+//! (AWS/ELB, by LoadBalancerName). Summaries are keyed by the resource's inventory id (the ARN for
 //! databases, load balancers, functions and buckets), whatever dimension CloudWatch names it by.
 //! Lambda functions (invocations, errors, duration) are read hourly too; S3 buckets daily, the
 //! only period their storage metrics have.
@@ -29,6 +31,12 @@ const HOUR: i32 = 3600;
 /// within the SDK's 60 s timeout for four volumes.
 const VOLUME_PERIOD: i32 = HOUR;
 
+/// An instance hour whose average CPU is below this is an idle hour (ec2-offhours). Fixed at
+/// collection, since the snapshot keeps summaries, not the hourly series; it is written beside
+/// the count so a rule asking for a stricter threshold can tell it was not measured that way.
+pub const IDLE_CPU_PERCENT: f64 = 5.0;
+const HOURS_PER_WEEK: f64 = 168.0;
+
 /// A resource CloudWatch names otherwise than the inventory does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Named {
@@ -45,12 +53,13 @@ pub struct CacheNodes {
     pub node_ids: Vec<String>,
 }
 
-/// An application or network load balancer: CloudWatch's LoadBalancer dimension and the
-/// TargetGroup dimension of each of its target groups.
+/// An application, network or classic load balancer: CloudWatch's LoadBalancer dimension (a
+/// classic one's LoadBalancerName) and the TargetGroup dimension of each of its target groups.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Balancer {
     pub id: String,
     pub network: bool,
+    pub classic: bool,
     pub name: String,
     pub target_groups: Vec<String>,
 }
@@ -78,8 +87,8 @@ pub struct Targets {
 impl Targets {
     /// What of one region's inventory can have metrics: running instances, available NAT
     /// gateways, DB instances that are not stopped, Redshift clusters that are not paused, every
-    /// cache, domain and table, and application and network load balancers (gateway load
-    /// balancers publish under AWS/GatewayELB, not read).
+    /// cache, domain and table, and application, network and classic load balancers (gateway
+    /// load balancers publish under AWS/GatewayELB, not read).
     pub fn of(inventory: &Inventory, account_id: &str) -> Targets {
         let named = |id: &str, name: &str| Named { id: id.to_string(), name: name.to_string() };
         Targets {
@@ -138,6 +147,7 @@ impl Targets {
                     Some(Balancer {
                         id: l.id.clone(),
                         network: l.lb_type == LoadBalancerType::Network,
+                        classic: l.lb_type == LoadBalancerType::Classic,
                         name: l.metric_dimension()?.to_string(),
                         target_groups: l
                             .target_groups
@@ -244,6 +254,7 @@ enum Kind {
     Volume,
     AppBalancer,
     NetBalancer,
+    ClassicBalancer,
     Function,
     Bucket,
 }
@@ -319,6 +330,12 @@ fn series(kind: Kind) -> &'static [(Signal, &'static str, &'static str)] {
         Kind::NetBalancer => &[
             (Signal::NewFlows, "NewFlowCount", "Sum"),
             (Signal::ProcessedBytes, "ProcessedBytes", "Sum"),
+        ],
+        // A classic load balancer publishes HealthyHostCount per load balancer (and per zone),
+        // not per target group: asked beside its requests.
+        Kind::ClassicBalancer => &[
+            (Signal::Requests, "RequestCount", "Sum"),
+            (Signal::HealthyHosts, "HealthyHostCount", "Maximum"),
         ],
         // Duration's Sum rather than its Average: the GB-seconds billed follow the total, and
         // an average would need weighting by each hour's invocations.
@@ -402,7 +419,11 @@ fn asks(targets: &Targets) -> (Vec<(String, Kind)>, Vec<Ask>) {
     for id in &targets.volumes {
         add(id, Kind::Volume, "AWS/EBS", vec![vec![("VolumeId", id.clone())]]);
     }
-    for b in &targets.load_balancers {
+    for b in targets.load_balancers.iter().filter(|b| b.classic) {
+        let dims = vec![vec![("LoadBalancerName", b.name.clone())]];
+        add(&b.id, Kind::ClassicBalancer, "AWS/ELB", dims);
+    }
+    for b in targets.load_balancers.iter().filter(|b| !b.classic) {
         let (kind, namespace) = if b.network {
             (Kind::NetBalancer, "AWS/NetworkELB")
         } else {
@@ -528,19 +549,26 @@ fn summary(
 ) -> UtilizationSummary {
     let get = |s: Signal| signals.get(&s).map(Vec::as_slice).unwrap_or(&[]);
     match kind {
-        Kind::Instance => instance_summary(
-            id,
-            get(Signal::CpuAverage),
-            get(Signal::CpuMaximum),
-            get(Signal::NetworkIn),
-            get(Signal::NetworkOut),
-            lookback_days,
-        ),
+        Kind::Instance => {
+            let mut s = instance_summary(
+                id,
+                get(Signal::CpuAverage),
+                get(Signal::CpuMaximum),
+                get(Signal::NetworkIn),
+                get(Signal::NetworkOut),
+                lookback_days,
+            );
+            s.idle_hours_per_week = idle_hours_per_week(get(Signal::CpuAverage), IDLE_CPU_PERCENT);
+            s.idle_cpu_below_percent = s.idle_hours_per_week.map(|_| IDLE_CPU_PERCENT);
+            s
+        }
         Kind::NatGateway => nat_summary(id, get(Signal::BytesOut), lookback_days),
         Kind::Volume => {
             volume_summary(id, get(Signal::ReadOps), get(Signal::WriteOps), lookback_days)
         }
-        Kind::AppBalancer | Kind::NetBalancer => balancer_summary(id, kind, &get, lookback_days),
+        Kind::AppBalancer | Kind::NetBalancer | Kind::ClassicBalancer => {
+            balancer_summary(id, kind, &get, lookback_days)
+        }
         Kind::Function => function_summary(id, &get, lookback_days),
         Kind::Bucket => bucket_summary(id, &get, lookback_days),
         _ => service_summary(id, kind, &get, lookback_days),
@@ -639,6 +667,18 @@ fn per_day(points: &[(DateTime<Utc>, f64)]) -> Option<f64> {
     (days > 0).then(|| points.iter().map(|(_, v)| v).sum::<f64>() / f64::from(days))
 }
 
+/// Hours whose average CPU is below `threshold`, per 168-hour week of the hours measured. An
+/// hour without a point (the instance was stopped, or CloudWatch has a gap) is neither idle nor
+/// busy: the week is scaled from the hours seen, so a stop-start schedule already in place does
+/// not count as idle time to save.
+fn idle_hours_per_week(cpu_average: &[(DateTime<Utc>, f64)], threshold: f64) -> Option<f64> {
+    if cpu_average.is_empty() {
+        return None;
+    }
+    let idle = cpu_average.iter().filter(|(_, v)| *v < threshold).count();
+    Some(idle as f64 * HOURS_PER_WEEK / cpu_average.len() as f64)
+}
+
 fn instance_summary(
     id: &str,
     cpu_average: &[(DateTime<Utc>, f64)],
@@ -692,7 +732,7 @@ fn balancer_summary<'a>(
         days_covered: days,
         data_points: u32::try_from(hours.len()).unwrap_or(u32::MAX),
         bytes_processed: sum(get(Signal::ProcessedBytes)),
-        requests_day_max: day_max.filter(|_| kind == Kind::AppBalancer),
+        requests_day_max: day_max.filter(|_| kind != Kind::NetBalancer),
         new_flows_day_max: day_max.filter(|_| kind == Kind::NetBalancer),
         healthy_hosts_max: max(get(Signal::HealthyHosts)),
         ..Default::default()
@@ -820,6 +860,26 @@ mod tests {
     }
 
     #[test]
+    fn idle_hours_are_counted_below_the_threshold_and_scaled_to_a_week() {
+        // 336 hours (14 days): 80 under 5 % read 40 idle hours a week.
+        let cpu: Vec<_> =
+            (0..336u32).map(|h| at(1 + h / 24, h % 24, if h < 80 { 1.5 } else { 30.0 })).collect();
+        assert_eq!(idle_hours_per_week(&cpu, 5.0), Some(40.0));
+        // Exactly at the threshold is not idle.
+        assert_eq!(idle_hours_per_week(&[at(1, 0, 5.0), at(1, 1, 4.9)], 5.0), Some(84.0));
+        assert_eq!(idle_hours_per_week(&[], 5.0), None);
+        let signals: HashMap<Signal, Points> =
+            [(Signal::CpuAverage, cpu.clone())].into_iter().collect();
+        let s = summary("i-1", Kind::Instance, &signals, 14);
+        assert_eq!((s.idle_hours_per_week, s.idle_cpu_below_percent), (Some(40.0), Some(5.0)));
+        // Not measured is absent, never zero; databases do not carry it.
+        let s = summary("i-2", Kind::Instance, &HashMap::new(), 14);
+        assert_eq!((s.idle_hours_per_week, s.idle_cpu_below_percent), (None, None));
+        let s = summary("arn:db", Kind::Database, &signals, 14);
+        assert_eq!(s.idle_hours_per_week, None);
+    }
+
+    #[test]
     fn nat_summary_sums_bytes_over_the_window() {
         let s = nat_summary("nat-1", &[at(1, 0, 5e8), at(3, 0, 5e8)], 14);
         assert_eq!((s.bytes_processed, s.days_covered, s.data_points), (Some(1e9), 2, 2));
@@ -944,6 +1004,7 @@ mod tests {
             load_balancers: vec![Balancer {
                 id: "arn:lb".into(),
                 network: false,
+                classic: false,
                 name: "app/web/1".into(),
                 target_groups: vec!["targetgroup/a/1".into(), "targetgroup/b/2".into()],
             }],
@@ -983,6 +1044,40 @@ mod tests {
         // Nothing measured: absent, never zero.
         let s = summary("arn:nlb", Kind::NetBalancer, &HashMap::new(), 14);
         assert_eq!((s.days_covered, s.new_flows_day_max), (0, None));
+    }
+
+    /// A classic load balancer is asked under AWS/ELB by its name, healthy hosts beside its
+    /// requests; its busiest day reads as requests.
+    #[test]
+    fn classic_load_balancers_are_asked_by_name_under_aws_elb() {
+        let targets = Targets {
+            load_balancers: vec![Balancer {
+                id: "arn:aws:elasticloadbalancing:us-east-1:1:loadbalancer/legacy".into(),
+                network: false,
+                classic: true,
+                name: "legacy".into(),
+                target_groups: vec![],
+            }],
+            ..Default::default()
+        };
+        let (owners, asks) = asks(&targets);
+        assert_eq!(owners[0].1, Kind::ClassicBalancer);
+        assert!(asks.iter().all(|a| a.namespace == "AWS/ELB"
+            && a.dimensions == [("LoadBalancerName", "legacy".to_string())]));
+        let metrics: Vec<_> = asks.iter().map(|a| (a.metric, a.stat)).collect();
+        assert_eq!(metrics, [("RequestCount", "Sum"), ("HealthyHostCount", "Maximum")]);
+        let clb: HashMap<Signal, Points> = [
+            (Signal::Requests, vec![at(1, 0, 20.0), at(1, 3, 30.0)]),
+            (Signal::HealthyHosts, vec![at(1, 0, 1.0), at(2, 0, 1.0)]),
+        ]
+        .into_iter()
+        .collect();
+        let s = summary("arn:clb", Kind::ClassicBalancer, &clb, 14);
+        assert_eq!(
+            (s.days_covered, s.requests_day_max, s.new_flows_day_max),
+            (2, Some(50.0), None)
+        );
+        assert_eq!(s.healthy_hosts_max, Some(1.0));
     }
 
     /// DynamoDB writes no consumed-capacity points for hours without traffic: a provisioned

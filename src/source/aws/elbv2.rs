@@ -1,14 +1,14 @@
 //! Elastic Load Balancing v2 inventory of one region: application, network and gateway load
 //! balancers (DescribeLoadBalancers, paginated), their tags (DescribeTags, 20 ARNs a call),
 //! their target groups (DescribeTargetGroups per load balancer) and how many targets are
-//! healthy (DescribeTargetHealth per target group). Classic load balancers are not read: they
-//! answer only to the 2012 API, another SDK crate.
+//! healthy (DescribeTargetHealth per target group). Classic load balancers answer only to the
+//! 2012 API, another SDK crate: `elb.rs` reads them.
 
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use futures_util::StreamExt;
 
-use super::{ApiFailure, ServiceRead, fail, non_empty, to_chrono};
+use super::{ApiFailure, ServiceRead, fail, non_empty, split_failures, to_chrono};
 use crate::model::Tags;
 use crate::model::inventory::{Inventory, LoadBalancer, LoadBalancerType};
 
@@ -65,27 +65,13 @@ pub async fn inventory(
         .buffered(TARGET_CONCURRENCY)
         .collect()
         .await;
-    let mut first: Option<ApiFailure> = None;
-    let mut failed = 0usize;
-    for (lb, answer) in lbs.iter_mut().zip(health) {
-        match answer {
-            Ok(t) => {
-                lb.target_groups = t.groups;
-                lb.targets = Some(t.registered);
-                lb.healthy_targets = Some(t.healthy);
-            }
-            Err(e) => {
-                failed += 1;
-                first.get_or_insert(e);
-            }
-        }
+    let (health, failure) = split_failures(health);
+    for (lb, t) in lbs.iter_mut().zip(health).filter_map(|(lb, t)| Some((lb, t?))) {
+        lb.target_groups = t.groups;
+        lb.targets = Some(t.registered);
+        lb.healthy_targets = Some(t.healthy);
     }
-    if let Some(mut f) = first {
-        if failed > 1 {
-            f.message = format!("{} (and {} more)", f.message, failed - 1);
-        }
-        warnings.push(f);
-    }
+    warnings.extend(failure);
     Ok(ServiceRead { inventory: Inventory { load_balancers: lbs, ..Default::default() }, warnings })
 }
 

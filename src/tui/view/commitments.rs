@@ -319,8 +319,8 @@ fn render_coverage(report: &CommitmentsReport, area: Rect, buf: &mut Buffer, the
         let t = crate::tui::widget::truncate;
         lines.push(Line::from(vec![
             Span::raw(format!(
-                "{:<20} {:<12} {:<9} ",
-                t(&safe(service), 20),
+                "{:<21} {:<12} {:<9} ",
+                t(&safe(service), 21),
                 t(&safe(&r.account_id), 12),
                 t(&safe(&r.region), 9)
             )),
@@ -405,7 +405,7 @@ mod tests {
         assert!(text.contains("10-01 ") && text.contains("10-31 "), "{text}");
         // Coverage by service, and what to buy (hand-checked in tests/commitments.rs).
         assert!(text.contains("Elastic Compute Cloud"), "{text}");
-        assert!(text.contains("saves 1,470.67 USD/month"), "{text}");
+        assert!(text.contains("saves 1,578.38 USD/month"), "{text}");
     }
 
     #[test]

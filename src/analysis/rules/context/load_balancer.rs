@@ -5,9 +5,11 @@ use cel_interpreter::Value;
 use super::{Fields, Inputs, ResourceView, days_between, num, shared_text, text, view};
 use crate::analysis::rules::rule::ResourceKind;
 use crate::model::Money;
+use crate::model::inventory::LoadBalancerType;
 use crate::pricing::{HOURS_PER_MONTH, PriceCatalog};
 
-/// The hour of a load balancer of `lb_type` (`application`, `network`, `gateway`) for a month.
+/// The hour of a load balancer of `lb_type` (`application`, `network`, `gateway`, `classic`)
+/// for a month.
 pub fn hours_monthly(catalog: &PriceCatalog, region: &str, lb_type: &str) -> Result<Money, String> {
     catalog
         .services()
@@ -22,14 +24,19 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
     for l in &input.snapshot.inventory.load_balancers {
         let lb_type = l.lb_type.as_str();
         let hours = hours_monthly(input.catalog, &l.region, lb_type);
-        // Billing by ARN carries the hours and the capacity units actually used; the table
-        // only the hours.
+        // Billing by ARN carries the hours and the capacity units (classic: data processed)
+        // actually used; the table only the hours.
+        let usage = if l.lb_type == LoadBalancerType::Classic {
+            "data processed"
+        } else {
+            "capacity units"
+        };
         let cost = input.billed.monthly(&l.id).unwrap_or_else(|| {
             super::catalog_cost(
                 input.catalog,
                 hours.clone(),
                 format!(
-                    "{lb_type} load balancer in {} × {HOURS_PER_MONTH} h; capacity units not included",
+                    "{lb_type} load balancer in {} × {HOURS_PER_MONTH} h; {usage} not included",
                     l.region
                 ),
             )
