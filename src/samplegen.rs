@@ -2142,6 +2142,7 @@ fn cluster_workloads() -> Vec<Workload> {
         name: name.to_string(),
         replicas,
         containers,
+        network: None,
     };
     vec![
         w(

@@ -611,8 +611,10 @@ fn node_cost(n: &crate::analysis::cluster::NodeReport) -> CurrentCost {
 ///   has one (so a node's findings and its instance's findings count once), else
 ///   `cluster/node`;
 /// - `k8s_node` per node group (`r.scope == "node_group"`, resource type `k8s_node_group`);
-/// - `k8s_workload` per container of each workload (`cluster/namespace/Kind/name/container`),
-///   with the cluster's average monthly price of a core and a GiB.
+/// - `k8s_workload` per container of each workload (`cluster/namespace/Kind/name/container`,
+///   `r.scope == "container"`), with the cluster's average monthly price of a core and a GiB;
+/// - `k8s_workload` per workload (`cluster/namespace/Kind/name`, `r.scope == "workload"`), see
+///   [`workload_view`].
 fn cluster_views<'a>(
     snapshot: &'a Snapshot,
     catalog: &PriceCatalog,
@@ -848,9 +850,94 @@ fn cluster_views<'a>(
                 v.resource_type = "k8s_container".to_string();
                 views.push(v);
             }
+            views.push(workload_view(cluster, report, w, &region, no_tags, &no_utilization));
         }
     }
     views
+}
+
+/// `k8s_workload` of `r.scope == "workload"` (resource type `k8s_workload`, id
+/// `cluster/namespace/Kind/name`): the workload as a whole, for rules whose action is the
+/// workload's (scale it to zero), with its pods' network from Prometheus when there is one
+/// (`r.has_network`; the `network_*` fields are absent otherwise, so no data never reads as no
+/// traffic) and the cost of all its requests at the cluster's average unit prices.
+fn workload_view<'a>(
+    cluster: &crate::model::cluster::Cluster,
+    report: &crate::analysis::cluster::ClusterReport,
+    w: &crate::model::cluster::Workload,
+    region: &str,
+    no_tags: &'a Tags,
+    no_utilization: &HashMap<&str, &'a UtilizationSummary>,
+) -> ResourceView<'a> {
+    let workload = format!("{}/{}/{}", w.namespace, w.kind, w.name);
+    let id = format!("{}/{workload}", cluster.name);
+    // Per replica: the sum of its containers' requests.
+    let (cpu_m, memory_bytes) = w.containers.iter().fold((0u64, 0u64), |(cpu, mem), c| {
+        (cpu.saturating_add(c.requests.cpu_millicores), mem.saturating_add(c.requests.memory_bytes))
+    });
+    let mut f = Fields::new();
+    f.insert("id", text(&id));
+    f.insert("scope", text("workload"));
+    f.insert("cluster", text(&cluster.name));
+    f.insert("namespace", text(&w.namespace));
+    f.insert("workload_kind", text(&w.kind));
+    f.insert("name", text(&w.name));
+    f.insert("workload", text(&workload));
+    f.insert("containers", num(w.containers.len() as f64));
+    f.insert("replicas", num(f64::from(w.replicas)));
+    f.insert("cpu_request_m", num(cpu_m as f64));
+    f.insert("memory_request_mib", num(memory_bytes as f64 / MIB));
+    // The containers' usage says nothing about traffic, and a workload view is not sized.
+    f.insert("has_usage", Value::Bool(false));
+    f.insert("has_network", Value::Bool(w.network.is_some()));
+    if let Some(n) = &w.network {
+        f.insert("network_rx_max_bps", num(n.rx_max_bytes_per_second));
+        f.insert("network_tx_max_bps", num(n.tx_max_bytes_per_second));
+        f.insert("network_days", num(n.days));
+        f.insert("network_points", num(n.points as f64));
+    }
+    let hpa = cluster
+        .autoscalers
+        .iter()
+        .find(|a| a.namespace == w.namespace && a.target_kind == w.kind && a.target_name == w.name);
+    f.insert("has_hpa", Value::Bool(hpa.is_some()));
+    f.insert("hpa_min_replicas", num(f64::from(hpa.map_or(0, |a| a.min_replicas))));
+    f.insert("cpu_core_monthly", money_or_null(report.cpu_cost_per_core));
+    f.insert("memory_gib_monthly", money_or_null(report.memory_cost_per_gib));
+    // As for each container: requests × replicas at the cluster's average unit prices, so the
+    // workload costs what its containers' views add up to.
+    let monthly = report.cpu_cost_per_core.zip(report.memory_cost_per_gib).map(|(core, gib)| {
+        let replicas = i128::from(w.replicas);
+        (core.mul_ratio(i128::from(cpu_m) * replicas, 1000)
+            + gib.mul_ratio(i128::from(memory_bytes) * replicas, 1 << 30))
+        .round_dp(crate::model::money::ESTIMATE_DIGITS)
+    });
+    let detail = format!(
+        "{} × requests ({}m CPU, {} MiB) at the cluster's average {} per core and {} per GiB of {} priced node(s)",
+        w.replicas,
+        cpu_m,
+        super::rule::format_number(memory_bytes as f64 / MIB),
+        report.cpu_cost_per_core.map_or("?".into(), |m| m.display_2dp()),
+        report.memory_cost_per_gib.map_or("?".into(), |m| m.display_2dp()),
+        report.nodes_priced
+    );
+    let cost = match monthly {
+        Some(m) => CurrentCost {
+            monthly: Some(m),
+            currency: report.currency.clone(),
+            source: CostSource::Allocated { detail },
+        },
+        None => CurrentCost {
+            monthly: None,
+            currency: report.currency.clone(),
+            source: CostSource::Unknown {
+                reason: format!("no node of cluster {} is priced", cluster.name),
+            },
+        },
+    };
+    let mut v = view(ResourceKind::K8sWorkload, &id, "", region, no_tags, f, no_utilization, cost);
+    v.resource_type = "k8s_workload".to_string();
+    v
 }
 
 #[allow(clippy::too_many_arguments)]

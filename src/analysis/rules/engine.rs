@@ -667,7 +667,8 @@ fn is_missing_price(e: &cel_interpreter::ExecutionError) -> bool {
 }
 
 /// Per resource, the finding with the largest saving stays primary (ties: rule id); the rest
-/// are alternatives, so totals count each resource once.
+/// are alternatives, so totals count each resource once. A Kubernetes container's findings are
+/// alternatives to a finding on its whole workload.
 fn mark_alternatives(findings: &mut [Finding]) {
     let mut best: HashMap<&str, usize> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
@@ -686,7 +687,26 @@ fn mark_alternatives(findings: &mut [Finding]) {
             }
         }
     }
-    let primaries: HashSet<usize> = best.into_values().collect();
+    // A finding on the workload as a whole (scale it to zero) frees every request of its
+    // containers, so their findings (lower a request) are alternatives to it: the same money
+    // would otherwise count twice. Container ids are `<workload id>/<container>`.
+    let whole_workloads: HashSet<&str> = findings
+        .iter()
+        .filter(|f| f.resource_type == "k8s_workload")
+        .map(|f| f.resource_id.as_str())
+        .collect();
+    let covered: HashSet<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.resource_type == "k8s_container"
+                && f.resource_id
+                    .rsplit_once('/')
+                    .is_some_and(|(workload, _)| whole_workloads.contains(workload))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let primaries: HashSet<usize> = best.into_values().filter(|i| !covered.contains(i)).collect();
     for (i, f) in findings.iter_mut().enumerate() {
         f.alternative = !primaries.contains(&i);
     }
