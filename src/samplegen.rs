@@ -2659,6 +2659,7 @@ impl Sample {
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
         g.cluster_volumes_and_load_balancers(&mut cluster);
+        g.cluster_network(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
         snapshot.schema_version = SCHEMA_VERSION;
         snapshot.inventory = std::mem::take(&mut g.inventory);

@@ -10,7 +10,7 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 40] = [
+const DEFAULT_RULES: [&str; 41] = [
     "ami-unused",
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
@@ -31,6 +31,7 @@ const DEFAULT_RULES: [&str; 40] = [
     "k8s-loadbalancer-unused",
     "k8s-node-underutilized",
     "k8s-volume-unclaimed",
+    "k8s-workload-abandoned",
     "k8s-workload-overrequested",
     "lambda-graviton",
     "lambda-overprovisioned-memory",
