@@ -346,7 +346,8 @@ pub fn engine(config: &Config, rules_dir: Option<&Path>) -> anyhow::Result<Engin
         None => PriceCatalog::builtin()?,
     };
     Ok(Engine::new(rules, Arc::new(catalog))
-        .with_cluster_pricing(config.kubernetes.unwrap_or_default()))
+        .with_cluster_pricing(config.kubernetes.unwrap_or_default())
+        .with_storage_class_prices(config.storage_class_prices.clone()))
 }
 
 fn write_rule_list(w: &mut dyn Write, rules: &RuleSet) -> std::io::Result<()> {

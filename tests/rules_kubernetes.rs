@@ -373,3 +373,46 @@ fn k8s_workload_abandoned_misses_traffic_short_history_daemonsets_and_no_data() 
     // Only the three quiet Deployments and StatefulSets.
     assert_eq!(eval.findings.iter().filter(|f| f.rule_id == rule).count(), 3);
 }
+
+// --- [kubernetes.storage_class_prices] --------------------------------------------------------
+
+#[test]
+fn configured_storage_class_prices_price_volumes_before_the_tables() {
+    let mut s = snapshot();
+    let eks = &mut s.clusters[0];
+    // An on-prem Ceph class no table prices, and gp3 at a negotiated price.
+    eks.storage_classes.push(class("ceph-rbd", "rook-ceph.rbd.csi.ceph.com", None));
+    eks.volumes.push(pv("pv-ceph", 120, "ceph-rbd", VolumePhase::Released, "0001-0009-rook-ceph"));
+    let without = evaluate(&s);
+    let rule = "k8s-volume-unclaimed";
+    let f = find(&without, rule, "eks/pv/pv-ceph").unwrap();
+    assert_eq!(f.estimated_monthly_savings, Money::ZERO);
+    assert!(f.evidence.contains("which costscope does not price"), "{}", f.evidence);
+
+    let prices = [("ceph-rbd", "0.045"), ("gp3", "0.07")]
+        .map(|(c, p)| (c.to_string(), money(p)))
+        .into_iter()
+        .collect();
+    let engine =
+        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()))
+            .with_storage_class_prices(prices);
+    let with = engine.evaluate(&s, &[]);
+    assert!(with.errors.is_empty(), "{:?}", with.errors);
+    // 120 GiB × 0.045 = 5.40, and the evidence says where the price came from.
+    let f = find(&with, rule, "eks/pv/pv-ceph").unwrap();
+    assert_eq!(f.estimated_monthly_savings, money("5.4"));
+    assert_eq!(f.current_monthly_cost, Some(money("5.4")));
+    assert!(
+        f.evidence.contains(
+            "from the config (120 GiB of storage class ceph-rbd at 0.045 per GiB-month, \
+             [kubernetes.storage_class_prices])"
+        ),
+        "{}",
+        f.evidence
+    );
+    // gp3 at the configured 0.07 instead of aws.toml's 0.08: 200 GiB × 0.07 = 14.00.
+    let f = find(&with, rule, "vol-0released").unwrap();
+    assert_eq!(f.estimated_monthly_savings, money("14"));
+    // Classes the config does not name keep the tables: io1 40 GiB × 0.125 = 5.00.
+    assert_eq!(find(&with, rule, "vol-0unmounted").unwrap().estimated_monthly_savings, money("5"));
+}

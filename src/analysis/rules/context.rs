@@ -41,6 +41,9 @@ pub enum CostSource {
     /// A share of other resources' costs: a Kubernetes container's requests at its cluster's
     /// average node cost per core and per GiB; `detail` says how.
     Allocated { detail: String },
+    /// A price the user set in `costscope.toml` (a storage class's price per GiB-month), which
+    /// overrides the tables; `detail` says which.
+    Configured { detail: String },
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +69,9 @@ impl CurrentCost {
             }
             (CostSource::Allocated { detail }, Some(m)) => {
                 format!("current cost {} allocated from node costs ({detail})", amount(m))
+            }
+            (CostSource::Configured { detail }, Some(m)) => {
+                format!("current cost {} from the config ({detail})", amount(m))
             }
             (CostSource::Unknown { reason }, _) => format!("current cost unknown: {reason}"),
             (_, None) => "current cost unknown".to_string(),
@@ -228,6 +234,8 @@ struct Inputs<'a, 'b> {
     catalog: &'b PriceCatalog,
     billed: &'b BilledCosts<'a>,
     utilization: &'b HashMap<&'a str, &'a UtilizationSummary>,
+    /// `[kubernetes.storage_class_prices]`: storage class → price per GiB-month.
+    storage_class_prices: &'b BTreeMap<String, Money>,
 }
 
 /// `count` nodes of a service's class on demand for a month, or why there is no price.
@@ -256,6 +264,7 @@ pub fn resource_views<'a>(
     snapshot: &'a Snapshot,
     catalog: &PriceCatalog,
     cluster_pricing: crate::analysis::cluster::CostSplit,
+    storage_class_prices: &BTreeMap<String, Money>,
 ) -> Vec<ResourceView<'a>> {
     let now = snapshot.collected_at;
     let billed = BilledCosts::new(snapshot.billing.as_ref());
@@ -487,7 +496,13 @@ pub fn resource_views<'a>(
         ));
     }
 
-    let input = Inputs { snapshot, catalog, billed: &billed, utilization: &utilization };
+    let input = Inputs {
+        snapshot,
+        catalog,
+        billed: &billed,
+        utilization: &utilization,
+        storage_class_prices,
+    };
     rds::views(&input, &mut views);
     elasticache::views(&input, &mut views);
     opensearch::views(&input, &mut views);
@@ -963,6 +978,7 @@ fn view<'a>(
             CostSource::Catalog { .. } => "catalog",
             CostSource::Unknown { .. } => "unknown",
             CostSource::Allocated { .. } => "allocated",
+            CostSource::Configured { .. } => "configured",
         }),
     );
     ResourceView {

@@ -57,6 +57,8 @@ pub struct Engine {
     catalog: Arc<PriceCatalog>,
     /// How cluster node costs split into CPU and memory (and price unknown nodes, if set).
     cluster_pricing: crate::analysis::cluster::CostSplit,
+    /// Storage class → price per GiB-month, overriding the tables (from `[kubernetes]`).
+    storage_class_prices: BTreeMap<String, crate::model::Money>,
     root: Context<'static>,
     /// Wall time one rule may take over all the resources.
     budget: Duration,
@@ -114,7 +116,14 @@ fn error_text(e: &cel_interpreter::ExecutionError) -> String {
 impl Engine {
     pub fn new(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Engine {
         let root = root_context(catalog.clone());
-        Engine { rules, catalog, cluster_pricing: Default::default(), root, budget: RULE_BUDGET }
+        Engine {
+            rules,
+            catalog,
+            cluster_pricing: Default::default(),
+            storage_class_prices: BTreeMap::new(),
+            root,
+            budget: RULE_BUDGET,
+        }
     }
 
     /// Stops any rule that runs longer than `budget` over the resources (default
@@ -127,6 +136,16 @@ impl Engine {
     /// Uses `pricing` for cluster nodes (from `[kubernetes]` in the config).
     pub fn with_cluster_pricing(mut self, pricing: crate::analysis::cluster::CostSplit) -> Engine {
         self.cluster_pricing = pricing;
+        self
+    }
+
+    /// Prices Kubernetes volumes of these storage classes at these prices per GiB-month
+    /// instead of the tables' (from `[kubernetes.storage_class_prices]` in the config).
+    pub fn with_storage_class_prices(
+        mut self,
+        prices: BTreeMap<String, crate::model::Money>,
+    ) -> Engine {
+        self.storage_class_prices = prices;
         self
     }
 
@@ -167,7 +186,12 @@ impl Engine {
         suppressed: &dyn Fn(&Finding) -> Option<String>,
         threads: usize,
     ) -> Evaluation {
-        let views = resource_views(snapshot, &self.catalog, self.cluster_pricing);
+        let views = resource_views(
+            snapshot,
+            &self.catalog,
+            self.cluster_pricing,
+            &self.storage_class_prices,
+        );
         let required: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
         let required = Value::List(Arc::new(required));

@@ -6,7 +6,8 @@
 //! and the disk's own (`ebs-unattached`) count once; otherwise `cluster/namespace/pvc/name` or
 //! `cluster/pv/name`. Without a bill, the storage class's provisioner and `type` parameter price
 //! it: EBS from the AWS catalog of the cluster's region, GCE persistent disks from
-//! `rules/prices/kubernetes.toml`.
+//! `rules/prices/kubernetes.toml`; a class priced in `[kubernetes.storage_class_prices]` of the
+//! config (an on-prem Ceph class, a class of one's own) at that price, before any table.
 
 use cel_interpreter::Value;
 
@@ -71,6 +72,20 @@ fn priced(
         source: CostSource::Unknown { reason },
     };
     let Some(name) = class else { return unknown("no storage class".into()) };
+    // The user's price knows the class better than its provisioner does, and needs no class
+    // object (the list may have been forbidden).
+    if let Some(per_gib) = input.storage_class_prices.get(name) {
+        return CurrentCost {
+            monthly: Some(per_gib.times(i64::try_from(size).unwrap_or(i64::MAX))),
+            currency: Currency::new(input.catalog.currency()),
+            source: CostSource::Configured {
+                detail: format!(
+                    "{size} GiB of storage class {name} at {per_gib} per GiB-month, \
+                     [kubernetes.storage_class_prices]"
+                ),
+            },
+        };
+    }
     let Some(sc) = cluster.storage_classes.iter().find(|c| c.name == name) else {
         return unknown(format!("storage class {name} was not read"));
     };
