@@ -779,16 +779,8 @@ fn cluster_views<'a>(
             let workload = format!("{}/{}/{}", w.namespace, w.kind, w.name);
             for c in &w.containers {
                 let id = format!("{}/{workload}/{}", cluster.name, c.name);
-                let mut f = Fields::new();
-                f.insert("id", text(&id));
-                f.insert("scope", text("container"));
-                f.insert("cluster", text(&cluster.name));
-                f.insert("namespace", text(&w.namespace));
-                f.insert("workload_kind", text(&w.kind));
-                f.insert("name", text(&w.name));
-                f.insert("workload", text(&workload));
+                let mut f = workload_fields(&cluster.name, w, &id, "container");
                 f.insert("container", text(&c.name));
-                f.insert("replicas", num(f64::from(w.replicas)));
                 f.insert("cpu_request_m", num(c.requests.cpu_millicores as f64));
                 f.insert("memory_request_mib", num(c.requests.memory_bytes as f64 / MIB));
                 f.insert("has_usage", Value::Bool(c.usage.is_some()));
@@ -823,35 +815,13 @@ fn cluster_views<'a>(
                 f.insert("cpu_core_monthly", money_or_null(report.cpu_cost_per_core));
                 f.insert("memory_gib_monthly", money_or_null(report.memory_cost_per_gib));
                 // The container's requests × replicas at the cluster's average unit prices.
-                let monthly =
-                    report.cpu_cost_per_core.zip(report.memory_cost_per_gib).map(|(core, gib)| {
-                        let replicas = i128::from(w.replicas);
-                        (core.mul_ratio(i128::from(c.requests.cpu_millicores) * replicas, 1000)
-                            + gib
-                                .mul_ratio(i128::from(c.requests.memory_bytes) * replicas, 1 << 30))
-                        .round_dp(crate::model::money::ESTIMATE_DIGITS)
-                    });
-                let detail = format!(
-                    "{} × requests at the cluster's average {} per core and {} per GiB of {} priced node(s)",
+                let cost = requests_cost(
+                    report,
+                    &cluster.name,
                     w.replicas,
-                    report.cpu_cost_per_core.map_or("?".into(), |m| m.display_2dp()),
-                    report.memory_cost_per_gib.map_or("?".into(), |m| m.display_2dp()),
-                    report.nodes_priced
+                    c.requests,
+                    format!("{} × requests", w.replicas),
                 );
-                let cost = match monthly {
-                    Some(m) => CurrentCost {
-                        monthly: Some(m),
-                        currency: report.currency.clone(),
-                        source: CostSource::Allocated { detail },
-                    },
-                    None => CurrentCost {
-                        monthly: None,
-                        currency: report.currency.clone(),
-                        source: CostSource::Unknown {
-                            reason: format!("no node of cluster {} is priced", cluster.name),
-                        },
-                    },
-                };
                 let mut v = view(
                     ResourceKind::K8sWorkload,
                     &id,
@@ -869,6 +839,63 @@ fn cluster_views<'a>(
         }
     }
     views
+}
+
+/// The fields every `k8s_workload` view has, whole workload or container: who it is.
+fn workload_fields(
+    cluster: &str,
+    w: &crate::model::cluster::Workload,
+    id: &str,
+    scope: &str,
+) -> Fields {
+    let mut f = Fields::new();
+    f.insert("id", text(id));
+    f.insert("scope", text(scope));
+    f.insert("cluster", text(cluster));
+    f.insert("namespace", text(&w.namespace));
+    f.insert("workload_kind", text(&w.kind));
+    f.insert("name", text(&w.name));
+    f.insert("workload", text(&format!("{}/{}/{}", w.namespace, w.kind, w.name)));
+    f.insert("replicas", num(f64::from(w.replicas)));
+    f
+}
+
+/// What `requests` × `replicas` cost a month at the cluster's average price of a core and of a
+/// GiB (unknown when no node is priced); `what` opens the detail, e.g. "4 × requests".
+fn requests_cost(
+    report: &crate::analysis::cluster::ClusterReport,
+    cluster: &str,
+    replicas: u32,
+    requests: crate::model::cluster::Resources,
+    what: String,
+) -> CurrentCost {
+    let monthly = report.cpu_cost_per_core.zip(report.memory_cost_per_gib).map(|(core, gib)| {
+        let replicas = i128::from(replicas);
+        (core.mul_ratio(i128::from(requests.cpu_millicores) * replicas, 1000)
+            + gib.mul_ratio(i128::from(requests.memory_bytes) * replicas, 1 << 30))
+        .round_dp(crate::model::money::ESTIMATE_DIGITS)
+    });
+    match monthly {
+        Some(m) => CurrentCost {
+            monthly: Some(m),
+            currency: report.currency.clone(),
+            source: CostSource::Allocated {
+                detail: format!(
+                    "{what} at the cluster's average {} per core and {} per GiB of {} priced node(s)",
+                    report.cpu_cost_per_core.map_or("?".into(), |m| m.display_2dp()),
+                    report.memory_cost_per_gib.map_or("?".into(), |m| m.display_2dp()),
+                    report.nodes_priced
+                ),
+            },
+        },
+        None => CurrentCost {
+            monthly: None,
+            currency: report.currency.clone(),
+            source: CostSource::Unknown {
+                reason: format!("no node of cluster {cluster} is priced"),
+            },
+        },
+    }
 }
 
 /// `k8s_workload` of `r.scope == "workload"` (resource type `k8s_workload`, id
@@ -890,16 +917,8 @@ fn workload_view<'a>(
     let (cpu_m, memory_bytes) = w.containers.iter().fold((0u64, 0u64), |(cpu, mem), c| {
         (cpu.saturating_add(c.requests.cpu_millicores), mem.saturating_add(c.requests.memory_bytes))
     });
-    let mut f = Fields::new();
-    f.insert("id", text(&id));
-    f.insert("scope", text("workload"));
-    f.insert("cluster", text(&cluster.name));
-    f.insert("namespace", text(&w.namespace));
-    f.insert("workload_kind", text(&w.kind));
-    f.insert("name", text(&w.name));
-    f.insert("workload", text(&workload));
+    let mut f = workload_fields(&cluster.name, w, &id, "workload");
     f.insert("containers", num(w.containers.len() as f64));
-    f.insert("replicas", num(f64::from(w.replicas)));
     f.insert("cpu_request_m", num(cpu_m as f64));
     f.insert("memory_request_mib", num(memory_bytes as f64 / MIB));
     // The containers' usage says nothing about traffic, and a workload view is not sized.
@@ -921,35 +940,17 @@ fn workload_view<'a>(
     f.insert("memory_gib_monthly", money_or_null(report.memory_cost_per_gib));
     // As for each container: requests × replicas at the cluster's average unit prices, so the
     // workload costs what its containers' views add up to.
-    let monthly = report.cpu_cost_per_core.zip(report.memory_cost_per_gib).map(|(core, gib)| {
-        let replicas = i128::from(w.replicas);
-        (core.mul_ratio(i128::from(cpu_m) * replicas, 1000)
-            + gib.mul_ratio(i128::from(memory_bytes) * replicas, 1 << 30))
-        .round_dp(crate::model::money::ESTIMATE_DIGITS)
-    });
-    let detail = format!(
-        "{} × requests ({}m CPU, {} MiB) at the cluster's average {} per core and {} per GiB of {} priced node(s)",
+    let cost = requests_cost(
+        report,
+        &cluster.name,
         w.replicas,
-        cpu_m,
-        super::rule::format_number(memory_bytes as f64 / MIB),
-        report.cpu_cost_per_core.map_or("?".into(), |m| m.display_2dp()),
-        report.memory_cost_per_gib.map_or("?".into(), |m| m.display_2dp()),
-        report.nodes_priced
+        crate::model::cluster::Resources { cpu_millicores: cpu_m, memory_bytes },
+        format!(
+            "{} × requests ({cpu_m}m CPU, {} MiB)",
+            w.replicas,
+            super::rule::format_number(memory_bytes as f64 / MIB)
+        ),
     );
-    let cost = match monthly {
-        Some(m) => CurrentCost {
-            monthly: Some(m),
-            currency: report.currency.clone(),
-            source: CostSource::Allocated { detail },
-        },
-        None => CurrentCost {
-            monthly: None,
-            currency: report.currency.clone(),
-            source: CostSource::Unknown {
-                reason: format!("no node of cluster {} is priced", cluster.name),
-            },
-        },
-    };
     let mut v = view(ResourceKind::K8sWorkload, &id, "", region, no_tags, f, no_utilization, cost);
     v.resource_type = "k8s_workload".to_string();
     v

@@ -6,10 +6,9 @@
 
 use cel_interpreter::Value;
 
-use super::k8s_cloud::{self, Cloud, no_tags};
-use super::{CostSource, CurrentCost, Fields, Inputs, ResourceView, days_between, num, text, view};
+use super::k8s_cloud::{self, Cloud};
+use super::{Inputs, ResourceView, days_between, num, text};
 use crate::analysis::rules::rule::ResourceKind;
-use crate::model::Currency;
 use crate::model::cluster::LoadBalancerService;
 use crate::pricing::HOURS_PER_MONTH;
 
@@ -40,33 +39,19 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             let cost = input.billed.monthly(&id).unwrap_or_else(|| match kind {
                 Some(kind) => super::catalog_cost(
                     input.catalog,
-                    input
-                        .catalog
-                        .services()
-                        .get("kubernetes")
-                        .and_then(|t| t.unit(&region, &format!("lb_{kind}_hour")))
-                        .map(|h| h.times(HOURS_PER_MONTH))
-                        .map_err(|e| e.to_string()),
+                    k8s_cloud::unit_price(input, "kubernetes", &region, &format!("lb_{kind}_hour"))
+                        .map(|h| h.times(HOURS_PER_MONTH)),
                     format!(
                         "{} load balancer in {region} × {HOURS_PER_MONTH} h, data not included",
                         kind.replace('_', " ")
                     ),
                 ),
-                None => CurrentCost {
-                    monthly: None,
-                    currency: Currency::new(input.catalog.currency()),
-                    source: CostSource::Unknown {
-                        reason: format!(
-                            "the nodes of cluster {} do not say which cloud runs it",
-                            cluster.name
-                        ),
-                    },
-                },
+                None => k8s_cloud::unpriced(
+                    input,
+                    format!("the nodes of cluster {} do not say which cloud runs it", cluster.name),
+                ),
             });
-            let mut f = Fields::new();
-            f.insert("id", text(&id));
-            f.insert("scope", text("service"));
-            f.insert("cluster", text(&cluster.name));
+            let mut f = k8s_cloud::object_fields(&id, "service", cluster);
             f.insert("namespace", text(&s.namespace));
             f.insert("name", text(&s.name));
             f.insert("cloud", text(cloud.as_str()));
@@ -80,14 +65,12 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
                 s.ready_endpoints.map_or(Value::Null, |n| num(f64::from(n))),
             );
             f.insert("age_days", days_between(s.created, now));
-            views.push(view(
+            views.push(k8s_cloud::object_view(
+                input,
                 ResourceKind::K8sLoadBalancer,
                 &id,
-                "",
                 &region,
-                no_tags(),
                 f,
-                input.utilization,
                 cost,
             ));
         }
