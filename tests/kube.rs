@@ -1160,7 +1160,7 @@ fn report_with_prometheus_finds_a_workload_nobody_talks_to() {
     let abandoned: Vec<&Value> =
         findings.iter().filter(|f| f["rule_id"] == "k8s-workload-abandoned").collect();
     // Only coredns: the hostNetwork pods' zeros (etcd, kindnet) are no evidence of quiet.
-    let [f] = abandoned.as_slice() else { panic!("{abandoned:#?}") };
+    let [f] = abandoned.as_slice() else { panic!("{abandoned:#?} {stderr}") };
     assert_eq!(f["resource_id"], "eks-test/kube-system/Deployment/coredns");
     assert_eq!(f["resource_type"], "k8s_workload");
     assert_eq!(f["target"], "0 replicas");
