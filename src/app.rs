@@ -378,7 +378,9 @@ pub fn engine(config: &Config, rules_dir: Option<&Path>) -> anyhow::Result<Engin
         resource_cost: config.resource_cost,
         ..config.kubernetes.unwrap_or_default()
     };
-    Ok(Engine::new(rules, Arc::new(catalog)).with_cluster_pricing(pricing))
+    Ok(Engine::new(rules, Arc::new(catalog))
+        .with_cluster_pricing(pricing)
+        .with_storage_class_prices(config.storage_class_prices.clone()))
 }
 
 fn write_rule_list(w: &mut dyn Write, rules: &RuleSet) -> std::io::Result<()> {

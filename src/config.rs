@@ -70,6 +70,10 @@ struct KubernetesSection {
     ram_per_gib_hour: Option<crate::model::Money>,
     /// How long one request to the API server may take.
     timeout_seconds: Option<TimeoutSeconds>,
+    /// Storage class → price per GiB-month (a quoted decimal), checked in [`storage_prices`]
+    /// so a bad one names its class and line.
+    #[serde(default)]
+    storage_class_prices: BTreeMap<String, toml::Spanned<toml::Value>>,
 }
 
 /// A request timeout in whole seconds, 1 to 3600 (an out-of-range value is an error on its line).
@@ -126,6 +130,9 @@ pub struct Config {
     pub cost_explorer_ttl: Option<std::time::Duration>,
     /// `[kubernetes] timeout_seconds`, when configured.
     pub kube_timeout: Option<std::time::Duration>,
+    /// `[kubernetes.storage_class_prices]`: storage class → price per GiB-month, used before
+    /// the price tables for Kubernetes volumes of that class.
+    pub storage_class_prices: BTreeMap<String, crate::model::Money>,
     /// `[aws] *_timeout_seconds`, the defaults where not configured.
     pub aws_timeouts: Timeouts,
     /// `[billing] resource_cost`: `effective` (default) or `billed`.
@@ -206,11 +213,15 @@ impl Config {
             .as_ref()
             .and_then(|k| k.timeout_seconds)
             .map(|t| std::time::Duration::from_secs(t.0));
-        // A section holding only the timeout says nothing about prices.
+        let storage_class_prices = match &file.kubernetes {
+            Some(k) => storage_prices(&k.storage_class_prices, text, path)?,
+            None => BTreeMap::new(),
+        };
+        // A section holding only the timeout or storage prices says nothing about node prices.
         let prices = file.kubernetes.filter(|k| {
             k.cpu_per_vcpu_hour.is_some()
                 || k.ram_per_gib_hour.is_some()
-                || k.timeout_seconds.is_none()
+                || (k.timeout_seconds.is_none() && k.storage_class_prices.is_empty())
         });
         let kubernetes = prices.map(|k| {
             let default = crate::analysis::cluster::CostSplit::OPENCOST;
@@ -231,6 +242,7 @@ impl Config {
             suppressions,
             kubernetes,
             kube_timeout,
+            storage_class_prices,
             cost_explorer_ttl: file
                 .aws
                 .cache_ttl_hours
@@ -239,6 +251,42 @@ impl Config {
             resource_cost: file.billing.resource_cost,
         })
     }
+}
+
+/// `[kubernetes.storage_class_prices]`: each value an exact, non-negative decimal in quotes
+/// (money is never a float); an error names the file, the line and the class.
+fn storage_prices(
+    raw: &BTreeMap<String, toml::Spanned<toml::Value>>,
+    text: &str,
+    path: &Path,
+) -> Result<BTreeMap<String, crate::model::Money>, ConfigError> {
+    let mut prices = BTreeMap::new();
+    for (class, value) in raw {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: text[..value.span().start.min(text.len())].lines().count().max(1),
+            message: format!("kubernetes.storage_class_prices.{class:?}: {message}"),
+        };
+        if class.trim().is_empty() {
+            return Err(invalid("a storage class name cannot be empty".into()));
+        }
+        let price = match value.get_ref() {
+            toml::Value::String(s) => s
+                .trim()
+                .parse::<crate::model::Money>()
+                .map_err(|e| invalid(format!("{s:?} is not a price per GiB-month ({e})")))?,
+            other => {
+                return Err(invalid(format!(
+                    "write the price per GiB-month as a quoted decimal, e.g. \"0.10\", not {other}"
+                )));
+            }
+        };
+        if price < crate::model::Money::ZERO {
+            return Err(invalid(format!("a price cannot be negative ({price})")));
+        }
+        prices.insert(class.clone(), price);
+    }
+    Ok(prices)
 }
 
 /// `[aws] *_timeout_seconds` over the defaults: each 1 to 3600 seconds, and an attempt no
@@ -334,6 +382,45 @@ mod tests {
             let err = Config::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
             assert!(err.starts_with("c.toml:4:"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn storage_class_prices_are_exact_and_do_not_turn_on_node_pricing() {
+        let cfg = Config::parse(
+            "[kubernetes.storage_class_prices]\nfast-ssd = \"0.17\"\n\"ceph-rbd\" = \"0.045\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let price = |c: &str| cfg.storage_class_prices.get(c).map(|m| m.to_string());
+        assert_eq!(price("fast-ssd").as_deref(), Some("0.17"));
+        assert_eq!(price("ceph-rbd").as_deref(), Some("0.045"));
+        assert_eq!(cfg.kubernetes, None, "node prices stay as without a section");
+        assert!(Config::parse("", Path::new("c.toml")).unwrap().storage_class_prices.is_empty());
+        // Beside node prices in the same section.
+        let both = "[kubernetes]\nram_per_gib_hour = \"0.01\"\n[kubernetes.storage_class_prices]\nx = \"1\"\n";
+        let cfg = Config::parse(both, Path::new("c.toml")).unwrap();
+        assert!(cfg.kubernetes.is_some() && cfg.storage_class_prices.len() == 1);
+        // Bad values name the file, the line and the class.
+        for (bad, why) in [
+            ("0.17", "as a quoted decimal"),
+            ("\"cheap\"", "\"cheap\" is not a price per GiB-month"),
+            ("\"-0.1\"", "cannot be negative"),
+        ] {
+            let text = format!(
+                "[tags]\nrequired = []\n[kubernetes.storage_class_prices]\nfast-ssd = {bad}\n"
+            );
+            let err = Config::parse(&text, Path::new("c.toml")).unwrap_err().to_string();
+            assert!(
+                err.starts_with("c.toml:4: kubernetes.storage_class_prices.\"fast-ssd\": "),
+                "{bad}: {err}"
+            );
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let err =
+            Config::parse("[kubernetes.storage_class_prices]\n\"\" = \"1\"\n", Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.starts_with("c.toml:2:") && err.contains("cannot be empty"), "{err}");
     }
 
     #[test]

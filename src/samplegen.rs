@@ -2175,6 +2175,7 @@ fn cluster_workloads() -> Vec<Workload> {
         name: name.to_string(),
         replicas,
         containers,
+        network: None,
     };
     vec![
         w(
@@ -2706,6 +2707,7 @@ impl Sample {
         let rows = g.rows()?;
         g.batch_node_instances(&mut cluster);
         g.cluster_volumes_and_load_balancers(&mut cluster);
+        g.cluster_network(&mut cluster);
         let mut snapshot = Snapshot::empty(collected_at());
         snapshot.schema_version = SCHEMA_VERSION;
         snapshot.inventory = std::mem::take(&mut g.inventory);

@@ -10,7 +10,7 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 43] = [
+const DEFAULT_RULES: [&str; 44] = [
     "ami-unused",
     "commitment-purchase",
     "commitment-underutilized",
@@ -34,6 +34,7 @@ const DEFAULT_RULES: [&str; 43] = [
     "k8s-loadbalancer-unused",
     "k8s-node-underutilized",
     "k8s-volume-unclaimed",
+    "k8s-workload-abandoned",
     "k8s-workload-overrequested",
     "lambda-graviton",
     "lambda-overprovisioned-memory",
@@ -242,6 +243,33 @@ fn config_overrides_and_user_rules_change_the_findings() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("costscope.toml:2: rules.ec2-idle.max_cpu"));
+}
+
+#[test]
+fn configured_storage_class_prices_price_the_samples_volumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("costscope.toml");
+    // The sample's released 500 GiB gp3 disk is priced from aws.toml (0.08 → 40.00) without it.
+    std::fs::write(&config, "[kubernetes.storage_class_prices]\ngp3 = \"0.05\"\n").unwrap();
+    let text = stdout_of(&["report", "--sample", "--config", config.to_str().unwrap()]);
+    let (_, rows) = csv_rows(&text);
+    let row = rows
+        .iter()
+        .find(|r| {
+            r["rule_id"] == "k8s-volume-unclaimed" && r["resource_id"] == "vol-0c1a5e0d7b3f24a61"
+        })
+        .unwrap();
+    // 500 GiB × 0.05 = 25.
+    assert_eq!(row["estimated_monthly_savings"], "25");
+    assert!(row["evidence"].contains("from the config (500 GiB of storage class gp3 at 0.05"));
+
+    // A float is not a price: the file, the line and the class are named; exit 2.
+    std::fs::write(&config, "[kubernetes.storage_class_prices]\n\n\"fast-ssd\" = 0.17\n").unwrap();
+    costscope().args(["report", "--sample", "--config"]).arg(&config).assert().code(2).stderr(
+        predicate::str::contains(
+            "costscope.toml:3: kubernetes.storage_class_prices.\"fast-ssd\": write the price",
+        ),
+    );
 }
 
 #[test]

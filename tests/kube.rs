@@ -756,6 +756,8 @@ const KINDNET: &str = "kindnet-npdrn";
 #[derive(Clone, Copy, PartialEq)]
 enum PromMode {
     History,
+    /// The history, with coredns quiet on the network (k8s-workload-abandoned fires).
+    Quiet,
     Status500,
     Garbage,
 }
@@ -771,6 +773,19 @@ fn prom_history() -> Vec<(&'static str, &'static str, &'static str, &'static str
         (ETCD, "etcd", "0.02", "41943040", 4032),
         (APISERVER, "kube-apiserver", "0.05", "367001600", 288),
         (KINDNET, "kindnet-cni", "NaN", "+Inf", 4032),
+    ]
+}
+
+/// Network per pod as Prometheus would answer the busiest-5-minute queries: (received B/s,
+/// sent B/s, points). The second coredns replica sends 620 B/s at its busiest, over the
+/// 500 B/s threshold (45 when `quiet`). etcd and kindnet use the host's network: their series
+/// (zeros here) must not make them quiet. kube-proxy has none at all.
+fn prom_network(quiet: bool) -> Vec<(&'static str, &'static str, &'static str, u64)> {
+    vec![
+        (COREDNS_1, "35.5", "40", 4032),
+        (COREDNS_2, "180.25", if quiet { "45" } else { "620" }, 4032),
+        (ETCD, "0", "0", 4032),
+        (KINDNET, "0", "0", 4032),
     ]
 }
 
@@ -805,10 +820,27 @@ fn percent_decode(text: &str) -> String {
 
 /// Answers an instant query from [`prom_history`]: the measure from the function the query
 /// starts with, the pods from its `pod=~"…"` regex.
-fn prom_answer(query: &str) -> Value {
+fn prom_answer(query: &str, quiet: bool) -> Value {
     let regex = query.split("pod=~\"").nth(1).unwrap().split('"').next().unwrap();
     let pods: Vec<String> = regex.split('|').map(|p| p.replace("\\\\", "")).collect();
     let mut result = Vec::new();
+    if query.contains("container_network_") {
+        // Per pod: no container label, as `sum(...) by (pod)` answers.
+        for (pod, rx, tx, points) in prom_network(quiet) {
+            if !pods.iter().any(|p| p == pod) {
+                continue;
+            }
+            let value = if query.starts_with("count_over_time(") {
+                points.to_string()
+            } else if query.contains("container_network_receive_bytes_total") {
+                rx.to_string()
+            } else {
+                tx.to_string()
+            };
+            result.push(json!({"metric": {"pod": pod}, "value": [1_755_000_000.123, value]}));
+        }
+        return json!({"status": "success", "data": {"resultType": "vector", "result": result}});
+    }
     for (pod, container, cpu, memory, points) in prom_history() {
         if !pods.iter().any(|p| p == pod) {
             continue;
@@ -865,7 +897,8 @@ fn serve_prometheus(mode: PromMode) -> PromServer {
             assert!(line.starts_with("POST /api/v1/query "), "{line}");
             log.lock().unwrap().push((auth, query.clone()));
             let (code, body) = match mode {
-                PromMode::History => (200, prom_answer(&query).to_string()),
+                PromMode::History => (200, prom_answer(&query, false).to_string()),
+                PromMode::Quiet => (200, prom_answer(&query, true).to_string()),
                 PromMode::Status500 => (
                     500,
                     json!({"status": "error", "errorType": "internal", "error": "out of memory"})
@@ -922,10 +955,10 @@ fn prometheus_history_replaces_the_single_sample() {
     )
     .unwrap();
 
-    // One namespace with scheduled pods (the Pending pod is not asked for): three queries,
-    // krr's, over 14 days at a 5-minute step, with the token.
+    // One namespace with scheduled pods (the Pending pod is not asked for): six queries,
+    // krr's three and three for the network, over 14 days at a 5-minute step, with the token.
     let requests = prom.requests.lock().unwrap().clone();
-    assert_eq!(requests.len(), 3, "{requests:#?}");
+    assert_eq!(requests.len(), 6, "{requests:#?}");
     for (auth, query) in &requests {
         assert_eq!(auth, "Bearer s3cret-token");
         assert!(query.contains("namespace=\"kube-system\""), "{query}");
@@ -941,6 +974,27 @@ fn prometheus_history_replaces_the_single_sample() {
             .iter()
             .any(|(_, q)| q.starts_with("max_over_time(max(container_memory_working_set_bytes{"))
     );
+    assert!(requests.iter().any(|(_, q)| q.starts_with(
+        "max_over_time(sum(max(rate(container_network_transmit_bytes_total{namespace=\"kube-system\","
+    )));
+
+    // coredns's network: the busiest replica's busiest 5 minutes, received (180.25 B/s) and
+    // sent (620 B/s), over the longer-lived replica's 14 days.
+    let workload = |name: &str| c.cluster.workloads.iter().find(|w| w.name == name).unwrap();
+    assert_eq!(
+        workload("coredns").network,
+        Some(costscope::model::cluster::WorkloadNetwork {
+            rx_max_bytes_per_second: 180.25,
+            tx_max_bytes_per_second: 620.0,
+            days: 14.0,
+            points: 8064,
+        })
+    );
+    // hostNetwork pods: etcd's and kindnet's zeros are the node's business, not quiet pods;
+    // kube-proxy has no series at all. No data is not zero traffic.
+    for name in [ETCD, "kindnet", "kube-proxy"] {
+        assert_eq!(workload(name).network, None, "{name}");
+    }
 
     // coredns: CPU the larger replica p95 (0.0456 → 46m), memory the larger max (90Mi, far
     // above the 6632Ki sample), points of both replicas.
@@ -1045,6 +1099,17 @@ fn report_with_prometheus_has_high_confidence_findings_from_the_history() {
     // No memory request, so the 350Mi max frees nothing: CPU alone.
     assert!((savings(api) - 0.200 * core).abs() < 0.006, "{api:#} {gib}");
 
+    // coredns sends 620 B/s at its busiest: not abandoned.
+    assert!(
+        !report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["rule_id"] == "k8s-workload-abandoned"),
+        "{:#}",
+        report["findings"]
+    );
+
     // Every rule expression, confidence_expr included, evaluated cleanly.
     assert_eq!(report["warnings"], json!([]), "{}", report["warnings"]);
 
@@ -1080,6 +1145,44 @@ fn report_with_prometheus_has_high_confidence_findings_from_the_history() {
     let (code, later, stderr) = report_json(&["--snapshot", snapshot.to_str().unwrap()], &config);
     assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(later["findings"], report["findings"]);
+}
+
+#[test]
+fn report_with_prometheus_finds_a_workload_nobody_talks_to() {
+    let server = serve(Faults::default());
+    let prom = serve_prometheus(PromMode::Quiet);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kubeconfig(dir.path(), server.port);
+    let (code, report, stderr) =
+        report_json(&["--kube", "--context", CONTEXT, "--prometheus", &prom.url], &config);
+    assert_eq!(code, Some(0), "{stderr}");
+    let findings = report["findings"].as_array().unwrap();
+    let abandoned: Vec<&Value> =
+        findings.iter().filter(|f| f["rule_id"] == "k8s-workload-abandoned").collect();
+    // Only coredns: the hostNetwork pods' zeros (etcd, kindnet) are no evidence of quiet.
+    let [f] = abandoned.as_slice() else { panic!("{abandoned:#?} {stderr}") };
+    assert_eq!(f["resource_id"], "eks-test/kube-system/Deployment/coredns");
+    assert_eq!(f["resource_type"], "k8s_workload");
+    assert_eq!(f["target"], "0 replicas");
+    let evidence = f["evidence"].as_str().unwrap();
+    assert!(
+        evidence.contains(
+            "its busiest pod received at most 180.25 B/s and sent at most 45 B/s (busiest 5 \
+             minutes over 14 days from Prometheus, 8064 points; threshold 500 B/s); 2 replica(s) \
+             request 100m CPU and 70Mi each"
+        ),
+        "{evidence}"
+    );
+    // 2 replicas × (0.1 core × the cluster's price of a core + 70/1024 GiB × its price of a GiB).
+    let price =
+        |key: &str| -> f64 { report["clusters"][0][key].as_str().unwrap().parse().unwrap() };
+    let expected =
+        2.0 * (0.1 * price("cpu_cost_per_core") + 70.0 / 1024.0 * price("memory_cost_per_gib"));
+    let savings: f64 = f["estimated_monthly_savings"].as_str().unwrap().parse().unwrap();
+    assert!((savings - expected).abs() < 1e-5, "{savings} vs {expected}");
+    // Its container's request finding frees part of the same money: an alternative now.
+    let container = finding(&report, "eks-test/kube-system/Deployment/coredns/coredns");
+    assert_eq!(container["alternative"], true);
 }
 
 /// A Prometheus that fails: the run still reports from metrics-server, warns naming the URL
@@ -1141,7 +1244,8 @@ fn a_silent_prometheus_times_out() {
         HistoryConfig { timeout: std::time::Duration::from_millis(200), ..history_config(&url) };
     let history = costscope::source::prometheus::fetch_blocking(&config, &pods, None);
     assert!(history.containers.is_empty());
-    assert_eq!(history.failures.len(), 3, "{:?}", history.failures);
+    assert!(history.pods.is_empty());
+    assert_eq!(history.failures.len(), 6, "{:?}", history.failures);
     assert!(
         history.failures.iter().all(|f| f == "no answer within 0.2 s"),
         "{:?}",

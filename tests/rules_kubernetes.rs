@@ -224,6 +224,7 @@ fn web(name: &str, cpu_request: u64) -> costscope::model::cluster::Workload {
             usage: Some(Resources { cpu_millicores: 300, memory_bytes: 200 << 20 }),
             usage_source: Some(UsageSource::MetricsServer { samples: 4 }),
         }],
+        network: None,
     }
 }
 
@@ -263,4 +264,155 @@ fn k8s_workload_overrequested_sizes_autoscaled_workloads_at_the_hpa_target() {
     // Near miss: 450m requested is within 25 % of 428.57m: not over-requested for its HPA
     // (without one, 450m against 300m used would fire).
     assert!(find(&eval, rule, "eks/web/Deployment/front/app").is_none());
+}
+
+// --- k8s-workload-abandoned ---------------------------------------------------------------
+
+/// Quiet traffic over `days`: the busiest pod's busiest 5 minutes, received and sent.
+fn network(rx: f64, tx: f64, days: f64) -> Option<costscope::model::cluster::WorkloadNetwork> {
+    Some(costscope::model::cluster::WorkloadNetwork {
+        rx_max_bytes_per_second: rx,
+        tx_max_bytes_per_second: tx,
+        days,
+        points: (days * 288.0) as u64 * 2,
+    })
+}
+
+/// Two replicas of an app (250m, 512Mi) and a sidecar (50m, 64Mi): 300m and 576Mi a replica.
+fn legacy(kind: &str, name: &str) -> costscope::model::cluster::Workload {
+    use costscope::model::cluster::{ContainerResources, Workload};
+    let c = |name: &str, cpu, mib: u64| ContainerResources {
+        name: name.into(),
+        requests: Resources { cpu_millicores: cpu, memory_bytes: mib << 20 },
+        ..Default::default()
+    };
+    Workload {
+        namespace: "legacy".into(),
+        kind: kind.into(),
+        name: name.into(),
+        replicas: 2,
+        containers: vec![c("app", 250, 512), c("sidecar", 50, 64)],
+        network: network(120.0, 300.0, 14.0),
+    }
+}
+
+/// The EKS cluster on one m5.large (0.096 × 730 = 70.08 a month): 45.620768 of it is CPU
+/// (OpenCost's ratio, 2 × 0.031611 / 0.097118), so a core costs 22.810384 and a GiB
+/// (70.08 − 45.620768) / 8 = 3.057404 a month.
+fn quiet_cluster() -> Snapshot {
+    let mut s = snapshot();
+    let eks = &mut s.clusters[0];
+    eks.nodes[0].instance_type = Some("m5.large".into());
+    let mut busy_tx = legacy("Deployment", "busy-tx");
+    busy_tx.network = network(120.0, 520.0, 14.0);
+    let mut short = legacy("Deployment", "six-days");
+    short.network = network(10.0, 10.0, 6.0);
+    let mut unmeasured = legacy("Deployment", "unmeasured");
+    unmeasured.network = None;
+    let mut idle_api = web("idle-api", 1000);
+    idle_api.network = network(0.0, 0.0, 14.0);
+    eks.workloads = vec![
+        legacy("Deployment", "reports-v1"),
+        legacy("StatefulSet", "old-queue"),
+        legacy("DaemonSet", "agent"),
+        busy_tx,
+        short,
+        unmeasured,
+        idle_api,
+    ];
+    eks.autoscalers = vec![hpa("idle-api", 70)];
+    s
+}
+
+#[test]
+fn k8s_workload_abandoned_fires_on_quiet_deployments_and_statefulsets() {
+    let eval = evaluate(&quiet_cluster());
+    let rule = "k8s-workload-abandoned";
+    // 2 replicas × (0.3 core × 22.810384 + 0.5625 GiB × 3.057404)
+    //   = 13.6862304 + 3.4395795 = 17.1258099 → 17.12581 (6 decimals, as every estimate).
+    for id in ["eks/legacy/Deployment/reports-v1", "eks/legacy/StatefulSet/old-queue"] {
+        let f = find(&eval, rule, id).unwrap_or_else(|| panic!("{id} did not fire"));
+        assert_eq!(f.estimated_monthly_savings, money("17.12581"), "{id}");
+        assert_eq!(f.current_monthly_cost, Some(money("17.12581")));
+        assert_eq!(f.resource_type, "k8s_workload");
+        assert_eq!(f.target.as_deref(), Some("0 replicas"));
+        assert!(!f.alternative);
+    }
+    let f = find(&eval, rule, "eks/legacy/Deployment/reports-v1").unwrap();
+    assert!(
+        f.evidence.contains(
+            "legacy/Deployment/reports-v1 in eks: its busiest pod received at most 120 B/s and \
+             sent at most 300 B/s (busiest 5 minutes over 14 days from Prometheus, 8064 points; \
+             threshold 500 B/s); 2 replica(s) request 300m CPU and 576Mi each"
+        ),
+        "{}",
+        f.evidence
+    );
+    // 4 replicas × (1 core × 22.810384 + 0.25 GiB × 3.057404) = 4 × 23.574735 = 94.29894. Its
+    // container's k8s-workload-overrequested finding frees part of the same requests: it stays
+    // listed, as an alternative, and the totals count the workload once.
+    let f = find(&eval, rule, "eks/web/Deployment/idle-api").unwrap();
+    assert_eq!(f.estimated_monthly_savings, money("94.29894"));
+    assert!(f.evidence.contains("its HPA keeps at least 2 replica(s): remove it too"));
+    let container = find(&eval, "k8s-workload-overrequested", "eks/web/Deployment/idle-api/app");
+    assert!(container.unwrap().alternative, "covered by the workload's finding");
+}
+
+#[test]
+fn k8s_workload_abandoned_misses_traffic_short_history_daemonsets_and_no_data() {
+    let eval = evaluate(&quiet_cluster());
+    let rule = "k8s-workload-abandoned";
+    // 520 B/s sent at its busiest is over 500; 6 days are under the 7 asked; a DaemonSet runs
+    // on every node by design; and a workload Prometheus has no traffic for (no series, or
+    // hostNetwork pods) is not quiet, it is unknown.
+    for name in ["Deployment/busy-tx", "Deployment/six-days", "DaemonSet/agent"] {
+        let id = format!("eks/legacy/{name}");
+        assert!(find(&eval, rule, &id).is_none(), "{id} fired");
+    }
+    assert!(find(&eval, rule, "eks/legacy/Deployment/unmeasured").is_none());
+    // Only the three quiet Deployments and StatefulSets.
+    assert_eq!(eval.findings.iter().filter(|f| f.rule_id == rule).count(), 3);
+}
+
+// --- [kubernetes.storage_class_prices] --------------------------------------------------------
+
+#[test]
+fn configured_storage_class_prices_price_volumes_before_the_tables() {
+    let mut s = snapshot();
+    let eks = &mut s.clusters[0];
+    // An on-prem Ceph class no table prices, and gp3 at a negotiated price.
+    eks.storage_classes.push(class("ceph-rbd", "rook-ceph.rbd.csi.ceph.com", None));
+    eks.volumes.push(pv("pv-ceph", 120, "ceph-rbd", VolumePhase::Released, "0001-0009-rook-ceph"));
+    let without = evaluate(&s);
+    let rule = "k8s-volume-unclaimed";
+    let f = find(&without, rule, "eks/pv/pv-ceph").unwrap();
+    assert_eq!(f.estimated_monthly_savings, Money::ZERO);
+    assert!(f.evidence.contains("which costscope does not price"), "{}", f.evidence);
+
+    let prices = [("ceph-rbd", "0.045"), ("gp3", "0.07")]
+        .map(|(c, p)| (c.to_string(), money(p)))
+        .into_iter()
+        .collect();
+    let engine =
+        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()))
+            .with_storage_class_prices(prices);
+    let with = engine.evaluate(&s, &[]);
+    assert!(with.errors.is_empty(), "{:?}", with.errors);
+    // 120 GiB × 0.045 = 5.40, and the evidence says where the price came from.
+    let f = find(&with, rule, "eks/pv/pv-ceph").unwrap();
+    assert_eq!(f.estimated_monthly_savings, money("5.4"));
+    assert_eq!(f.current_monthly_cost, Some(money("5.4")));
+    assert!(
+        f.evidence.contains(
+            "from the config (120 GiB of storage class ceph-rbd at 0.045 per GiB-month, \
+             [kubernetes.storage_class_prices])"
+        ),
+        "{}",
+        f.evidence
+    );
+    // gp3 at the configured 0.07 instead of aws.toml's 0.08: 200 GiB × 0.07 = 14.00.
+    let f = find(&with, rule, "vol-0released").unwrap();
+    assert_eq!(f.estimated_monthly_savings, money("14"));
+    // Classes the config does not name keep the tables: io1 40 GiB × 0.125 = 5.00.
+    assert_eq!(find(&with, rule, "vol-0unmounted").unwrap().estimated_monthly_savings, money("5"));
 }

@@ -584,6 +584,7 @@ mod tests {
                         res(500, 1),
                         Some(Resources { cpu_millicores: 100, memory_bytes: GIB / 2 }),
                     )],
+                    network: None,
                 },
                 Workload {
                     namespace: "jobs".into(),
@@ -594,6 +595,7 @@ mod tests {
                         container(res(250, 1), Some(res(300, 0))),
                         container(res(250, 0), None),
                     ],
+                    network: None,
                 },
             ],
             ..Default::default()

@@ -66,6 +66,31 @@ pub struct Workload {
     pub name: String,
     pub replicas: u32,
     pub containers: Vec<ContainerResources>,
+    /// What its pods received and sent, from Prometheus (`--prometheus`); absent without it, and
+    /// whenever some scheduled pod has no network series or shares the node's network
+    /// (`hostNetwork`): no data is not zero traffic. Not written when absent, so older snapshots
+    /// read unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<WorkloadNetwork>,
+}
+
+/// A workload's network traffic over the lookback, from cAdvisor's
+/// `container_network_{receive,transmit}_bytes_total` (pod-level series, every interface).
+///
+/// Rates are the *busiest* 5-minute rate of the *busiest* pod: a workload used once a day for
+/// ten minutes is not abandoned, and a 95th percentile would hide that use (5 % of a week is
+/// 8.4 hours). The maximum is the cautious statistic for a rule that scales to zero.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WorkloadNetwork {
+    /// Bytes per second received, the largest 5-minute rate over the lookback of any pod.
+    pub rx_max_bytes_per_second: f64,
+    /// Bytes per second sent, likewise.
+    pub tx_max_bytes_per_second: f64,
+    /// Days the longest-lived pod's series covers within the lookback (one decimal).
+    pub days: f64,
+    /// Points (5-minute steps) of the receive series over all pods.
+    pub points: u64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -1,5 +1,6 @@
 //! The sample cluster's volumes and load balancers: what bills beside its nodes, with the outcome
-//! each Kubernetes volume and load-balancer rule is meant to have. Ids are fixed strings, not
+//! each Kubernetes volume and load-balancer rule is meant to have; and its workloads' network
+//! traffic as `--prometheus` records it, for k8s-workload-abandoned. Ids are fixed strings, not
 //! drawn from the generator's random stream, so adding them leaves every other value as it was.
 //! The EBS disks behind the volumes are priced from the catalog (their account's inventory is
 //! not in the sample, as for the batch nodes).
@@ -11,12 +12,24 @@ use chrono::Duration;
 use super::{CLUSTER_NAME, Gen, collected_at};
 use crate::model::cluster::storage::{ClaimPhase, ClaimRef, VolumePhase};
 use crate::model::cluster::{
-    Cluster, LoadBalancerService, PersistentVolume, StorageClass, VolumeClaim,
+    Cluster, LoadBalancerService, PersistentVolume, StorageClass, VolumeClaim, WorkloadNetwork,
 };
 
 const GIB: u64 = 1 << 30;
 const VOLUME: &str = "k8s-volume-unclaimed";
 const LB: &str = "k8s-loadbalancer-unused";
+const ABANDONED: &str = "k8s-workload-abandoned";
+
+/// The busiest 5-minute rates (B/s) received and sent by the busiest pod, over `days` of a
+/// 14-day lookback, as `--prometheus` records them: 288 five-minute points a day per pod.
+fn traffic(rx: f64, tx: f64, days: f64, pods: u64) -> Option<WorkloadNetwork> {
+    Some(WorkloadNetwork {
+        rx_max_bytes_per_second: rx,
+        tx_max_bytes_per_second: tx,
+        days,
+        points: (days * 288.0).round() as u64 * pods,
+    })
+}
 
 fn class(name: &str, provisioner: &str, ty: Option<&str>, default: bool) -> StorageClass {
     StorageClass {
@@ -102,6 +115,61 @@ fn load_balancer(
 }
 
 impl Gen<'_> {
+    /// The workloads' network, as Prometheus's cAdvisor series give it. The containers keep
+    /// their metrics-server samples (so the sample's rightsizing findings stay as they were);
+    /// only traffic comes from history. The DaemonSets run on the host's network and have none.
+    pub(super) fn cluster_network(&mut self, cluster: &mut Cluster) {
+        let id = |ns: &str, kind: &str, name: &str| format!("{CLUSTER_NAME}/{ns}/{kind}/{name}");
+        // Savings are requests × replicas at the cluster's average price of a core (23.197141)
+        // and of a GiB (3.406915) a month, which the nodes' billing gives.
+        for w in &mut cluster.workloads {
+            let pods = u64::from(w.replicas);
+            w.network = match (w.namespace.as_str(), w.name.as_str()) {
+                ("web", "storefront") => traffic(2_850_000.0, 9_400_000.0, 14.0, pods),
+                ("web", "checkout-api") => traffic(412_000.0, 388_000.0, 14.0, pods),
+                // Redeployed 5 days ago: its pods' series are that young.
+                ("web", "search-frontend") => traffic(210.0, 330.0, 5.0, pods),
+                // Checkout moved its sessions to DynamoDB; the cache still holds 2.8 GiB and
+                // answers only the kubelet's probes.
+                ("data", "redis-cache") => traffic(38.0, 52.5, 14.0, pods),
+                ("data", "kafka") => traffic(6_100_000.0, 6_300_000.0, 14.0, pods),
+                // Waits for work most of the day; its nightly run pulls 48 kB/s at its busiest.
+                ("jobs", "report-worker") => traffic(48_250.0, 1_900.0, 14.0, pods),
+                ("monitoring", "prometheus") => traffic(1_250_000.0, 96_000.0, 14.0, pods),
+                ("kube-system", "coredns") => traffic(8_400.0, 9_100.0, 14.0, pods),
+                _ => None,
+            };
+        }
+        self.expect(
+            ABANDONED,
+            &id("data", "StatefulSet", "redis-cache"),
+            "k8s_workload",
+            true,
+            "38 B/s in, 52.5 B/s out at the busiest for 14 days: 3 × (0.5 × 23.197141 + 4 × 3.406915) = 75.68",
+        );
+        self.expect(
+            ABANDONED,
+            &id("web", "Deployment", "search-frontend"),
+            "k8s_workload",
+            false,
+            "quiet, but 5 days of history (min 7)",
+        );
+        self.expect(
+            ABANDONED,
+            &id("jobs", "Deployment", "report-worker"),
+            "k8s_workload",
+            false,
+            "quiet most of the day, 48250 B/s at its busiest",
+        );
+        self.expect(
+            ABANDONED,
+            &id("monitoring", "DaemonSet", "node-exporter"),
+            "k8s_workload",
+            false,
+            "a DaemonSet on the host network: no traffic of its own",
+        );
+    }
+
     /// Storage classes, volumes, claims and LoadBalancer Services of the sample cluster.
     pub(super) fn cluster_volumes_and_load_balancers(&mut self, cluster: &mut Cluster) {
         cluster.storage_classes = vec![

@@ -19,7 +19,9 @@ use chrono::{DateTime, Utc};
 
 use self::metrics::{NodeUsage, PodUsage};
 use self::pods::{Owner, PodSpec};
-use crate::model::cluster::{Cluster, ContainerResources, Node, Resources, UsageSource, Workload};
+use crate::model::cluster::{
+    Cluster, ContainerResources, Node, Resources, UsageSource, Workload, WorkloadNetwork,
+};
 use crate::model::{SourceState, SourceStatus};
 use crate::source::prometheus::{History, HistoryConfig};
 
@@ -114,9 +116,42 @@ fn from_history(
         longest = longest.max(h.points);
     }
     let usage = Resources { cpu_millicores: cpu?, memory_bytes: memory? };
-    let seconds = longest.saturating_mul(u64::from(history.step_seconds)) as f64;
+    Some((usage, points, days_covered(history, longest)))
+}
+
+/// Days of history `points` steps cover, at most the lookback, to one decimal.
+fn days_covered(history: &History, points: u64) -> f64 {
+    let seconds = points.saturating_mul(u64::from(history.step_seconds)) as f64;
     let days = (seconds / 86_400.0).min(f64::from(history.lookback_days));
-    Some((usage, points, (days * 10.0).round() / 10.0))
+    (days * 10.0).round() / 10.0
+}
+
+/// A workload's network from Prometheus: the busiest pod's busiest 5-minute rates, received and
+/// sent. `None` unless every scheduled pod has both series, and for any workload whose pods use
+/// the host's network (`hostNetwork`): their counters are the node's or absent, so a zero there
+/// says nothing about the workload. No data is never read as no traffic.
+fn network_from_history(
+    history: &History,
+    namespace: &str,
+    pods: &[PodSpec],
+) -> Option<WorkloadNetwork> {
+    if pods.is_empty() || pods.iter().any(|p| p.host_network) {
+        return None;
+    }
+    let (mut rx, mut tx, mut points, mut longest) = (0.0f64, 0.0f64, 0u64, 0u64);
+    for pod in pods {
+        let h = history.pods.get(&(namespace.to_string(), pod.name.clone()))?;
+        rx = rx.max(h.rx_max_bytes_per_second?);
+        tx = tx.max(h.tx_max_bytes_per_second?);
+        points = points.saturating_add(h.points);
+        longest = longest.max(h.points);
+    }
+    Some(WorkloadNetwork {
+        rx_max_bytes_per_second: rx,
+        tx_max_bytes_per_second: tx,
+        days: days_covered(history, longest),
+        points,
+    })
 }
 
 fn add(total: &mut Resources, r: Resources) {
@@ -270,12 +305,15 @@ pub fn assemble(g: Gathered) -> Collected {
                 }
             };
         }
+        let network =
+            history.as_ref().and_then(|h| network_from_history(h, &owner.namespace, &pods));
         workloads.push(Workload {
             namespace: owner.namespace,
             kind: owner.kind,
             name: owner.name,
             replicas: u32::try_from(pods.len()).unwrap_or(u32::MAX),
             containers,
+            network,
         });
     }
 

@@ -1,5 +1,6 @@
 //! `--prometheus URL`: per-container usage history for Kubernetes workloads, CPU at the 95th
-//! percentile and memory at the maximum over the lookback (krr's simple strategy). What
+//! percentile and memory at the maximum over the lookback (krr's simple strategy), and per pod
+//! the busiest 5-minute network rates received and sent. What
 //! Prometheus cannot answer is a failure message, never an error: the cluster keeps
 //! metrics-server's sample for what is missing.
 
@@ -57,6 +58,20 @@ pub struct ContainerHistory {
 /// (namespace, pod, container) → history.
 pub type HistoryMap = BTreeMap<(String, String, String), ContainerHistory>;
 
+/// One pod's network over the lookback: each figure absent when Prometheus had no series for
+/// it (not zero: a pod without the metric has unknown traffic).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PodNetworkHistory {
+    /// Bytes per second, the largest 5-minute rate.
+    pub rx_max_bytes_per_second: Option<f64>,
+    pub tx_max_bytes_per_second: Option<f64>,
+    /// Points of the receive-rate series (one per step the pod was measured).
+    pub points: u64,
+}
+
+/// (namespace, pod) → network history.
+pub type NetworkMap = BTreeMap<(String, String), PodNetworkHistory>;
+
 /// What Prometheus answered for a cluster's pods.
 #[derive(Clone, Debug, PartialEq)]
 pub struct History {
@@ -64,6 +79,7 @@ pub struct History {
     pub lookback_days: u32,
     pub step_seconds: u32,
     pub containers: HistoryMap,
+    pub pods: NetworkMap,
     /// Queries sent, and why those that failed did.
     pub queries: usize,
     pub failures: Vec<String>,
@@ -109,6 +125,7 @@ pub async fn fetch(
         lookback_days: config.lookback_days,
         step_seconds: STEP_SECONDS,
         containers: HistoryMap::new(),
+        pods: NetworkMap::new(),
         queries: 0,
         failures: Vec::new(),
         not_finite: 0,
@@ -128,7 +145,7 @@ pub async fn fetch(
     let mut queries = Vec::new();
     for (namespace, names) in &by_namespace {
         for chunk in names.chunks(PODS_PER_QUERY) {
-            for measure in [Measure::CpuP95, Measure::MemoryMax, Measure::Points] {
+            for measure in Measure::ALL {
                 queries.push((
                     *namespace,
                     measure,
@@ -157,6 +174,18 @@ pub async fn fetch(
         };
         history.not_finite += not_finite;
         for s in samples {
+            if measure.per_pod() {
+                let Some(pod) = s.labels.get("pod") else { continue };
+                let slot = history.pods.entry((namespace.to_string(), pod.clone())).or_default();
+                // A negative rate is a counter's artefact, not traffic: left unknown.
+                let rate = (s.value >= 0.0).then_some(s.value);
+                match measure {
+                    Measure::NetworkRxMax => slot.rx_max_bytes_per_second = rate,
+                    Measure::NetworkTxMax => slot.tx_max_bytes_per_second = rate,
+                    _ => slot.points = whole(s.value).unwrap_or(0),
+                }
+                continue;
+            }
             let (Some(pod), Some(container)) = (s.labels.get("pod"), s.labels.get("container"))
             else {
                 continue;
@@ -167,6 +196,8 @@ pub async fn fetch(
                 Measure::CpuP95 => slot.cpu_p95_millicores = millicores(s.value),
                 Measure::MemoryMax => slot.memory_max_bytes = whole(s.value),
                 Measure::Points => slot.points = whole(s.value).unwrap_or(0),
+                // Per pod, handled above.
+                Measure::NetworkRxMax | Measure::NetworkTxMax | Measure::NetworkPoints => {}
             }
         }
     }
@@ -175,6 +206,7 @@ pub async fn fetch(
         queries = history.queries,
         failed = history.failures.len(),
         containers = history.containers.len(),
+        pods_with_network = history.pods.len(),
         "Prometheus history read"
     );
     history
@@ -191,6 +223,7 @@ pub fn fetch_blocking(
         lookback_days: config.lookback_days,
         step_seconds: STEP_SECONDS,
         containers: HistoryMap::new(),
+        pods: NetworkMap::new(),
         queries: 1,
         failures: vec![message],
         not_finite: 0,
@@ -219,6 +252,7 @@ mod tests {
             lookback_days: 14,
             step_seconds: STEP_SECONDS,
             containers: HistoryMap::new(),
+            pods: NetworkMap::new(),
             queries: 6,
             failures: vec![],
             not_finite: 0,

@@ -57,6 +57,8 @@ pub struct Engine {
     catalog: Arc<PriceCatalog>,
     /// How cluster node costs split into CPU and memory (and price unknown nodes, if set).
     cluster_pricing: crate::analysis::cluster::CostSplit,
+    /// Storage class → price per GiB-month, overriding the tables (from `[kubernetes]`).
+    storage_class_prices: BTreeMap<String, crate::model::Money>,
     root: Context<'static>,
     /// Wall time one rule may take over all the resources.
     budget: Duration,
@@ -114,7 +116,14 @@ fn error_text(e: &cel_interpreter::ExecutionError) -> String {
 impl Engine {
     pub fn new(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Engine {
         let root = root_context(catalog.clone());
-        Engine { rules, catalog, cluster_pricing: Default::default(), root, budget: RULE_BUDGET }
+        Engine {
+            rules,
+            catalog,
+            cluster_pricing: Default::default(),
+            storage_class_prices: BTreeMap::new(),
+            root,
+            budget: RULE_BUDGET,
+        }
     }
 
     /// Stops any rule that runs longer than `budget` over the resources (default
@@ -127,6 +136,16 @@ impl Engine {
     /// Uses `pricing` for cluster nodes (from `[kubernetes]` in the config).
     pub fn with_cluster_pricing(mut self, pricing: crate::analysis::cluster::CostSplit) -> Engine {
         self.cluster_pricing = pricing;
+        self
+    }
+
+    /// Prices Kubernetes volumes of these storage classes at these prices per GiB-month
+    /// instead of the tables' (from `[kubernetes.storage_class_prices]` in the config).
+    pub fn with_storage_class_prices(
+        mut self,
+        prices: BTreeMap<String, crate::model::Money>,
+    ) -> Engine {
+        self.storage_class_prices = prices;
         self
     }
 
@@ -167,7 +186,12 @@ impl Engine {
         suppressed: &dyn Fn(&Finding) -> Option<String>,
         threads: usize,
     ) -> Evaluation {
-        let views = resource_views(snapshot, &self.catalog, self.cluster_pricing);
+        let views = resource_views(
+            snapshot,
+            &self.catalog,
+            self.cluster_pricing,
+            &self.storage_class_prices,
+        );
         let required: Vec<Value> =
             required_tags.iter().map(|t| Value::String(Arc::new(t.clone()))).collect();
         let required = Value::List(Arc::new(required));
@@ -667,7 +691,8 @@ fn is_missing_price(e: &cel_interpreter::ExecutionError) -> bool {
 }
 
 /// Per resource, the finding with the largest saving stays primary (ties: rule id); the rest
-/// are alternatives, so totals count each resource once.
+/// are alternatives, so totals count each resource once. A Kubernetes container's findings are
+/// alternatives to a finding on its whole workload.
 fn mark_alternatives(findings: &mut [Finding]) {
     let mut best: HashMap<&str, usize> = HashMap::new();
     for (i, f) in findings.iter().enumerate() {
@@ -686,7 +711,26 @@ fn mark_alternatives(findings: &mut [Finding]) {
             }
         }
     }
-    let primaries: HashSet<usize> = best.into_values().collect();
+    // A finding on the workload as a whole (scale it to zero) frees every request of its
+    // containers, so their findings (lower a request) are alternatives to it: the same money
+    // would otherwise count twice. Container ids are `<workload id>/<container>`.
+    let whole_workloads: HashSet<&str> = findings
+        .iter()
+        .filter(|f| f.resource_type == "k8s_workload")
+        .map(|f| f.resource_id.as_str())
+        .collect();
+    let covered: HashSet<usize> = findings
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| {
+            f.resource_type == "k8s_container"
+                && f.resource_id
+                    .rsplit_once('/')
+                    .is_some_and(|(workload, _)| whole_workloads.contains(workload))
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let primaries: HashSet<usize> = best.into_values().filter(|i| !covered.contains(i)).collect();
     for (i, f) in findings.iter_mut().enumerate() {
         f.alternative = !primaries.contains(&i);
     }

@@ -174,6 +174,25 @@ fn probe_snapshot() -> Snapshot {
             created: Some(now - chrono::Duration::days(30)),
             ..Default::default()
         });
+        // A quiet Deployment with an HPA, so k8s-workload-abandoned runs its evidence whole.
+        if let Some(w) = cluster.workloads.iter_mut().find(|w| w.kind == "Deployment") {
+            w.network = Some(crate::model::cluster::WorkloadNetwork {
+                rx_max_bytes_per_second: 12.5,
+                tx_max_bytes_per_second: 40.0,
+                days: 14.0,
+                points: 8064,
+            });
+            cluster.autoscalers.push(crate::model::cluster::Autoscaler {
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+                target_kind: w.kind.clone(),
+                target_name: w.name.clone(),
+                min_replicas: 2,
+                max_replicas: 6,
+                cpu_target_percent: Some(70),
+                memory_target_percent: None,
+            });
+        }
     }
     s
 }

@@ -74,6 +74,10 @@ const BUILTIN: &[(&str, &str)] = &[
         "k8s-loadbalancer-unused.toml",
         include_str!("../../../rules/pack/k8s-loadbalancer-unused.toml"),
     ),
+    (
+        "k8s-workload-abandoned.toml",
+        include_str!("../../../rules/pack/k8s-workload-abandoned.toml"),
+    ),
     ("lambda-graviton.toml", include_str!("../../../rules/pack/lambda-graviton.toml")),
     (
         "lambda-overprovisioned-memory.toml",

@@ -35,6 +35,9 @@ pub struct PodSpec {
     /// What the scheduler reserves on the node: max(Σ containers, largest init container)
     /// plus the pod overhead.
     pub effective_request: Resources,
+    /// `spec.hostNetwork`: the pod shares its node's network, so it has no traffic of its own
+    /// to measure (cAdvisor reports none, or the node's).
+    pub host_network: bool,
 }
 
 /// Whether a CronJob-created Job name ends in the scheduled time in minutes (`-29384810`).
@@ -136,6 +139,7 @@ pub fn from_kube_pod(pod: &Pod) -> Result<Option<PodSpec>, String> {
         owner: owner_of(pod),
         node: spec.and_then(|s| s.node_name.clone()).filter(|n| !n.is_empty()),
         effective_request: add(max(running, largest_init), overhead),
+        host_network: spec.and_then(|s| s.host_network).unwrap_or(false),
         containers: regular,
         namespace,
         name,

@@ -1,21 +1,31 @@
 //! Services of type LoadBalancer as the rules see them: `k8s_load_balancer`, id
-//! `cluster/namespace/service/name`, priced by the hour from `rules/prices/kubernetes.toml`: on
-//! AWS a Network Load Balancer where the annotations or the class ask for one, else the Classic
-//! Load Balancer the in-tree controller makes; on GCP a forwarding rule; on Azure a rule of the
-//! Standard Load Balancer.
+//! `cluster/namespace/service/name`, priced by the hour: on AWS from `rules/prices/elb.toml` (the
+//! table `elb-idle` prices load balancers from, so the two never disagree), a Network Load
+//! Balancer where the annotations or the class ask for one, else the Classic Load Balancer the
+//! in-tree controller makes; from `rules/prices/kubernetes.toml` on GCP a forwarding rule and on
+//! Azure a rule of the Standard Load Balancer.
 
 use cel_interpreter::Value;
 
-use super::k8s_cloud::{self, Cloud, no_tags};
-use super::{CostSource, CurrentCost, Fields, Inputs, ResourceView, days_between, num, text, view};
+use super::k8s_cloud::{self, Cloud};
+use super::{Inputs, ResourceView, days_between, num, text};
 use crate::analysis::rules::rule::ResourceKind;
-use crate::model::Currency;
 use crate::model::cluster::LoadBalancerService;
 use crate::pricing::HOURS_PER_MONTH;
 
 const AWS_TYPE: &str = "service.beta.kubernetes.io/aws-load-balancer-type";
 
-/// The load balancer kind, as the price table's unit names it (`lb_<kind>_hour`).
+/// Where the hour of a load balancer kind is priced: (table, unit). AWS's kinds are ELB's own
+/// (`network_hour`, `classic_hour` of `elb.toml`); the other clouds' are in `kubernetes.toml`.
+fn hourly_unit(kind: &str, cloud: Cloud) -> (&'static str, String) {
+    match (cloud, kind) {
+        (Cloud::Aws, "nlb") => ("elb", "network_hour".to_string()),
+        (Cloud::Aws, "clb") => ("elb", "classic_hour".to_string()),
+        _ => ("kubernetes", format!("lb_{kind}_hour")),
+    }
+}
+
+/// The load balancer kind: `nlb` or `clb` on AWS, `forwarding_rule` on GCP, `standard` on Azure.
 fn kind_of(s: &LoadBalancerService, cloud: Cloud) -> Option<&'static str> {
     match cloud {
         Cloud::Aws => {
@@ -40,33 +50,22 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             let cost = input.billed.monthly(&id).unwrap_or_else(|| match kind {
                 Some(kind) => super::catalog_cost(
                     input.catalog,
-                    input
-                        .catalog
-                        .services()
-                        .get("kubernetes")
-                        .and_then(|t| t.unit(&region, &format!("lb_{kind}_hour")))
-                        .map(|h| h.times(HOURS_PER_MONTH))
-                        .map_err(|e| e.to_string()),
+                    {
+                        let (table, unit) = hourly_unit(kind, cloud);
+                        k8s_cloud::unit_price(input, table, &region, &unit)
+                            .map(|h| h.times(HOURS_PER_MONTH))
+                    },
                     format!(
                         "{} load balancer in {region} × {HOURS_PER_MONTH} h, data not included",
                         kind.replace('_', " ")
                     ),
                 ),
-                None => CurrentCost {
-                    monthly: None,
-                    currency: Currency::new(input.catalog.currency()),
-                    source: CostSource::Unknown {
-                        reason: format!(
-                            "the nodes of cluster {} do not say which cloud runs it",
-                            cluster.name
-                        ),
-                    },
-                },
+                None => k8s_cloud::unpriced(
+                    input,
+                    format!("the nodes of cluster {} do not say which cloud runs it", cluster.name),
+                ),
             });
-            let mut f = Fields::new();
-            f.insert("id", text(&id));
-            f.insert("scope", text("service"));
-            f.insert("cluster", text(&cluster.name));
+            let mut f = k8s_cloud::object_fields(&id, "service", cluster);
             f.insert("namespace", text(&s.namespace));
             f.insert("name", text(&s.name));
             f.insert("cloud", text(cloud.as_str()));
@@ -80,14 +79,12 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
                 s.ready_endpoints.map_or(Value::Null, |n| num(f64::from(n))),
             );
             f.insert("age_days", days_between(s.created, now));
-            views.push(view(
+            views.push(k8s_cloud::object_view(
+                input,
                 ResourceKind::K8sLoadBalancer,
                 &id,
-                "",
                 &region,
-                no_tags(),
                 f,
-                input.utilization,
                 cost,
             ));
         }
@@ -111,5 +108,21 @@ mod tests {
         assert_eq!(kind_of(&by_class, Cloud::Aws), Some("nlb"));
         assert_eq!(kind_of(&s, Cloud::Gcp), Some("forwarding_rule"));
         assert_eq!(kind_of(&s, Cloud::Unknown), None);
+    }
+
+    #[test]
+    fn aws_hours_come_from_the_elb_table() {
+        assert_eq!(hourly_unit("nlb", Cloud::Aws), ("elb", "network_hour".into()));
+        assert_eq!(hourly_unit("clb", Cloud::Aws), ("elb", "classic_hour".into()));
+        assert_eq!(
+            hourly_unit("forwarding_rule", Cloud::Gcp),
+            ("kubernetes", "lb_forwarding_rule_hour".into())
+        );
+        let catalog = crate::pricing::catalog::PriceCatalog::builtin().unwrap();
+        let elb = catalog.services().get("elb").unwrap();
+        // The figures the Kubernetes view priced with before it read elb.toml.
+        assert_eq!(elb.unit("us-east-1", "network_hour").unwrap().to_string(), "0.0225");
+        assert_eq!(elb.unit("us-east-1", "classic_hour").unwrap().to_string(), "0.025");
+        assert_eq!(elb.unit("us-west-2", "classic_hour").unwrap().to_string(), "0.025");
     }
 }

@@ -6,12 +6,13 @@
 //! and the disk's own (`ebs-unattached`) count once; otherwise `cluster/namespace/pvc/name` or
 //! `cluster/pv/name`. Without a bill, the storage class's provisioner and `type` parameter price
 //! it: EBS from the AWS catalog of the cluster's region, GCE persistent disks from
-//! `rules/prices/kubernetes.toml`.
+//! `rules/prices/kubernetes.toml`; a class priced in `[kubernetes.storage_class_prices]` of the
+//! config (an on-prem Ceph class, a class of one's own) at that price, before any table.
 
 use cel_interpreter::Value;
 
-use super::k8s_cloud::{self, no_tags};
-use super::{CostSource, CurrentCost, Fields, Inputs, ResourceView, days_between, num, text, view};
+use super::k8s_cloud;
+use super::{CostSource, CurrentCost, Fields, Inputs, ResourceView, days_between, num, text};
 use crate::analysis::rules::rule::ResourceKind;
 use crate::model::cluster::{Cluster, PersistentVolume, StorageClass, VolumeClaim};
 use crate::model::{Currency, Money};
@@ -65,12 +66,22 @@ fn priced(
     size: u64,
 ) -> CurrentCost {
     let region = k8s_cloud::region(cluster);
-    let unknown = |reason: String| CurrentCost {
-        monthly: None,
-        currency: Currency::new(input.catalog.currency()),
-        source: CostSource::Unknown { reason },
-    };
+    let unknown = |reason: String| k8s_cloud::unpriced(input, reason);
     let Some(name) = class else { return unknown("no storage class".into()) };
+    // The user's price knows the class better than its provisioner does, and needs no class
+    // object (the list may have been forbidden).
+    if let Some(per_gib) = input.storage_class_prices.get(name) {
+        return CurrentCost {
+            monthly: Some(per_gib.times(i64::try_from(size).unwrap_or(i64::MAX))),
+            currency: Currency::new(input.catalog.currency()),
+            source: CostSource::Configured {
+                detail: format!(
+                    "{size} GiB of storage class {name} at {per_gib} per GiB-month, \
+                     [kubernetes.storage_class_prices]"
+                ),
+            },
+        };
+    }
     let Some(sc) = cluster.storage_classes.iter().find(|c| c.name == name) else {
         return unknown(format!("storage class {name} was not read"));
     };
@@ -80,12 +91,7 @@ fn priced(
             format!("{size} GiB of EBS {ty} in {region} (class {name})"),
         ),
         Disk::GcePd(ty) => (
-            input
-                .catalog
-                .services()
-                .get("kubernetes")
-                .and_then(|t| t.unit(&region, &format!("{ty}_gb_month")))
-                .map_err(|e| e.to_string()),
+            k8s_cloud::unit_price(input, "kubernetes", &region, &format!("{ty}_gb_month")),
             format!("{size} GiB of {ty} in {region} (class {name})"),
         ),
         Disk::Unpriced(reason) => return unknown(reason),
@@ -94,11 +100,17 @@ fn priced(
     super::catalog_cost(input.catalog, result, detail)
 }
 
-fn common(f: &mut Fields, cluster: &Cluster, scope: &'static str, class: Option<&str>, gib: u64) {
-    f.insert("scope", text(scope));
-    f.insert("cluster", text(&cluster.name));
+fn common(
+    id: &str,
+    cluster: &Cluster,
+    scope: &'static str,
+    class: Option<&str>,
+    gib: u64,
+) -> Fields {
+    let mut f = k8s_cloud::object_fields(id, scope, cluster);
     f.insert("storage_class", text(class.unwrap_or("")));
     f.insert("size_gib", num(gib as f64));
+    f
 }
 
 pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>>) {
@@ -120,9 +132,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             let class = c.storage_class.as_deref().or(pv.and_then(|v| v.storage_class.as_deref()));
             let cost =
                 input.billed.monthly(&id).unwrap_or_else(|| priced(input, cluster, class, gib));
-            let mut f = Fields::new();
-            f.insert("id", text(&id));
-            common(&mut f, cluster, "claim", class, gib);
+            let mut f = common(&id, cluster, "claim", class, gib);
             f.insert("namespace", text(&c.namespace));
             f.insert("name", text(&c.name));
             f.insert("phase", text(c.phase.as_str()));
@@ -135,14 +145,12 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
                 text(pv.and_then(|v| v.reclaim_policy.as_deref()).unwrap_or("")),
             );
             f.insert("age_days", days_between(c.created, now));
-            views.push(view(
+            views.push(k8s_cloud::object_view(
+                input,
                 ResourceKind::K8sVolume,
                 &id,
-                "",
                 &region,
-                no_tags(),
                 f,
-                input.utilization,
                 cost,
             ));
         }
@@ -165,9 +173,7 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             let cost =
                 input.billed.monthly(&id).unwrap_or_else(|| priced(input, cluster, class, gib));
             let claim = v.claim.as_ref().map(|c| format!("{}/{}", c.namespace, c.name));
-            let mut f = Fields::new();
-            f.insert("id", text(&id));
-            common(&mut f, cluster, "volume", class, gib);
+            let mut f = common(&id, cluster, "volume", class, gib);
             f.insert("namespace", text(""));
             f.insert("name", text(&v.name));
             f.insert("phase", text(v.phase.as_str()));
@@ -177,14 +183,12 @@ pub(super) fn views<'a>(input: &Inputs<'a, '_>, views: &mut Vec<ResourceView<'a>
             f.insert("mounted_by", text(""));
             f.insert("reclaim_policy", text(v.reclaim_policy.as_deref().unwrap_or("")));
             f.insert("age_days", days_between(v.created, now));
-            views.push(view(
+            views.push(k8s_cloud::object_view(
+                input,
                 ResourceKind::K8sVolume,
                 &id,
-                "",
                 &region,
-                no_tags(),
                 f,
-                input.utilization,
                 cost,
             ));
         }
