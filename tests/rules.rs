@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common_rules;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use costscope::analysis::rules::{Engine, Evaluation, Finding, RuleSet};
+use common_rules::{evaluate, find, money};
+use costscope::analysis::rules::{Engine, RuleSet};
 use costscope::model::inventory::{
     EbsSnapshot, ElasticIp, Instance, InstanceState, NatGateway, Volume, VolumeAttachment,
     VolumeState,
@@ -72,23 +75,6 @@ fn util(id: &str, days: u32, p95: f64, net_mb_per_day: f64) -> UtilizationSummar
         network_out_bytes_per_day: Some(net_mb_per_day * 1e6 / 2.0),
         ..Default::default()
     }
-}
-
-fn evaluate(snapshot: &Snapshot) -> Evaluation {
-    let engine =
-        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
-    let required: Vec<String> = ["team", "env", "cost-center"].map(String::from).to_vec();
-    let eval = engine.evaluate(snapshot, &required);
-    assert!(eval.errors.is_empty(), "evaluation errors: {:?}", eval.errors);
-    eval
-}
-
-fn find<'a>(eval: &'a Evaluation, rule: &str, id: &str) -> Option<&'a Finding> {
-    eval.findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
-}
-
-fn money(s: &str) -> Money {
-    Money::parse(s).unwrap()
 }
 
 fn snapshot() -> Snapshot {

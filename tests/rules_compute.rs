@@ -4,16 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common_rules;
+
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use costscope::analysis::rules::{Engine, Evaluation, Finding, RuleSet};
+use common_rules::{evaluate, find, money};
+use costscope::analysis::rules::{Engine, RuleSet};
 use costscope::model::inventory::{
     EbsSnapshot, Image, ImageSnapshot, Instance, InstanceState, LaunchTemplate, Volume,
     VolumeAttachment, VolumeState,
 };
 use costscope::model::utilization::UtilizationSummary;
-use costscope::model::{Money, Snapshot, Tags};
+use costscope::model::{Snapshot, Tags};
 use costscope::pricing::catalog::PriceCatalog;
 
 const ACCOUNT: &str = "222222222222";
@@ -76,23 +79,6 @@ fn volume_util(id: &str, days: u32, peak_iops: f64, total_ops: f64) -> Utilizati
         io_ops_total: Some(total_ops),
         ..Default::default()
     }
-}
-
-fn evaluate(snapshot: &Snapshot) -> Evaluation {
-    let engine =
-        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
-    let required: Vec<String> = ["team", "env", "cost-center"].map(String::from).to_vec();
-    let eval = engine.evaluate(snapshot, &required);
-    assert!(eval.errors.is_empty(), "evaluation errors: {:?}", eval.errors);
-    eval
-}
-
-fn find<'a>(eval: &'a Evaluation, rule: &str, id: &str) -> Option<&'a Finding> {
-    eval.findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
-}
-
-fn money(s: &str) -> Money {
-    Money::parse(s).unwrap()
 }
 
 #[test]

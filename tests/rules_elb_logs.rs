@@ -4,15 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common_rules;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use costscope::analysis::rules::{Engine, Evaluation, Finding, RuleSet};
+use common_rules::{evaluate, find, money};
 use costscope::model::inventory::{LoadBalancer, LoadBalancerType, LogGroup};
 use costscope::model::utilization::UtilizationSummary;
-use costscope::model::{Money, Snapshot, Tags};
-use costscope::pricing::catalog::PriceCatalog;
+use costscope::model::{Snapshot, Tags};
 use costscope::source::focus::{FocusOptions, read_focus_reader};
 
 const ACCOUNT: &str = "222222222222";
@@ -83,23 +83,6 @@ fn group(name: &str, retention: Option<u32>, gib: u64, age_days: i64) -> LogGrou
         last_ingestion: Some(now() - Duration::days(1)),
         tags: full_tags(),
     }
-}
-
-fn evaluate(snapshot: &Snapshot) -> Evaluation {
-    let engine =
-        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
-    let required: Vec<String> = ["team", "env", "cost-center"].map(String::from).to_vec();
-    let eval = engine.evaluate(snapshot, &required);
-    assert!(eval.errors.is_empty(), "evaluation errors: {:?}", eval.errors);
-    eval
-}
-
-fn find<'a>(eval: &'a Evaluation, rule: &str, id: &str) -> Option<&'a Finding> {
-    eval.findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
-}
-
-fn money(s: &str) -> Money {
-    Money::parse(s).unwrap()
 }
 
 #[test]

@@ -4,15 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common_rules;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use costscope::analysis::rules::{Engine, Evaluation, Finding, RuleSet};
+use common_rules::{evaluate, find, money};
 use costscope::model::inventory::{Architecture, LambdaFunction, S3Bucket};
 use costscope::model::utilization::UtilizationSummary;
 use costscope::model::{Money, Snapshot, Tags};
-use costscope::pricing::catalog::PriceCatalog;
 use costscope::source::focus::{FocusOptions, read_focus_reader};
 
 const ACCOUNT: &str = "222222222222";
@@ -91,23 +91,6 @@ fn stored(name: &str, gb: f64, first_gb: f64, span: u32, objects: f64) -> Utiliz
         objects: Some(objects),
         ..Default::default()
     }
-}
-
-fn evaluate(snapshot: &Snapshot) -> Evaluation {
-    let engine =
-        Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
-    let required: Vec<String> = ["team", "env", "cost-center"].map(String::from).to_vec();
-    let eval = engine.evaluate(snapshot, &required);
-    assert!(eval.errors.is_empty(), "evaluation errors: {:?}", eval.errors);
-    eval
-}
-
-fn find<'a>(eval: &'a Evaluation, rule: &str, id: &str) -> Option<&'a Finding> {
-    eval.findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
-}
-
-fn money(s: &str) -> Money {
-    Money::parse(s).unwrap()
 }
 
 /// Savings computed in the rule's expression are rounded to 10^-6 from a double: equal to the

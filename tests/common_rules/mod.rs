@@ -19,16 +19,15 @@ pub fn evaluate(snapshot: &Snapshot) -> Evaluation {
     eval
 }
 
-/// The findings of the built-in pack on billing alone.
-pub fn evaluate_billing(billing: BillingSummary) -> Vec<Finding> {
-    let now = chrono::Utc::now();
-    let mut snapshot = Snapshot::empty(now);
+/// The built-in pack on billing alone.
+pub fn evaluate_billing(billing: BillingSummary) -> Evaluation {
+    let mut snapshot = Snapshot::empty(chrono::Utc::now());
     snapshot.billing = Some(billing);
-    evaluate(&snapshot).findings
+    evaluate(&snapshot)
 }
 
-pub fn find<'a>(findings: &'a [Finding], rule: &str, id: &str) -> Option<&'a Finding> {
-    findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
+pub fn find<'a>(eval: &'a Evaluation, rule: &str, id: &str) -> Option<&'a Finding> {
+    eval.findings.iter().find(|f| f.rule_id == rule && f.resource_id == id)
 }
 
 pub fn money(s: &str) -> Money {
