@@ -344,6 +344,42 @@ fn every_commitment_call_is_read_and_a_second_run_pays_nothing() {
     assert_eq!(paid_calls, 10, "the second run asked Cost Explorer again");
 }
 
+/// Each commitment call is an action docs/iam-policy.json allows, and each action of its
+/// commitments statement is made.
+#[test]
+fn every_commitment_call_is_in_the_iam_policy() {
+    let server = Server::start(|call, body| {
+        commitment_answer(call, body).unwrap_or((400, JSON, "{}".into()))
+    });
+    read(&sdk(&server.url()), &Cache::disabled());
+    let made: std::collections::BTreeSet<String> = server
+        .calls()
+        .into_iter()
+        .map(|c| match c.as_str() {
+            "POST /DescribeSavingsPlans" => "savingsplans:DescribeSavingsPlans".to_string(),
+            "DescribeReservedInstances" => "ec2:DescribeReservedInstances".to_string(),
+            other => format!("ce:{other}"),
+        })
+        .collect();
+    let policy: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/iam-policy.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let statements = policy["Statement"].as_array().unwrap();
+    let allowed: Vec<&str> = statements
+        .iter()
+        .flat_map(|s| s["Action"].as_array().unwrap().iter().filter_map(|a| a.as_str()))
+        .collect();
+    for action in &made {
+        assert!(allowed.contains(&action.as_str()), "{action} is made but not in the policy");
+    }
+    let ours = statements.iter().find(|s| s["Sid"] == "CostscopeCommitmentsReadOnly").unwrap();
+    for action in ours["Action"].as_array().unwrap().iter().filter_map(|a| a.as_str()) {
+        assert!(made.contains(action), "{action} is in the policy but never made: {made:?}");
+    }
+}
+
 #[test]
 fn a_failing_call_is_a_warning_and_the_rest_is_kept() {
     // Cost Explorer fails (500 on every attempt): one warning, no further paid call; the plans

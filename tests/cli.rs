@@ -10,8 +10,11 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 40] = [
+const DEFAULT_RULES: [&str; 43] = [
     "ami-unused",
+    "commitment-expiring",
+    "commitment-purchase",
+    "commitment-underutilized",
     "dynamodb-overprovisioned",
     "ebs-gp2-to-gp3",
     "ebs-io-to-gp3",

@@ -117,7 +117,7 @@ fn dashboard_end_to_end_in_tmux() {
     tmux.wait_for("Costs by service");
     // Views with their own content.
     tmux.keys(&["1"]);
-    tmux.wait_for("Spend Oct 2026: 33,026.58 USD");
+    tmux.wait_for("Spend Oct 2026: 33,646.25 USD");
     tmux.keys(&["3"]);
     tmux.wait_for("spelled 3 ways");
     tmux.keys(&["4"]);

@@ -472,7 +472,7 @@ mod tests {
         assert_eq!(o.forecast_month_end, Some(summed), "the data ends on Oct 31");
         assert_eq!(o.top_services.len(), TOP_SERVICES);
         let other = o.other_services.as_ref().unwrap();
-        assert_eq!(other.services, 20 - TOP_SERVICES as u64);
+        assert_eq!(other.services, 21 - TOP_SERVICES as u64);
         let services: Money =
             o.top_services.iter().map(|s| s.billed_cost).sum::<Money>() + other.billed_cost;
         assert_eq!(services, summed);

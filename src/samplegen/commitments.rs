@@ -94,7 +94,7 @@ pub fn reservation_rows(month_start: DateTime<Utc>, collected_at: DateTime<Utc>)
         let purchase = FocusRow {
             billed_cost: upfront,
             effective_cost: Money::ZERO,
-            list_cost: Money::ZERO,
+            list_cost: upfront,
             account: Account::Prod,
             service: EC2,
             region: "us-east-1",

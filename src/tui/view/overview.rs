@@ -734,7 +734,7 @@ mod tests {
                     &findings,
                     &not_judged,
                     "Daily spend (USD)",
-                    "max 4,759.56 on 2026-10-01",
+                    "max 5,629.79 on 2026-10-01",
                     "2026-10-01",
                     "2026-10-31",
                     "Top services",
@@ -792,7 +792,7 @@ mod tests {
         };
         let up = with_previous(20_000);
         let screen = draw(&loaded(&up), &up, 80, 24);
-        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +13,026.58 (+65.1%)"], (80, 24));
+        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +13,646.25 (+68.2%)"], (80, 24));
         let down = with_previous(35_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
         assert_shows(&screen, &["▼ -1,973.42 (-5.6%)"], (80, 24));
