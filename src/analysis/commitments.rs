@@ -509,10 +509,12 @@ fn compare(report: &CommitmentsReport, figures: &[CeFigure]) -> Vec<CeComparison
         .collect()
 }
 
+/// Used and unused amounts of one commitment, by day.
+type UsedUnusedByDay = BTreeMap<NaiveDate, (Money, Money)>;
+
 fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
     let mut by_id: BTreeMap<(&str, &Currency), CommitmentRow> = BTreeMap::new();
-    let mut daily: BTreeMap<(&str, &Currency), BTreeMap<NaiveDate, (Money, Money)>> =
-        BTreeMap::new();
+    let mut daily: BTreeMap<(&str, &Currency), UsedUnusedByDay> = BTreeMap::new();
     let mut negative: BTreeMap<(&str, &Currency), Vec<NaiveDate>> = BTreeMap::new();
     // ListCost of the usage each commitment covered; `None` once a Used row has none.
     let mut used_list: BTreeMap<(&str, &Currency), Option<Money>> = BTreeMap::new();
