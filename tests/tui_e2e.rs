@@ -132,7 +132,7 @@ fn dashboard_end_to_end_in_tmux() {
     assert!(filtered.contains("ec2-idle"), "{filtered}");
     assert!(!filtered.contains("ebs-unattached"), "{filtered}");
     tmux.keys(&["Escape"]);
-    tmux.wait_for("Findings (by savings)  254 ");
+    tmux.wait_for("Findings (by savings)  261 ");
 
     // Export from the screen with the proposed file name.
     tmux.keys(&["e"]);
