@@ -795,7 +795,7 @@ mod tests {
         assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +13,646.25 (+68.2%)"], (80, 24));
         let down = with_previous(35_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
-        assert_shows(&screen, &["▼ -1,973.42 (-5.6%)"], (80, 24));
+        assert_shows(&screen, &["▼ -1,353.75 (-3.9%)"], (80, 24));
     }
 
     #[test]
