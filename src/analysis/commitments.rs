@@ -397,7 +397,7 @@ fn merge_live(report: &mut CommitmentsReport, live: &LiveCommitments, rates: &Co
                                 .round_dp(crate::model::money::ESTIMATE_DIGITS),
                         );
                         row.renewal_basis = format!(
-                            "{} an hour committed at commitments.toml's {}-year {} discount of                              {}%, assuming the plan is fully used: commitment × discount /                              (1 − discount) × 730 (no billing rows for it)",
+                            "{} an hour committed at commitments.toml's {}-year {} discount of {}%, assuming the plan is fully used: commitment × discount / (1 − discount) × 730 (no billing rows for it)",
                             h.round_dp(6),
                             c.term_years.unwrap_or(0),
                             c.payment_option,
@@ -405,7 +405,7 @@ fn merge_live(report: &mut CommitmentsReport, live: &LiveCommitments, rates: &Co
                         );
                     }
                     _ => {
-                        row.renewal_basis = "no billing rows for it, so what it covers at                                              on-demand prices is unknown"
+                        row.renewal_basis = "no billing rows for it, so what it covers at on-demand prices is unknown"
                             .to_string();
                     }
                 }
@@ -486,7 +486,7 @@ fn compare(report: &CommitmentsReport, figures: &[CeFigure]) -> Vec<CeComparison
             let pct = |m: Money| format!("{}%", m.mul_ratio(100, 1).round_dp(1));
             let note = match (f.share, billing) {
                 (Some(a), Some(b)) if disagree => format!(
-                    "Cost Explorer says {} and billing {}: they differ by more than 2 points                      (periods or amortization differ, or billing misses some commitments)",
+                    "Cost Explorer says {} and billing {}: they differ by more than 2 points (periods or amortization differ, or billing misses some commitments)",
                     pct(a),
                     pct(b)
                 ),
@@ -862,4 +862,110 @@ fn advise(
         }),
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::commitments::{CommitmentDay, CommitmentInfo};
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap_or_default()
+    }
+
+    /// A Savings Plan billed 90 used / 10 unused on one day, and Cost Explorer saying 95 % and
+    /// 70 % for two kinds of figure.
+    fn snapshot(ce_sp_utilization: &str) -> Snapshot {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let day = at.date_naive() - chrono::Duration::days(1);
+        let row = |charge, cost: &str| CommitmentDay {
+            commitment_id: "arn:sp".into(),
+            day,
+            charge,
+            currency: Currency::usd(),
+            billed_cost: Money::ZERO,
+            effective_cost: Some(m(cost)),
+            list_cost: None,
+            rows: 1,
+        };
+        let mut s = Snapshot::empty(at);
+        s.billing = Some(BillingSummary {
+            first_day: Some(day),
+            last_day: Some(day),
+            commitments: CommitmentData {
+                days: vec![row(CommitmentCharge::Used, "90"), row(CommitmentCharge::Unused, "10")],
+                info: [(
+                    "arn:sp".to_string(),
+                    CommitmentInfo { kind: "Savings Plan".into(), ..Default::default() },
+                )]
+                .into_iter()
+                .collect(),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let figure = |metric, share: &str| CeFigure {
+            metric,
+            account_id: "1".into(),
+            start: day,
+            end: at.date_naive(),
+            share: Some(m(share)),
+            covered: None,
+            uncovered: None,
+            net_savings: None,
+        };
+        s.live_commitments = Some(LiveCommitments {
+            commitments: vec![LiveCommitment {
+                id: "arn:sp".into(),
+                kind: LiveKind::SavingsPlan,
+                plan_type: "Compute".into(),
+                account_id: "1".into(),
+                region: String::new(),
+                term_start: None,
+                term_end: Some(at + chrono::Duration::days(9)),
+                term_years: Some(1),
+                payment_option: "No Upfront".into(),
+                state: "active".into(),
+                currency: Currency::usd(),
+                hourly_commitment: Some(m("4.1667")),
+                instance_count: None,
+                upfront: None,
+                recurring_hourly: None,
+            }],
+            figures: vec![
+                figure(CeMetric::SavingsPlansUtilization, ce_sp_utilization),
+                figure(CeMetric::ReservationCoverage, "0.5"),
+            ],
+            recommendations: Vec::new(),
+        });
+        s
+    }
+
+    #[test]
+    fn billing_and_cost_explorer_meet_on_the_commitment_and_disagree_past_two_points() {
+        let Ok(rates) = CommitmentRates::builtin() else { panic!("built-in rates") };
+        let params = CommitmentParams::default();
+        // Billing: 90 / (90 + 10) = 90 %. Cost Explorer 91.5 %: within two points.
+        let r = analyse_snapshot(&snapshot("0.915"), &rates, &params);
+        assert_eq!(r.commitments.len(), 1);
+        let c = &r.commitments[0];
+        assert_eq!((c.source, c.days_to_expiry), ("billing+api", Some(9)));
+        assert_eq!(c.api_hourly_commitment, Some(m("4.1667")));
+        let sp = &r.cost_explorer[0];
+        assert_eq!(sp.billing, Some(m("0.9")));
+        assert!(!sp.disagree, "{sp:?}");
+        // Reservation coverage is in hours: shown, never compared.
+        assert_eq!(r.cost_explorer[1].billing, None);
+        assert!(!r.cost_explorer[1].disagree);
+        // 95 % against 90 %: five points apart.
+        let r = analyse_snapshot(&snapshot("0.95"), &rates, &params);
+        assert!(r.cost_explorer[0].disagree);
+        assert!(
+            r.cost_explorer[0].note.contains("says 95% and billing 90%"),
+            "{}",
+            r.cost_explorer[0].note
+        );
+    }
 }
