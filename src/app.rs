@@ -51,6 +51,7 @@ fn configure(
     sources.cost_explorer_ttl = config.cost_explorer_ttl;
     sources.kube_timeout = config.kube_timeout;
     sources.aws_timeouts = config.aws_timeouts;
+    sources.aws_commitments = config.aws_commitments;
     sources.progress = !quiet && std::io::stderr().is_terminal();
 }
 
@@ -227,12 +228,18 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             configure(&mut args.sources, &config, &[], quiet);
             let snapshot = gather(&args.sources, Grain { commitments: true, ..Grain::NONE })?;
             let partial = report_sources(&snapshot, quiet);
-            let billing = snapshot.billing.as_ref().ok_or_else(|| {
-                UsageError("the sources hold no billing data (give --focus FILE)".into())
-            })?;
+            if snapshot.billing.is_none() && snapshot.live_commitments.is_none() {
+                return Err(UsageError(
+                    "the sources hold no billing data and no live commitments (give --focus \
+                     FILE or --aws)"
+                        .into(),
+                )
+                .into());
+            }
+            let skipped = snapshot.billing.as_ref().map_or(0, |b| b.skipped.count);
             let params = crate::analysis::commitments::CommitmentParams::from_rules(engine.rules());
-            let result = crate::analysis::commitments::analyse(
-                billing,
+            let result = crate::analysis::commitments::analyse_snapshot(
+                &snapshot,
                 engine.catalog().commitments(),
                 &params,
             );
@@ -245,11 +252,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Markdown => export::markdown::write_commitments(w, &result, &notes),
                 }
             })?;
-            Ok(if billing.skipped.count > 0 || partial {
-                Outcome::Partial
-            } else {
-                Outcome::Success
-            })
+            Ok(if skipped > 0 || partial { Outcome::Partial } else { Outcome::Success })
         }
         Command::Collect(mut args) => {
             configure(&mut args.sources, &config, &config.required_tags, quiet);

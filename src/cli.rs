@@ -127,6 +127,9 @@ pub struct SourceArgs {
     /// Connect, attempt and call timeouts of AWS calls (`[aws] *_timeout_seconds`).
     #[arg(skip)]
     pub aws_timeouts: crate::source::aws::client::Timeouts,
+    /// Read live commitments with `--aws` (`[aws] commitments`).
+    #[arg(skip = true)]
+    pub aws_commitments: bool,
     /// Progress lines on stderr while live sources are read (a terminal, not `--quiet`).
     #[arg(skip)]
     pub progress: bool,
@@ -157,6 +160,7 @@ impl Default for SourceArgs {
             tag_keys: Vec::new(),
             cost_explorer_ttl: None,
             aws_timeouts: crate::source::aws::client::Timeouts::default(),
+            aws_commitments: true,
             progress: false,
             kube_timeout: None,
         }

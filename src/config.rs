@@ -50,11 +50,14 @@ struct BillingSection {
 }
 
 /// `[aws]`: how long a paid Cost Explorer answer is reused (hours; 0 turns the cache off), and
-/// how long an AWS call may take (seconds: to connect, per attempt, per call with its retries).
+/// how long an AWS call may take (seconds: to connect, per attempt, per call with its retries),
+/// and whether `--aws` reads commitments (Savings Plans, reservations, Cost Explorer's
+/// commitment figures; default true).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AwsSection {
     cache_ttl_hours: Option<u32>,
+    commitments: Option<bool>,
     connect_timeout_seconds: Option<toml::Spanned<TimeoutSeconds>>,
     attempt_timeout_seconds: Option<toml::Spanned<TimeoutSeconds>>,
     call_timeout_seconds: Option<toml::Spanned<TimeoutSeconds>>,
@@ -135,6 +138,8 @@ pub struct Config {
     pub storage_class_prices: BTreeMap<String, crate::model::Money>,
     /// `[aws] *_timeout_seconds`, the defaults where not configured.
     pub aws_timeouts: Timeouts,
+    /// `[aws] commitments`: read live commitments (default true).
+    pub aws_commitments: bool,
     /// `[billing] resource_cost`: `effective` (default) or `billed`.
     pub resource_cost: crate::model::ResourceCost,
 }
@@ -180,6 +185,7 @@ impl Config {
     pub fn defaults() -> Config {
         Config {
             required_tags: DEFAULT_REQUIRED_TAGS.iter().map(|s| s.to_string()).collect(),
+            aws_commitments: true,
             ..Config::default()
         }
     }
@@ -248,6 +254,7 @@ impl Config {
                 .cache_ttl_hours
                 .map(|h| std::time::Duration::from_secs(u64::from(h) * 3600)),
             aws_timeouts,
+            aws_commitments: file.aws.commitments.unwrap_or(true),
             resource_cost: file.billing.resource_cost,
         })
     }

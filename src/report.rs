@@ -144,6 +144,12 @@ pub fn merge_aws(snapshot: &mut Snapshot, aws: crate::source::aws::Collected) ->
     if snapshot.billing.is_none() {
         snapshot.billing = aws.billing;
     }
+    if let Some(live) = aws.live_commitments {
+        match &mut snapshot.live_commitments {
+            Some(have) => have.extend(live),
+            None => snapshot.live_commitments = Some(live),
+        }
+    }
     snapshot.normalize();
     aws.statuses
 }
@@ -173,6 +179,7 @@ pub fn gather_aws(
         now,
         progress: sources.progress,
         timeouts: sources.aws_timeouts,
+        commitments: sources.aws_commitments,
     };
     aws::read(&options)
 }
@@ -430,15 +437,12 @@ pub fn build_report_with(
     let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
     let commitment_params =
         crate::analysis::commitments::CommitmentParams::from_rules(engine.rules());
-    let commitments = billing
-        .map(|b| {
-            crate::analysis::commitments::analyse(
-                b,
-                engine.catalog().commitments(),
-                &commitment_params,
-            )
-        })
-        .filter(|c| !c.is_empty());
+    let commitments = Some(crate::analysis::commitments::analyse_snapshot(
+        snapshot,
+        engine.catalog().commitments(),
+        &commitment_params,
+    ))
+    .filter(|c| !c.is_empty());
     Report {
         collected_at: snapshot.collected_at,
         sources: snapshot.sources.clone(),

@@ -2046,6 +2046,7 @@ impl<'c> Gen<'c> {
             rows.push(self.charge_row(Account::Staging, EC2, "Credit", credit, start, end));
         }
         rows.extend(commitments::savings_plan_rows(&sp_used, month_start()));
+        rows.extend(commitments::reservation_rows(month_start(), collected_at()));
         // Monthly charges without a resource: support, tax, one-off credits.
         let (start, end) = (month_start(), collected_at());
         for account in [Account::Prod, Account::Staging] {
@@ -2717,6 +2718,7 @@ impl Sample {
         let mut expectations = evaluate(&snapshot, catalog, &g.near_misses);
         expectations.append(&mut g.expected);
         expectations.extend(commitments::expectations(&rows));
+        expectations.extend(commitments::reservation_expectations(&rows, collected_at()));
         expectations.sort();
         Ok(Sample { rows, snapshot, expectations, scenarios: ids })
     }

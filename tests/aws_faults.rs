@@ -78,8 +78,9 @@ struct Seeded {
 fn seed(account: &str, call_timeout: u32) -> Seeded {
     let env = Env::new(account);
     let mut config = std::fs::read_to_string(&env.config).unwrap();
-    config
-        .push_str(&format!("\n[aws]\n{TIMEOUTS}call_timeout_seconds = {call_timeout}\n\n{RULES}"));
+    // Env's config ends in its `[aws]` table: the timeouts join it.
+    assert!(config.trim_end().ends_with("commitments = false"), "{config}");
+    config.push_str(&format!("{TIMEOUTS}call_timeout_seconds = {call_timeout}\n\n{RULES}"));
     std::fs::write(&env.config, config).unwrap();
     let mut idle = Vec::new();
     let mut free_volume = Vec::new();

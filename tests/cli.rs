@@ -10,8 +10,9 @@ use std::io::Read;
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-const DEFAULT_RULES: [&str; 44] = [
+const DEFAULT_RULES: [&str; 45] = [
     "ami-unused",
+    "commitment-expiring",
     "commitment-purchase",
     "commitment-underutilized",
     "dynamodb-overprovisioned",

@@ -285,12 +285,19 @@ fn the_commitments_command_prints_each_table_in_each_format() {
     let header = reader.headers().unwrap().clone();
     assert_eq!(&header[0], "commitment_id");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 1);
-    // The sample's plan: 898.87104 used, 90.64896 unused (hand sum in samples/README.md).
+    // The savings plan and the two reservations, by id.
+    assert_eq!(rows.len(), 3);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    assert_eq!(&rows[0][col("used")], "898.87104");
-    assert_eq!(&rows[0][col("unused")], "90.64896");
-    assert_eq!(&rows[0][col("utilization_percent")], "90.8391");
+    let plan = rows.iter().find(|r| r[col("name")] == *"compute-sp-2025").unwrap();
+    // The sample's plan: 898.87104 used, 90.64896 unused (hand sum in samples/README.md).
+    assert_eq!(&plan[col("used")], "898.87104");
+    assert_eq!(&plan[col("unused")], "90.64896");
+    assert_eq!(&plan[col("utilization_percent")], "90.8391");
+    // A reservation paid upfront: 522 / 365 a day for 31 days, all used; its term end from the
+    // purchase row.
+    let ri = rows.iter().find(|r| r[col("name")] == *"ri-batch-m5-large").unwrap();
+    assert_eq!(&ri[col("used")], "44.3342465753");
+    assert_eq!(&ri[col("term_end")], "2026-11-21");
 
     let coverage =
         stdout_of(&["commitments", "--sample", "--format", "csv", "--table", "coverage"]);
@@ -303,7 +310,8 @@ fn the_commitments_command_prints_each_table_in_each_format() {
 
     let json = stdout_of(&["commitments", "--sample", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["commitments"][0]["kind"], "Compute Savings Plan");
+    assert_eq!(v["commitments"][0]["kind"], "Reserved Instance");
+    assert_eq!(v["commitments"][2]["kind"], "Compute Savings Plan");
     // p10 day 178.9379232634 / 24 = 7.455746802641666667 an hour × 0.29 × 730.
     assert_eq!(v["scopes"][0]["advice"]["monthly_savings"], "1578.381598");
 
@@ -328,7 +336,7 @@ fn the_commitments_command_prints_each_table_in_each_format() {
 fn the_report_carries_commitments_in_json_and_markdown() {
     let json = stdout_of(&["report", "--sample", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(v["commitments"]["commitments"].as_array().unwrap().len(), 1);
+    assert_eq!(v["commitments"]["commitments"].as_array().unwrap().len(), 3);
     costscope()
         .args(["report", "--sample", "--format", "markdown"])
         .assert()

@@ -117,7 +117,7 @@ fn dashboard_end_to_end_in_tmux() {
     tmux.wait_for("Costs by service");
     // Views with their own content.
     tmux.keys(&["1"]);
-    tmux.wait_for("Spend Oct 2026: 33,138.73 USD");
+    tmux.wait_for("Spend Oct 2026: 34,182.73 USD");
     tmux.keys(&["3"]);
     tmux.wait_for("spelled 3 ways");
     tmux.keys(&["4"]);
@@ -132,7 +132,7 @@ fn dashboard_end_to_end_in_tmux() {
     assert!(filtered.contains("ec2-idle"), "{filtered}");
     assert!(!filtered.contains("ebs-unattached"), "{filtered}");
     tmux.keys(&["Escape"]);
-    tmux.wait_for("Findings (by savings)  270 ");
+    tmux.wait_for("Findings (by savings)  271 ");
 
     // Export from the screen with the proposed file name.
     tmux.keys(&["e"]);

@@ -12,8 +12,11 @@ use chrono::{NaiveDate, NaiveDateTime, Timelike};
 use serde::Serialize;
 
 use crate::analysis::rules::rule::{Param, RuleSet};
-use crate::model::commitments::{CommitmentCharge, CommitmentData, ComputeUsage, Pricing};
-use crate::model::{BillingSummary, Currency, Money};
+use crate::model::commitments::{
+    CeFigure, CeMetric, CeRecommendation, CommitmentCharge, CommitmentData, ComputeUsage,
+    LiveCommitment, LiveCommitments, LiveKind, Pricing,
+};
+use crate::model::{BillingSummary, Currency, Money, Snapshot};
 use crate::pricing::catalog::HOURS_PER_MONTH;
 use crate::pricing::commitments::{CommitmentRates, Payment};
 
@@ -105,6 +108,25 @@ pub struct CommitmentRow {
     pub daily: Vec<CommitmentDayRow>,
     /// Data problems, each a full sentence; the commitment is still reported.
     pub problems: Vec<String>,
+    /// `billing`, `api` (only the provider's API named it) or `billing+api`.
+    pub source: &'static str,
+    /// What the API says (empty without it): `Compute`, `m5.large`, …
+    pub plan_type: String,
+    pub payment_option: String,
+    pub state: String,
+    pub term_start: Option<NaiveDate>,
+    /// A Savings Plan's commitment per hour as the API states it.
+    pub api_hourly_commitment: Option<Money>,
+    pub instance_count: Option<u64>,
+    /// Days from the snapshot's time to the term end (negative: already ended).
+    pub days_to_expiry: Option<i64>,
+    /// ListCost of the usage it covered, a month: what that usage would cost on demand.
+    pub covered_list_monthly: Option<Money>,
+    /// What renewing keeps saving a month; `None` when it cannot be known (`renewal_basis`
+    /// says why).
+    pub renewal_savings_monthly: Option<Money>,
+    /// How `renewal_savings_monthly` was computed, or why it was not.
+    pub renewal_basis: String,
 }
 
 /// How coverage amounts were valued.
@@ -185,6 +207,28 @@ pub struct PurchaseAdvice {
     pub payback_months: Option<Money>,
 }
 
+/// Cost Explorer's figure beside billing's, for the same kind of commitment.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CeComparison {
+    /// `savings_plans_utilization`, `reservation_coverage`, …
+    pub metric: &'static str,
+    pub account_id: String,
+    pub start: NaiveDate,
+    /// Exclusive.
+    pub end: NaiveDate,
+    /// Cost Explorer's share (a fraction), as it reported it.
+    pub cost_explorer: Option<Money>,
+    /// Billing's share for the same commitments, where billing can tell.
+    pub billing: Option<Money>,
+    /// Whether the two differ by more than [`AGREEMENT_TOLERANCE`].
+    pub disagree: bool,
+    pub note: String,
+}
+
+/// Two shares within two percentage points agree: billing's and Cost Explorer's periods and
+/// amortization rarely line up to the cent.
+pub const AGREEMENT_TOLERANCE: Money = Money::from_raw(20_000_000_000_000_000);
+
 /// Everything the commitments command, the report and the dashboard show.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct CommitmentsReport {
@@ -193,11 +237,20 @@ pub struct CommitmentsReport {
     pub scopes: Vec<ComputeScope>,
     /// Caveats about the data, each a full sentence.
     pub notes: Vec<String>,
+    /// Cost Explorer's utilization and coverage, beside billing's (`--aws`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cost_explorer: Vec<CeComparison>,
+    /// Cost Explorer's purchase recommendations, beside costscope's own advice (`--aws`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recommendations: Vec<CeRecommendation>,
 }
 
 impl CommitmentsReport {
     pub fn is_empty(&self) -> bool {
-        self.commitments.is_empty() && self.coverage.is_empty()
+        self.commitments.is_empty()
+            && self.coverage.is_empty()
+            && self.cost_explorer.is_empty()
+            && self.recommendations.is_empty()
     }
 }
 
@@ -238,14 +291,233 @@ pub fn analyse(
     if commitments.is_empty() && !coverage.is_empty() {
         notes.push("No commitment discount appears in the billing data.".to_string());
     }
-    CommitmentsReport { commitments, coverage, scopes, notes }
+    CommitmentsReport {
+        commitments,
+        coverage,
+        scopes,
+        notes,
+        cost_explorer: Vec::new(),
+        recommendations: Vec::new(),
+    }
 }
+
+/// Billing's commitments and the live APIs' together, each commitment's expiry measured from
+/// the snapshot's time.
+pub fn analyse_snapshot(
+    snapshot: &Snapshot,
+    rates: &CommitmentRates,
+    params: &CommitmentParams,
+) -> CommitmentsReport {
+    let mut report = match &snapshot.billing {
+        Some(b) => analyse(b, rates, params),
+        None => CommitmentsReport::default(),
+    };
+    if let Some(live) = &snapshot.live_commitments {
+        merge_live(&mut report, live, rates);
+    }
+    let today = snapshot.collected_at.date_naive();
+    for c in &mut report.commitments {
+        c.days_to_expiry = c.term_end.map(|end| (end - today).num_days());
+    }
+    report
+}
+
+/// The plan costscope assumes for a live Savings Plan without billing rows: its term and
+/// payment in commitments.toml (Compute Savings Plan rates).
+fn live_discount(rates: &CommitmentRates, c: &LiveCommitment) -> Option<Money> {
+    let payment = Payment::parse(&c.payment_option)?;
+    let plans = rates.provider("AWS")?;
+    Some(plans.plan(c.term_years?, payment)?.discount)
+}
+
+fn merge_live(report: &mut CommitmentsReport, live: &LiveCommitments, rates: &CommitmentRates) {
+    for c in &live.commitments {
+        let end = c.term_end.map(|t| t.date_naive());
+        match report.commitments.iter_mut().find(|r| r.id == c.id) {
+            Some(row) => {
+                row.source = "billing+api";
+                apply_live(row, c);
+                // The API knows the term exactly; billing only when its purchase was in range.
+                row.term_end = end.or(row.term_end);
+            }
+            None => {
+                let mut row = CommitmentRow {
+                    id: c.id.clone(),
+                    name: String::new(),
+                    kind: c.kind.as_str().to_string(),
+                    category: match c.kind {
+                        LiveKind::SavingsPlan => "Spend".to_string(),
+                        LiveKind::ReservedInstance => "Usage".to_string(),
+                    },
+                    provider: "AWS".to_string(),
+                    account_id: c.account_id.clone(),
+                    region: c.region.clone(),
+                    currency: c.currency.clone(),
+                    term_end: end,
+                    first_day: None,
+                    last_day: None,
+                    days: 0,
+                    used: Money::ZERO,
+                    unused: Money::ZERO,
+                    utilization: None,
+                    hourly_commitment: c.hourly_commitment,
+                    unused_monthly: Money::ZERO,
+                    purchase_one_time: Money::ZERO,
+                    purchase_recurring: Money::ZERO,
+                    daily: Vec::new(),
+                    problems: Vec::new(),
+                    source: "api",
+                    plan_type: String::new(),
+                    payment_option: String::new(),
+                    state: String::new(),
+                    term_start: None,
+                    api_hourly_commitment: None,
+                    instance_count: None,
+                    days_to_expiry: None,
+                    covered_list_monthly: None,
+                    renewal_savings_monthly: None,
+                    renewal_basis: String::new(),
+                };
+                apply_live(&mut row, c);
+                match (c.kind, c.hourly_commitment, live_discount(rates, c)) {
+                    (LiveKind::SavingsPlan, Some(h), Some(d)) if d < Money::from_units(1) => {
+                        // Fully used, a plan committing h an hour covers h / (1 − d) of
+                        // on-demand usage, so it saves h × d / (1 − d) an hour.
+                        let one = Money::from_units(1);
+                        let covered = h.mul_ratio(one.raw(), (one - d).raw());
+                        let saving = covered - h;
+                        row.covered_list_monthly = Some(
+                            covered
+                                .times(HOURS_PER_MONTH)
+                                .round_dp(crate::model::money::ESTIMATE_DIGITS),
+                        );
+                        row.renewal_savings_monthly = Some(
+                            saving
+                                .times(HOURS_PER_MONTH)
+                                .round_dp(crate::model::money::ESTIMATE_DIGITS),
+                        );
+                        row.renewal_basis = format!(
+                            "{} an hour committed at commitments.toml's {}-year {} discount of {}%, assuming the plan is fully used: commitment × discount / (1 − discount) × 730 (no billing rows for it)",
+                            h.round_dp(6),
+                            c.term_years.unwrap_or(0),
+                            c.payment_option,
+                            d.mul_ratio(100, 1).round_dp(2)
+                        );
+                    }
+                    _ => {
+                        row.renewal_basis = "no billing rows for it, so what it covers at on-demand prices is unknown"
+                            .to_string();
+                    }
+                }
+                report.commitments.push(row);
+            }
+        }
+    }
+    report.commitments.sort_by(|a, b| a.id.cmp(&b.id));
+    report.cost_explorer = compare(report, &live.figures);
+    report.recommendations = live.recommendations.clone();
+}
+
+fn apply_live(row: &mut CommitmentRow, c: &LiveCommitment) {
+    row.plan_type = c.plan_type.clone();
+    row.payment_option = c.payment_option.clone();
+    row.state = c.state.clone();
+    row.term_start = c.term_start.map(|t| t.date_naive());
+    row.api_hourly_commitment = c.hourly_commitment;
+    row.instance_count = c.instance_count;
+    if row.region.is_empty() {
+        row.region = c.region.clone();
+    }
+    if row.account_id.is_empty() {
+        row.account_id = c.account_id.clone();
+    }
+}
+
+/// Billing's utilization of the commitments whose kind matches (by text, as FOCUS names them):
+/// used / (used + unused) over every such commitment.
+fn billing_utilization(report: &CommitmentsReport, savings_plans: bool) -> Option<Money> {
+    let (mut used, mut unused) = (Money::ZERO, Money::ZERO);
+    let mut any = false;
+    for c in report.commitments.iter().filter(|c| c.days > 0) {
+        let kind = c.kind.to_ascii_lowercase();
+        let is_plan = kind.contains("savings plan");
+        let is_reservation = kind.contains("reserv");
+        if (savings_plans && is_plan) || (!savings_plans && is_reservation) {
+            any = true;
+            used += c.used;
+            unused += c.unused;
+        }
+    }
+    if any { used.max(Money::ZERO).share_of(used + unused) } else { None }
+}
+
+fn compare(report: &CommitmentsReport, figures: &[CeFigure]) -> Vec<CeComparison> {
+    let has_reservations = report
+        .commitments
+        .iter()
+        .any(|c| c.days > 0 && c.kind.to_ascii_lowercase().contains("reserv"));
+    let aws_coverage = report
+        .scopes
+        .iter()
+        .find(|s| s.provider.eq_ignore_ascii_case("aws"))
+        .and_then(|s| s.coverage);
+    figures
+        .iter()
+        .map(|f| {
+            let (billing, why) = match f.metric {
+                CeMetric::SavingsPlansUtilization => (billing_utilization(report, true), ""),
+                CeMetric::ReservationUtilization => (billing_utilization(report, false), ""),
+                CeMetric::SavingsPlansCoverage if has_reservations => (
+                    None,
+                    "billing's coverage counts reservations too, so it is not compared",
+                ),
+                CeMetric::SavingsPlansCoverage => (aws_coverage, ""),
+                CeMetric::ReservationCoverage => {
+                    (None, "Cost Explorer counts reservation coverage in hours; billing in cost")
+                }
+            };
+            let disagree = match (f.share, billing) {
+                (Some(a), Some(b)) => {
+                    let d = if a > b { a - b } else { b - a };
+                    d > AGREEMENT_TOLERANCE
+                }
+                _ => false,
+            };
+            let pct = |m: Money| format!("{}%", m.mul_ratio(100, 1).round_dp(1));
+            let note = match (f.share, billing) {
+                (Some(a), Some(b)) if disagree => format!(
+                    "Cost Explorer says {} and billing {}: they differ by more than 2 points (periods or amortization differ, or billing misses some commitments)",
+                    pct(a),
+                    pct(b)
+                ),
+                (Some(_), Some(_)) => "agrees with billing within 2 points".to_string(),
+                (None, _) => "Cost Explorer gave no percentage".to_string(),
+                (Some(_), None) if why.is_empty() => "billing has no figure to compare".to_string(),
+                (Some(_), None) => why.to_string(),
+            };
+            CeComparison {
+                metric: f.metric.as_str(),
+                account_id: f.account_id.clone(),
+                start: f.start,
+                end: f.end,
+                cost_explorer: f.share,
+                billing,
+                disagree,
+                note,
+            }
+        })
+        .collect()
+}
+
+/// Used and unused amounts of one commitment, by day.
+type UsedUnusedByDay = BTreeMap<NaiveDate, (Money, Money)>;
 
 fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
     let mut by_id: BTreeMap<(&str, &Currency), CommitmentRow> = BTreeMap::new();
-    type Days = BTreeMap<NaiveDate, (Money, Money)>;
-    let mut daily: BTreeMap<(&str, &Currency), Days> = BTreeMap::new();
+    let mut daily: BTreeMap<(&str, &Currency), UsedUnusedByDay> = BTreeMap::new();
     let mut negative: BTreeMap<(&str, &Currency), Vec<NaiveDate>> = BTreeMap::new();
+    // ListCost of the usage each commitment covered; `None` once a Used row has none.
+    let mut used_list: BTreeMap<(&str, &Currency), Option<Money>> = BTreeMap::new();
     for d in &data.days {
         let key = (d.commitment_id.as_str(), &d.currency);
         let info = data.info.get(&d.commitment_id).cloned().unwrap_or_default();
@@ -271,6 +543,17 @@ fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
             purchase_recurring: Money::ZERO,
             daily: Vec::new(),
             problems: Vec::new(),
+            source: "billing",
+            plan_type: String::new(),
+            payment_option: String::new(),
+            state: String::new(),
+            term_start: None,
+            api_hourly_commitment: None,
+            instance_count: None,
+            days_to_expiry: None,
+            covered_list_monthly: None,
+            renewal_savings_monthly: None,
+            renewal_basis: String::new(),
         });
         let value = amount(d.effective_cost, d.billed_cost);
         match d.charge {
@@ -279,6 +562,8 @@ fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
                 if d.charge == CommitmentCharge::Used {
                     row.used += value;
                     slot.0 += value;
+                    let list = used_list.entry(key).or_insert(Some(Money::ZERO));
+                    *list = list.zip(d.list_cost).map(|(a, b)| a + b);
                 } else {
                     row.unused += value;
                     slot.1 += value;
@@ -322,6 +607,7 @@ fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
             );
         }
         if row.days == 0 {
+            row.renewal_basis = "no usage row names it in this period".to_string();
             row.problems.push(
                 "a purchase but no usage row (used or unused) names it in this period: \
                  utilization unknown"
@@ -336,7 +622,9 @@ fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
                 .max(Money::ZERO)
                 .mul_ratio(i128::from(HOURS_PER_MONTH), hours)
                 .round_dp(crate::model::money::ESTIMATE_DIGITS);
+            renewal_from_billing(&mut row, used_list.get(&key).copied().flatten(), hours);
         } else {
+            row.renewal_basis = "used plus unused cost is not positive".to_string();
             row.problems.push(format!(
                 "used plus unused cost is {} over {} day(s): utilization unknown",
                 total.display_2dp(),
@@ -346,6 +634,36 @@ fn commitment_rows(data: &CommitmentData) -> Vec<CommitmentRow> {
         rows.push(row);
     }
     rows
+}
+
+/// What renewing keeps saving: the covered usage at on-demand prices (its ListCost) less what
+/// the commitment cost (used + unused), per 730-hour month.
+fn renewal_from_billing(row: &mut CommitmentRow, used_list: Option<Money>, hours: i128) {
+    let month = |m: Money| {
+        m.mul_ratio(i128::from(HOURS_PER_MONTH), hours)
+            .round_dp(crate::model::money::ESTIMATE_DIGITS)
+    };
+    match used_list.filter(|l| *l > Money::ZERO) {
+        Some(list) => {
+            let cost = row.used + row.unused;
+            row.covered_list_monthly = Some(month(list));
+            row.renewal_savings_monthly = Some(month(list - cost));
+            row.renewal_basis = format!(
+                "covered usage at on-demand prices (ListCost {}) less the commitment's cost \
+                 (used {} + unused {}) over {} day(s), × 730 / {} hours",
+                list.display_2dp(),
+                row.used.display_2dp(),
+                row.unused.display_2dp(),
+                row.days,
+                hours
+            );
+        }
+        None => {
+            row.renewal_basis = "billing gives no ListCost for the usage it covered, so its \
+                                 discount is unknown"
+                .to_string();
+        }
+    }
 }
 
 fn coverage_value(u: &ComputeUsage, basis: CoverageBasis) -> Money {
@@ -553,4 +871,110 @@ fn advise(
         }),
         None,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::commitments::{CommitmentDay, CommitmentInfo};
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap_or_default()
+    }
+
+    /// A Savings Plan billed 90 used / 10 unused on one day, and Cost Explorer saying 95 % and
+    /// 70 % for two kinds of figure.
+    fn snapshot(ce_sp_utilization: &str) -> Snapshot {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-11-01T00:00:00Z")
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .unwrap_or_default();
+        let day = at.date_naive() - chrono::Duration::days(1);
+        let row = |charge, cost: &str| CommitmentDay {
+            commitment_id: "arn:sp".into(),
+            day,
+            charge,
+            currency: Currency::usd(),
+            billed_cost: Money::ZERO,
+            effective_cost: Some(m(cost)),
+            list_cost: None,
+            rows: 1,
+        };
+        let mut s = Snapshot::empty(at);
+        s.billing = Some(BillingSummary {
+            first_day: Some(day),
+            last_day: Some(day),
+            commitments: CommitmentData {
+                days: vec![row(CommitmentCharge::Used, "90"), row(CommitmentCharge::Unused, "10")],
+                info: [(
+                    "arn:sp".to_string(),
+                    CommitmentInfo { kind: "Savings Plan".into(), ..Default::default() },
+                )]
+                .into_iter()
+                .collect(),
+                ..Default::default()
+            },
+            ..Default::default()
+        });
+        let figure = |metric, share: &str| CeFigure {
+            metric,
+            account_id: "1".into(),
+            start: day,
+            end: at.date_naive(),
+            share: Some(m(share)),
+            covered: None,
+            uncovered: None,
+            net_savings: None,
+        };
+        s.live_commitments = Some(LiveCommitments {
+            commitments: vec![LiveCommitment {
+                id: "arn:sp".into(),
+                kind: LiveKind::SavingsPlan,
+                plan_type: "Compute".into(),
+                account_id: "1".into(),
+                region: String::new(),
+                term_start: None,
+                term_end: Some(at + chrono::Duration::days(9)),
+                term_years: Some(1),
+                payment_option: "No Upfront".into(),
+                state: "active".into(),
+                currency: Currency::usd(),
+                hourly_commitment: Some(m("4.1667")),
+                instance_count: None,
+                upfront: None,
+                recurring_hourly: None,
+            }],
+            figures: vec![
+                figure(CeMetric::SavingsPlansUtilization, ce_sp_utilization),
+                figure(CeMetric::ReservationCoverage, "0.5"),
+            ],
+            recommendations: Vec::new(),
+        });
+        s
+    }
+
+    #[test]
+    fn billing_and_cost_explorer_meet_on_the_commitment_and_disagree_past_two_points() {
+        let Ok(rates) = CommitmentRates::builtin() else { panic!("built-in rates") };
+        let params = CommitmentParams::default();
+        // Billing: 90 / (90 + 10) = 90 %. Cost Explorer 91.5 %: within two points.
+        let r = analyse_snapshot(&snapshot("0.915"), &rates, &params);
+        assert_eq!(r.commitments.len(), 1);
+        let c = &r.commitments[0];
+        assert_eq!((c.source, c.days_to_expiry), ("billing+api", Some(9)));
+        assert_eq!(c.api_hourly_commitment, Some(m("4.1667")));
+        let sp = &r.cost_explorer[0];
+        assert_eq!(sp.billing, Some(m("0.9")));
+        assert!(!sp.disagree, "{sp:?}");
+        // Reservation coverage is in hours: shown, never compared.
+        assert_eq!(r.cost_explorer[1].billing, None);
+        assert!(!r.cost_explorer[1].disagree);
+        // 95 % against 90 %: five points apart.
+        let r = analyse_snapshot(&snapshot("0.95"), &rates, &params);
+        assert!(r.cost_explorer[0].disagree);
+        assert!(
+            r.cost_explorer[0].note.contains("says 95% and billing 90%"),
+            "{}",
+            r.cost_explorer[0].note
+        );
+    }
 }

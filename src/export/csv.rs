@@ -154,6 +154,10 @@ pub enum CommitmentTable {
     Coverage,
     /// One row per provider and currency: the plan to buy.
     Purchase,
+    /// Cost Explorer's utilization and coverage beside billing's (`--aws`).
+    CostExplorer,
+    /// Cost Explorer's purchase recommendations (`--aws`), beside the `purchase` table.
+    Recommendations,
 }
 
 /// The commitments analysis as one CSV table.
@@ -192,6 +196,17 @@ pub fn write_commitments(
                     "purchase_recurring",
                     "currency",
                     "problems",
+                    "source",
+                    "plan_type",
+                    "payment_option",
+                    "state",
+                    "term_start",
+                    "days_to_expiry",
+                    "api_hourly_commitment",
+                    "instance_count",
+                    "covered_list_monthly",
+                    "renewal_savings_monthly",
+                    "renewal_basis",
                 ])
                 .map_err(csv_io)?;
                 for c in &report.commitments {
@@ -216,6 +231,17 @@ pub fn write_commitments(
                         c.purchase_recurring.to_string(),
                         text(&c.currency.to_string()),
                         text(&c.problems.join("; ")),
+                        c.source.to_string(),
+                        text(&c.plan_type),
+                        text(&c.payment_option),
+                        text(&c.state),
+                        day(c.term_start),
+                        c.days_to_expiry.map(|d| d.to_string()).unwrap_or_default(),
+                        opt(c.api_hourly_commitment),
+                        c.instance_count.map(|n| n.to_string()).unwrap_or_default(),
+                        opt(c.covered_list_monthly),
+                        opt(c.renewal_savings_monthly),
+                        text(&c.renewal_basis),
                     ])
                     .map_err(csv_io)?;
                 }
@@ -294,6 +320,62 @@ pub fn write_commitments(
                         opt(a.and_then(|a| a.payback_months)),
                         text(&s.currency.to_string()),
                         text(s.no_advice.as_deref().unwrap_or("")),
+                    ])
+                    .map_err(csv_io)?;
+                }
+            }
+            CommitmentTable::CostExplorer => {
+                w.write_record([
+                    "metric",
+                    "account_id",
+                    "start",
+                    "end",
+                    "cost_explorer_percent",
+                    "billing_percent",
+                    "disagree",
+                    "note",
+                ])
+                .map_err(csv_io)?;
+                for c in &report.cost_explorer {
+                    w.write_record([
+                        c.metric.to_string(),
+                        text(&c.account_id),
+                        c.start.to_string(),
+                        c.end.to_string(),
+                        percent(c.cost_explorer),
+                        percent(c.billing),
+                        c.disagree.to_string(),
+                        text(&c.note),
+                    ])
+                    .map_err(csv_io)?;
+                }
+            }
+            CommitmentTable::Recommendations => {
+                w.write_record([
+                    "account_id",
+                    "kind",
+                    "service",
+                    "term_years",
+                    "payment",
+                    "hourly_commitment",
+                    "items",
+                    "monthly_savings",
+                    "upfront",
+                    "currency",
+                ])
+                .map_err(csv_io)?;
+                for r in &report.recommendations {
+                    w.write_record([
+                        text(&r.account_id),
+                        text(&r.kind),
+                        text(&r.service),
+                        r.term_years.to_string(),
+                        text(&r.payment),
+                        opt(r.hourly_commitment),
+                        text(&r.items.join("; ")),
+                        opt(r.monthly_savings),
+                        opt(r.upfront),
+                        text(&r.currency.to_string()),
                     ])
                     .map_err(csv_io)?;
                 }

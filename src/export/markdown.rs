@@ -347,9 +347,9 @@ pub fn write_commitment_sections(
     } else {
         writeln!(
             out,
-            "| Commitment | Type | Provider | Term ends | Per hour | Used | Unused | Utilization | Unused a month | Currency |"
+            "| Commitment | Type | Provider | Term ends | Per hour | Used | Unused | Utilization | Unused a month | Currency | Ends in (days) | Renewing saves a month | From |"
         )?;
-        writeln!(out, "|---|---|---|---|---:|---:|---:|---:|---:|---|")?;
+        writeln!(out, "|---|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|")?;
         for c in &report.commitments {
             let name = if c.name.is_empty() || c.name == c.id {
                 cell(&c.id)
@@ -358,17 +358,22 @@ pub fn write_commitment_sections(
             };
             writeln!(
                 out,
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
                 name,
                 cell(&c.kind),
                 cell(&c.provider),
                 day(c.term_end),
-                c.hourly_commitment.map_or_else(|| "—".to_string(), |h| h.round_dp(4).to_string()),
+                c.hourly_commitment
+                    .or(c.api_hourly_commitment)
+                    .map_or_else(|| "—".to_string(), |h| h.round_dp(4).to_string()),
                 money(c.used),
                 money(c.unused),
                 percent(c.utilization),
                 money(c.unused_monthly),
-                cell(&c.currency.to_string())
+                cell(&c.currency.to_string()),
+                c.days_to_expiry.map_or_else(|| "—".to_string(), |d| d.to_string()),
+                c.renewal_savings_monthly.map_or_else(|| "—".to_string(), money),
+                c.source
             )?;
         }
         for c in report.commitments.iter().filter(|c| !c.problems.is_empty()) {
@@ -435,6 +440,56 @@ pub fn write_commitment_sections(
                 }
                 (None, None) => {}
             }
+        }
+    }
+    if !report.recommendations.is_empty() {
+        writeln!(out, "\n{level} What Cost Explorer recommends\n")?;
+        for r in &report.recommendations {
+            let currency = cell(&r.currency.to_string());
+            let what = match (r.hourly_commitment, r.items.is_empty()) {
+                (Some(h), _) => format!("commit {} {currency}/hour", h.round_dp(4)),
+                (None, false) => cell(&r.items.join(", ")),
+                (None, true) => "—".to_string(),
+            };
+            let service = if r.service.is_empty() {
+                String::new()
+            } else {
+                format!(" for {}", cell(&r.service))
+            };
+            writeln!(
+                out,
+                "- **{}{service}** ({}-year {}, account {}): {what}; saves {} a month{}.",
+                cell(&r.kind),
+                r.term_years,
+                cell(&r.payment),
+                cell(&r.account_id),
+                r.monthly_savings.map_or_else(
+                    || "an unknown amount".to_string(),
+                    |m| format!("{} {currency}", money(m))
+                ),
+                r.upfront
+                    .filter(|u| *u > Money::ZERO)
+                    .map_or_else(String::new, |u| format!(", {} {currency} upfront", money(u)))
+            )?;
+        }
+    }
+    if !report.cost_explorer.is_empty() {
+        writeln!(out, "\n{level} Cost Explorer beside billing\n")?;
+        writeln!(out, "| Figure | Account | Period | Cost Explorer | Billing | Disagree | Note |")?;
+        writeln!(out, "|---|---|---|---:|---:|---|---|")?;
+        for c in &report.cost_explorer {
+            writeln!(
+                out,
+                "| {} | {} | {} – {} | {} | {} | {} | {} |",
+                c.metric,
+                cell(&c.account_id),
+                c.start,
+                c.end,
+                percent(c.cost_explorer),
+                percent(c.billing),
+                if c.disagree { "**yes**" } else { "no" },
+                cell(&c.note)
+            )?;
         }
     }
     for note in &report.notes {

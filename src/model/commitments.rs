@@ -5,7 +5,7 @@
 //! can be computed later ([`crate::analysis::commitments`]): per commitment and day, what was used
 //! and what went unused; per hour and scope, compute usage by how it was priced.
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::currency::Currency;
@@ -158,5 +158,156 @@ pub struct CommitmentData {
 impl CommitmentData {
     pub fn is_empty(&self) -> bool {
         self.days.is_empty() && self.compute.is_empty()
+    }
+}
+
+/// Which kind of commitment an API described.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LiveKind {
+    /// A Savings Plan (DescribeSavingsPlans).
+    SavingsPlan,
+    /// An EC2 Reserved Instance (DescribeReservedInstances).
+    ReservedInstance,
+}
+
+impl LiveKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiveKind::SavingsPlan => "Savings Plan",
+            LiveKind::ReservedInstance => "Reserved Instance",
+        }
+    }
+}
+
+/// A commitment as the provider's own API describes it: what billing alone cannot say (the
+/// term, the payment option, the state).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveCommitment {
+    /// The ARN: billing's CommitmentDiscountId, so FOCUS rows and the API meet on it.
+    pub id: String,
+    pub kind: LiveKind,
+    /// Savings Plan type (`Compute`, `EC2Instance`, …) or the reserved instance type.
+    pub plan_type: String,
+    pub account_id: String,
+    /// Empty for plans that apply in every region.
+    pub region: String,
+    pub term_start: Option<DateTime<Utc>>,
+    pub term_end: Option<DateTime<Utc>>,
+    /// Whole years, from the term's duration.
+    pub term_years: Option<u32>,
+    /// `No Upfront`, `Partial Upfront`, `All Upfront`, as the API writes it.
+    pub payment_option: String,
+    /// `active`, `retired`, `payment-pending`, …
+    pub state: String,
+    pub currency: Currency,
+    /// A Savings Plan's commitment per hour.
+    pub hourly_commitment: Option<Money>,
+    /// A reservation's instance count.
+    pub instance_count: Option<u64>,
+    /// The one-time fee of the term.
+    pub upfront: Option<Money>,
+    /// What the commitment charges an hour besides the upfront fee (recurring fee; a
+    /// reservation's usage price × count).
+    pub recurring_hourly: Option<Money>,
+}
+
+/// Which Cost Explorer commitment figure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CeMetric {
+    /// GetSavingsPlansUtilization.
+    SavingsPlansUtilization,
+    /// GetReservationUtilization.
+    ReservationUtilization,
+    /// GetSavingsPlansCoverage.
+    SavingsPlansCoverage,
+    /// GetReservationCoverage (by hours).
+    ReservationCoverage,
+}
+
+impl CeMetric {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeMetric::SavingsPlansUtilization => "savings_plans_utilization",
+            CeMetric::ReservationUtilization => "reservation_utilization",
+            CeMetric::SavingsPlansCoverage => "savings_plans_coverage",
+            CeMetric::ReservationCoverage => "reservation_coverage",
+        }
+    }
+}
+
+/// One utilization or coverage figure of Cost Explorer over a period, for the account that
+/// asked (a payer's account answers for its organisation).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeFigure {
+    pub metric: CeMetric,
+    pub account_id: String,
+    pub start: NaiveDate,
+    /// Exclusive, as Cost Explorer reads it.
+    pub end: NaiveDate,
+    /// A fraction (0.93 for 93 %); `None` when Cost Explorer gave no percentage.
+    pub share: Option<Money>,
+    /// Utilization: the commitment used; coverage: the spend (or hours) covered.
+    pub covered: Option<Money>,
+    /// Utilization: the commitment unused; coverage: the spend (or hours) on demand.
+    pub uncovered: Option<Money>,
+    /// What a commitment saved against on-demand prices over the period, where told.
+    pub net_savings: Option<Money>,
+}
+
+/// One purchase recommendation of Cost Explorer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CeRecommendation {
+    pub account_id: String,
+    /// `Compute Savings Plan`, or `Reserved Instances` for reservations.
+    pub kind: String,
+    /// The service a reservation is for (Cost Explorer's service name); empty for plans.
+    pub service: String,
+    pub term_years: u32,
+    /// `no_upfront`, `partial_upfront` or `all_upfront`.
+    pub payment: String,
+    pub currency: Currency,
+    /// A plan's commitment per hour to buy.
+    pub hourly_commitment: Option<Money>,
+    /// Reservations: what to buy, e.g. `3 × m5.large (us-east-1)`, one per detail.
+    pub items: Vec<String>,
+    pub monthly_savings: Option<Money>,
+    pub upfront: Option<Money>,
+}
+
+/// What the provider's APIs said about commitments in a run (`--aws`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveCommitments {
+    /// Sorted by id.
+    pub commitments: Vec<LiveCommitment>,
+    pub figures: Vec<CeFigure>,
+    pub recommendations: Vec<CeRecommendation>,
+}
+
+impl LiveCommitments {
+    pub fn is_empty(&self) -> bool {
+        self.commitments.is_empty() && self.figures.is_empty() && self.recommendations.is_empty()
+    }
+
+    /// Adds another profile's answers; a commitment two profiles see is kept once.
+    pub fn extend(&mut self, other: LiveCommitments) {
+        self.commitments.extend(other.commitments);
+        self.figures.extend(other.figures);
+        self.recommendations.extend(other.recommendations);
+        self.sort();
+    }
+
+    pub fn sort(&mut self) {
+        self.commitments.sort_by(|a, b| a.id.cmp(&b.id));
+        self.commitments.dedup_by(|a, b| a.id == b.id);
+        self.figures.sort_by(|a, b| (a.metric, &a.account_id).cmp(&(b.metric, &b.account_id)));
+        self.recommendations.sort_by(|a, b| {
+            (&a.account_id, &a.kind, &a.service).cmp(&(&b.account_id, &b.kind, &b.service))
+        });
     }
 }

@@ -52,6 +52,10 @@ pub struct Snapshot {
     pub utilization: Vec<UtilizationSummary>,
     #[serde(default)]
     pub clusters: Vec<Cluster>,
+    /// Commitments as the provider's APIs describe them (`--aws`); absent in snapshots written
+    /// before they were read, and when nothing was asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_commitments: Option<super::commitments::LiveCommitments>,
 }
 
 impl Snapshot {
@@ -64,6 +68,7 @@ impl Snapshot {
             inventory: Inventory::default(),
             utilization: Vec::new(),
             clusters: Vec::new(),
+            live_commitments: None,
         }
     }
 

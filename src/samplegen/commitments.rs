@@ -1,5 +1,7 @@
 //! The sample's Compute Savings Plan: bought a size too large, so `commitment-underutilized`
-//! fires, while the on-demand fleet beside it makes `commitment-purchase` fire.
+//! fires, while the on-demand fleet beside it makes `commitment-purchase` fire. Two EC2
+//! reservations bought all upfront, fully used: one ends 20 days after the sample was collected
+//! (`commitment-expiring` fires), the other 45 days after (a near miss).
 //!
 //! Rows follow the FOCUS specification's commitment scenarios: covered usage is
 //! `PricingCategory = Committed` with status `Used` (BilledCost 0, EffectiveCost the plan's
@@ -25,6 +27,149 @@ pub static SAVINGS_PLAN: Commitment = Commitment {
     category: "Spend",
     kind: "Compute Savings Plan",
 };
+
+pub static RESERVATION_EXPIRING: Commitment = Commitment {
+    id: "arn:aws:ec2:us-east-1:222222222222:reserved-instances/4b2d8e6f-1a3c-4e5f-8a7b-9c0d1e2f3a4b",
+    name: "ri-batch-m5-large",
+    category: "Usage",
+    kind: "Reserved Instance",
+};
+
+pub static RESERVATION_LATER: Commitment = Commitment {
+    id: "arn:aws:ec2:us-east-1:222222222222:reserved-instances/7c8d9e0f-2b3a-4c5d-9e8f-0a1b2c3d4e5f",
+    name: "ri-ci-m5-large",
+    category: "Usage",
+    kind: "Reserved Instance",
+};
+
+/// One m5.large reservation: the instance it covers and when its term ends.
+pub struct Reservation {
+    pub commitment: &'static Commitment,
+    pub instance_id: &'static str,
+    pub instance_name: &'static str,
+    /// Days after the sample's collection time.
+    pub ends_after_days: i64,
+}
+
+pub static RESERVATIONS: [Reservation; 2] = [
+    Reservation {
+        commitment: &RESERVATION_EXPIRING,
+        instance_id: "i-0a1b2c3d4e5f60718",
+        instance_name: "batch-reserved-1",
+        ends_after_days: 20,
+    },
+    Reservation {
+        commitment: &RESERVATION_LATER,
+        instance_id: "i-0f1e2d3c4b5a69788",
+        instance_name: "ci-reserved-1",
+        ends_after_days: 45,
+    },
+];
+
+/// m5.large in us-east-1 on demand, an hour (rules/prices/ec2.toml).
+const M5_LARGE_HOURLY: &str = "0.096";
+/// A 1-year all-upfront m5.large reservation's fee (≈ 38 % off on demand).
+const RESERVATION_UPFRONT: &str = "522";
+
+const EC2: Service = Service { name: "Amazon Elastic Compute Cloud", category: "Compute" };
+
+fn parse(text: &str) -> Money {
+    Money::parse(text).unwrap_or_default()
+}
+
+/// Each reservation's rows: its upfront fee, and every day the instance it covers ran on it
+/// (BilledCost 0, EffectiveCost the fee amortized over 365 days, ListCost the on-demand price).
+///
+/// FOCUS bills a one-time purchase in the month it was bought; the sample has one month only,
+/// so the fee's row is in it, its charge period running to the term's end, which is what lets
+/// billing alone tell when the term ends.
+pub fn reservation_rows(month_start: DateTime<Utc>, collected_at: DateTime<Utc>) -> Vec<FocusRow> {
+    let upfront = parse(RESERVATION_UPFRONT);
+    let daily_effective = upfront.mul_ratio(1, 365).round_dp(10);
+    let daily_list = parse(M5_LARGE_HOURLY).times(24);
+    let tags = r#"{"cost-center":"cc-200","env":"prod","team":"platform"}"#;
+    let mut rows = Vec::new();
+    for r in &RESERVATIONS {
+        let c = r.commitment;
+        let purchase = FocusRow {
+            billed_cost: upfront,
+            effective_cost: Money::ZERO,
+            list_cost: upfront,
+            account: Account::Prod,
+            service: EC2,
+            region: "us-east-1",
+            resource_id: c.id.to_string(),
+            resource_name: c.name.to_string(),
+            resource_type: "Reserved Instance",
+            charge_category: "Purchase",
+            start: month_start,
+            end: collected_at + Duration::days(r.ends_after_days),
+            tags: "NULL".to_string(),
+            charge_frequency: "One-Time",
+            pricing_category: "Standard",
+            commitment: Some((c, "")),
+        };
+        rows.push(purchase);
+        let mut start = month_start;
+        while start < collected_at {
+            let end = start + Duration::days(1);
+            rows.push(FocusRow {
+                billed_cost: Money::ZERO,
+                effective_cost: daily_effective,
+                list_cost: daily_list,
+                account: Account::Prod,
+                service: EC2,
+                region: "us-east-1",
+                resource_id: r.instance_id.to_string(),
+                resource_name: r.instance_name.to_string(),
+                resource_type: "Instance",
+                charge_category: "Usage",
+                start,
+                end,
+                tags: tags.to_string(),
+                charge_frequency: "Usage-Based",
+                pricing_category: "Committed",
+                commitment: Some((c, "Used")),
+            });
+            start = end;
+        }
+    }
+    rows
+}
+
+/// What `commitment-expiring` is meant to conclude on the reservations, from the rows.
+pub fn reservation_expectations(
+    rows: &[FocusRow],
+    collected_at: DateTime<Utc>,
+) -> Vec<super::Expectation> {
+    RESERVATIONS
+        .iter()
+        .map(|r| {
+            let covered = |status| {
+                rows.iter().filter(move |x| {
+                    x.commitment.is_some_and(|(c, s)| c.id == r.commitment.id && s == status)
+                })
+            };
+            let list: Money = covered("Used").map(|x| x.list_cost).sum();
+            let cost: Money = covered("Used").map(|x| x.effective_cost).sum();
+            let days = covered("Used").count() as i128;
+            let monthly = (list - cost).mul_ratio(730, 24 * days.max(1)).round_dp(2);
+            let end = collected_at + Duration::days(r.ends_after_days);
+            super::Expectation {
+                rule_id: "commitment-expiring",
+                resource_id: r.commitment.id.to_string(),
+                resource_type: "commitment",
+                fires: r.ends_after_days <= 30,
+                why: format!(
+                    "term ends {} ({} days after collection; 30 is the limit); renewing keeps \
+                     saving ({list} on demand − {cost} amortized) over {days} days ≈ {monthly} a month",
+                    end.date_naive(),
+                    r.ends_after_days
+                ),
+            }
+        })
+        .collect()
+}
 
 const SAVINGS_PLANS: Service =
     Service { name: "Savings Plans for AWS Compute usage", category: "Compute" };
@@ -83,8 +228,8 @@ pub fn expectations(rows: &[FocusRow]) -> Vec<super::Expectation> {
         std::collections::BTreeMap::new();
     for r in rows {
         match r.commitment {
-            Some((_, "Used")) => used += r.effective_cost,
-            Some((_, "Unused")) => unused += r.effective_cost,
+            Some((c, "Used")) if c.id == SAVINGS_PLAN.id => used += r.effective_cost,
+            Some((c, "Unused")) if c.id == SAVINGS_PLAN.id => unused += r.effective_cost,
             _ => {}
         }
         // Eligible on demand: EC2 instances and Lambda functions (commitments.toml).

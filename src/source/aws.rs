@@ -13,6 +13,7 @@
 pub mod cache;
 pub mod client;
 pub mod cloudwatch;
+pub mod commitments;
 pub mod cost_explorer;
 pub mod dynamodb;
 pub mod ec2;
@@ -81,6 +82,9 @@ pub struct AwsOptions {
     /// One line on stderr, rewritten as regions complete (only on a terminal).
     pub progress: bool,
     pub timeouts: client::Timeouts,
+    /// Read Savings Plans, reservations and Cost Explorer's commitment figures (`[aws]
+    /// commitments`, default true).
+    pub commitments: bool,
 }
 
 /// Everything read from every profile.
@@ -92,6 +96,8 @@ pub struct Collected {
     /// One per profile.
     pub statuses: Vec<SourceStatus>,
     pub usage: Usage,
+    /// Commitments from the APIs; `None` when they were not asked for.
+    pub live_commitments: Option<crate::model::commitments::LiveCommitments>,
     /// When the APIs were read: ages (days stopped, snapshot age) are measured from here.
     pub as_of: DateTime<Utc>,
 }
@@ -273,6 +279,7 @@ struct ProfileRead {
     service_answer: Option<Answer>,
     tag_answers: Vec<(String, Answer)>,
     usage: Usage,
+    live: Option<crate::model::commitments::LiveCommitments>,
 }
 
 async fn read_async(options: &AwsOptions) -> Collected {
@@ -288,6 +295,9 @@ async fn read_async(options: &AwsOptions) -> Collected {
         tag_answers.extend(read.tag_answers);
         out.usage.paid_requests += read.usage.paid_requests;
         out.usage.cached_answers += read.usage.cached_answers;
+        if let Some(live) = read.live {
+            out.live_commitments.get_or_insert_with(Default::default).extend(live);
+        }
         out.statuses.push(read.status);
     }
     out.inventory.sort();
@@ -303,7 +313,8 @@ async fn read_async(options: &AwsOptions) -> Collected {
             }
         }
     }
-    if options.billing {
+    // Commitment figures are paid too, also when a FOCUS export gave billing.
+    if options.billing || out.usage.paid_requests + out.usage.cached_answers > 0 {
         let note = format!(
             "Cost Explorer: {} paid request{} (0.01 USD each), {} answer{} from the cache",
             out.usage.paid_requests,
@@ -348,6 +359,7 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
         service_answer: None,
         tag_answers: Vec::new(),
         usage: Usage::default(),
+        live: None,
     };
     let config = client::load(profile, None, options.timeouts).await;
     let sts = aws_sdk_sts::Client::new(&config);
@@ -418,6 +430,14 @@ async fn read_profile(profile: Option<&str>, options: &AwsOptions) -> ProfileRea
     read.tag_answers = tag_answers;
     read.usage = usage;
     read.status.warnings.extend(cost_warnings);
+    if options.commitments {
+        let period = billing_period(options.now, options.lookback_days);
+        let c = commitments::read(&config, &account, &regions, period, &options.cache).await;
+        read.usage.paid_requests += c.usage.paid_requests;
+        read.usage.cached_answers += c.usage.cached_answers;
+        read.status.warnings.extend(c.warnings);
+        read.live = Some(c.live);
+    }
     if !read.status.warnings.is_empty() {
         read.status.state = SourceState::Partial;
     }

@@ -95,10 +95,12 @@ impl Env {
         let home = tempfile::tempdir().unwrap();
         let config = home.path().join("costscope.toml");
         // Ages cannot be backdated in the emulators: thresholds below zero days make the age
-        // rules judge what was just created (LocalStack's times are whole seconds).
+        // rules judge what was just created (LocalStack's times are whole seconds). Neither
+        // emulator serves the commitment calls (tests/emulators/README.md), so they are off
+        // here; tests/aws_commitments.rs answers them from a loopback server.
         std::fs::write(
             &config,
-            "[tags]\nrequired = [\"team\"]\n\n[rules.ec2-stopped-long]\nmin_stopped_days = -1\n\n[rules.snapshot-old]\nmin_age_days = -1\n\n[rules.ebs-unattached]\nmin_age_days = -1\n\n[rules.rds-idle]\nmin_age_days = -1\n\n[rules.rds-snapshot-orphaned]\nmin_age_days = -1\n",
+            "[tags]\nrequired = [\"team\"]\n\n[rules.ec2-stopped-long]\nmin_stopped_days = -1\n\n[rules.snapshot-old]\nmin_age_days = -1\n\n[rules.ebs-unattached]\nmin_age_days = -1\n\n[rules.rds-idle]\nmin_age_days = -1\n\n[rules.rds-snapshot-orphaned]\nmin_age_days = -1\n\n[aws]\ncommitments = false\n",
         )
         .unwrap();
         Env {

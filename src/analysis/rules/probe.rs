@@ -197,10 +197,12 @@ fn probe_snapshot() -> Snapshot {
     s
 }
 
-/// A Savings Plan used half the time and on-demand compute beside it, from billing.
+/// A Savings Plan used half the time, ending in ten days, and on-demand compute beside it,
+/// from billing; a second plan known only from the API, ending in twelve.
 fn commitments(s: &mut Snapshot, account: &str, region: &str) {
     use crate::model::commitments::{
-        CommitmentCharge, CommitmentData, CommitmentDay, CommitmentInfo, ComputeUsage, Pricing,
+        CommitmentCharge, CommitmentData, CommitmentDay, CommitmentInfo, ComputeUsage,
+        LiveCommitment, LiveCommitments, LiveKind, Pricing,
     };
     use crate::model::{BillingSummary, Currency, Money};
     let day = chrono::NaiveDate::from_ymd_opt(2025, 12, 31).unwrap_or_default();
@@ -211,7 +213,7 @@ fn commitments(s: &mut Snapshot, account: &str, region: &str) {
         currency: Currency::usd(),
         billed_cost: Money::ZERO,
         effective_cost: Some(Money::from_units(cost)),
-        list_cost: None,
+        list_cost: (charge == CommitmentCharge::Used).then(|| Money::from_units(cost * 2)),
         rows: 1,
     };
     let info = CommitmentInfo {
@@ -224,7 +226,7 @@ fn commitments(s: &mut Snapshot, account: &str, region: &str) {
         unit: "USD".into(),
         usage_rows: 2,
         purchase_rows: 0,
-        term_end: None,
+        term_end: Some(s.collected_at.date_naive() + chrono::Duration::days(10)),
     };
     let on_demand = ComputeUsage {
         hour: day.and_hms_opt(0, 0, 0).unwrap_or_default(),
@@ -249,6 +251,26 @@ fn commitments(s: &mut Snapshot, account: &str, region: &str) {
             compute: vec![on_demand],
             service_category_known: true,
         },
+        ..Default::default()
+    });
+    s.live_commitments = Some(LiveCommitments {
+        commitments: vec![LiveCommitment {
+            id: format!("arn:aws:savingsplans::{account}:savingsplan/probe"),
+            kind: LiveKind::SavingsPlan,
+            plan_type: "Compute".into(),
+            account_id: account.into(),
+            region: String::new(),
+            term_start: Some(s.collected_at - chrono::Duration::days(353)),
+            term_end: Some(s.collected_at + chrono::Duration::days(12)),
+            term_years: Some(1),
+            payment_option: "No Upfront".into(),
+            state: "active".into(),
+            currency: Currency::usd(),
+            hourly_commitment: Some(Money::from_units(1)),
+            instance_count: None,
+            upfront: None,
+            recurring_hourly: Some(Money::from_units(1)),
+        }],
         ..Default::default()
     });
 }
@@ -595,6 +617,26 @@ mod tests {
                 "{rule} does not fire on the probe"
             );
         }
+    }
+
+    /// Both probe commitments end within 30 days: the billed one saves its ListCost (24) less
+    /// its cost (12 + 12) over one day, nothing; the API-only plan 1 × 0.29 / 0.71 × 730.
+    #[test]
+    fn commitment_expiring_fires_on_both_probe_commitments() {
+        let engine =
+            Engine::new(RuleSet::builtin().unwrap(), Arc::new(PriceCatalog::builtin().unwrap()));
+        let eval = engine.evaluate(&probe_snapshot(), &[]);
+        let mut got: Vec<(String, String)> = eval
+            .findings
+            .iter()
+            .filter(|f| f.rule_id == "commitment-expiring")
+            .map(|f| (f.resource_id.clone(), f.estimated_monthly_savings.round_dp(2).to_string()))
+            .collect();
+        got.sort();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!(got[0].0, "arn:aws:savingsplans::000000000000:savingsplan/probe");
+        assert_eq!(got[0].1, "298.17");
+        assert_eq!(got[1], ("sp-probe".to_string(), "0".to_string()));
     }
 
     #[test]

@@ -31,6 +31,7 @@ const BUILTIN: &[(&str, &str)] = &[
         "commitment-underutilized.toml",
         include_str!("../../../rules/pack/commitment-underutilized.toml"),
     ),
+    ("commitment-expiring.toml", include_str!("../../../rules/pack/commitment-expiring.toml")),
     ("commitment-purchase.toml", include_str!("../../../rules/pack/commitment-purchase.toml")),
     (
         "k8s-workload-overrequested.toml",

@@ -395,8 +395,10 @@ mod tests {
         let data = sample_dataset(|_| {});
         let mut view = CommitmentsView::default();
         view.load(&data);
-        assert_eq!(view.table.len(), 1);
+        // The savings plan and the two reservations.
+        assert_eq!(view.table.len(), 3);
         let text = draw(&view, &data, 160, 72);
+        assert!(text.contains("2026-11-21"), "the expiring reservation's term end: {text}");
         // The sample's plan: 898.87 used of 989.52 → 90.8 %, 88.94 a month unused.
         assert!(text.contains("compute-sp-2025"), "{text}");
         assert!(text.contains("90.8%"), "{text}");

@@ -740,7 +740,7 @@ mod tests {
                     &findings,
                     &not_judged,
                     "Daily spend (USD)",
-                    "max 4,661.02 on 2026-10-01",
+                    "max 5,705.02 on 2026-10-01",
                     "2026-10-01",
                     "2026-10-31",
                     "Top services",
@@ -798,10 +798,10 @@ mod tests {
         };
         let up = with_previous(20_000);
         let screen = draw(&loaded(&up), &up, 80, 24);
-        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +13,138.73 (+65.7%)"], (80, 24));
+        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +14,182.73 (+70.9%)"], (80, 24));
         let down = with_previous(35_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
-        assert_shows(&screen, &["▼ -1,861.27 (-5.3%)"], (80, 24));
+        assert_shows(&screen, &["▼ -817.27 (-2.3%)"], (80, 24));
     }
 
     #[test]
