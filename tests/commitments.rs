@@ -75,6 +75,12 @@ fn usage_scenarios_give_the_utilization_and_coverage_the_spec_describes() {
     let r = spec_report("scenarios__commitment_discount_usage_scenario_4");
     assert_eq!(utilization(&r), (m("1"), m("0"), Some(m("1"))));
     assert_eq!(coverage(&r), (m("1"), m("0.5"), Some(m("0.666667")), CoverageBasis::EffectiveCost));
+    // The scope's totals: 1.00 covered (no ListCost, so at EffectiveCost) and 0.50 on demand;
+    // no provider named, so no advice, and the reason says so.
+    assert_eq!(r.scopes[0].covered_total, m("1"));
+    assert_eq!(r.scopes[0].on_demand_total, m("0.5"));
+    let why = r.scopes[0].no_advice.as_deref().unwrap();
+    assert!(why.contains("names no provider"), "{why}");
     // No ServiceCategory column: the report says every usage row counted as compute.
     assert!(r.notes.iter().any(|n| n.contains("ServiceCategory")), "{:?}", r.notes);
 }

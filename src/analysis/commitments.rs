@@ -668,7 +668,10 @@ fn renewal_from_billing(row: &mut CommitmentRow, used_list: Option<Money>, hours
 
 fn coverage_value(u: &ComputeUsage, basis: CoverageBasis) -> Money {
     match basis {
-        CoverageBasis::ListCost => u.list_cost.unwrap_or(u.billed_cost),
+        // Covered rows bill nothing: without a ListCost, their effective cost is the measure.
+        CoverageBasis::ListCost => {
+            u.list_cost.unwrap_or_else(|| amount(u.effective_cost, u.billed_cost))
+        }
         CoverageBasis::EffectiveCost => amount(u.effective_cost, u.billed_cost),
     }
 }
@@ -810,10 +813,13 @@ fn advise(
     series: &[Money],
 ) -> (Option<PurchaseAdvice>, Option<String>) {
     let Some(plans) = rates.provider(provider) else {
-        return (
-            None,
-            Some(format!("no commitment rates for provider {provider:?} in commitments.toml")),
-        );
+        let why = if provider.is_empty() {
+            "the billing data names no provider (ProviderName), so no plan's rates apply"
+                .to_string()
+        } else {
+            format!("no commitment rates for provider {provider:?} in commitments.toml")
+        };
+        return (None, Some(why));
     };
     let Some(plan) = plans.plan(params.term_years, params.payment) else {
         return (
