@@ -16,6 +16,9 @@ use crate::tui::theme::Theme;
 use crate::tui::widget::table::{Column, DataTable, Emphasis, SortKey, TableRow};
 use crate::tui::widget::{money, safe};
 
+/// Utilization under this is drawn as a warning: commitment-underutilized's default threshold.
+const LOW_UTILIZATION: Money = Money::from_raw(95 * 10i128.pow(16));
+
 /// From this width the list and the detail sit side by side, and the header draws gauges.
 const WIDE: u16 = 140;
 
@@ -83,11 +86,8 @@ pub fn summary_spans(
     }
     for (used, total, _) in &totals {
         let share = used.share_of(*total);
-        let style = if share.is_some_and(|s| s < Money::parse("0.95").unwrap_or_default()) {
-            theme.warning()
-        } else {
-            theme.ok()
-        };
+        let style =
+            if share.is_some_and(|s| s < LOW_UTILIZATION) { theme.warning() } else { theme.ok() };
         spans.push(Span::styled(format!("used {}", shown(share)), style));
     }
     for s in &report.scopes {
@@ -130,8 +130,7 @@ impl ViewState for CommitmentsView {
                     c.hourly_commitment.map_or(SortKey::None, SortKey::Money),
                     c.term_end.map_or(SortKey::None, |d| SortKey::Text(d.to_string())),
                 ];
-                let low =
-                    c.utilization.is_some_and(|u| u < Money::parse("0.95").unwrap_or_default());
+                let low = c.utilization.is_some_and(|u| u < LOW_UTILIZATION);
                 let emphasis = if low || !c.problems.is_empty() {
                     Emphasis::Warning
                 } else {
@@ -293,7 +292,7 @@ impl CommitmentsView {
                 Span::styled(format!("{} ", d.day.format("%m-%d")), theme.dim()),
                 Span::styled(
                     gauge(share, width),
-                    if share.is_some_and(|s| s < Money::parse("0.95").unwrap_or_default()) {
+                    if share.is_some_and(|s| s < LOW_UTILIZATION) {
                         theme.warning()
                     } else {
                         theme.bar()
