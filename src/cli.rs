@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::source::billing::{BillingInput, Scheme};
+
 use clap::{Args, Parser, Subcommand};
 
 use crate::analysis::costs::Dimension;
@@ -72,9 +74,15 @@ pub struct SourceArgs {
     /// The bundled sample data set (a month of FOCUS billing and a matching inventory).
     #[arg(long)]
     pub sample: bool,
-    /// A FOCUS 1.x billing export, `.csv` or `.csv.gz` (repeatable).
+    /// A FOCUS 1.x billing export (repeatable): CSV, gzipped or zipped CSV, or Parquet (told
+    /// apart by their first bytes), or `s3://BUCKET/PREFIX` for a Data Export's files.
     #[arg(long, value_name = "FILE")]
     pub focus: Vec<PathBuf>,
+    /// An AWS Cost and Usage Report, legacy or CUR 2.0 (repeatable): CSV, gzipped or zipped
+    /// CSV, or Parquet, or `s3://BUCKET/PREFIX` for the report's delivery prefix. Mapped to
+    /// FOCUS as docs/cur-mapping.md says.
+    #[arg(long, value_name = "FILE")]
+    pub cur: Vec<PathBuf>,
     /// A snapshot written by `costscope collect`.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
@@ -146,6 +154,7 @@ impl Default for SourceArgs {
         SourceArgs {
             sample: false,
             focus: Vec::new(),
+            cur: Vec::new(),
             snapshot: None,
             skip_invalid: false,
             kube: false,
@@ -189,11 +198,19 @@ impl SourceArgs {
     pub fn is_empty(&self) -> bool {
         !self.sample
             && self.focus.is_empty()
+            && self.cur.is_empty()
             && self.snapshot.is_none()
             && !self.kube
             && self.context.is_empty()
             && self.kube_dump.is_empty()
             && !self.uses_aws()
+    }
+
+    /// The `--focus` and `--cur` arguments, in that order.
+    pub fn billing_inputs(&self) -> Result<Vec<BillingInput>, crate::source::SourceError> {
+        let focus = self.focus.iter().map(|a| BillingInput::new(Scheme::Focus, a));
+        let cur = self.cur.iter().map(|a| BillingInput::new(Scheme::Cur, a));
+        focus.chain(cur).collect()
     }
 
     /// Whether live AWS is asked for (`--aws` or any `--profile`).

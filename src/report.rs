@@ -14,7 +14,8 @@ use crate::analysis::tag_coverage::{TagCoverage, tag_coverage};
 use crate::cli::SourceArgs;
 use crate::model::{Currency, Grain, Money, Snapshot, SourceState, SourceStatus};
 use crate::source::SourceError;
-use crate::source::focus::{FocusOptions, read_focus_files};
+use crate::source::billing::{ReadOptions, read_billing};
+use crate::source::focus::FocusOptions;
 use crate::source::snapshot_file::read_snapshot;
 use crate::suppressions::Suppressions;
 
@@ -23,7 +24,7 @@ pub enum GatherError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(
-        "no data source: give --sample, --focus FILE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
+        "no data source: give --sample, --focus FILE, --cur FILE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
     )]
     NoSource,
     #[error("{0}")]
@@ -41,6 +42,19 @@ impl GatherError {
             GatherError::Aws(_) => false,
         }
     }
+}
+
+/// The source name of billing files: `focus:a.csv,b.parquet`, then `cur:…` when given.
+pub fn billing_source_name(inputs: &[crate::source::billing::BillingInput]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for scheme in [crate::source::billing::Scheme::Focus, crate::source::billing::Scheme::Cur] {
+        let names: Vec<String> =
+            inputs.iter().filter(|i| i.scheme == scheme).map(|i| i.display()).collect();
+        if !names.is_empty() {
+            parts.push(format!("{}:{}", scheme.flag(), names.join(",")));
+        }
+    }
+    parts.join(" ")
 }
 
 /// Reads every requested source into one snapshot. Billing is aggregated at `grain`.
@@ -74,12 +88,11 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
         statuses.push(ok_status(&format!("snapshot:{}", path.display())));
         snapshot = Some(s);
     }
-    if !sources.focus.is_empty() {
-        let billing = read_focus_files(&sources.focus, options)?;
-        let mut status = ok_status(&format!(
-            "focus:{}",
-            sources.focus.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(",")
-        ));
+    let inputs = sources.billing_inputs()?;
+    if !inputs.is_empty() {
+        let read = ReadOptions { focus: options, progress: sources.progress };
+        let billing = read_billing(&inputs, read)?;
+        let mut status = ok_status(&billing_source_name(&inputs));
         if let Some(s) = billing.skipped.summary() {
             status.state = SourceState::Partial;
             status.warnings.push(s);
@@ -89,7 +102,7 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
         if snap.billing.is_some() {
             status
                 .warnings
-                .push("billing from the FOCUS files replaces the snapshot's billing".into());
+                .push("billing from the billing files replaces the snapshot's billing".into());
         }
         snap.billing = Some(billing);
         statuses.push(status);

@@ -1,6 +1,7 @@
 //! Sources: everything that reads outside data and turns it into model types.
 
 pub mod aws;
+pub mod billing;
 pub mod focus;
 pub mod kube;
 pub mod prometheus;

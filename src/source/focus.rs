@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::NaiveDate;
 
 use super::{Result, SourceError};
-use tokenizer::{Next, Record, Tokenizer, unescape};
+pub(crate) use tokenizer::Record;
+use tokenizer::{Next, Tokenizer, unescape};
 
 mod tokenizer;
 use crate::model::billing::SkippedRow;
@@ -39,18 +40,29 @@ impl Default for FocusOptions {
 /// depend on that order.
 pub fn read_focus_files(paths: &[PathBuf], options: FocusOptions) -> Result<BillingSummary> {
     let mut ledger = Ledger::new(options.grain);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_CHUNKS);
     for path in paths {
-        let io = |source| SourceError::Io { path: path.to_path_buf(), source };
-        let size = std::fs::metadata(path).map_err(io)?.len();
-        if threads > 1 && size >= PARALLEL_MIN_BYTES && !is_gzip(path)? {
-            ingest_parallel(&mut ledger, path, size, threads, options)?;
-        } else {
-            let reader = open_maybe_gzip(path)?;
-            ingest(&mut ledger, reader, path, options)?;
-        }
+        ingest_csv_file(&mut ledger, path, options, Layout::from_header)?;
     }
     Ok(ledger.finish(paths.iter().map(|p| p.display().to_string()).collect()))
+}
+
+/// Reads one local CSV file, plain or gzipped, into `ledger`: a big plain file on several
+/// threads.
+pub(crate) fn ingest_csv_file<D: Dialect>(
+    ledger: &mut Ledger,
+    path: &Path,
+    options: FocusOptions,
+    dialect: DialectOf<D>,
+) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_CHUNKS);
+    let io = |source| SourceError::Io { path: path.to_path_buf(), source };
+    let size = std::fs::metadata(path).map_err(io)?.len();
+    if threads > 1 && size >= PARALLEL_MIN_BYTES && !is_gzip(path)? {
+        ingest_parallel(ledger, path, size, threads, options, dialect)
+    } else {
+        let reader = open_maybe_gzip(path)?;
+        ingest(ledger, reader, path, options, dialect)
+    }
 }
 
 /// Reads one FOCUS CSV from any reader (already decompressed); `path` names it in messages.
@@ -60,11 +72,11 @@ pub fn read_focus_reader(
     options: FocusOptions,
 ) -> Result<BillingSummary> {
     let mut ledger = Ledger::new(options.grain);
-    ingest(&mut ledger, Box::new(BufReader::new(reader)), path, options)?;
+    ingest(&mut ledger, Box::new(BufReader::new(reader)), path, options, Layout::from_header)?;
     Ok(ledger.finish(vec![path.display().to_string()]))
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 fn open_maybe_gzip(path: &Path) -> Result<Box<dyn BufRead>> {
     let file =
@@ -158,7 +170,7 @@ impl Read for Pipelined {
 
 /// The FOCUS columns costscope reads. Names match case-insensitively.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Column {
+pub(crate) enum Column {
     BilledCost,
     EffectiveCost,
     ListCost,
@@ -218,17 +230,65 @@ const COLUMNS: [(Column, &str); 27] = [
     (Column::CommitmentDiscountUnit, "CommitmentDiscountUnit"),
 ];
 
-fn column_name(column: Column) -> &'static str {
-    COLUMNS.iter().find(|(c, _)| *c == column).map_or("?", |(_, n)| n)
+pub(crate) fn column_name(column: Column) -> &'static str {
+    COLUMNS.get(column as usize).map_or("?", |(_, n)| n)
+}
+
+/// The FOCUS columns the ledger reads at `grain`: what a columnar reader needs to decode.
+/// (A CSV reader splits every field anyway; there Tags are validated whatever the grain.)
+pub(crate) fn columns_for(grain: Grain) -> Vec<Column> {
+    use Column::*;
+    let wide = grain.resource || grain.commitments;
+    let mut columns = vec![BilledCost, EffectiveCost, ListCost, ChargePeriodStart, BillingCurrency];
+    let mut keep = |on: bool, more: &[Column]| {
+        if on {
+            for column in more {
+                if !columns.contains(column) {
+                    columns.push(*column);
+                }
+            }
+        }
+    };
+    keep(grain.account || wide, &[SubAccountId, BillingAccountId]);
+    keep(grain.account, &[SubAccountName, BillingAccountName]);
+    keep(grain.service || wide, &[ServiceName]);
+    keep(grain.region || wide, &[RegionId]);
+    keep(grain.provider || wide, &[ProviderName]);
+    keep(grain.charge_category, &[ChargeCategory]);
+    keep(grain.tags || grain.resource, &[Tags]);
+    keep(grain.resource, &[ResourceId, ResourceName, ResourceType]);
+    keep(
+        grain.commitments,
+        &[
+            ChargeCategory,
+            ChargePeriodEnd,
+            ChargeFrequency,
+            ServiceCategory,
+            PricingCategory,
+            ResourceType,
+            CommitmentDiscountId,
+            CommitmentDiscountName,
+            CommitmentDiscountCategory,
+            CommitmentDiscountType,
+            CommitmentDiscountStatus,
+            CommitmentDiscountUnit,
+        ],
+    );
+    columns
+}
+
+/// Every FOCUS column costscope knows, with its name.
+pub(crate) fn known_columns() -> impl Iterator<Item = (Column, &'static str)> {
+    COLUMNS.iter().copied()
 }
 
 /// Header position of each known column.
-struct Layout {
+pub(crate) struct Layout {
     index: [Option<usize>; COLUMNS.len()],
 }
 
 impl Layout {
-    fn from_header(header: &[String], path: &Path) -> Result<Layout> {
+    pub(crate) fn from_header(header: &[String], path: &Path) -> Result<Layout> {
         let mut index = [None; COLUMNS.len()];
         for (pos, raw) in header.iter().enumerate() {
             let name = raw.trim_start_matches('\u{feff}').trim();
@@ -259,24 +319,24 @@ impl Layout {
         Ok(layout)
     }
 
-    fn pos(&self, column: Column) -> Option<usize> {
-        let slot = COLUMNS.iter().position(|(c, _)| *c == column)?;
-        self.index[slot]
+    /// The header position of `column`, if the file has it.
+    pub(crate) fn pos(&self, column: Column) -> Option<usize> {
+        self.index[column as usize]
     }
 }
 
 /// A row-level problem, before the file and line are attached.
-struct RowError {
-    column: String,
-    message: String,
+pub(crate) struct RowError {
+    pub column: String,
+    pub message: String,
 }
 
-fn row_err(column: Column, message: impl Into<String>) -> RowError {
+pub(crate) fn row_err(column: Column, message: impl Into<String>) -> RowError {
     RowError { column: column_name(column).to_string(), message: message.into() }
 }
 
 /// Reads and checks the header row.
-fn read_header<R: Read>(tokens: &mut Tokenizer<R>, path: &Path) -> Result<(Vec<String>, Layout)> {
+fn read_header<R: Read>(tokens: &mut Tokenizer<R>, path: &Path) -> Result<Vec<String>> {
     let record = match tokens.next(None).map_err(|e| io_error(e, path, 1))? {
         Next::Record(record) => record,
         Next::Stop { .. } | Next::Eof => return Err(empty_file(path)),
@@ -298,8 +358,7 @@ fn read_header<R: Read>(tokens: &mut Tokenizer<R>, path: &Path) -> Result<(Vec<S
             }
         }
     }
-    let layout = Layout::from_header(&header, path)?;
-    Ok((header, layout))
+    Ok(header)
 }
 
 fn empty_file(path: &Path) -> SourceError {
@@ -311,17 +370,22 @@ fn empty_file(path: &Path) -> SourceError {
     }
 }
 
-fn ingest(
+/// Builds a CSV file's [`Dialect`] from its header row.
+pub(crate) type DialectOf<D> = fn(&[String], &Path) -> Result<D>;
+
+/// Reads one CSV file (already decompressed) into `ledger`.
+pub(crate) fn ingest<D: Dialect>(
     ledger: &mut Ledger,
     reader: Box<dyn BufRead + '_>,
     path: &Path,
     options: FocusOptions,
+    dialect: DialectOf<D>,
 ) -> Result<()> {
     let mut tokens = Tokenizer::new(reader);
-    let (header, layout) = read_header(&mut tokens, path)?;
-    let cols = Cols::new(&layout);
-    tokens.keep_escaped(cols.tags);
-    records(ledger, &mut tokens, &header, &cols, options, path, None)?;
+    let header = read_header(&mut tokens, path)?;
+    let dialect = dialect(&header, path)?;
+    tokens.keep_escaped(dialect.escaped_column());
+    records(ledger, &mut tokens, &header, &dialect, options, path, None)?;
     Ok(())
 }
 
@@ -335,11 +399,11 @@ struct Stop {
 
 /// Folds records into `ledger` until EOF or, with `stop_at`, the first record that starts at or
 /// after that byte offset (which is returned, unprocessed). Line numbers are the reader's own.
-fn records<R: Read>(
+fn records<R: Read, D: Dialect>(
     ledger: &mut Ledger,
     tokens: &mut Tokenizer<R>,
     header: &[String],
-    cols: &Cols,
+    dialect: &D,
     options: FocusOptions,
     path: &Path,
     stop_at: Option<u64>,
@@ -370,7 +434,7 @@ fn records<R: Read>(
                 message: format!("row has {} fields, the header has {columns}", record.len()),
             })
         } else {
-            ledger.add_row(&record, cols)
+            dialect.add(ledger, &record)
         };
         if let Err(err) = outcome {
             if options.skip_invalid {
@@ -444,12 +508,13 @@ fn shift_lines(result: Result<Ledger>, base: u64) -> Result<Ledger> {
 /// a quoted field makes a wrong guess; it is caught because the previous range then does not
 /// stop exactly where the next began, and the rest of the file is read again in order. The
 /// merged sums do not depend on the split, so the output is identical to a sequential read.
-fn ingest_parallel(
+fn ingest_parallel<D: Dialect>(
     ledger: &mut Ledger,
     path: &Path,
     size: u64,
     threads: usize,
     options: FocusOptions,
+    dialect: DialectOf<D>,
 ) -> Result<()> {
     use std::io::{Seek, SeekFrom};
     let io = |source| SourceError::Io { path: path.to_path_buf(), source };
@@ -459,9 +524,9 @@ fn ingest_parallel(
         Ok(Tokenizer::new(file))
     };
     let mut first = open_at(0)?;
-    let (header, layout) = read_header(&mut first, path)?;
-    let cols = Cols::new(&layout);
-    first.keep_escaped(cols.tags);
+    let header = read_header(&mut first, path)?;
+    let cols = dialect(&header, path)?;
+    first.keep_escaped(cols.escaped_column());
     let data_start = first.position();
     let mut bounds = vec![data_start];
     for i in 1..threads as u64 {
@@ -482,7 +547,7 @@ fn ingest_parallel(
                 let (header, cols) = (&header, &cols);
                 scope.spawn(move || -> Result<(Ledger, Option<Stop>)> {
                     let mut csv = open_at(start)?;
-                    csv.keep_escaped(cols.tags);
+                    csv.keep_escaped(cols.escaped_column());
                     let mut chunk = Ledger::new(options.grain);
                     let stop = records(
                         &mut chunk,
@@ -526,7 +591,7 @@ fn ingest_parallel(
                 // The guessed start was inside a quoted field: read the rest in order.
                 Some(at) => {
                     let mut csv = open_at(at.byte)?;
-                    csv.keep_escaped(cols.tags);
+                    csv.keep_escaped(cols.escaped_column());
                     let mut rest = Ledger::new(options.grain);
                     let result = records(&mut rest, &mut csv, &header, &cols, options, path, None)
                         .map(|_| rest);
@@ -568,68 +633,77 @@ fn io_error(e: std::io::Error, path: &Path, line: u64) -> SourceError {
     }
 }
 
-/// Column positions resolved once per file, for the hot loop.
-struct Cols {
-    billed: Option<usize>,
-    effective: Option<usize>,
-    list: Option<usize>,
-    start: Option<usize>,
-    currency: Option<usize>,
-    provider: Option<usize>,
-    billing_account: Option<usize>,
-    billing_account_name: Option<usize>,
-    sub_account: Option<usize>,
-    sub_account_name: Option<usize>,
-    service: Option<usize>,
-    region: Option<usize>,
-    resource: Option<usize>,
-    resource_name: Option<usize>,
-    resource_type: Option<usize>,
-    charge_category: Option<usize>,
-    tags: Option<usize>,
-    service_category: Option<usize>,
-    end: Option<usize>,
-    charge_frequency: Option<usize>,
-    pricing_category: Option<usize>,
-    commitment_id: Option<usize>,
-    commitment_name: Option<usize>,
-    commitment_category: Option<usize>,
-    commitment_type: Option<usize>,
-    commitment_status: Option<usize>,
-    commitment_unit: Option<usize>,
+/// One billing row as the ledger reads it, whatever the file format: a FOCUS CSV record, a
+/// CUR record mapped to FOCUS, or a Parquet row.
+pub(crate) trait Row {
+    /// A FOCUS column's cell, ASCII whitespace trimmed; empty when the column is absent or the
+    /// cell is null (empty or `NULL`).
+    fn text(&self, column: Column) -> &[u8];
+
+    /// Whether the file has the column at all.
+    fn has(&self, column: Column) -> bool;
+
+    /// A cost column as exact money; `None` when null.
+    fn money(&self, column: Column) -> Result<Option<Money>, RowError> {
+        money_from_text(self.text(column), column)
+    }
+
+    /// A timestamp column, as text to parse or, from a typed file, already a UTC time.
+    fn time(&self, column: Column) -> Time<'_> {
+        Time::Text(self.text(column))
+    }
+
+    /// The Tags cell (a JSON object) and whether its quoted `""` pairs are still doubled.
+    fn tags(&self) -> (&[u8], bool) {
+        (self.text(Column::Tags), false)
+    }
 }
 
-impl Cols {
-    fn new(l: &Layout) -> Cols {
-        Cols {
-            billed: l.pos(Column::BilledCost),
-            effective: l.pos(Column::EffectiveCost),
-            list: l.pos(Column::ListCost),
-            start: l.pos(Column::ChargePeriodStart),
-            currency: l.pos(Column::BillingCurrency),
-            provider: l.pos(Column::ProviderName),
-            billing_account: l.pos(Column::BillingAccountId),
-            billing_account_name: l.pos(Column::BillingAccountName),
-            sub_account: l.pos(Column::SubAccountId),
-            sub_account_name: l.pos(Column::SubAccountName),
-            service: l.pos(Column::ServiceName),
-            region: l.pos(Column::RegionId),
-            resource: l.pos(Column::ResourceId),
-            resource_name: l.pos(Column::ResourceName),
-            resource_type: l.pos(Column::ResourceType),
-            charge_category: l.pos(Column::ChargeCategory),
-            tags: l.pos(Column::Tags),
-            service_category: l.pos(Column::ServiceCategory),
-            end: l.pos(Column::ChargePeriodEnd),
-            charge_frequency: l.pos(Column::ChargeFrequency),
-            pricing_category: l.pos(Column::PricingCategory),
-            commitment_id: l.pos(Column::CommitmentDiscountId),
-            commitment_name: l.pos(Column::CommitmentDiscountName),
-            commitment_category: l.pos(Column::CommitmentDiscountCategory),
-            commitment_type: l.pos(Column::CommitmentDiscountType),
-            commitment_status: l.pos(Column::CommitmentDiscountStatus),
-            commitment_unit: l.pos(Column::CommitmentDiscountUnit),
-        }
+/// A timestamp cell: text (parsed and cached by the ledger) or a typed value.
+pub(crate) enum Time<'a> {
+    Text(&'a [u8]),
+    Value(chrono::NaiveDateTime),
+}
+
+/// How the records of one CSV file become rows: FOCUS columns as they are, or another
+/// scheme's columns (CUR) mapped to them.
+pub(crate) trait Dialect: Sync {
+    /// The column whose quoted cells are left escaped (the tags, cached as read).
+    fn escaped_column(&self) -> Option<usize>;
+
+    fn add(&self, ledger: &mut Ledger, record: &Record<'_>) -> Result<(), RowError>;
+}
+
+impl Dialect for Layout {
+    fn escaped_column(&self) -> Option<usize> {
+        self.pos(Column::Tags)
+    }
+
+    #[inline]
+    fn add(&self, ledger: &mut Ledger, record: &Record<'_>) -> Result<(), RowError> {
+        ledger.add_row(&CsvRow { record, layout: self })
+    }
+}
+
+/// A FOCUS CSV record.
+struct CsvRow<'r, 'a> {
+    record: &'r Record<'a>,
+    layout: &'r Layout,
+}
+
+impl Row for CsvRow<'_, '_> {
+    #[inline]
+    fn text(&self, column: Column) -> &[u8] {
+        cell(self.record, self.layout.index[column as usize])
+    }
+
+    fn has(&self, column: Column) -> bool {
+        self.layout.index[column as usize].is_some()
+    }
+
+    fn tags(&self) -> (&[u8], bool) {
+        let pos = self.layout.index[Column::Tags as usize];
+        (cell(self.record, pos), pos.is_some_and(|i| self.record.is_escaped(i)))
     }
 }
 
@@ -647,19 +721,19 @@ fn cell<'a>(record: &Record<'a>, pos: Option<usize>) -> &'a [u8] {
     field(record, pos).map_or(&[], <[u8]>::trim_ascii)
 }
 
-fn money(
-    record: &Record<'_>,
-    pos: Option<usize>,
-    column: Column,
-) -> Result<Option<Money>, RowError> {
-    match field(record, pos) {
-        None => Ok(None),
-        Some(bytes) => match Money::parse_ascii(bytes.trim_ascii()) {
-            Ok(m) => Ok(Some(m)),
-            Err(e) => parse_formatted_amount(bytes)
-                .map(Some)
-                .ok_or_else(|| row_err(column, format!("{e}"))),
-        },
+/// A cost cell's text (trimmed; empty when null) as exact money.
+pub(crate) fn money_from_text(bytes: &[u8], column: Column) -> Result<Option<Money>, RowError> {
+    parse_money_text(bytes).map_err(|message| row_err(column, message))
+}
+
+/// A cost cell's text (trimmed; empty when null) as exact money, or why it is not an amount.
+pub(crate) fn parse_money_text(bytes: &[u8]) -> Result<Option<Money>, String> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    match Money::parse_ascii(bytes) {
+        Ok(m) => Ok(Some(m)),
+        Err(e) => parse_formatted_amount(bytes).map(Some).ok_or_else(|| e.to_string()),
     }
 }
 
@@ -1051,7 +1125,7 @@ impl CommitAcc {
 }
 
 /// Running sums for every file of a run.
-struct Ledger {
+pub(crate) struct Ledger {
     grain: Grain,
     strings: Interner,
     groups: FastMap<Key, Sums>,
@@ -1065,8 +1139,8 @@ struct Ledger {
     tag_sets: Vec<Tags>,
     resources: FastMap<u32, ResourceAcc>,
     account_names: FastMap<u32, u32>,
-    rows_read: u64,
-    skipped: crate::model::SkippedRows,
+    pub(crate) rows_read: u64,
+    pub(crate) skipped: crate::model::SkippedRows,
     /// The last ChargePeriodStart cell parsed, and its value.
     last_start: Option<(Vec<u8>, chrono::NaiveDateTime)>,
     commit_days: FastMap<CommitKey, Sums>,
@@ -1096,7 +1170,7 @@ fn day_from_number(n: i32) -> Option<NaiveDate> {
 }
 
 impl Ledger {
-    fn new(grain: Grain) -> Ledger {
+    pub(crate) fn new(grain: Grain) -> Ledger {
         Ledger {
             grain,
             strings: Interner::new(),
@@ -1119,19 +1193,23 @@ impl Ledger {
         }
     }
 
-    fn add_row(&mut self, r: &Record<'_>, c: &Cols) -> Result<(), RowError> {
-        let billed = money(r, c.billed, Column::BilledCost)?
+    pub(crate) fn add_row<R: Row>(&mut self, r: &R) -> Result<(), RowError> {
+        let billed = r.money(Column::BilledCost)?
             .ok_or_else(|| row_err(Column::BilledCost, "required value is null"))?;
-        let effective = money(r, c.effective, Column::EffectiveCost)?;
-        let list = money(r, c.list, Column::ListCost)?;
-        let start = cell(r, c.start);
-        if start.is_empty() {
-            return Err(row_err(Column::ChargePeriodStart, "required value is null"));
-        }
+        let effective = r.money(Column::EffectiveCost)?;
+        let list = r.money(Column::ListCost)?;
+        let start = match r.time(Column::ChargePeriodStart) {
+            Time::Value(time) => Ok(time),
+            Time::Text(text) => Err(text),
+        };
         // Exports come in period order, so most rows repeat the previous row's timestamp.
-        let start_time = match &self.last_start {
-            Some((bytes, time)) if bytes.as_slice() == start => *time,
-            _ => {
+        let start_time = match (start, &self.last_start) {
+            (Ok(time), _) => time,
+            (Err(start), _) if start.is_empty() => {
+                return Err(row_err(Column::ChargePeriodStart, "required value is null"));
+            }
+            (Err(start), Some((bytes, time))) if bytes.as_slice() == start => *time,
+            (Err(start), _) => {
                 let time = std::str::from_utf8(start).ok().and_then(parse_charge_time).ok_or_else(
                     || {
                         let shown = String::from_utf8_lossy(start);
@@ -1149,37 +1227,35 @@ impl Ledger {
         let g = self.grain;
         let need_resource = g.resource;
         // Tags are validated whatever the grain, so a bad cell fails every command alike.
-        let tag_set = self.tag_set_of(cell(r, c.tags), c.tags.is_some_and(|i| r.is_escaped(i)))?;
+        let (tags, escaped) = r.tags();
+        let tag_set = self.tag_set_of(tags, escaped)?;
         let s = &mut self.strings;
-        let currency = s.intern_bytes(cell(r, c.currency), Column::BillingCurrency)?;
+        let currency = s.intern_bytes(r.text(Column::BillingCurrency), Column::BillingCurrency)?;
         // Only the dimensions the grain keeps are interned (and so validated as UTF-8).
-        let mut pick = |keep: bool, pos: Option<usize>, column: Column| -> Result<u32, RowError> {
-            if keep { s.intern_bytes(cell(r, pos), column) } else { Ok(0) }
+        let mut pick = |keep: bool, column: Column| -> Result<u32, RowError> {
+            if keep { s.intern_bytes(r.text(column), column) } else { Ok(0) }
         };
         // Commitments are reported per account, region and service whatever the grain.
         let wide = need_resource || g.commitments;
         let keep_account = g.account || wide;
-        let sub_account = pick(keep_account, c.sub_account, Column::SubAccountId)?;
+        let sub_account = pick(keep_account, Column::SubAccountId)?;
         let account = if sub_account != 0 || !keep_account {
             sub_account
         } else {
-            pick(true, c.billing_account, Column::BillingAccountId)?
+            pick(true, Column::BillingAccountId)?
         };
-        let service = pick(g.service || wide, c.service, Column::ServiceName)?;
-        let region = pick(g.region || wide, c.region, Column::RegionId)?;
-        let provider = pick(g.provider || wide, c.provider, Column::ProviderName)?;
-        let resource = pick(need_resource, c.resource, Column::ResourceId)?;
-        let charge_category = pick(g.charge_category, c.charge_category, Column::ChargeCategory)?;
+        let service = pick(g.service || wide, Column::ServiceName)?;
+        let region = pick(g.region || wide, Column::RegionId)?;
+        let provider = pick(g.provider || wide, Column::ProviderName)?;
+        let resource = pick(need_resource, Column::ResourceId)?;
+        let charge_category = pick(g.charge_category, Column::ChargeCategory)?;
         if g.account {
-            let billing_account = pick(true, c.billing_account, Column::BillingAccountId)?;
-            let name_column = if sub_account != 0 {
-                (c.sub_account_name, Column::SubAccountName)
-            } else {
-                (c.billing_account_name, Column::BillingAccountName)
-            };
-            let account_name = pick(true, name_column.0, name_column.1)?;
+            let billing_account = pick(true, Column::BillingAccountId)?;
+            let name_column =
+                if sub_account != 0 { Column::SubAccountName } else { Column::BillingAccountName };
+            let account_name = pick(true, name_column)?;
             let billing_account_name =
-                pick(true, c.billing_account_name, Column::BillingAccountName)?;
+                pick(true, Column::BillingAccountName)?;
             if account_name != 0 {
                 keep_first_name(&mut self.account_names, &self.strings, account, account_name);
             }
@@ -1213,17 +1289,17 @@ impl Ledger {
         }
         if g.commitments {
             let scope = Scope { provider, account, service, region, currency };
-            self.add_commitment_row(r, c, day_n, start_time, scope, (billed, effective, list))?;
+            self.add_commitment_row(r, day_n, start_time, scope, (billed, effective, list))?;
         }
 
         if need_resource && resource != 0 {
             let candidate = ResourceAcc {
                 resource_type: self
                     .strings
-                    .intern_bytes(cell(r, c.resource_type), Column::ResourceType)?,
+                    .intern_bytes(r.text(Column::ResourceType), Column::ResourceType)?,
                 resource_name: self
                     .strings
-                    .intern_bytes(cell(r, c.resource_name), Column::ResourceName)?,
+                    .intern_bytes(r.text(Column::ResourceName), Column::ResourceName)?,
                 service,
                 account,
                 region,
@@ -1248,28 +1324,55 @@ impl Ledger {
         Ok(())
     }
 
-    /// Commitment charges and compute usage by pricing: what coverage and utilization need.
-    fn add_commitment_row(
+    /// Counts and adds one row read from a file that is not a FOCUS CSV. A bad row is recorded
+    /// as skipped with `skip_invalid`, else its error is returned. `place` locates it for the
+    /// user: a line, or a row group and row.
+    pub(crate) fn take<R: Row>(
         &mut self,
-        r: &Record<'_>,
-        c: &Cols,
+        row: &R,
+        file: &str,
+        line: u64,
+        skip_invalid: bool,
+    ) -> Result<(), RowError> {
+        self.rows_read += 1;
+        match self.add_row(row) {
+            Err(err) if skip_invalid => {
+                self.skipped.record(SkippedRow {
+                    file: file.to_string(),
+                    line,
+                    reason: format!("column {}: {}", err.column, err.message),
+                });
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    pub(crate) fn grain(&self) -> Grain {
+        self.grain
+    }
+
+    /// Commitment charges and compute usage by pricing: what coverage and utilization need.
+    fn add_commitment_row<R: Row>(
+        &mut self,
+        r: &R,
         day: i32,
         start: chrono::NaiveDateTime,
         scope: Scope,
         (billed, effective, list): (Money, Option<Money>, Option<Money>),
     ) -> Result<(), RowError> {
-        let category = cell(r, c.charge_category);
+        let category = r.text(Column::ChargeCategory);
         let is_usage = category.eq_ignore_ascii_case(b"usage");
         let is_purchase = category.eq_ignore_ascii_case(b"purchase");
         if !is_usage && !is_purchase {
             return Ok(());
         }
-        let commitment_cell = cell(r, c.commitment_id);
+        let commitment_cell = r.text(Column::CommitmentDiscountId);
         let mut charge = None;
         if !commitment_cell.is_empty() {
-            let status = cell(r, c.commitment_status);
+            let status = r.text(Column::CommitmentDiscountStatus);
             charge = Some(if is_purchase {
-                if cell(r, c.charge_frequency).eq_ignore_ascii_case(b"one-time") {
+                if r.text(Column::ChargeFrequency).eq_ignore_ascii_case(b"one-time") {
                     CommitmentCharge::PurchaseOneTime
                 } else {
                     CommitmentCharge::PurchaseRecurring
@@ -1283,23 +1386,23 @@ impl Ledger {
             });
             let s = &mut self.strings;
             let commitment = s.intern_bytes(commitment_cell, Column::CommitmentDiscountId)?;
-            let mut text =
-                |pos: Option<usize>, column: Column| s.intern_bytes(cell(r, pos), column);
+            let mut text = |column: Column| s.intern_bytes(r.text(column), column);
             // Only a one-time purchase's period spans the term; an unreadable end is not an
             // error, since nothing else depends on it.
             let term_end = if charge == Some(CommitmentCharge::PurchaseOneTime) {
-                std::str::from_utf8(cell(r, c.end))
-                    .ok()
-                    .and_then(parse_charge_time)
-                    .map(|t| day_number(t.date()))
+                match r.time(Column::ChargePeriodEnd) {
+                    Time::Value(t) => Some(t),
+                    Time::Text(text) => std::str::from_utf8(text).ok().and_then(parse_charge_time),
+                }
+                .map(|t| day_number(t.date()))
             } else {
                 None
             };
             let seen = CommitAcc {
-                name: text(c.commitment_name, Column::CommitmentDiscountName)?,
-                category: text(c.commitment_category, Column::CommitmentDiscountCategory)?,
-                kind: text(c.commitment_type, Column::CommitmentDiscountType)?,
-                unit: text(c.commitment_unit, Column::CommitmentDiscountUnit)?,
+                name: text(Column::CommitmentDiscountName)?,
+                category: text(Column::CommitmentDiscountCategory)?,
+                kind: text(Column::CommitmentDiscountType)?,
+                unit: text(Column::CommitmentDiscountUnit)?,
                 provider: scope.provider,
                 account: scope.account,
                 region: scope.region,
@@ -1319,20 +1422,20 @@ impl Ledger {
         }
         // Without a ServiceCategory column every usage row counts as compute (the FOCUS
         // specification's own commitment examples have none); reports say so.
-        if c.service_category.is_some() {
+        if r.has(Column::ServiceCategory) {
             self.service_category_known = true;
-            if !cell(r, c.service_category).eq_ignore_ascii_case(b"compute") {
+            if !r.text(Column::ServiceCategory).eq_ignore_ascii_case(b"compute") {
                 return Ok(());
             }
         }
         let pricing_text =
-            self.strings.intern_bytes(cell(r, c.pricing_category), Column::PricingCategory)?;
+            self.strings.intern_bytes(r.text(Column::PricingCategory), Column::PricingCategory)?;
         let pricing = Pricing::from_focus(
             self.strings.get(pricing_text),
             charge == Some(CommitmentCharge::Used),
         );
         let resource_type =
-            self.strings.intern_bytes(cell(r, c.resource_type), Column::ResourceType)?;
+            self.strings.intern_bytes(r.text(Column::ResourceType), Column::ResourceType)?;
         let key = ComputeKey {
             hour: start.and_utc().timestamp().div_euclid(3600),
             provider: scope.provider,
@@ -1347,7 +1450,7 @@ impl Ledger {
     }
 
     /// Adds another ledger's sums (a chunk of the same file, read on another thread).
-    fn merge(&mut self, other: Ledger) -> Result<(), RowError> {
+    pub(crate) fn merge(&mut self, other: Ledger) -> Result<(), RowError> {
         let ids: Vec<u32> = other.strings.texts.iter().map(|t| self.strings.intern(t)).collect();
         let id = |x: u32| ids.get(x as usize).copied().unwrap_or(0);
         let mut known: HashMap<Tags, u32> =
@@ -1588,7 +1691,7 @@ impl Ledger {
         CommitmentData { days, info, compute, service_category_known: self.service_category_known }
     }
 
-    fn finish(self, sources: Vec<String>) -> BillingSummary {
+    pub(crate) fn finish(self, sources: Vec<String>) -> BillingSummary {
         // Tag sets are renumbered in content order, and equal sets written differently merge,
         // so ids do not depend on which row came first.
         let mut by_content: BTreeMap<&Tags, u32> = BTreeMap::new();

@@ -12,7 +12,8 @@ use crate::config::Config;
 use crate::model::cluster::UsageSource;
 use crate::model::{Grain, Snapshot, SourceState, SourceStatus};
 use crate::report::build_report_with;
-use crate::source::focus::{FocusOptions, read_focus_files};
+use crate::source::billing::{BillingInput, ReadOptions, read_billing};
+use crate::source::focus::FocusOptions;
 use crate::source::snapshot_file::read_snapshot;
 
 /// What a load needs: the sources and the configuration the dashboard was started with.
@@ -26,7 +27,8 @@ pub struct LoadContext {
 enum Step {
     Sample,
     Snapshot(PathBuf),
-    Focus(Vec<PathBuf>),
+    /// `--focus` and `--cur` inputs.
+    Billing(Vec<BillingInput>),
     /// A live cluster: a kubeconfig context, or the current one.
     Kube(Option<String>),
     KubeDump(PathBuf),
@@ -39,10 +41,9 @@ impl Step {
         match self {
             Step::Sample => "bundled sample".to_string(),
             Step::Snapshot(p) => format!("snapshot {}", p.display()),
-            Step::Focus(paths) => format!(
-                "FOCUS billing {}",
-                paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            ),
+            Step::Billing(inputs) => {
+                format!("billing {}", crate::report::billing_source_name(inputs))
+            }
             Step::Kube(context) => {
                 format!("Kubernetes {}", context.as_deref().unwrap_or("current context"))
             }
@@ -66,8 +67,10 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
     if let Some(p) = &ctx.sources.snapshot {
         steps.push(Step::Snapshot(p.clone()));
     }
-    if !ctx.sources.focus.is_empty() {
-        steps.push(Step::Focus(ctx.sources.focus.clone()));
+    match ctx.sources.billing_inputs() {
+        Ok(inputs) if inputs.is_empty() => {}
+        Ok(inputs) => steps.push(Step::Billing(inputs)),
+        Err(e) => return Err(e.to_string()),
     }
     steps.extend(ctx.sources.kube_contexts().into_iter().map(Step::Kube));
     steps.extend(ctx.sources.kube_dump.iter().cloned().map(Step::KubeDump));
@@ -103,7 +106,8 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                     detail
                 })
                 .map_err(|e| e.to_string()),
-            Step::Focus(paths) => read_focus_files(paths, options)
+            // Progress lines would scribble over the dashboard; it shows its own.
+            Step::Billing(inputs) => read_billing(inputs, ReadOptions { focus: options, progress: false })
                 .map(|billing| {
                     let detail = format!(
                         "{} rows, {} resources{}",
