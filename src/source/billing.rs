@@ -41,7 +41,10 @@ impl Scheme {
 pub enum Location {
     File(PathBuf),
     /// Every billing object under a prefix (a manifest, when present, says which).
-    S3 { bucket: String, prefix: String },
+    S3 {
+        bucket: String,
+        prefix: String,
+    },
 }
 
 /// One `--focus` or `--cur` argument.
