@@ -10,6 +10,7 @@
 
 mod commitments;
 mod compute;
+pub mod cur;
 mod databases;
 mod kubernetes;
 mod network_logs;
@@ -109,6 +110,9 @@ pub enum SampleError {
     /// The built-in price catalog has no price the sample needs.
     #[error("price catalog has no price for {what}: {reason}")]
     NoPrice { what: String, reason: String },
+    /// A FOCUS file the CUR writer cannot convert.
+    #[error("{path}: {message}")]
+    Convert { path: PathBuf, message: String },
 }
 
 pub type Result<T, E = SampleError> = std::result::Result<T, E>;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use costscope::samplegen::cur::CurNaming;
 use costscope::samplegen::{self, DEFAULT_SEED};
 
 /// Generate costscope's deterministic sample data.
@@ -26,6 +27,10 @@ struct Args {
     /// With --rows: gzip the CSV.
     #[arg(long, requires = "rows")]
     gzip: bool,
+    /// Also write the billing as an AWS Cost and Usage Report: `legacy` (lineItem/… names) or
+    /// `cur2` (CUR 2.0), as cur-legacy-….csv or cur2-….csv next to the FOCUS file.
+    #[arg(long, value_parser = ["legacy", "cur2"])]
+    cur: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -57,6 +62,19 @@ fn run(args: &Args) -> samplegen::Result<()> {
             paths
         }
     };
+    let mut written = written;
+    if let Some(naming) = &args.cur {
+        let naming = if naming == "legacy" { CurNaming::Legacy } else { CurNaming::Cur2 };
+        let focus = written.first().cloned().unwrap_or_default();
+        let stem = focus.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let stem = stem.trim_end_matches(".gz").trim_end_matches(".csv").trim_start_matches("focus-");
+        let prefix = if naming == CurNaming::Legacy { "cur-legacy" } else { "cur2" };
+        let path = args.out_dir.join(format!("{prefix}-{stem}.csv"));
+        let file = std::fs::File::create(&path)
+            .map_err(|source| samplegen::SampleError::Io { path: path.clone(), source })?;
+        samplegen::cur::write_cur(&focus, std::io::BufWriter::new(file), naming)?;
+        written.push(path);
+    }
     for path in written {
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if writeln!(std::io::stdout().lock(), "{}\t{size} bytes", path.display()).is_err() {

@@ -7,6 +7,7 @@
 pub mod cur;
 pub mod parquet;
 pub mod s3;
+pub mod zip;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -149,7 +150,7 @@ pub(crate) fn ingest_file(
     std::fs::File::open(path).map_err(io)?.take(4).read_to_end(&mut head).map_err(io)?;
     match (Format::sniff(&head), scheme) {
         (Format::Parquet, _) => parquet::ingest_file(ledger, scheme, path, options),
-        (Format::Zip, _) => cur::ingest_zip_file(ledger, scheme, path, options),
+        (Format::Zip, _) => self::zip::ingest_zip_file(ledger, scheme, path, options),
         (Format::Csv | Format::Gzip, Scheme::Focus) => {
             super::focus::ingest_csv_file(ledger, path, options, Layout::from_header)
         }

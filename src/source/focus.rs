@@ -326,6 +326,7 @@ impl Layout {
 }
 
 /// A row-level problem, before the file and line are attached.
+#[derive(Debug)]
 pub(crate) struct RowError {
     pub column: String,
     pub message: String,
