@@ -67,7 +67,8 @@ fn run(args: &Args) -> samplegen::Result<()> {
         let naming = if naming == "legacy" { CurNaming::Legacy } else { CurNaming::Cur2 };
         let focus = written.first().cloned().unwrap_or_default();
         let stem = focus.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let stem = stem.trim_end_matches(".gz").trim_end_matches(".csv").trim_start_matches("focus-");
+        let stem =
+            stem.trim_end_matches(".gz").trim_end_matches(".csv").trim_start_matches("focus-");
         let prefix = if naming == CurNaming::Legacy { "cur-legacy" } else { "cur2" };
         let path = args.out_dir.join(format!("{prefix}-{stem}.csv"));
         let file = std::fs::File::create(&path)

@@ -114,8 +114,10 @@ pub fn write_cur<W: Write>(focus: &Path, out: W, naming: CurNaming) -> Result<u6
                 keys.insert(key.clone());
             }
             if row.get("CommitmentDiscountStatus").eq_ignore_ascii_case("unused") {
-                let key = (row.get("CommitmentDiscountId").into(), row.get("ChargePeriodStart").into());
-                *unused.entry(key).or_insert(Money::ZERO) += money(row.get("EffectiveCost")).map_err(&bad)?;
+                let key =
+                    (row.get("CommitmentDiscountId").into(), row.get("ChargePeriodStart").into());
+                *unused.entry(key).or_insert(Money::ZERO) +=
+                    money(row.get("EffectiveCost")).map_err(&bad)?;
             }
         }
     }
@@ -149,7 +151,11 @@ pub fn write_cur<W: Write>(focus: &Path, out: W, naming: CurNaming) -> Result<u6
                         .iter()
                         .map(|(k, v)| (format!("user_{k}"), serde_json::Value::String(v.clone())))
                         .collect();
-                    cells.push(if map.is_empty() { String::new() } else { serde_json::to_string(&map)? });
+                    cells.push(if map.is_empty() {
+                        String::new()
+                    } else {
+                        serde_json::to_string(&map)?
+                    });
                 }
             }
             w.write_record(&cells)?;
@@ -157,7 +163,7 @@ pub fn write_cur<W: Write>(focus: &Path, out: W, naming: CurNaming) -> Result<u6
         }
     }
     // An unused part whose fee line is not in the file still needs a line to carry it.
-    for ((id, start), amount) in &unused {
+    for (id, start) in unused.keys() {
         if folded.contains(&(id.clone(), start.clone())) {
             continue;
         }
@@ -210,7 +216,10 @@ fn cur_lines(
     let code = reverse(PRODUCT_NAMES, service)
         .or_else(|| {
             let category = row.get("ServiceCategory");
-            SERVICE_CATEGORIES.iter().find(|(_, c)| c.eq_ignore_ascii_case(category)).map(|(p, _)| *p)
+            SERVICE_CATEGORIES
+                .iter()
+                .find(|(_, c)| c.eq_ignore_ascii_case(category))
+                .map(|(p, _)| *p)
         })
         .unwrap_or("");
     let resource_type = row.get("ResourceType");
@@ -235,7 +244,12 @@ fn cur_lines(
     }
     base[UNBLENDED] = billed.to_string();
     base[ON_DEMAND] = list.to_string();
-    base[TERM] = if row.get("PricingCategory").eq_ignore_ascii_case("dynamic") { "Spot" } else { "OnDemand" }.into();
+    base[TERM] = if row.get("PricingCategory").eq_ignore_ascii_case("dynamic") {
+        "Spot"
+    } else {
+        "OnDemand"
+    }
+    .into();
     if savings_plan {
         base[SP_ARN] = commitment.into();
         base[SP_OFFERING] = reverse(SAVINGS_PLAN_TYPES, kind).unwrap_or("").into();

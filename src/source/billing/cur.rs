@@ -12,9 +12,7 @@ use mapping::{Canonical, Effective, LineType, SOURCES, Src};
 
 use super::{Mapping, SourceRow};
 use crate::model::{Grain, Money};
-use crate::source::focus::{
-    Column, Dialect, Ledger, Record, Row, RowError, Time, columns_for,
-};
+use crate::source::focus::{Column, Dialect, Ledger, Record, Row, RowError, Time, columns_for};
 use crate::source::{Result, SourceError};
 
 /// How one CUR file's columns become FOCUS rows: the position of each source column, resolved
@@ -97,7 +95,12 @@ impl CurMapping {
         }
     }
 
-    fn amount<S: SourceRow>(&self, row: &S, effective: Effective, billed: Money) -> Result<Money, RowError> {
+    fn amount<S: SourceRow>(
+        &self,
+        row: &S,
+        effective: Effective,
+        billed: Money,
+    ) -> Result<Money, RowError> {
         let cell = |src| self.money(row, src).map(Option::unwrap_or_default);
         Ok(match effective {
             Effective::Billed => billed,
@@ -106,7 +109,11 @@ impl CurMapping {
             Effective::Difference(a, b) => cell(a)? - cell(b)?,
             Effective::Sum(a, b) => cell(a)? + cell(b)?,
             Effective::ZeroWithReservation => {
-                if self.text(row, Src::RiArn).is_empty() { billed } else { Money::ZERO }
+                if self.text(row, Src::RiArn).is_empty() {
+                    billed
+                } else {
+                    Money::ZERO
+                }
             }
         })
     }
@@ -147,10 +154,13 @@ impl CurMapping {
     }
 }
 
+/// CUR 2.0 tag maps (raw JSON) already rewritten as FOCUS Tags.
+type TagCache = HashMap<Box<[u8]>, Box<[u8]>>;
+
 thread_local! {
     /// Per thread: a scratch buffer for tags built from legacy columns, and CUR 2.0 tag maps
     /// already rewritten to FOCUS keys (few distinct ones repeat over millions of rows).
-    static TAGS: RefCell<(Vec<u8>, HashMap<Box<[u8]>, Box<[u8]>>)> =
+    static TAGS: RefCell<(Vec<u8>, TagCache)> =
         RefCell::new((Vec::new(), HashMap::new()));
 }
 
@@ -190,15 +200,15 @@ fn with_tags<S: SourceRow, T>(
                         .map_err(|message| RowError { column: m.name(i), message })?;
                     cache.insert(raw.into(), rewritten.into_boxed_slice());
                 }
-                if let Some(tags) = cache.get(raw) {
-                    if !tags.is_empty() {
-                        // Legacy columns and a map in one file are not expected; merge anyway.
-                        if scratch.is_empty() {
-                            return f(tags);
-                        }
-                        scratch.push(b',');
-                        scratch.extend_from_slice(tags.get(1..tags.len() - 1).unwrap_or(&[]));
+                if let Some(tags) = cache.get(raw)
+                    && !tags.is_empty()
+                {
+                    // Legacy columns and a map in one file are not expected; merge anyway.
+                    if scratch.is_empty() {
+                        return f(tags);
                     }
+                    scratch.push(b',');
+                    scratch.extend_from_slice(tags.get(1..tags.len() - 1).unwrap_or(&[]));
                 }
             }
         }
@@ -213,8 +223,8 @@ fn with_tags<S: SourceRow, T>(
 /// CUR 2.0's `resource_tags` map (JSON) as FOCUS Tags: `user_team` → `team`; the tags AWS
 /// generates (`aws_…`) are left out.
 fn focus_tags_of_map(raw: &[u8]) -> Result<Vec<u8>, String> {
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(raw)
-        .map_err(|e| format!("not a JSON object of tags: {e}"))?;
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(raw).map_err(|e| format!("not a JSON object of tags: {e}"))?;
     let mut out = serde_json::Map::new();
     for (key, value) in map {
         if value.is_null() || key.starts_with("aws_") {
@@ -367,9 +377,9 @@ impl<S: SourceRow> Row for CurRow<'_, S> {
     fn has(&self, column: Column) -> bool {
         match column {
             Column::ServiceCategory => self.m.at(Src::ProductCode).is_some(),
-            Column::ResourceName | Column::CommitmentDiscountName | Column::CommitmentDiscountUnit => {
-                false
-            }
+            Column::ResourceName
+            | Column::CommitmentDiscountName
+            | Column::CommitmentDiscountUnit => false,
             _ => true,
         }
     }
@@ -517,12 +527,14 @@ mod tests {
         let usage = ["Usage", "1.25", t, "", "", "", "", "", "", "", "", "1.25"];
         assert_eq!(effective(usage), ("Usage", money("1.25"), None));
         // Covered usage bills its on-demand price; the plan's rate is its effective cost.
-        let covered = ["SavingsPlanCoveredUsage", "4.08", t, "2.9376", "", "", "", "", "", "", arn, "4.08"];
+        let covered =
+            ["SavingsPlanCoveredUsage", "4.08", t, "2.9376", "", "", "", "", "", "", arn, "4.08"];
         assert_eq!(effective(covered), ("Usage", money("2.9376"), None));
         let negation = ["SavingsPlanNegation", "-4.08", t, "", "", "", "", "", "", "", arn, ""];
         assert_eq!(effective(negation), ("Usage", Money::ZERO, None));
         // 31.92 committed, 29.00 used: the 2.92 unused becomes its own row.
-        let fee = ["SavingsPlanRecurringFee", "31.92", t, "", "31.92", "29.00", "", "", "", "", arn, ""];
+        let fee =
+            ["SavingsPlanRecurringFee", "31.92", t, "", "31.92", "29.00", "", "", "", "", arn, ""];
         assert_eq!(effective(fee), ("Purchase", Money::ZERO, Some(money("2.92"))));
         let upfront = ["SavingsPlanUpfrontFee", "1000", t, "", "", "", "", "", "", "", arn, ""];
         assert_eq!(effective(upfront), ("Purchase", Money::ZERO, None));
@@ -553,11 +565,16 @@ mod tests {
 
     #[test]
     fn cur2_maps_rewrite_tag_keys_and_scan_the_product_name() {
-        let tags = focus_tags_of_map(br#"{"user_team":"data","aws_createdBy":"x","user_cost-center":"CC-1"}"#)
-            .unwrap();
+        let tags = focus_tags_of_map(
+            br#"{"user_team":"data","aws_createdBy":"x","user_cost-center":"CC-1"}"#,
+        )
+        .unwrap();
         assert_eq!(tags, br#"{"cost-center":"CC-1","team":"data"}"#);
         let product = br#"{"product_name": "Amazon Elastic Compute Cloud","region":"us-east-1"}"#;
-        assert_eq!(scan_json_value(product, "product_name"), Some(&b"Amazon Elastic Compute Cloud"[..]));
+        assert_eq!(
+            scan_json_value(product, "product_name"),
+            Some(&b"Amazon Elastic Compute Cloud"[..])
+        );
         assert_eq!(scan_json_value(br#"{"product_name":"a\"b"}"#, "product_name"), None);
     }
 }

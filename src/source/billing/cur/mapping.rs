@@ -153,12 +153,10 @@ pub(crate) const LINE_TYPES: [LineType; 15] = [
 ];
 
 /// A type AWS adds later, or an empty cell: plain usage, so costs still add up.
-pub(crate) const OTHER_LINE: LineType =
-    line("", "Usage", "Usage-Based", false, E::Billed, None);
+pub(crate) const OTHER_LINE: LineType = line("", "Usage", "Usage-Based", false, E::Billed, None);
 
 /// The unused part of a recurring commitment fee, as its own FOCUS row.
-pub(crate) const UNUSED_PART: LineType =
-    line("", "Usage", "Usage-Based", true, E::Zero, None);
+pub(crate) const UNUSED_PART: LineType = line("", "Usage", "Usage-Based", true, E::Zero, None);
 
 pub(crate) fn line_type(name: &[u8]) -> &'static LineType {
     LINE_TYPES.iter().find(|t| t.name.as_bytes().eq_ignore_ascii_case(name)).unwrap_or(&OTHER_LINE)
@@ -168,6 +166,7 @@ pub(crate) fn line_type(name: &[u8]) -> &'static LineType {
 pub(crate) const PROVIDER: &str = "AWS";
 
 /// The CUR columns behind each FOCUS column (what a columnar reader must decode for it).
+#[allow(dead_code, reason = "read through Mapping::needed, which the Parquet reader calls")]
 pub(crate) fn sources_of(column: Column) -> &'static [Src] {
     use Src::*;
     match column {
@@ -359,12 +358,18 @@ pub(crate) const SPEND: &str = "Spend";
 pub(crate) const USAGE: &str = "Usage";
 
 /// `value` looked up in a two-column table, case-insensitively.
-pub(crate) fn lookup(table: &'static [(&'static str, &'static str)], value: &[u8]) -> Option<&'static str> {
+pub(crate) fn lookup(
+    table: &'static [(&'static str, &'static str)],
+    value: &[u8],
+) -> Option<&'static str> {
     table.iter().find(|(from, _)| from.as_bytes().eq_ignore_ascii_case(value)).map(|(_, to)| *to)
 }
 
 /// The reverse lookup (the sample writer's direction).
-pub(crate) fn reverse(table: &'static [(&'static str, &'static str)], value: &str) -> Option<&'static str> {
+pub(crate) fn reverse(
+    table: &'static [(&'static str, &'static str)],
+    value: &str,
+) -> Option<&'static str> {
     table.iter().find(|(_, to)| to.eq_ignore_ascii_case(value)).map(|(from, _)| *from)
 }
 
@@ -386,9 +391,12 @@ pub(crate) enum Canonical {
 /// `line_item_unblended_cost` and CUR 2.0 `line_item_unblended_cost` all become the latter;
 /// `resourceTags/user:team` and `resource_tags_user_team` become the tag `team`.
 pub(crate) fn canonical(raw: &str) -> Canonical {
-    let name = raw.trim_start_matches('\u{feff}').trim();
+    let untrimmed = raw.trim_start_matches('\u{feff}').trim_start();
+    let name = untrimmed.trim_end();
     if let Some((group, field)) = name.split_once('/') {
         if group.eq_ignore_ascii_case("resourceTags") {
+            // A tag key is kept exactly, trailing spaces included: `team ` is not `team`.
+            let field = untrimmed.split_once('/').map_or(field, |(_, f)| f);
             return match field.strip_prefix("user:") {
                 Some(key) if !key.is_empty() => Canonical::Tag(key.to_string()),
                 _ => Canonical::Ignored,
@@ -450,7 +458,10 @@ mod tests {
             canonical("reservation/UnusedAmortizedUpfrontFeeForBillingPeriod"),
             col("reservation_unused_amortized_upfront_fee_for_billing_period")
         );
-        assert_eq!(canonical("resourceTags/user:cost-center"), Canonical::Tag("cost-center".into()));
+        assert_eq!(
+            canonical("resourceTags/user:cost-center"),
+            Canonical::Tag("cost-center".into())
+        );
         assert_eq!(canonical("resource_tags_user_team"), Canonical::Tag("team".into()));
         assert_eq!(canonical("resourceTags/aws:createdBy"), Canonical::Ignored);
         assert_eq!(canonical("resource_tags"), Canonical::TagMap);
@@ -488,6 +499,9 @@ mod tests {
         assert_eq!(lookup(SERVICE_CATEGORIES, b"awskms"), Some("Security"));
         assert_eq!(lookup(RESOURCE_TYPES, b"Storage Snapshot"), Some("Snapshot"));
         assert_eq!(reverse(RESOURCE_TYPES, "Volume"), Some("Storage"));
-        assert_eq!(lookup(SAVINGS_PLAN_TYPES, b"ComputeSavingsPlans"), Some("Compute Savings Plan"));
+        assert_eq!(
+            lookup(SAVINGS_PLAN_TYPES, b"ComputeSavingsPlans"),
+            Some("Compute Savings Plan")
+        );
     }
 }

@@ -1,0 +1,115 @@
+//! AWS Cost and Usage Reports read as FOCUS: the bundled sample rewritten as legacy CUR (CSV,
+//! gzipped, zipped) and CUR 2.0 gives the sample's figures to the last digit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use costscope::samplegen::cur::{CurNaming, write_cur};
+
+fn sample() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/focus-2026-10.csv.gz")
+}
+
+fn dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("costscope-cur-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_costscope")).args(args).output().unwrap()
+}
+
+fn stdout(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The sample as CUR: (legacy .csv, .csv.gz, .zip, CUR 2.0 .csv).
+fn cur_files(dir: &Path) -> Vec<PathBuf> {
+    let legacy = dir.join("cur-legacy.csv");
+    write_cur(&sample(), std::fs::File::create(&legacy).unwrap(), CurNaming::Legacy).unwrap();
+    let bytes = std::fs::read(&legacy).unwrap();
+    let gz = dir.join("cur-legacy.csv.gz");
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(&bytes).unwrap();
+    std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+    let zip = dir.join("cur-legacy.zip");
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("cur-legacy-00001.csv", options).unwrap();
+    w.write_all(&bytes).unwrap();
+    w.finish().unwrap();
+    let cur2 = dir.join("cur2.csv");
+    write_cur(&sample(), std::fs::File::create(&cur2).unwrap(), CurNaming::Cur2).unwrap();
+    vec![legacy, gz, zip, cur2]
+}
+
+#[test]
+fn the_sample_as_cur_gives_the_samples_costs_and_commitments() {
+    let dir = dir("roundtrip");
+    let focus = sample();
+    let focus = focus.to_str().unwrap();
+    for file in cur_files(&dir) {
+        let cur = file.to_str().unwrap();
+        for by in ["service", "account", "region", "resource", "charge-category", "day", "tag:team"]
+        {
+            let want = stdout(&["costs", "--focus", focus, "--by", by, "--format", "csv"]);
+            let got = stdout(&["costs", "--cur", cur, "--by", by, "--format", "csv"]);
+            assert_eq!(got, want, "{cur} --by {by}");
+        }
+        // CUR has no commitment names: everything else of the commitments view is equal.
+        let unnamed = |text: String| -> String {
+            text.lines().filter(|l| !l.trim_start().starts_with("\"name\"")).collect()
+        };
+        let want = stdout(&["commitments", "--focus", focus, "--format", "json"]);
+        let got = stdout(&["commitments", "--cur", cur, "--format", "json"]);
+        assert_eq!(unnamed(got), unnamed(want), "{cur} commitments");
+        let want = stdout(&["report", "--focus", focus, "--format", "json"]);
+        let got = stdout(&["report", "--cur", cur, "--format", "json"]);
+        let totals = |text: &str| -> serde_json::Value {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            v.get("billing").and_then(|b| b.get("totals")).cloned().unwrap_or(v["totals"].clone())
+        };
+        assert_eq!(totals(&got), totals(&want), "{cur} report totals");
+    }
+}
+
+#[test]
+fn an_unknown_column_set_is_bad_input_naming_line_1() {
+    let dir = dir("unknown");
+    let file = dir.join("x.csv");
+    std::fs::write(&file, "lineItem/LineItemType,foo\nUsage,1\n").unwrap();
+    let out = run(&["costs", "--cur", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("x.csv") && err.contains('1'), "{err}");
+    assert!(err.contains("line_item_unblended_cost"), "{err}");
+}
+
+#[test]
+fn a_bad_cost_cell_names_file_line_and_column_and_skip_invalid_skips_it() {
+    let dir = dir("badcell");
+    let file = dir.join("bad.csv");
+    std::fs::write(
+        &file,
+        "lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UnblendedCost,lineItem/ProductCode,product/ProductName\n\
+         Usage,2026-10-01T00:00:00Z,1.50,AmazonEC2,Amazon Elastic Compute Cloud\n\
+         Usage,2026-10-01T00:00:00Z,abc,AmazonEC2,Amazon Elastic Compute Cloud\n",
+    )
+    .unwrap();
+    let path = file.to_str().unwrap();
+    let out = run(&["costs", "--cur", path]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.csv") && err.contains('3'), "{err}");
+    assert!(err.contains("lineItem/UnblendedCost"), "{err}");
+    // Skipped rows are a warning (exit 3), the rest is read.
+    let out = run(&["costs", "--cur", path, "--skip-invalid"]);
+    assert_eq!(out.status.code(), Some(3));
+    let out = String::from_utf8(out.stdout).unwrap();
+    assert!(out.contains("Amazon Elastic Compute Cloud,1.5,1.5"), "{out}");
+}
