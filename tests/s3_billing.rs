@@ -88,7 +88,11 @@ fn local_costs(env: &Env) -> String {
         "csv",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("Amazon Elastic Compute Cloud,15701.1288545861,"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("Amazon Elastic Compute Cloud,15701.1288545861,"),
+        "{}",
+        out.stdout
+    );
     out.stdout
 }
 
@@ -142,17 +146,10 @@ fn a_data_export_reads_only_the_newest_execution_of_each_billing_period() {
         data_export_manifest("exec-3", "2026-11", &november),
     );
 
+    // Equal to the sample to the last digit: exec-1's 500 rows, read too, would count twice.
     let out = costs(&env, "--focus", &format!("s3://{BUCKET}/exports/"));
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stdout, local_costs(&env));
-
-    // The sources are exactly the four files the newest manifests name.
-    let json = env.costscope_with(
-        &["costs", "--focus", &format!("s3://{BUCKET}/exports"), "--format", "json"],
-        &[("AWS_ENDPOINT_URL_S3", &format!("http://127.0.0.1:{}", env.moto))],
-    );
-    assert_eq!(json.code, 0, "{}", json.stderr);
-    assert!(!json.stdout.contains("exec-1"), "{}", json.stdout);
 }
 
 #[test]
@@ -184,7 +181,9 @@ fn a_legacy_cur_report_reads_the_newest_assembly() {
     create_bucket(&env);
     let header = "identity/LineItemId,identity/TimeInterval,bill/PayerAccountId,lineItem/UsageAccountId,lineItem/LineItemType,lineItem/UsageStartDate,lineItem/UsageEndDate,lineItem/ProductCode,lineItem/UnblendedCost,lineItem/CurrencyCode,product/ProductName,product/region";
     let row = |id: &str, code: &str, cost: &str, name: &str| {
-        format!("{id},2026-10-01T00:00:00Z/2026-10-02T00:00:00Z,111111111111,222222222222,Usage,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,{code},{cost},USD,{name},us-east-1")
+        format!(
+            "{id},2026-10-01T00:00:00Z/2026-10-02T00:00:00Z,111111111111,222222222222,Usage,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,{code},{cost},USD,{name},us-east-1"
+        )
     };
     let period = "cur/acme/20261001-20261101";
     let manifest = |assembly: &str, keys: &[String]| {
@@ -198,10 +197,18 @@ fn a_legacy_cur_report_reads_the_newest_assembly() {
         .to_string()
     };
     let old = vec![format!("{period}/asm-1/acme-1.csv.gz")];
-    put(&env, &old[0], gzip(&format!("{header}\n{}\n", row("a", "AmazonEC2", "1000", "Amazon Elastic Compute Cloud"))));
+    put(
+        &env,
+        &old[0],
+        gzip(&format!(
+            "{header}\n{}\n",
+            row("a", "AmazonEC2", "1000", "Amazon Elastic Compute Cloud")
+        )),
+    );
     put(&env, &format!("{period}/asm-1/acme-Manifest.json"), manifest("asm-1", &old));
     next_second();
-    let new = vec![format!("{period}/asm-2/acme-1.csv.gz"), format!("{period}/asm-2/acme-2.csv.gz")];
+    let new =
+        vec![format!("{period}/asm-2/acme-1.csv.gz"), format!("{period}/asm-2/acme-2.csv.gz")];
     put(
         &env,
         &new[0],
@@ -211,7 +218,14 @@ fn a_legacy_cur_report_reads_the_newest_assembly() {
             row("c", "AmazonEC2", "2.5", "Amazon Elastic Compute Cloud")
         )),
     );
-    put(&env, &new[1], gzip(&format!("{header}\n{}\n", row("d", "AmazonS3", "0.125", "Amazon Simple Storage Service"))));
+    put(
+        &env,
+        &new[1],
+        gzip(&format!(
+            "{header}\n{}\n",
+            row("d", "AmazonS3", "0.125", "Amazon Simple Storage Service")
+        )),
+    );
     put(&env, &format!("{period}/asm-2/acme-Manifest.json"), manifest("asm-2", &new));
     put(&env, &format!("{period}/acme-Manifest.json"), manifest("asm-2", &new));
     put(&env, &format!("{period}/acme-RedshiftManifest.json"), "{\"entries\": []}");
@@ -271,7 +285,11 @@ fn broken_manifests_and_missing_prefixes_are_bad_input_naming_them() {
 
     let out = costs(&env, "--focus", &format!("s3://{BUCKET}/nothing-here/"));
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("s3://billing/nothing-here/: no billing objects"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("s3://billing/nothing-here/: no billing objects"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -306,10 +324,7 @@ fn sample_parquet(groups: usize) -> Vec<u8> {
         fields.join(" ")
     ))
     .unwrap();
-    let records: Vec<Vec<String>> = rows
-        .iter()
-        .map(|line| csv_fields(line))
-        .collect();
+    let records: Vec<Vec<String>> = rows.iter().map(|line| csv_fields(line)).collect();
     let mut writer =
         SerializedFileWriter::new(Vec::new(), Arc::new(schema), Arc::new(WriterProperties::new()))
             .unwrap();
@@ -363,7 +378,8 @@ fn a_parquet_object_is_read_by_ranged_gets_footer_first() {
     let chunks = ObjectChunks::open(&session, BUCKET, key, file.len() as u64).unwrap();
     assert_eq!(chunks.len(), file.len() as u64);
     // The tail (64 KiB), and the rest of the metadata when it is bigger than that.
-    let footer_len = u64::from(u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap()));
+    let footer_len =
+        u64::from(u32::from_le_bytes(file[file.len() - 8..file.len() - 4].try_into().unwrap()));
     let at_open = if footer_len + 8 > 64 * 1024 { 2 } else { 1 };
     assert_eq!(session.gets(), at_open, "metadata of {footer_len} bytes");
     let metadata =

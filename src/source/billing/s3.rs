@@ -111,7 +111,9 @@ enum Listing {
 impl Listing {
     fn into_message(self) -> String {
         match self {
-            Listing::Elsewhere(region) => format!("S3 ListObjectsV2 failed: the bucket is in {region}"),
+            Listing::Elsewhere(region) => {
+                format!("S3 ListObjectsV2 failed: the bucket is in {region}")
+            }
             Listing::Failed(message) => message,
         }
     }
@@ -259,8 +261,9 @@ fn ingest_object(
     match (format, scheme) {
         (Format::Parquet, _) => {
             drop(rest);
-            let reader = chunks::ObjectChunks::open(session, &object.bucket, &object.key, object.size)
-                .map_err(api)?;
+            let reader =
+                chunks::ObjectChunks::open(session, &object.bucket, &object.key, object.size)
+                    .map_err(api)?;
             ingest_parquet(ledger, scheme, reader, path, options)
         }
         (Format::Zip, _) => Err(SourceError::File {

@@ -82,14 +82,13 @@ impl ChunkReader for ObjectChunks {
     }
 
     fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        let end = start.checked_add(length as u64).filter(|&end| end <= self.len).ok_or_else(
-            || {
+        let end =
+            start.checked_add(length as u64).filter(|&end| end <= self.len).ok_or_else(|| {
                 ParquetError::EOF(format!(
                     "s3://{}/{}: {length} bytes at offset {start} are past its end ({} bytes)",
                     self.bucket, self.key, self.len
                 ))
-            },
-        )?;
+            })?;
         if start >= self.tail_start {
             let from = (start - self.tail_start) as usize;
             return Ok(self.tail.slice(from..from + (end - start) as usize));

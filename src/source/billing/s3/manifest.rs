@@ -79,9 +79,7 @@ fn period_folder(key: &str) -> String {
 
 fn is_date_range(segment: &str) -> bool {
     let b = segment.as_bytes();
-    b.len() == 17
-        && b[8] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 8 || c.is_ascii_digit())
+    b.len() == 17 && b[8] == b'-' && b.iter().enumerate().all(|(i, c)| i == 8 || c.is_ascii_digit())
 }
 
 fn is_newer(a: &Listed, b: &Listed) -> bool {
@@ -149,9 +147,7 @@ pub(crate) fn parse(key: &str, json: &[u8]) -> Result<Manifest, String> {
 
 /// Of manifests read in any order (with their listing entry), the newest per export and
 /// billing period, in period order.
-pub(crate) fn newest_per_period<'a>(
-    read: Vec<(&'a Listed, Manifest)>,
-) -> Vec<(&'a Listed, Manifest)> {
+pub(crate) fn newest_per_period(read: Vec<(&Listed, Manifest)>) -> Vec<(&Listed, Manifest)> {
     let mut newest: BTreeMap<(String, String), (&Listed, Manifest)> = BTreeMap::new();
     for (listed, manifest) in read {
         match newest.get(&manifest.period) {
@@ -226,7 +222,10 @@ mod tests {
     fn a_broken_manifest_says_what_is_wrong() {
         let err = |json: &str| parse("m-Manifest.json", json.as_bytes()).unwrap_err();
         assert!(err("{").starts_with("not a JSON manifest"));
-        assert_eq!(err("{}"), "lacks dataFiles (a Data Exports manifest) or reportKeys (a CUR manifest)");
+        assert_eq!(
+            err("{}"),
+            "lacks dataFiles (a Data Exports manifest) or reportKeys (a CUR manifest)"
+        );
         assert_eq!(err(r#"{"dataFiles":[],"billingPeriod":{"start":"x"}}"#), "lacks executionId");
         assert_eq!(err(r#"{"reportKeys":[],"assemblyId":"a"}"#), "lacks billingPeriod.start");
         assert_eq!(
