@@ -160,12 +160,16 @@ fn a_prefix_without_manifest_reads_every_billing_object_in_key_order() {
         put(&env, &format!("plain/2026/10/part-{i}.csv"), part.clone());
     }
     put(&env, "plain/README.txt", "not billing");
+    put(&env, "plain/", ""); // the folder marker the S3 console writes
     // Beside the prefix, not under it: `plain` is a folder, not a string prefix.
     put(&env, "plain-old/broken.csv", "BilledCost\nnot money\n");
 
-    let out = costs(&env, "--focus", &format!("s3://{BUCKET}/plain"));
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, local_costs(&env));
+    let expected = local_costs(&env);
+    for prefix in ["plain", "plain/"] {
+        let out = costs(&env, "--focus", &format!("s3://{BUCKET}/{prefix}"));
+        assert_eq!(out.code, 0, "{prefix}: {}", out.stderr);
+        assert_eq!(out.stdout, expected, "{prefix}");
+    }
 
     // One object named exactly is read alone.
     let one = costs(&env, "--focus", &format!("s3://{BUCKET}/plain-old/broken.csv"));

@@ -94,11 +94,15 @@ fn list(session: &Session, bucket: &str, prefix: &str) -> Result<(Session, Vec<L
         Err(e) => return Err(e.into_message()),
     };
     let (session, mut objects) = listed;
-    if let Some(exact) = objects.iter().position(|o| o.key == prefix) {
+    // `prefix/` itself may be a console's zero-byte folder marker, never an object to read.
+    let folder = prefix.is_empty() || prefix.ends_with('/');
+    if !folder && let Some(exact) = objects.iter().position(|o| o.key == prefix) {
         return Ok((session, vec![objects.swap_remove(exact)]));
     }
     objects.retain(|o| {
-        prefix.is_empty() || prefix.ends_with('/') || o.key[prefix.len()..].starts_with('/')
+        o.key
+            .strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && (folder || rest.starts_with('/')))
     });
     Ok((session, objects))
 }

@@ -25,7 +25,7 @@ use crate::source::aws::{ApiFailure, client};
 type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// Chunks of a body in flight between the runtime and the reader (hyper's are 8-16 KiB).
-const IN_FLIGHT: usize = 64;
+const IN_FLIGHT: usize = 16;
 
 /// A connection to S3: cheap to clone, and every clone shares the runtime thread, which stops
 /// when the last clone is dropped.
