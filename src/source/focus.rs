@@ -98,6 +98,21 @@ fn open_maybe_gzip(path: &Path) -> Result<Box<dyn BufRead>> {
     }
 }
 
+/// A stream (an S3 object's body) as the CSV reader takes it: gzip, when the caller's sniffing
+/// of its first bytes says so, is inflated on its own thread as for a local `.csv.gz`.
+pub(crate) fn stream_maybe_gzip<R: Read + Send + 'static>(
+    source: R,
+    gzip: bool,
+) -> Box<dyn BufRead + Send> {
+    let buffered = BufReader::with_capacity(256 * 1024, source);
+    if gzip {
+        let decoder = flate2::bufread::MultiGzDecoder::new(buffered);
+        Box::new(BufReader::with_capacity(256 * 1024, Pipelined::spawn(decoder)))
+    } else {
+        Box::new(buffered)
+    }
+}
+
 /// Decompression on its own thread, feeding the parser through a bounded channel, so a
 /// `.csv.gz` uses two cores: inflating and parsing cost about the same.
 struct Pipelined {
