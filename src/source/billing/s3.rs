@@ -270,10 +270,8 @@ fn ingest_object(
                     .map_err(api)?;
             ingest_parquet(ledger, scheme, reader, path, options)
         }
-        (Format::Zip, _) => Err(SourceError::File {
-            path: path.to_path_buf(),
-            message: "a zip object: zip archives in S3 are not read yet".to_string(),
-        }),
+        // Entries are read from their local headers as the body streams in: no Seek needed.
+        (Format::Zip, _) => super::zip::ingest_zip_reader(ledger, scheme, rest, path, options),
         (Format::Csv | Format::Gzip, Scheme::Focus) => {
             let reader = crate::source::focus::stream_maybe_gzip(rest, format == Format::Gzip);
             crate::source::focus::ingest(ledger, reader, path, options, Layout::from_header)

@@ -41,7 +41,6 @@ pub(crate) fn ingest_zip_file(
 
 /// A zip archive read as a stream (an S3 object): every `.csv` entry in archive order, since a
 /// stream cannot be sorted without holding it. `name` labels the archive in messages.
-#[allow(dead_code, reason = "the S3 reader (issue 16, part C) calls it")]
 pub(crate) fn ingest_zip_reader<R: Read>(
     ledger: &mut Ledger,
     scheme: Scheme,
