@@ -1194,7 +1194,8 @@ impl Ledger {
     }
 
     pub(crate) fn add_row<R: Row>(&mut self, r: &R) -> Result<(), RowError> {
-        let billed = r.money(Column::BilledCost)?
+        let billed = r
+            .money(Column::BilledCost)?
             .ok_or_else(|| row_err(Column::BilledCost, "required value is null"))?;
         let effective = r.money(Column::EffectiveCost)?;
         let list = r.money(Column::ListCost)?;
@@ -1254,8 +1255,7 @@ impl Ledger {
             let name_column =
                 if sub_account != 0 { Column::SubAccountName } else { Column::BillingAccountName };
             let account_name = pick(true, name_column)?;
-            let billing_account_name =
-                pick(true, Column::BillingAccountName)?;
+            let billing_account_name = pick(true, Column::BillingAccountName)?;
             if account_name != 0 {
                 keep_first_name(&mut self.account_names, &self.strings, account, account_name);
             }
@@ -1895,14 +1895,14 @@ mod tests {
 
     fn sequential(path: &Path, options: FocusOptions) -> Result<BillingSummary> {
         let mut ledger = Ledger::new(options.grain);
-        ingest(&mut ledger, open_maybe_gzip(path)?, path, options)?;
+        ingest(&mut ledger, open_maybe_gzip(path)?, path, options, Layout::from_header)?;
         Ok(ledger.finish(vec![]))
     }
 
     fn parallel(path: &Path, threads: usize, options: FocusOptions) -> Result<BillingSummary> {
         let mut ledger = Ledger::new(options.grain);
         let size = std::fs::metadata(path).unwrap().len();
-        ingest_parallel(&mut ledger, path, size, threads, options)?;
+        ingest_parallel(&mut ledger, path, size, threads, options, Layout::from_header)?;
         Ok(ledger.finish(vec![]))
     }
 

@@ -107,25 +107,27 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                 })
                 .map_err(|e| e.to_string()),
             // Progress lines would scribble over the dashboard; it shows its own.
-            Step::Billing(inputs) => read_billing(inputs, ReadOptions { focus: options, progress: false })
-                .map(|billing| {
-                    let detail = format!(
-                        "{} rows, {} resources{}",
-                        billing.rows_read,
-                        billing.resources.len(),
-                        billing.skipped.summary().map(|s| format!("; {s}")).unwrap_or_default()
-                    );
-                    let as_of = billing
-                        .period()
-                        .and_then(|(_, last)| last.succ_opt())
-                        .and_then(|d| d.and_hms_opt(0, 0, 0))
-                        .map(|t| t.and_utc())
-                        .unwrap_or_default();
-                    let snap = snapshot.get_or_insert_with(|| Snapshot::empty(as_of));
-                    snap.billing = Some(billing);
-                    detail
-                })
-                .map_err(|e| e.to_string()),
+            Step::Billing(inputs) => {
+                read_billing(inputs, ReadOptions { focus: options, progress: false })
+                    .map(|billing| {
+                        let detail = format!(
+                            "{} rows, {} resources{}",
+                            billing.rows_read,
+                            billing.resources.len(),
+                            billing.skipped.summary().map(|s| format!("; {s}")).unwrap_or_default()
+                        );
+                        let as_of = billing
+                            .period()
+                            .and_then(|(_, last)| last.succ_opt())
+                            .and_then(|d| d.and_hms_opt(0, 0, 0))
+                            .map(|t| t.and_utc())
+                            .unwrap_or_default();
+                        let snap = snapshot.get_or_insert_with(|| Snapshot::empty(as_of));
+                        snap.billing = Some(billing);
+                        detail
+                    })
+                    .map_err(|e| e.to_string())
+            }
             Step::Kube(context) => {
                 let history = crate::report::history_config(&ctx.sources);
                 let read = crate::source::kube::live::read_with(
