@@ -194,8 +194,11 @@ fn check_types(file: &ParquetFile, needed: &[usize], name: &Path) -> Result<()> 
     Ok(())
 }
 
+/// A FOCUS column, whether a column of a kind can fill it, and what it needs to be.
+type Role = (Column, fn(Kind) -> bool, &'static str);
+
 fn check_focus_types(layout: &Layout, file: &ParquetFile, name: &Path) -> Result<()> {
-    let roles: [(Column, fn(Kind) -> bool, &str); 5] = [
+    let roles: [Role; 5] = [
         (Column::BilledCost, Kind::is_amount, "an amount"),
         (Column::EffectiveCost, Kind::is_amount, "an amount"),
         (Column::ListCost, Kind::is_amount, "an amount"),

@@ -156,7 +156,7 @@ fn clean(bytes: &[u8]) -> &[u8] {
     if trimmed.eq_ignore_ascii_case(b"null") { &[] } else { trimmed }
 }
 
-fn ints<'a>(array: &'a dyn Array) -> Option<Vec<i128>> {
+fn ints(array: &dyn Array) -> Option<Vec<i128>> {
     macro_rules! widen {
         ($($t:ty),*) => {
             $(if let Some(a) = array.as_primitive_opt::<$t>() {
