@@ -111,9 +111,12 @@ enum Access<'a> {
     },
     Int(Vec<i128>),
     Bool(&'a BooleanArray),
+    /// `factor` rescales to Money's 18 decimals when the scale is at most 18: one
+    /// multiplication per cell, the common case.
     Decimal {
         values: Cow<'a, [i128]>,
         scale: i8,
+        factor: Option<i128>,
     },
     Decimal256 {
         array: &'a Decimal256Array,
@@ -209,6 +212,7 @@ impl<'a> Cells<'a> {
                     .map(|v| i128::from(*v))
                     .collect(),
                 scale: *scale,
+                factor: upscale(*scale),
             },
             DataType::Decimal64(_, scale) => Access::Decimal {
                 values: array
@@ -218,10 +222,12 @@ impl<'a> Cells<'a> {
                     .map(|v| i128::from(*v))
                     .collect(),
                 scale: *scale,
+                factor: upscale(*scale),
             },
             DataType::Decimal128(_, scale) => Access::Decimal {
                 values: Cow::Borrowed(array.as_primitive_opt::<Decimal128Type>()?.values()),
                 scale: *scale,
+                factor: upscale(*scale),
             },
             DataType::Decimal256(_, scale) => Access::Decimal256 {
                 array: array.as_primitive_opt::<Decimal256Type>()?,
@@ -348,7 +354,7 @@ impl<'a> Cells<'a> {
             Access::Int(v) => {
                 let _ = write!(out, "{}", v.get(i).copied().unwrap_or(0));
             }
-            Access::Decimal { values, scale } => {
+            Access::Decimal { values, scale, .. } => {
                 out.push_str(&decimal_text(
                     &values.get(i).copied().unwrap_or(0).to_string(),
                     *scale,
@@ -386,8 +392,12 @@ impl<'a> Cells<'a> {
                 .and_then(|v| v.checked_mul(10i128.pow(SCALE)))
                 .map(|raw| Some(Money::from_raw(raw)))
                 .ok_or_else(|| out_of_range(&self.text(i).escape_ascii().to_string())),
-            Access::Decimal { values, scale } => {
-                decimal_money(values.get(i).copied().unwrap_or(0), *scale).map(Some)
+            Access::Decimal { values, scale, factor } => {
+                let value = values.get(i).copied().unwrap_or(0);
+                match factor.and_then(|f| value.checked_mul(f)) {
+                    Some(raw) => Ok(Some(Money::from_raw(raw))),
+                    None => decimal_money(value, *scale).map(Some),
+                }
             }
             Access::Decimal256 { array, scale } => {
                 let value = array.value(i);
@@ -535,6 +545,12 @@ fn decimal_text(digits: &str, scale: i8) -> String {
     let padded = format!("{digits:0>width$}", width = scale + 1);
     let (int, frac) = padded.split_at(padded.len() - scale);
     format!("{sign}{int}.{frac}")
+}
+
+/// The factor that rescales a DECIMAL of `scale` to Money's 18 decimals, when there is one.
+fn upscale(scale: i8) -> Option<i128> {
+    let shift = i32::try_from(SCALE).ok()? - i32::from(scale);
+    10i128.checked_pow(u32::try_from(shift).ok()?)
 }
 
 /// An unscaled DECIMAL value as money: exact up to 18 decimals, rounded half to even past them.
