@@ -4,14 +4,15 @@
 #   bench/compare-duckdb.sh [--rows N] [--keep] [--runs R] [--duckdb-threads T]
 #
 #   --rows N            rows of the generated file (default 1000000)
-#   --keep              reuse bench/.data/focus-scaled-N.csv[.gz] if present
+#   --keep              reuse bench/.data/focus-scaled-N.{csv,csv.gz,parquet} if present
 #   --runs R            runs per tool and file; the best is reported (default 3)
 #   --duckdb-threads T  DuckDB's thread count (default: DuckDB's own, all cores)
 #   --no-build          use the release binaries already in the target dir
 #
-# For each of .csv and .csv.gz it runs, R times each and alternating,
+# For each of .csv, .csv.gz and .parquet it runs, R times each and alternating,
 #   costscope costs --focus FILE --by service --format csv         (release build)
 #   select ServiceName, sum(BilledCost) from read_csv(FILE) group by 1   (DuckDB, Python)
+#   (read_parquet(FILE) for the Parquet file)
 # with BilledCost read as DECIMAL(38,10) so DuckDB sums exactly; checks that every service's
 # sum is equal; and prints the best wall time, throughput (MB/s of uncompressed CSV), peak RSS
 # (/usr/bin/time -v) and the throughput ratio costscope/DuckDB, then a markdown table.
@@ -92,6 +93,26 @@ for f in "$PLAIN" "$GZ"; do
 done
 RAW_BYTES=$(stat -c %s "$PLAIN")
 
+# The same rows as Parquet, written by DuckDB (snappy, its default row groups of 122,880 rows),
+# the costs as DECIMAL(38,10) and the times as TIMESTAMP, as a FOCUS Parquet export has them.
+PARQUET="$DATA/focus-scaled-$ROWS.parquet"
+if [[ $KEEP -eq 1 && -s "$PARQUET" ]]; then
+  log "reusing $PARQUET"
+else
+  log "converting to $PARQUET (DuckDB)"
+  "$PY" - "$PLAIN" "$PARQUET" <<'PY'
+import sys, duckdb
+src, dst = sys.argv[1], sys.argv[2]
+money = {c: "DECIMAL(38,10)" for c in ("BilledCost", "EffectiveCost", "ListCost")}
+con = duckdb.connect()
+con.execute(
+    f"copy (select * from read_csv(?, header = true, types = {money!r})) "
+    f"to '{dst}' (format parquet, compression snappy)",
+    [src],
+)
+PY
+fi
+
 # --- measuring -----------------------------------------------------------------------------
 now_ns() { date +%s%N; }
 rss_kb() { awk -F': ' '/Maximum resident set size/ {print $2}' "$1"; }
@@ -133,7 +154,7 @@ if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'
   log "warning: load average $LOAD_BEFORE on $(nproc) cores: other work will skew the timings"
 fi
 declare -a TABLE
-for FILE in "$PLAIN" "$GZ"; do
+for FILE in "$PLAIN" "$GZ" "$PARQUET"; do
   NAME="$(basename "$FILE")"
   SIZE=$(stat -c %s "$FILE")
   log "$NAME ($(mbps "$SIZE" 1) MB on disk, $(mbps "$RAW_BYTES" 1) MB of CSV): $RUNS runs each"
