@@ -1,6 +1,8 @@
 //! AWS Cost and Usage Reports read as FOCUS: the bundled sample rewritten as legacy CUR (CSV,
 //! gzipped, zipped) and CUR 2.0 gives the sample's figures to the last digit.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -235,23 +235,11 @@ fn a_legacy_cur_report_reads_the_newest_assembly() {
     put(&env, &format!("{period}/acme-RedshiftManifest.json"), "{\"entries\": []}");
 
     let out = costs(&env, "--cur", &format!("s3://{BUCKET}/cur/"));
-    if out.code == 0 {
-        // Once the CUR mapping is merged: only asm-2 is read (12.75 + 0.125), never asm-1's
-        // 1000. PENDING (merge): the service names follow the CUR mapping; check them there.
-        assert!(out.stdout.contains(",12.75,"), "{}", out.stdout);
-        assert!(out.stdout.contains(",0.125,"), "{}", out.stdout);
-        assert!(!out.stdout.contains("1000"), "{}", out.stdout);
-    } else {
-        // PENDING (merge): the CUR mapping is a placeholder on this branch. The reader still
-        // shows its choice: the first object it opens is the newest assembly's.
-        assert_eq!(out.code, 2, "{}", out.stderr);
-        assert!(
-            out.stderr.contains(&format!("s3://{BUCKET}/{period}/asm-2/acme-1.csv.gz"))
-                && out.stderr.contains("CUR: not built yet"),
-            "{}",
-            out.stderr
-        );
-    }
+    // Only asm-2 is read (12.75 + 0.125), never asm-1's 1000.
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("Amazon Elastic Compute Cloud,12.75,"), "{}", out.stdout);
+    assert!(out.stdout.contains("Amazon Simple Storage Service,0.125,"), "{}", out.stdout);
+    assert!(!out.stdout.contains("1000"), "{}", out.stdout);
 }
 
 #[test]
@@ -407,16 +395,8 @@ fn a_parquet_object_is_read_by_ranged_gets_footer_first() {
     // Past the end is an error, not a short read.
     assert!(chunks.get_bytes(file.len() as u64 - 2, 4).is_err());
 
-    // Through the binary. PENDING (merge): once the Parquet reader lands this equals the CSV.
+    // Through the binary: the same costs as the CSV it was written from.
     let out = costs(&env, "--focus", &format!("s3://{BUCKET}/parquet/"));
-    if out.code == 0 {
-        assert_eq!(out.stdout, local_costs(&env));
-    } else {
-        assert!(
-            out.stderr.contains(&format!("s3://{BUCKET}/{key}"))
-                && out.stderr.contains("(10516 rows in 3 row groups)"),
-            "{}",
-            out.stderr
-        );
-    }
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout, local_costs(&env));
 }

@@ -181,27 +181,6 @@ pub(crate) trait SourceRow {
     fn is_escaped(&self, _column: usize) -> bool {
         false
     }
-
-    /// One key of a MAP column (CUR 2.0's `product`, `resource_tags`): the value's text,
-    /// empty when absent. Columns stored as JSON text are parsed.
-    fn map_value(&self, column: usize, key: &str) -> Vec<u8> {
-        json_map_value(self.text(column), key)
-    }
-}
-
-/// One key of a JSON object cell: the value's text, empty when absent, null or not an object.
-pub(crate) fn json_map_value(text: &[u8], key: &str) -> Vec<u8> {
-    if text.is_empty() {
-        return Vec::new();
-    }
-    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(text)
-        .ok()
-        .and_then(|map| match map.get(key) {
-            Some(serde_json::Value::String(s)) => Some(s.as_bytes().to_vec()),
-            Some(serde_json::Value::Null) | None => None,
-            Some(other) => Some(other.to_string().into_bytes()),
-        })
-        .unwrap_or_default()
 }
 
 /// How a file's own columns become FOCUS rows for the ledger.

@@ -292,11 +292,6 @@ pub(crate) fn columns_for(grain: Grain) -> Vec<Column> {
     columns
 }
 
-/// Every FOCUS column costscope knows, with its name.
-pub(crate) fn known_columns() -> impl Iterator<Item = (Column, &'static str)> {
-    COLUMNS.iter().copied()
-}
-
 /// Header position of each known column.
 pub(crate) struct Layout {
     index: [Option<usize>; COLUMNS.len()],
@@ -1222,7 +1217,7 @@ impl Ledger {
         // Exports come in period order, so most rows repeat the previous row's timestamp.
         let start_time = match (start, &self.last_start) {
             (Ok(time), _) => time,
-            (Err(start), _) if start.is_empty() => {
+            (Err([]), _) => {
                 return Err(row_err(Column::ChargePeriodStart, "required value is null"));
             }
             (Err(start), Some((bytes, time))) if bytes.as_slice() == start => *time,
@@ -1362,10 +1357,6 @@ impl Ledger {
             }
             other => other,
         }
-    }
-
-    pub(crate) fn grain(&self) -> Grain {
-        self.grain
     }
 
     /// Commitment charges and compute usage by pricing: what coverage and utilization need.

@@ -268,7 +268,7 @@ fn ingest_object(
             let reader =
                 chunks::ObjectChunks::open(session, &object.bucket, &object.key, object.size)
                     .map_err(api)?;
-            ingest_parquet(ledger, scheme, reader, path, options)
+            super::parquet::ingest_chunks(ledger, scheme, reader, path, options)
         }
         // Entries are read from their local headers as the body streams in: no Seek needed.
         (Format::Zip, _) => super::zip::ingest_zip_reader(ledger, scheme, rest, path, options),
@@ -287,25 +287,4 @@ fn ingest_object(
             )
         }
     }
-}
-
-/// MERGE: becomes `super::parquet::ingest_chunks(ledger, scheme, reader, path, options)` once
-/// the Parquet reader lands. Until then the footer is read (through the same ranged GETs) so a
-/// broken object still fails as itself.
-fn ingest_parquet(
-    _ledger: &mut Ledger,
-    _scheme: Scheme,
-    reader: chunks::ObjectChunks,
-    path: &Path,
-    _options: FocusOptions,
-) -> Result<()> {
-    let bad = |message: String| SourceError::File { path: path.to_path_buf(), message };
-    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
-        .parse_and_finish(&reader)
-        .map_err(|e| bad(format!("not a readable Parquet file: {e}")))?;
-    Err(bad(format!(
-        "Parquet: not built yet ({} rows in {} row groups)",
-        metadata.file_metadata().num_rows(),
-        metadata.num_row_groups()
-    )))
 }

@@ -27,7 +27,7 @@ use arrow_schema::{DataType, TimeUnit};
 
 use crate::model::Money;
 use crate::model::money::SCALE;
-use crate::source::billing::{SourceRow, json_map_value};
+use crate::source::billing::SourceRow;
 use crate::source::focus::{Time, parse_money_text};
 
 /// What a column can be read as; checked once per file, before any row.
@@ -453,25 +453,6 @@ impl<'a> Cells<'a> {
             _ => Time::Text(self.text(i)),
         }
     }
-
-    /// One key of a MAP cell, found without building JSON; other cells are parsed as JSON.
-    // Read by the CUR mapping (CUR 2.0's `product` map), which lands separately.
-    #[allow(dead_code)]
-    pub(super) fn map_value(&self, i: usize, key: &str) -> Vec<u8> {
-        if self.is_null(i) {
-            return Vec::new();
-        }
-        match &self.access {
-            Access::KeyValues { offsets, keys, values } => {
-                let (start, end) = entry_range(offsets, i);
-                (start..end)
-                    .find(|&j| keys.raw(j) == key.as_bytes())
-                    .map(|j| values.raw(j).to_vec())
-                    .unwrap_or_default()
-            }
-            _ => json_map_value(self.text(i), key),
-        }
-    }
 }
 
 /// A list of key/value structs: the shape some writers give a MAP.
@@ -606,10 +587,6 @@ impl SourceRow for BatchRow<'_, '_> {
 
     fn time(&self, column: usize) -> Time<'_> {
         self.cells(column).map_or(Time::Text(&[]), |c| c.time(self.row))
-    }
-
-    fn map_value(&self, column: usize, key: &str) -> Vec<u8> {
-        self.cells(column).map_or_else(Vec::new, |c| c.map_value(self.row, key))
     }
 }
 
