@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use costscope::samplegen::cur::{CurNaming, write_cur};
+use costscope::source::billing::parquet::fixture::{Costs, Fixture, TagsAs, csv_to_parquet};
 
 fn sample() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/focus-2026-10.csv.gz")
@@ -29,7 +30,7 @@ fn stdout(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// The sample as CUR: (legacy .csv, .csv.gz, .zip, CUR 2.0 .csv).
+/// The sample as CUR: legacy .csv, .csv.gz, .zip; CUR 2.0 .csv and .parquet.
 fn cur_files(dir: &Path) -> Vec<PathBuf> {
     let legacy = dir.join("cur-legacy.csv");
     write_cur(&sample(), std::fs::File::create(&legacy).unwrap(), CurNaming::Legacy).unwrap();
@@ -47,7 +48,19 @@ fn cur_files(dir: &Path) -> Vec<PathBuf> {
     w.finish().unwrap();
     let cur2 = dir.join("cur2.csv");
     write_cur(&sample(), std::fs::File::create(&cur2).unwrap(), CurNaming::Cur2).unwrap();
-    vec![legacy, gz, zip, cur2]
+    // CUR 2.0 as Data Exports writes it in Parquet: DECIMAL costs, TIMESTAMP times, MAP
+    // `product` and `resource_tags`, zstd pages, several row groups.
+    let fixture = Fixture {
+        compression: parquet::basic::Compression::ZSTD(Default::default()),
+        costs: Costs::Decimal,
+        tags: TagsAs::Map,
+        typed_times: true,
+        row_group_rows: 3000,
+    };
+    let parquet = csv_to_parquet(&std::fs::read(&cur2).unwrap(), &fixture).unwrap();
+    let cur2_parquet = dir.join("cur2.parquet");
+    std::fs::write(&cur2_parquet, parquet).unwrap();
+    vec![legacy, gz, zip, cur2, cur2_parquet]
 }
 
 #[test]

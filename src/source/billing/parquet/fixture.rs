@@ -78,7 +78,15 @@ pub fn csv_to_parquet(csv: &[u8], fixture: &Fixture) -> Result<Vec<u8>, String> 
 fn column_array(name: &str, column: &[Option<String>], fixture: &Fixture) -> ArrayRef {
     let is = |n: &str| name.trim().eq_ignore_ascii_case(n);
     let text = || Arc::new(StringArray::from(column.to_vec())) as ArrayRef;
-    if is("BilledCost") || is("EffectiveCost") || is("ListCost") {
+    // FOCUS's cost columns, and CUR's (`line_item_unblended_cost`,
+    // `savings_plan_total_commitment_to_date`, `reservation_unused_recurring_fee`…).
+    let cur_amount = ["line_item_", "pricing_", "savings_plan_", "reservation_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        && ["_cost", "_fee", "_commitment", "_to_date", "_billing_period"]
+            .iter()
+            .any(|s| name.ends_with(s));
+    if is("BilledCost") || is("EffectiveCost") || is("ListCost") || cur_amount {
         return match fixture.costs {
             Costs::Decimal => all(column, |t| plain_decimal(t, 10))
                 .and_then(|v| Decimal128Array::from(v).with_precision_and_scale(38, 10).ok())
@@ -88,14 +96,17 @@ fn column_array(name: &str, column: &[Option<String>], fixture: &Fixture) -> Arr
             Costs::Text => text(),
         };
     }
-    if fixture.typed_times && (is("ChargePeriodStart") || is("ChargePeriodEnd")) {
+    let time = ["ChargePeriodStart", "ChargePeriodEnd"].iter().any(|n| is(n))
+        || ["line_item_usage_start_date", "line_item_usage_end_date"].iter().any(|n| is(n));
+    if fixture.typed_times && time {
         return all(column, |t| {
             crate::source::focus::parse_charge_time(t.trim())
                 .map(|t| t.and_utc().timestamp_micros())
         })
         .map_or_else(text, |v| Arc::new(TimestampMicrosecondArray::from(v).with_timezone("UTC")));
     }
-    if fixture.tags == TagsAs::Map && is("Tags") {
+    // FOCUS's Tags, and CUR 2.0's map columns.
+    if fixture.tags == TagsAs::Map && (is("Tags") || is("product") || is("resource_tags")) {
         return map_array(column).unwrap_or_else(text);
     }
     text()
