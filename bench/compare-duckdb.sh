@@ -93,6 +93,16 @@ for f in "$PLAIN" "$GZ"; do
 done
 RAW_BYTES=$(stat -c %s "$PLAIN")
 
+# The same rows as a legacy Cost and Usage Report (the generator's reverse of the CUR mapping,
+# docs/cur-mapping.md): read with `--cur`, where every row goes through the mapping table.
+CUR="$DATA/cur-legacy-scaled-$ROWS.csv"
+if [[ $KEEP -eq 1 && -s "$CUR" ]]; then
+  log "reusing $CUR"
+else
+  log "generating $CUR"
+  "$SAMPLEGEN" --out-dir "$DATA" --rows "$ROWS" --cur legacy >/dev/null
+fi
+
 # The same rows as Parquet, written by DuckDB (snappy, its default row groups of 122,880 rows),
 # the costs as DECIMAL(38,10) and the times as TIMESTAMP, as a FOCUS Parquet export has them.
 PARQUET="$DATA/focus-scaled-$ROWS.parquet"
@@ -125,8 +135,10 @@ min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : 
 run_costscope() {
   local t0 t1
   t0=$(now_ns)
+  local scheme=--focus
+  [[ "$(basename "$1")" == cur-* ]] && scheme=--cur
   /usr/bin/time -v -o "$WORK/time.txt" \
-    "$COSTSCOPE" costs --focus "$1" --by service --format csv >"$2" 2>"$WORK/cs.err" ||
+    "$COSTSCOPE" costs "$scheme" "$1" --by service --format csv >"$2" 2>"$WORK/cs.err" ||
     { cat "$WORK/cs.err" >&2; exit 1; }
   t1=$(now_ns)
   CS_T=$(secs "$t0" "$t1")
@@ -154,7 +166,7 @@ if awk -v l="${LOAD_BEFORE%% *}" -v n="$(nproc)" 'BEGIN { exit !(l > n * 0.5) }'
   log "warning: load average $LOAD_BEFORE on $(nproc) cores: other work will skew the timings"
 fi
 declare -a TABLE
-for FILE in "$PLAIN" "$GZ" "$PARQUET"; do
+for FILE in "$PLAIN" "$GZ" "$PARQUET" "$CUR"; do
   NAME="$(basename "$FILE")"
   SIZE=$(stat -c %s "$FILE")
   log "$NAME ($(mbps "$SIZE" 1) MB on disk, $(mbps "$RAW_BYTES" 1) MB of CSV): $RUNS runs each"

@@ -2,7 +2,8 @@
 
     python duckdb_groupby.py FILE OUT.csv TIMING.txt [THREADS]
 
-Reads FILE (.csv or .csv.gz, DuckDB decompresses gzip itself) with BilledCost as
+A file named cur-* is a legacy CUR: product/ProductName and lineItem/UnblendedCost are grouped
+and summed instead. Reads FILE (.csv or .csv.gz, DuckDB decompresses gzip itself) with BilledCost as
 DECIMAL(38,10) so the sums are exact, or FILE.parquet with read_parquet (its BilledCost is
 already DECIMAL(38,10), see compare-duckdb.sh), writes `service,billed_cost` rows to OUT.csv and the
 seconds the query took (connect + query + fetch, without the interpreter's start-up and
@@ -10,6 +11,7 @@ seconds the query took (connect + query + fetch, without the interpreter's start
 """
 
 import csv
+import os
 import sys
 import time
 
@@ -23,12 +25,17 @@ def main() -> None:
     con = duckdb.connect()
     if threads > 0:
         con.execute(f"SET threads = {threads}")
+    service, cost = "ServiceName", "BilledCost"
+    if os.path.basename(path).startswith("cur-"):
+        # A legacy CUR: costscope's BilledCost is the unblended cost (docs/cur-mapping.md).
+        service, cost = '"product/ProductName"', '"lineItem/UnblendedCost"'
     if path.endswith(".parquet"):
         source = "read_parquet(?)"
     else:
-        source = "read_csv(?, header = true, types = {'BilledCost': 'DECIMAL(38,10)'})"
+        types = {cost.strip('"'): "DECIMAL(38,10)"}
+        source = f"read_csv(?, header = true, types = {types!r})"
     rows = con.execute(
-        f"select ServiceName, sum(BilledCost) from {source} group by 1",
+        f"select {service}, sum({cost}) from {source} group by 1",
         [path],
     ).fetchall()
     elapsed = time.perf_counter() - started

@@ -128,3 +128,56 @@ fn a_bad_cost_cell_names_file_line_and_column_and_skip_invalid_skips_it() {
     let out = String::from_utf8(out.stdout).unwrap();
     assert!(out.contains("Amazon Elastic Compute Cloud,1.5,1.5"), "{out}");
 }
+
+/// The dashboard reads billing through the same reader: on CUR 2.0 in Parquet it loads the
+/// sample's spend, billing lines and findings.
+#[test]
+fn the_dashboard_loads_cur_parquet_with_the_samples_figures() {
+    use costscope::cli::SourceArgs;
+    use costscope::tui::app::Dataset;
+    use costscope::tui::loader::{LoadContext, load};
+
+    let dir = dir("dashboard");
+    let files = cur_files(&dir);
+    let parquet = files.iter().find(|f| f.extension().is_some_and(|e| e == "parquet")).unwrap();
+    let loaded = |sources: SourceArgs| -> Box<Dataset> {
+        let ctx = LoadContext {
+            sources,
+            config: costscope::config::Config::defaults(),
+            rules_dir: None,
+        };
+        let (tx, _rx) = tokio::sync::mpsc::channel(64);
+        std::thread::spawn(move || load(&ctx, 1, &tx)).join().unwrap().unwrap()
+    };
+    let focus = loaded(SourceArgs { focus: vec![sample()], ..Default::default() });
+    let cur = loaded(SourceArgs { cur: vec![parquet.clone()], ..Default::default() });
+    let json = |d: &Dataset| {
+        let r = &d.report;
+        serde_json::to_string_pretty(&(
+            &r.spend,
+            &r.overview,
+            &r.totals,
+            &r.by_rule,
+            &r.spend_coverage,
+            &r.tag_coverage,
+        ))
+        .unwrap()
+    };
+    assert_eq!(json(&cur), json(&focus));
+    let findings = |d: &Dataset| -> Vec<(String, String, String)> {
+        let mut f: Vec<_> = d
+            .report
+            .findings
+            .iter()
+            .map(|f| {
+                (f.rule_id.clone(), f.resource_id.clone(), f.estimated_monthly_savings.to_string())
+            })
+            .collect();
+        f.sort();
+        f
+    };
+    assert!(!findings(&focus).is_empty());
+    assert_eq!(findings(&cur), findings(&focus));
+    let source = &cur.report.sources[0].name;
+    assert!(source.contains("cur:") && source.ends_with("cur2.parquet"), "{source}");
+}
