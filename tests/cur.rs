@@ -141,11 +141,8 @@ fn the_dashboard_loads_cur_parquet_with_the_samples_figures() {
     let files = cur_files(&dir);
     let parquet = files.iter().find(|f| f.extension().is_some_and(|e| e == "parquet")).unwrap();
     let loaded = |sources: SourceArgs| -> Box<Dataset> {
-        let ctx = LoadContext {
-            sources,
-            config: costscope::config::Config::defaults(),
-            rules_dir: None,
-        };
+        let ctx =
+            LoadContext { sources, config: costscope::config::Config::defaults(), rules_dir: None };
         let (tx, _rx) = tokio::sync::mpsc::channel(64);
         std::thread::spawn(move || load(&ctx, 1, &tx)).join().unwrap().unwrap()
     };
