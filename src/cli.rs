@@ -138,7 +138,8 @@ pub struct SourceArgs {
     /// Read live commitments with `--aws` (`[aws] commitments`).
     #[arg(skip = true)]
     pub aws_commitments: bool,
-    /// Progress lines on stderr while live sources are read (a terminal, not `--quiet`).
+    /// Progress lines on stderr while live sources and S3 billing objects are read (a terminal,
+    /// not `--quiet`).
     #[arg(skip)]
     pub progress: bool,
     /// How long one Kubernetes API request may take (`[kubernetes] timeout_seconds`).
