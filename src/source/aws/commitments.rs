@@ -367,30 +367,26 @@ async fn figure(
             (r, 1)
         }
         CeMetric::ReservationUtilization => {
-            let (mut token, mut pages, mut total) = (None::<String>, 0u32, None);
-            loop {
-                let r = ce
-                    .get_reservation_utilization()
-                    .time_period(period.clone())
-                    .granularity(Granularity::Monthly)
-                    .set_next_page_token(token.take())
-                    .send()
-                    .await;
-                pages += 1;
-                let page = match r {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let f = ApiFailure::new("Cost Explorer", "GetReservationUtilization", e);
-                        return (Err(f), pages);
+            let mut total = None;
+            let (done, pages) = each_page(
+                "GetReservationUtilization",
+                |token| {
+                    ce.get_reservation_utilization()
+                        .time_period(period.clone())
+                        .granularity(Granularity::Monthly)
+                        .set_next_page_token(token)
+                        .send()
+                },
+                |page| page.next_page_token(),
+                |page| {
+                    if let Some(t) = page.total() {
+                        total = Some(t.clone());
                     }
-                };
-                if let Some(t) = page.total() {
-                    total = Some(t.clone());
-                }
-                match page.next_page_token().filter(|t| !t.is_empty()) {
-                    Some(next) => token = Some(next.to_string()),
-                    None => break,
-                }
+                },
+            )
+            .await;
+            if let Err(f) = done {
+                return (Err(f), pages);
             }
             let figures = total.map_or_else(Vec::new, |t| {
                 let used = money(t.total_amortized_fee())
@@ -407,36 +403,31 @@ async fn figure(
             (Ok(figures), pages)
         }
         CeMetric::SavingsPlansCoverage => {
-            let (mut token, mut pages) = (None::<String>, 0u32);
             let (mut covered, mut on_demand) = (Money::ZERO, Money::ZERO);
             let mut any = false;
-            loop {
-                let r = ce
-                    .get_savings_plans_coverage()
-                    .time_period(period.clone())
-                    .granularity(Granularity::Monthly)
-                    .set_next_token(token.take())
-                    .send()
-                    .await;
-                pages += 1;
-                let page = match r {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let f = ApiFailure::new("Cost Explorer", "GetSavingsPlansCoverage", e);
-                        return (Err(f), pages);
+            let (done, pages) = each_page(
+                "GetSavingsPlansCoverage",
+                |token| {
+                    ce.get_savings_plans_coverage()
+                        .time_period(period.clone())
+                        .granularity(Granularity::Monthly)
+                        .set_next_token(token)
+                        .send()
+                },
+                |page| page.next_token(),
+                |page| {
+                    // One entry per month of the period: the period's coverage is their sum.
+                    for c in page.savings_plans_coverages() {
+                        let Some(data) = c.coverage() else { continue };
+                        any = true;
+                        covered += money(data.spend_covered_by_savings_plans()).unwrap_or_default();
+                        on_demand += money(data.on_demand_cost()).unwrap_or_default();
                     }
-                };
-                // One entry per month of the period: the period's coverage is their sum.
-                for c in page.savings_plans_coverages() {
-                    let Some(data) = c.coverage() else { continue };
-                    any = true;
-                    covered += money(data.spend_covered_by_savings_plans()).unwrap_or_default();
-                    on_demand += money(data.on_demand_cost()).unwrap_or_default();
-                }
-                match page.next_token().filter(|t| !t.is_empty()) {
-                    Some(next) => token = Some(next.to_string()),
-                    None => break,
-                }
+                },
+            )
+            .await;
+            if let Err(f) = done {
+                return (Err(f), pages);
             }
             let figures = if any {
                 vec![CeFigure {
@@ -451,30 +442,26 @@ async fn figure(
             (Ok(figures), pages)
         }
         CeMetric::ReservationCoverage => {
-            let (mut token, mut pages, mut total) = (None::<String>, 0u32, None);
-            loop {
-                let r = ce
-                    .get_reservation_coverage()
-                    .time_period(period.clone())
-                    .granularity(Granularity::Monthly)
-                    .set_next_page_token(token.take())
-                    .send()
-                    .await;
-                pages += 1;
-                let page = match r {
-                    Ok(p) => p,
-                    Err(e) => {
-                        let f = ApiFailure::new("Cost Explorer", "GetReservationCoverage", e);
-                        return (Err(f), pages);
+            let mut total = None;
+            let (done, pages) = each_page(
+                "GetReservationCoverage",
+                |token| {
+                    ce.get_reservation_coverage()
+                        .time_period(period.clone())
+                        .granularity(Granularity::Monthly)
+                        .set_next_page_token(token)
+                        .send()
+                },
+                |page| page.next_page_token(),
+                |page| {
+                    if let Some(t) = page.total() {
+                        total = Some(t.clone());
                     }
-                };
-                if let Some(t) = page.total() {
-                    total = Some(t.clone());
-                }
-                match page.next_page_token().filter(|t| !t.is_empty()) {
-                    Some(next) => token = Some(next.to_string()),
-                    None => break,
-                }
+                },
+            )
+            .await;
+            if let Err(f) = done {
+                return (Err(f), pages);
             }
             let figures =
                 total.and_then(|t| t.coverage_hours().cloned()).map_or_else(Vec::new, |h| {
@@ -558,53 +545,77 @@ async fn ri_recommendation(
     account: &str,
     service: &str,
 ) -> (Result<Vec<CeRecommendation>, ApiFailure>, u32) {
-    let (mut token, mut pages) = (None::<String>, 0u32);
     let mut out = Vec::new();
+    let (done, pages) = each_page(
+        "GetReservationPurchaseRecommendation",
+        |token| {
+            ce.get_reservation_purchase_recommendation()
+                .service(service)
+                .term_in_years(TermInYears::OneYear)
+                .payment_option(PaymentOption::NoUpfront)
+                .lookback_period_in_days(LookbackPeriodInDays::ThirtyDays)
+                .set_next_page_token(token)
+                .send()
+        },
+        |page| page.next_page_token(),
+        |page| {
+            for rec in page.recommendations() {
+                let details = rec.recommendation_details();
+                if details.is_empty() {
+                    continue;
+                }
+                let summary = rec.recommendation_summary();
+                let upfront: Option<Money> = details.iter().map(|d| money(d.upfront_cost())).sum();
+                out.push(CeRecommendation {
+                    account_id: account.to_string(),
+                    kind: "Reserved Instances".to_string(),
+                    service: service.to_string(),
+                    term_years: 1,
+                    payment: "no_upfront".to_string(),
+                    currency: Currency::new(
+                        summary.and_then(|s| s.currency_code()).unwrap_or("USD"),
+                    ),
+                    hourly_commitment: None,
+                    items: details.iter().map(reservation_item).collect(),
+                    monthly_savings: summary
+                        .and_then(|s| money(s.total_estimated_monthly_savings_amount())),
+                    upfront,
+                });
+            }
+        },
+    )
+    .await;
+    (done.map(|()| out), pages)
+}
+
+/// Pages through one Cost Explorer call until it gives no next token: `send` asks for the page
+/// after `token`, `next` reads a page's token, `each` takes every page. Returns the outcome and
+/// the pages asked for (each one is paid for).
+async fn each_page<P, E, R, F>(
+    call: &'static str,
+    mut send: impl FnMut(Option<String>) -> F,
+    next: impl Fn(&P) -> Option<&str>,
+    mut each: impl FnMut(&P),
+) -> (Result<(), ApiFailure>, u32)
+where
+    F: Future<Output = Result<P, aws_sdk_costexplorer::error::SdkError<E, R>>>,
+    E: aws_sdk_costexplorer::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    let (mut token, mut pages) = (None::<String>, 0u32);
     loop {
-        let r = ce
-            .get_reservation_purchase_recommendation()
-            .service(service)
-            .term_in_years(TermInYears::OneYear)
-            .payment_option(PaymentOption::NoUpfront)
-            .lookback_period_in_days(LookbackPeriodInDays::ThirtyDays)
-            .set_next_page_token(token.take())
-            .send()
-            .await;
+        let r = send(token.take()).await;
         pages += 1;
         let page = match r {
-            Ok(p) => p,
-            Err(e) => {
-                let f = ApiFailure::new("Cost Explorer", "GetReservationPurchaseRecommendation", e);
-                return (Err(f), pages);
-            }
+            Ok(page) => page,
+            Err(e) => return (Err(ApiFailure::new("Cost Explorer", call, e)), pages),
         };
-        for rec in page.recommendations() {
-            let details = rec.recommendation_details();
-            if details.is_empty() {
-                continue;
-            }
-            let summary = rec.recommendation_summary();
-            let upfront: Option<Money> = details.iter().map(|d| money(d.upfront_cost())).sum();
-            out.push(CeRecommendation {
-                account_id: account.to_string(),
-                kind: "Reserved Instances".to_string(),
-                service: service.to_string(),
-                term_years: 1,
-                payment: "no_upfront".to_string(),
-                currency: Currency::new(summary.and_then(|s| s.currency_code()).unwrap_or("USD")),
-                hourly_commitment: None,
-                items: details.iter().map(reservation_item).collect(),
-                monthly_savings: summary
-                    .and_then(|s| money(s.total_estimated_monthly_savings_amount())),
-                upfront,
-            });
-        }
-        match page.next_page_token().filter(|t| !t.is_empty()) {
-            Some(next) => token = Some(next.to_string()),
-            None => break,
+        each(&page);
+        match next(&page).filter(|t| !t.is_empty()) {
+            Some(following) => token = Some(following.to_string()),
+            None => return (Ok(()), pages),
         }
     }
-    (Ok(out), pages)
 }
 
 #[cfg(test)]
