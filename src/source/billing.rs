@@ -160,6 +160,23 @@ pub(crate) fn ingest_file(
     }
 }
 
+/// Reads one CSV stream (already decompressed) of `scheme` into `ledger`: a zip entry or an S3
+/// object; `name` labels it in messages.
+pub(crate) fn ingest_csv(
+    ledger: &mut Ledger,
+    scheme: Scheme,
+    reader: Box<dyn std::io::BufRead + '_>,
+    name: &Path,
+    options: FocusOptions,
+) -> Result<()> {
+    match scheme {
+        Scheme::Focus => super::focus::ingest(ledger, reader, name, options, Layout::from_header),
+        Scheme::Cur => {
+            super::focus::ingest(ledger, reader, name, options, cur::CurMapping::from_header)
+        }
+    }
+}
+
 /// A row of a billing file read by column position, before any mapping to FOCUS: a Parquet
 /// row, or a CSV record in another scheme.
 pub(crate) trait SourceRow {

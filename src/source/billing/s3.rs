@@ -26,7 +26,7 @@ use self::manifest::Listed;
 use self::session::Session;
 use super::{Format, ReadOptions, Scheme};
 use crate::source::aws::ApiFailure;
-use crate::source::focus::{FocusOptions, Layout, Ledger};
+use crate::source::focus::{FocusOptions, Ledger};
 use crate::source::{Result, SourceError};
 
 /// Reads every billing object under `s3://bucket/prefix` into `ledger`; returns their names.
@@ -272,19 +272,9 @@ fn ingest_object(
         }
         // Entries are read from their local headers as the body streams in: no Seek needed.
         (Format::Zip, _) => super::zip::ingest_zip_reader(ledger, scheme, rest, path, options),
-        (Format::Csv | Format::Gzip, Scheme::Focus) => {
+        (Format::Csv | Format::Gzip, _) => {
             let reader = crate::source::focus::stream_maybe_gzip(rest, format == Format::Gzip);
-            crate::source::focus::ingest(ledger, reader, path, options, Layout::from_header)
-        }
-        (Format::Csv | Format::Gzip, Scheme::Cur) => {
-            let reader = crate::source::focus::stream_maybe_gzip(rest, format == Format::Gzip);
-            crate::source::focus::ingest(
-                ledger,
-                reader,
-                path,
-                options,
-                super::cur::CurMapping::from_header,
-            )
+            super::ingest_csv(ledger, scheme, reader, path, options)
         }
     }
 }

@@ -5,8 +5,7 @@ use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::Scheme;
-use super::cur::CurMapping;
-use crate::source::focus::{FocusOptions, Layout, Ledger, ingest};
+use crate::source::focus::{FocusOptions, Ledger};
 use crate::source::{Result, SourceError};
 
 /// A local zip archive: every `.csv` entry, in name order.
@@ -73,10 +72,7 @@ fn ingest_entry(
     options: FocusOptions,
 ) -> Result<()> {
     let reader = Box::new(BufReader::with_capacity(1 << 20, entry));
-    match scheme {
-        Scheme::Focus => ingest(ledger, reader, label, options, Layout::from_header),
-        Scheme::Cur => ingest(ledger, reader, label, options, CurMapping::from_header),
-    }
+    super::ingest_csv(ledger, scheme, reader, label, options)
 }
 
 fn is_csv(name: &str) -> bool {
