@@ -178,3 +178,84 @@ fn the_dashboard_loads_cur_parquet_with_the_samples_figures() {
     let source = &cur.report.sources[0].name;
     assert!(source.contains("cur:") && source.ends_with("cur2.parquet"), "{source}");
 }
+
+/// A CUR 2.0 export with AWS's whole column set (tests/fixtures/cur/README.md says where the
+/// header comes from): every line item type that moves money, read from CSV and from the same
+/// rows in Parquet, gives the figures worked out by hand in that README.
+#[test]
+fn a_cur2_export_with_awss_full_header_gives_the_hand_computed_figures() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/cur/cur2-data-exports.csv");
+    let dir = dir("aws-header");
+    let parquet = dir.join("cur2-data-exports.parquet");
+    let options = Fixture {
+        compression: parquet::basic::Compression::SNAPPY,
+        costs: Costs::Decimal,
+        tags: TagsAs::Map,
+        typed_times: true,
+        row_group_rows: 4,
+    };
+    std::fs::write(&parquet, csv_to_parquet(&std::fs::read(&fixture).unwrap(), &options).unwrap())
+        .unwrap();
+    let expected = [
+        (
+            "service",
+            "service,billed_cost,effective_cost,currency\n\
+             Amazon Relational Database Service,111.6,7.2,USD\n\
+             Savings Plans for AWS Compute usage,3,0.28,USD\n\
+             Amazon Elastic Compute Cloud,2.4968,5.2168,USD\n\
+             Amazon Simple Storage Service,1.3,1.3,USD\n",
+        ),
+        (
+            "charge-category",
+            "charge_category,billed_cost,effective_cost,currency\n\
+             Purchase,114.6,0,USD\n\
+             Usage,4.2968,14.4968,USD\n\
+             Tax,0.5,0.5,USD\n\
+             Credit,-1,-1,USD\n",
+        ),
+        (
+            "tag:team",
+            "tag:team,billed_cost,effective_cost,currency\n\
+             ,114.1,3.38,USD\n\
+             data,2.3,5.9,USD\n\
+             web,1.9968,4.7168,USD\n",
+        ),
+        (
+            "account",
+            "account,billed_cost,effective_cost,currency,account_name\n\
+             444455556666,118.3968,13.9968,USD,acme-prod\n",
+        ),
+    ];
+    for file in [&fixture, &parquet] {
+        let path = file.to_str().unwrap();
+        for (by, want) in expected {
+            let got = stdout(&["costs", "--cur", path, "--by", by, "--format", "csv"]);
+            assert_eq!(got.replace("\r\n", "\n"), want, "{path} --by {by}");
+        }
+        // Both commitments: the Savings Plan used 2.72 of 3.00, the reservation 3.60 of 7.20.
+        let got = stdout(&["commitments", "--cur", path, "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_str(&got).unwrap();
+        let mut got: Vec<(String, String, String, String)> = json["commitments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                let field = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+                (field("id"), field("kind"), field("used"), field("unused"))
+            })
+            .collect();
+        got.sort();
+        let want = [
+            ("arn:aws:rds:us-east-1:111122223333:ri:orders-ri-2026", "Reserved Instance", "3.6", "3.6"),
+            (
+                "arn:aws:savingsplans::111122223333:savingsplan/3b4c5d6e-0000-4000-8000-000000000001",
+                "Compute Savings Plan",
+                "2.72",
+                "0.28",
+            ),
+        ]
+        .map(|(a, b, c, d)| (a.to_string(), b.to_string(), c.to_string(), d.to_string()));
+        assert_eq!(got, want, "{path}");
+    }
+}
