@@ -32,6 +32,9 @@ pub struct Grain {
     pub resource_days: bool,
     /// Keep commitment discounts and compute usage by pricing ([`CommitmentData`]).
     pub commitments: bool,
+    /// Sum ListCost into the lines (a snapshot carries it); without it, and without
+    /// `commitments`, ListCost is neither read nor checked and lines have none.
+    pub list_cost: bool,
 }
 
 impl Default for Grain {
@@ -53,6 +56,7 @@ impl Grain {
         tags: true,
         resource_days: false,
         commitments: true,
+        list_cost: true,
     };
     /// [`Grain::FULL`] with days kept on resource lines: what the dashboard loads.
     pub const DETAILED: Grain = Grain { resource_days: true, ..Grain::FULL };
@@ -67,6 +71,7 @@ impl Grain {
         tags: false,
         resource_days: false,
         commitments: false,
+        list_cost: false,
     };
 
     /// Every dimension is kept (days on resource lines or not).

@@ -214,6 +214,12 @@ pub(crate) trait Mapping: Sync {
         line: u64,
         skip_invalid: bool,
     ) -> Result<(), RowError>;
+
+    /// The FOCUS columns by position when the source is FOCUS itself, so a columnar reader may
+    /// sum a batch column-wise (see `parquet::fold`); `None` for a mapped scheme.
+    fn focus_layout(&self) -> Option<&Layout> {
+        None
+    }
 }
 
 /// A FOCUS file read by column position (Parquet): the columns are FOCUS's own.
@@ -235,6 +241,10 @@ impl Mapping for Layout {
         skip_invalid: bool,
     ) -> Result<(), RowError> {
         ledger.take(&FocusColumns { row, layout: self }, file, line, skip_invalid)
+    }
+
+    fn focus_layout(&self) -> Option<&Layout> {
+        Some(self)
     }
 }
 

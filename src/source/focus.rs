@@ -254,7 +254,7 @@ pub(crate) fn column_name(column: Column) -> &'static str {
 pub(crate) fn columns_for(grain: Grain) -> Vec<Column> {
     use Column::*;
     let wide = grain.resource || grain.commitments;
-    let mut columns = vec![BilledCost, EffectiveCost, ListCost, ChargePeriodStart, BillingCurrency];
+    let mut columns = vec![BilledCost, EffectiveCost, ChargePeriodStart, BillingCurrency];
     let mut keep = |on: bool, more: &[Column]| {
         if on {
             for column in more {
@@ -264,6 +264,7 @@ pub(crate) fn columns_for(grain: Grain) -> Vec<Column> {
             }
         }
     };
+    keep(grain.list_cost || grain.commitments, &[ListCost]);
     keep(grain.account || wide, &[SubAccountId, BillingAccountId]);
     keep(grain.account, &[SubAccountName, BillingAccountName]);
     keep(grain.service || wide, &[ServiceName]);
@@ -1024,12 +1025,24 @@ fn add_sums(into: &mut Sums, other: Sums) -> Result<(), RowError> {
     add_amounts(into, other.billed, other.effective, other.list, other.rows)
 }
 
-#[derive(Default)]
-struct Sums {
-    billed: Money,
-    effective: Option<Money>,
-    list: Option<Money>,
-    rows: u64,
+/// Costs summed over `rows` rows.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Sums {
+    pub(crate) billed: Money,
+    pub(crate) effective: Option<Money>,
+    pub(crate) list: Option<Money>,
+    pub(crate) rows: u64,
+}
+
+/// A row's dimensions as interned ids (0: empty, or not kept at the grain).
+struct Dims {
+    currency: u32,
+    account: u32,
+    service: u32,
+    region: u32,
+    provider: u32,
+    resource: u32,
+    charge_category: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -1204,12 +1217,102 @@ impl Ledger {
         }
     }
 
+    /// Interns the dimensions a row is grouped by at this grain, `text` giving each column's
+    /// cell (only the dimensions the grain keeps are read, and so validated as UTF-8), and
+    /// keeps the account's name.
+    fn intern_dims<'t>(&mut self, text: impl Fn(Column) -> &'t [u8]) -> Result<Dims, RowError> {
+        let g = self.grain;
+        let s = &mut self.strings;
+        let currency = s.intern_bytes(text(Column::BillingCurrency), Column::BillingCurrency)?;
+        let mut pick = |keep: bool, column: Column| -> Result<u32, RowError> {
+            if keep { s.intern_bytes(text(column), column) } else { Ok(0) }
+        };
+        // Commitments are reported per account, region and service whatever the grain.
+        let wide = g.resource || g.commitments;
+        let keep_account = g.account || wide;
+        let sub_account = pick(keep_account, Column::SubAccountId)?;
+        let account = if sub_account != 0 || !keep_account {
+            sub_account
+        } else {
+            pick(true, Column::BillingAccountId)?
+        };
+        let service = pick(g.service || wide, Column::ServiceName)?;
+        let region = pick(g.region || wide, Column::RegionId)?;
+        let provider = pick(g.provider || wide, Column::ProviderName)?;
+        let resource = pick(g.resource, Column::ResourceId)?;
+        let charge_category = pick(g.charge_category, Column::ChargeCategory)?;
+        if g.account {
+            let billing_account = pick(true, Column::BillingAccountId)?;
+            let name_column =
+                if sub_account != 0 { Column::SubAccountName } else { Column::BillingAccountName };
+            let account_name = pick(true, name_column)?;
+            let billing_account_name = pick(true, Column::BillingAccountName)?;
+            if account_name != 0 {
+                keep_first_name(&mut self.account_names, &self.strings, account, account_name);
+            }
+            if billing_account != 0 && billing_account_name != 0 {
+                keep_first_name(
+                    &mut self.account_names,
+                    &self.strings,
+                    billing_account,
+                    billing_account_name,
+                );
+            }
+        }
+        Ok(Dims { currency, account, service, region, provider, resource, charge_category })
+    }
+
+    /// Whether rows at `grain` may be summed before they reach the ledger ([`Self::add_folded`]):
+    /// the grain keys on no resource, tag set or commitment, only on a few text columns
+    /// (the [`columns_for`] the grain other than the costs and ChargePeriodStart) and the day.
+    pub(crate) fn foldable(grain: Grain) -> bool {
+        !grain.resource && !grain.commitments && !grain.tags
+    }
+
+    /// Adds `sums` of rows summed beforehand that share every dimension the grain keeps
+    /// (`text` gives their cells) and, when the grain keeps days, the day `day`: what adding
+    /// them one by one with [`Self::add_row`] gives, for a [`Self::foldable`] grain. The rows
+    /// are counted by the caller ([`Self::rows_read`]), their days by [`Self::see_days`].
+    pub(crate) fn add_folded<'t>(
+        &mut self,
+        text: impl Fn(Column) -> &'t [u8],
+        day: i32,
+        sums: Sums,
+    ) -> Result<(), RowError> {
+        debug_assert!(Self::foldable(self.grain));
+        let Dims { currency, account, service, region, provider, charge_category, .. } =
+            self.intern_dims(text)?;
+        let g = self.grain;
+        let key = Key {
+            day: if g.day { day } else { NO_DAY },
+            provider: if g.provider { provider } else { 0 },
+            account: if g.account { account } else { 0 },
+            service: if g.service { service } else { 0 },
+            region: if g.region { region } else { 0 },
+            resource: 0,
+            charge_category,
+            tag_set: NO_TAGS,
+            currency,
+        };
+        add_sums(self.groups.entry(key).or_default(), sums)
+    }
+
+    /// Widens the days the ledger's rows span to `first..=last` (epoch days).
+    pub(crate) fn see_days(&mut self, first: i32, last: i32) {
+        self.first_day = Some(self.first_day.map_or(first, |d| d.min(first)));
+        self.last_day = Some(self.last_day.map_or(last, |d| d.max(last)));
+    }
+
     pub(crate) fn add_row<R: Row>(&mut self, r: &R) -> Result<(), RowError> {
         let billed = r
             .money(Column::BilledCost)?
             .ok_or_else(|| row_err(Column::BilledCost, "required value is null"))?;
         let effective = r.money(Column::EffectiveCost)?;
-        let list = r.money(Column::ListCost)?;
+        let list = if self.grain.list_cost || self.grain.commitments {
+            r.money(Column::ListCost)?
+        } else {
+            None
+        };
         let start = match r.time(Column::ChargePeriodStart) {
             Time::Value(time) => Ok(time),
             Time::Text(text) => Err(text),
@@ -1241,44 +1344,8 @@ impl Ledger {
         // Tags are validated whatever the grain, so a bad cell fails every command alike.
         let (tags, escaped) = r.tags();
         let tag_set = self.tag_set_of(tags, escaped)?;
-        let s = &mut self.strings;
-        let currency = s.intern_bytes(r.text(Column::BillingCurrency), Column::BillingCurrency)?;
-        // Only the dimensions the grain keeps are interned (and so validated as UTF-8).
-        let mut pick = |keep: bool, column: Column| -> Result<u32, RowError> {
-            if keep { s.intern_bytes(r.text(column), column) } else { Ok(0) }
-        };
-        // Commitments are reported per account, region and service whatever the grain.
-        let wide = need_resource || g.commitments;
-        let keep_account = g.account || wide;
-        let sub_account = pick(keep_account, Column::SubAccountId)?;
-        let account = if sub_account != 0 || !keep_account {
-            sub_account
-        } else {
-            pick(true, Column::BillingAccountId)?
-        };
-        let service = pick(g.service || wide, Column::ServiceName)?;
-        let region = pick(g.region || wide, Column::RegionId)?;
-        let provider = pick(g.provider || wide, Column::ProviderName)?;
-        let resource = pick(need_resource, Column::ResourceId)?;
-        let charge_category = pick(g.charge_category, Column::ChargeCategory)?;
-        if g.account {
-            let billing_account = pick(true, Column::BillingAccountId)?;
-            let name_column =
-                if sub_account != 0 { Column::SubAccountName } else { Column::BillingAccountName };
-            let account_name = pick(true, name_column)?;
-            let billing_account_name = pick(true, Column::BillingAccountName)?;
-            if account_name != 0 {
-                keep_first_name(&mut self.account_names, &self.strings, account, account_name);
-            }
-            if billing_account != 0 && billing_account_name != 0 {
-                keep_first_name(
-                    &mut self.account_names,
-                    &self.strings,
-                    billing_account,
-                    billing_account_name,
-                );
-            }
-        }
+        let Dims { currency, account, service, region, provider, resource, charge_category } =
+            self.intern_dims(|column| r.text(column))?;
         let day_n = day_number(day);
         let key = Key {
             day: if g.day && (!g.resource || g.resource_days) { day_n } else { NO_DAY },
@@ -1291,8 +1358,7 @@ impl Ledger {
             tag_set: if g.tags { tag_set } else { NO_TAGS },
             currency,
         };
-        self.first_day = Some(self.first_day.map_or(day_n, |d| d.min(day_n)));
-        self.last_day = Some(self.last_day.map_or(day_n, |d| d.max(day_n)));
+        self.see_days(day_n, day_n);
         add_to(self.groups.entry(key).or_default(), billed, effective, list)?;
         if g.day && g.resource {
             let daily = DailyKey { day: day_n, service, account, region, currency };

@@ -106,7 +106,8 @@ enum Access<'a> {
     LargeBin(&'a LargeBinaryArray),
     BinView(&'a BinaryViewArray),
     Dict {
-        keys: Vec<i128>,
+        /// Borrowed for the Int32 keys the reader asks for; other key types are copied.
+        keys: Cow<'a, [i32]>,
         values: Box<Cells<'a>>,
     },
     Int(Vec<i128>),
@@ -191,7 +192,7 @@ impl<'a> Cells<'a> {
             DataType::Dictionary(..) => {
                 let dict = array.as_any_dictionary_opt()?;
                 Access::Dict {
-                    keys: ints(dict.keys())?,
+                    keys: dictionary_keys(dict.keys())?,
                     values: Box::new(Cells::new(dict.values().as_ref())?),
                 }
             }
@@ -281,6 +282,118 @@ impl<'a> Cells<'a> {
             _ => return None,
         };
         Some(Cells { array: Some(array), access, rendered: OnceCell::new() })
+    }
+
+    /// Whether the column was not decoded, or holds only nulls.
+    pub(super) fn is_absent(&self) -> bool {
+        matches!(self.access, Access::Absent)
+    }
+
+    /// Whether every cell has a value.
+    pub(super) fn has_no_nulls(&self) -> bool {
+        self.array.is_some_and(|a| a.null_count() == 0)
+    }
+
+    /// A dictionary-encoded text column's cells as ids (0 for a null cell, `k + 1` for the
+    /// dictionary's value `k`) appended to `ids`, and how many ids there are (the dictionary's
+    /// length + 1). `None` for any other column: a column that is not decoded has no ids.
+    pub(super) fn dictionary_ids(&self, ids: &mut Vec<u32>) -> Option<u32> {
+        let Access::Dict { keys, values } = &self.access else { return None };
+        // Text values are valid UTF-8 by construction, so interning them cannot fail.
+        if !matches!(values.access, Access::Str(_) | Access::LargeStr(_) | Access::View(_)) {
+            return None;
+        }
+        let values_len = u32::try_from(values.array.map_or(0, Array::len)).ok()?;
+        let id = |key: i32| u32::try_from(key).ok().filter(|k| *k < values_len).map(|k| k + 1);
+        ids.reserve(keys.len());
+        match self.array.and_then(Array::logical_nulls) {
+            None => {
+                for key in keys.iter() {
+                    ids.push(id(*key)?);
+                }
+            }
+            Some(nulls) => {
+                for (key, valid) in keys.iter().zip(nulls.iter()) {
+                    ids.push(if valid { id(*key)? } else { 0 });
+                }
+            }
+        }
+        values_len.checked_add(1)
+    }
+
+    /// The text of id `id` of [`Self::dictionary_ids`] (cleaned as [`Self::text`] cleans a cell).
+    pub(super) fn dictionary_text(&self, id: u32) -> &[u8] {
+        match (&self.access, id.checked_sub(1)) {
+            (Access::Dict { values, .. }, Some(k)) => values.text(k as usize),
+            _ => &[],
+        }
+    }
+
+    /// A DECIMAL column of at most 18 decimals: its unscaled values and the factor that makes
+    /// each one Money (what [`Self::money`] multiplies, cell by cell).
+    pub(super) fn decimal_values(&self) -> Option<(&[i128], i128)> {
+        match &self.access {
+            Access::Decimal { values, factor: Some(factor), .. } => Some((values, *factor)),
+            _ => None,
+        }
+    }
+
+    /// How a timestamp or date column without nulls counts time: (its values, units a day),
+    /// after checking that its earliest and latest cells are in chrono's range, so that every
+    /// cell is and [`Self::time`] gives each a time. `None` for a column with a null or text.
+    fn day_clock(&self) -> Option<(Cow<'_, [i64]>, i64)> {
+        if !self.has_no_nulls() {
+            return None;
+        }
+        match &self.access {
+            Access::Instant { values, unit } => {
+                let per_second: i64 = match unit {
+                    TimeUnit::Second => 1,
+                    TimeUnit::Millisecond => 1_000,
+                    TimeUnit::Microsecond => 1_000_000,
+                    TimeUnit::Nanosecond => 1_000_000_000,
+                };
+                let (min, max) = min_max(values.iter().copied())?;
+                for v in [min, max] {
+                    let nanos = v.rem_euclid(per_second) * (1_000_000_000 / per_second);
+                    chrono::DateTime::from_timestamp(
+                        v.div_euclid(per_second),
+                        u32::try_from(nanos).ok()?,
+                    )?;
+                }
+                Some((Cow::Borrowed(values.as_ref()), per_second * 86_400))
+            }
+            Access::Date32(values) => {
+                let (min, max) = min_max(values.iter().copied())?;
+                for d in [min, max] {
+                    chrono::NaiveDate::from_epoch_days(d)?;
+                }
+                Some((Cow::Owned(values.iter().map(|d| i64::from(*d)).collect()), 1))
+            }
+            _ => None,
+        }
+    }
+
+    /// A timestamp or date column's cells as days since the epoch (UTC), appended to `days`:
+    /// the day [`Self::time`] gives each cell. `None` when a cell is null or out of range, or
+    /// the column holds text.
+    pub(super) fn epoch_days(&self, days: &mut Vec<i32>) -> Option<()> {
+        let (values, per_day) = self.day_clock()?;
+        days.reserve(values.len());
+        for v in values.iter() {
+            days.push(i32::try_from(v.div_euclid(per_day)).ok()?);
+        }
+        Some(())
+    }
+
+    /// The first and last day of [`Self::epoch_days`], without a day per cell.
+    pub(super) fn epoch_day_range(&self) -> Option<(i32, i32)> {
+        let (values, per_day) = self.day_clock()?;
+        let (min, max) = min_max(values.iter().copied())?;
+        Some((
+            i32::try_from(min.div_euclid(per_day)).ok()?,
+            i32::try_from(max.div_euclid(per_day)).ok()?,
+        ))
     }
 
     fn is_null(&self, i: usize) -> bool {
@@ -455,6 +568,11 @@ impl<'a> Cells<'a> {
     }
 }
 
+fn min_max<T: Ord + Copy>(mut values: impl Iterator<Item = T>) -> Option<(T, T)> {
+    let first = values.next()?;
+    Some(values.fold((first, first), |(lo, hi), v| (lo.min(v), hi.max(v))))
+}
+
 /// A list of key/value structs: the shape some writers give a MAP.
 fn key_values<'a>(offsets: Vec<usize>, entries: &'a dyn Array) -> Option<Access<'a>> {
     let entries = entries.as_struct_opt()?;
@@ -466,7 +584,16 @@ fn key_values<'a>(offsets: Vec<usize>, entries: &'a dyn Array) -> Option<Access<
     })
 }
 
-fn key_at(keys: &[i128], i: usize, values: &Cells<'_>) -> Option<usize> {
+/// A dictionary's keys as i32 (a dictionary never holds more than i32::MAX values); a key out
+/// of that range becomes -1, which names no value.
+fn dictionary_keys(keys: &dyn Array) -> Option<Cow<'_, [i32]>> {
+    if let Some(a) = keys.as_primitive_opt::<Int32Type>() {
+        return Some(Cow::Borrowed(a.values()));
+    }
+    Some(Cow::Owned(ints(keys)?.into_iter().map(|k| i32::try_from(k).unwrap_or(-1)).collect()))
+}
+
+fn key_at(keys: &[i32], i: usize, values: &Cells<'_>) -> Option<usize> {
     let key = usize::try_from(*keys.get(i)?).ok()?;
     (key < values.array.map_or(0, Array::len)).then_some(key)
 }
