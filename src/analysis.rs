@@ -8,3 +8,4 @@ pub mod overview;
 pub mod rules;
 pub mod spend_coverage;
 pub mod tag_coverage;
+pub mod trends;

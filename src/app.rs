@@ -132,6 +132,30 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Success
             })
         }
+        Command::Trends(mut args) => {
+            configure(&mut args.sources, &config, &[], quiet);
+            let snapshot = gather(&args.sources, crate::analysis::trends::grain_for(&args.by))?;
+            let partial = report_sources(&snapshot, quiet);
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
+            let result = crate::analysis::trends::trends(billing, &args.by, args.period)
+                .map_err(|e| UsageError(e.to_string()))?;
+            let notes = source_notes(&snapshot);
+            report_skipped(&notes);
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_trends(w, &result, &notes),
+                    Format::Json => export::json::write_trends(w, &result, &notes),
+                    Format::Markdown => export::markdown::write_trends(w, &result, &notes),
+                }
+            })?;
+            Ok(if billing.skipped.count > 0 || partial {
+                Outcome::Partial
+            } else {
+                Outcome::Success
+            })
+        }
         Command::Tags(mut args) => {
             let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
             let required: Vec<String> = required

@@ -56,6 +56,10 @@ pub enum Command {
     Report(ReportArgs),
     /// Billing grouped by one dimension.
     Costs(CostsArgs),
+    /// What changed: each group's cost this period against the period before (month to date
+    /// against the same days of the month before, else week or day), top movers, new and
+    /// vanished groups.
+    Trends(TrendsArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
     /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
@@ -187,6 +191,7 @@ impl Command {
         match self {
             Command::Report(a) => a.output.out.as_deref(),
             Command::Costs(a) => a.output.out.as_deref(),
+            Command::Trends(a) => a.output.out.as_deref(),
             Command::Tags(a) => a.output.out.as_deref(),
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
@@ -270,6 +275,21 @@ pub struct CostsArgs {
     /// service, account, region, resource, day, provider, charge-category or tag:KEY.
     #[arg(long, default_value = "service")]
     pub by: Dimension,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct TrendsArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// service, account, region, resource, provider, charge-category or tag:KEY.
+    #[arg(long, default_value = "service")]
+    pub by: Dimension,
+    /// month, week or day (default: month when the data covers the month before to date,
+    /// else week, else day).
+    #[arg(long)]
+    pub period: Option<crate::analysis::trends::Period>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

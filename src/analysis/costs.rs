@@ -83,6 +83,14 @@ impl Dimension {
         g
     }
 
+    /// The value of this dimension on `line` as text (a day as `YYYY-MM-DD`; empty: none).
+    pub fn key_text(&self, summary: &BillingSummary, line: &BillingLine) -> String {
+        match self.key_of(summary, line) {
+            GroupKey::Text(text) => text.to_string(),
+            GroupKey::Day(day) => day.map(|d| d.to_string()).unwrap_or_default(),
+        }
+    }
+
     fn key_of<'a>(&self, summary: &'a BillingSummary, line: &'a BillingLine) -> GroupKey<'a> {
         match self {
             Dimension::Service => GroupKey::Text(&line.service),

@@ -61,6 +61,57 @@ pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) ->
     write_notes(out, notes)
 }
 
+/// One row per group and currency: both periods, the change and how the group moved.
+pub fn write_trends(
+    out: &mut dyn Write,
+    trends: &crate::analysis::trends::Trends,
+    notes: &Notes,
+) -> io::Result<()> {
+    {
+        let mut w = writer(out);
+        let key = trends.dimension.as_str();
+        w.write_record([
+            key,
+            "currency",
+            "previous_cost",
+            "current_cost",
+            "change",
+            "change_ratio",
+            "movement",
+            "previous_from",
+            "previous_to",
+            "current_from",
+            "current_to",
+        ])
+        .map_err(csv_io)?;
+        let spans =
+            [trends.previous.from, trends.previous.to, trends.current.from, trends.current.to]
+                .map(|d| d.to_string());
+        for c in &trends.currencies {
+            for g in &c.groups {
+                let movement = match g.movement {
+                    crate::analysis::trends::Movement::Changed => "changed",
+                    crate::analysis::trends::Movement::New => "new",
+                    crate::analysis::trends::Movement::Vanished => "vanished",
+                };
+                let mut record = vec![
+                    spreadsheet_text(&g.key),
+                    spreadsheet_text(&c.currency.to_string()),
+                    g.previous.to_string(),
+                    g.current.to_string(),
+                    g.change.to_string(),
+                    opt(g.change_ratio),
+                    movement.to_string(),
+                ];
+                record.extend(spans.iter().cloned());
+                w.write_record(&record).map_err(csv_io)?;
+            }
+        }
+        w.flush()?;
+    }
+    write_notes(out, notes)
+}
+
 /// One row per required key (and currency) with cost and resource shares.
 pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
     {

@@ -45,6 +45,14 @@ pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) ->
     write_pretty(out, costs, notes)
 }
 
+pub fn write_trends(
+    out: &mut dyn Write,
+    trends: &crate::analysis::trends::Trends,
+    notes: &Notes,
+) -> io::Result<()> {
+    write_pretty(out, trends, notes)
+}
+
 pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
     write_pretty(out, tags, notes)
 }

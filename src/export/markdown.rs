@@ -32,6 +32,76 @@ fn write_notes(out: &mut dyn Write, notes: &Notes) -> io::Result<()> {
     Ok(())
 }
 
+/// Per currency: the totals, the largest rises and falls, then every group.
+pub fn write_trends(
+    out: &mut dyn Write,
+    trends: &crate::analysis::trends::Trends,
+    notes: &Notes,
+) -> io::Result<()> {
+    use crate::analysis::trends::Movement;
+    let (p, c) = (&trends.previous, &trends.current);
+    writeln!(
+        out,
+        "# Trends by {}: {} over {}\n",
+        cell(&trends.dimension),
+        trends.period,
+        trends.period
+    )?;
+    writeln!(out, "{} to {} against {} to {}.\n", c.from, c.to, p.from, p.to)?;
+    let percent = |r: Option<Money>| {
+        r.map_or_else(|| "—".to_string(), |r| format!("{:+.1} %", r.to_f64() * 100.0))
+    };
+    for cur in &trends.currencies {
+        let code = cur.currency.to_string();
+        writeln!(
+            out,
+            "## {}: {} → {} ({}, {})\n",
+            cell(&code),
+            money(cur.previous_total),
+            money(cur.current_total),
+            signed(cur.change),
+            percent(cur.change_ratio)
+        )?;
+        let named = |key: &str| if key.is_empty() { "(none)".to_string() } else { cell(key) };
+        if !cur.top_up.is_empty() {
+            let up: Vec<String> = cur.top_up.iter().map(|k| named(k)).collect();
+            writeln!(out, "Largest rises: {}.  ", up.join(", "))?;
+        }
+        if !cur.top_down.is_empty() {
+            let down: Vec<String> = cur.top_down.iter().map(|k| named(k)).collect();
+            writeln!(out, "Largest falls: {}.", down.join(", "))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "| {} | Previous | Current | Change | % | |", cell(&trends.dimension))?;
+        writeln!(out, "|---|---:|---:|---:|---:|---|")?;
+        for g in &cur.groups {
+            let key = match &g.name {
+                Some(name) if !name.is_empty() => format!("{} ({})", named(&g.key), cell(name)),
+                _ => named(&g.key),
+            };
+            let movement = match g.movement {
+                Movement::Changed => "",
+                Movement::New => "new",
+                Movement::Vanished => "vanished",
+            };
+            writeln!(
+                out,
+                "| {key} | {} | {} | {} | {} | {movement} |",
+                money(g.previous),
+                money(g.current),
+                signed(g.change),
+                percent(g.change_ratio)
+            )?;
+        }
+        writeln!(out)?;
+    }
+    write_notes(out, notes)
+}
+
+fn signed(m: Money) -> String {
+    if m.is_negative() { money(m) } else { format!("+{}", money(m)) }
+}
+
 pub fn write_costs(out: &mut dyn Write, costs: &CostBreakdown, notes: &Notes) -> io::Result<()> {
     writeln!(out, "# Costs by {}\n", cell(&costs.dimension))?;
     writeln!(out, "| {} | Billed cost | Effective cost | Currency |", cell(&costs.dimension))?;
