@@ -13,6 +13,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{ExportJob, ViewOutcome, ViewState};
 use crate::analysis::costs::{CostBreakdown, CostRow, CurrencyTotal, Dimension, breakdown_where};
+use crate::analysis::trends::Period;
 use crate::model::{BillingSummary, Currency, Money};
 use crate::tui::app::Dataset;
 use crate::tui::theme::Theme;
@@ -65,7 +66,7 @@ impl Default for CostsView {
         let dimensions = dimensions_for(&[]);
         let first = dimensions.first().cloned().unwrap_or(Dimension::Service);
         CostsView {
-            table: DataTable::new(columns(&first)),
+            table: DataTable::new(columns(&first, None)),
             dimensions,
             dimension: 0,
             path: Vec::new(),
@@ -107,15 +108,56 @@ fn key_column(dimension: &Dimension) -> (&'static str, &'static str) {
     }
 }
 
-fn columns(dimension: &Dimension) -> Vec<Column> {
+fn columns(dimension: &Dimension, change: Option<Period>) -> Vec<Column> {
     let (title, alias) = key_column(dimension);
-    vec![
+    let mut columns = vec![
         Column::text(title, alias, Constraint::Min(16)),
         Column::number("Billed", "billed", Constraint::Length(13)),
         Column::number("Effective", "effective", Constraint::Length(13)),
         Column::text("Currency", "currency", Constraint::Length(8)),
         Column::number("Share", "share", Constraint::Length(7)),
-    ]
+    ];
+    if let Some(period) = change {
+        // A percentage only, so names keep their room on 80 columns; the column sorts by the
+        // change in money (`costscope trends` prints both).
+        let title = match period {
+            Period::Month => "Δ month",
+            Period::Week => "Δ week",
+            Period::Day => "Δ day",
+        };
+        columns.push(Column::number(title, "change", Constraint::Length(8)));
+    }
+    columns
+}
+
+/// How each group and each currency's total changed against the period before
+/// (`costscope trends`): (change, change ratio).
+struct Changes {
+    period: Period,
+    groups: std::collections::HashMap<(String, Currency), (Money, Option<Money>)>,
+    totals: std::collections::HashMap<Currency, (Money, Option<Money>)>,
+}
+
+fn changes(billing: &BillingSummary, dimension: &Dimension) -> Option<Changes> {
+    let trends = crate::analysis::trends::trends(billing, dimension, None).ok()?;
+    let mut out =
+        Changes { period: trends.period, groups: Default::default(), totals: Default::default() };
+    for c in &trends.currencies {
+        out.totals.insert(c.currency.clone(), (c.change, c.change_ratio));
+        for g in &c.groups {
+            out.groups.insert((g.key.clone(), c.currency.clone()), (g.change, g.change_ratio));
+        }
+    }
+    Some(out)
+}
+
+/// `+0.4%`; `new` when the period before cost nothing and this one something.
+fn change_cell(change: Money, ratio: Option<Money>) -> String {
+    match ratio {
+        Some(r) => format!("{:+.1}%", r.to_f64() * 100.0),
+        None if change > Money::ZERO => "new".to_string(),
+        None => "—".to_string(),
+    }
 }
 
 /// A key as shown: account names beside ids, and a word for the group without a value.
@@ -281,6 +323,11 @@ impl CostsView {
                 totals: Vec::new(),
             },
         };
+        // The top level also says how each group moved against the period before.
+        let changes = match (billing, self.level()) {
+            (Some(b), Level::Groups) => changes(b, &grouping),
+            _ => None,
+        };
         let rows = self
             .breakdown
             .rows
@@ -290,14 +337,43 @@ impl CostsView {
                     Dimension::Resource => resource_name(billing, &r.key),
                     _ => r.name.clone(),
                 };
-                row(key_label(&grouping, &r.key, name.as_deref()), r, &self.breakdown.totals)
+                let label = key_label(&grouping, &r.key, name.as_deref());
+                let mut row = row(label, r, &self.breakdown.totals);
+                if let Some(changes) = &changes {
+                    match changes.groups.get(&(r.key.clone(), r.currency.clone())) {
+                        Some((change, ratio)) => {
+                            row.cells.push(change_cell(*change, *ratio));
+                            row.keys.push(SortKey::Money(*change));
+                        }
+                        None => {
+                            row.cells.push("—".to_string());
+                            row.keys.push(SortKey::None);
+                        }
+                    }
+                }
+                row
             })
             .collect();
-        self.table.columns = columns(&grouping);
+        self.table.columns = columns(&grouping, changes.as_ref().map(|c| c.period));
         self.table.filter = filter;
         self.table.sort = sort;
-        self.table.footer =
-            (!self.breakdown.totals.is_empty()).then(|| footer(&self.breakdown.totals));
+        self.table.footer = (!self.breakdown.totals.is_empty()).then(|| {
+            let mut footer = footer(&self.breakdown.totals);
+            if let Some(changes) = &changes {
+                // The total's change, per currency in the footer's order.
+                let cells: Vec<String> = self
+                    .breakdown
+                    .totals
+                    .iter()
+                    .map(|t| match changes.totals.get(&t.currency) {
+                        Some((change, ratio)) => change_cell(*change, *ratio),
+                        None => "—".to_string(),
+                    })
+                    .collect();
+                footer.push(cells.join(" / "));
+            }
+            footer
+        });
         self.table.set_rows(rows);
         self.table.home();
         if let Some((key, currency)) = select
@@ -696,11 +772,19 @@ mod tests {
         let total = expected.totals[0].billed_cost.display_2dp();
         for (w, h) in [(120, 32), (80, 24)] {
             let screen = draw(&view, &data, w, h);
+            // On 80 columns the change column leaves a name 24 cells: its start is shown.
+            let top: String = if w < 100 { top.chars().take(22).collect() } else { top.clone() };
             for needle in
                 ["Costs by service", "all costs by service", top.as_str(), "Total", &total]
             {
                 assert!(screen.contains(needle), "{needle} at {w}x{h}:\n{screen}");
             }
+            // The sample's last week against the week before: EC2 3,105.57 → 3,117.58, +0.4 %
+            // (`costscope trends --sample`); the whole bill 6,649.86 → 6,641.60, -0.1 %.
+            let ec2 = screen.lines().find(|l| l.contains("Amazon Elastic Compute")).unwrap();
+            assert!(screen.contains("Δ week") && ec2.contains("+0.4%"), "{screen}");
+            let footer = screen.lines().find(|l| l.contains("Total")).unwrap();
+            assert!(footer.contains("-0.1%"), "{footer}");
         }
         press(&mut view, &data, KeyCode::Enter);
         press(&mut view, &data, KeyCode::Enter);
