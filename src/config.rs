@@ -59,7 +59,11 @@ struct BudgetTable {
     amount: toml::Spanned<toml::Value>,
     currency: Option<toml::Spanned<String>>,
     period: Option<BudgetPeriod>,
-    /// `service`, `account`, `region` or `tag:KEY` → the value; all must hold.
+    /// `service`, `account`, `region` or `tag:KEY` → the value; all must hold. An inline table
+    /// (`scope = { service = "…", "tag:team" = "web" }`) rather than a list of `"k=v"` strings:
+    /// TOML itself rejects a key given twice, each value has its own span for a message's line,
+    /// and a value holding `=` (tag values may) needs no splitting rule. The keys read like
+    /// `costs --by`.
     #[serde(default)]
     scope: BTreeMap<String, toml::Spanned<toml::Value>>,
     alerts: Option<Vec<AlertTable>>,

@@ -5,6 +5,21 @@
 //! The forecast is a parameter ([`evaluate_budgets_with`]): a budget only needs the period total
 //! of its scope's daily series, and the forecast model lives elsewhere. [`run_rate_forecast`] is
 //! the simple default, so this module stands on its own.
+//!
+//! Budgets come from costscope.toml (`crate::config`):
+//!
+//! ```toml
+//! [[budget]]
+//! name = "web team"
+//! amount = "5000"            # a quoted decimal: money is never a float
+//! currency = "USD"           # the default
+//! period = "month"           # or "quarter", "year" (calendar, UTC)
+//! scope = { service = "Amazon Elastic Compute Cloud", "tag:team" = "web" }
+//! alerts = [{ at = 80, of = "forecast" }, { at = 100, of = "actual" }]   # the default
+//! ```
+//!
+//! Scope values match exactly (a tag key `Team` is not `team`); an `account` matches the id or
+//! the account's display name.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -231,13 +246,17 @@ impl ScopeSeries<'_> {
     }
 }
 
-/// The default forecast: the period's spend so far, per day covered, times the days of the
-/// period (a linear run rate), rounded to 6 decimals. A partial period's missing first days are
-/// thus estimated at the same rate. `None` when no day is covered.
+/// The default forecast, a linear run rate: the spend so far, plus its average per day covered
+/// times the period's other days (rounded to 6 decimals), i.e. actual / days covered × days in
+/// the period. A partial period's missing first days are thus estimated at the same rate; a
+/// complete period's forecast is its actual, exactly. `None` when no day is covered.
 pub fn run_rate_forecast(series: &ScopeSeries<'_>) -> Option<Money> {
-    let covered = i128::try_from(series.daily.len()).ok().filter(|n| *n > 0)?;
+    let covered = i64::try_from(series.daily.len()).ok().filter(|n| *n > 0)?;
     let actual: Money = series.daily.iter().map(|d| d.billed_cost).sum();
-    Some(actual.mul_ratio(i128::from(series.days_in_period()), covered).round_dp(ESTIMATE_DIGITS))
+    let other_days = (series.days_in_period() - covered).max(0);
+    let projected =
+        actual.mul_ratio(i128::from(other_days), i128::from(covered)).round_dp(ESTIMATE_DIGITS);
+    Some(actual + projected)
 }
 
 /// A budget's state.
@@ -871,6 +890,82 @@ mod tests {
         );
         let no_days = BillingSummary { daily: Vec::new(), ..rollup };
         assert_eq!(evaluate_budgets(&[ec2], &no_days), Err(BudgetError::NoDays));
+    }
+
+    #[test]
+    fn sample_month_agrees_with_the_overview_and_a_direct_sum() {
+        let sample = crate::sample::billing(crate::source::focus::FocusOptions {
+            grain: GRAIN,
+            skip_invalid: false,
+        })
+        .unwrap();
+        let all = budget("all", "30000", "USD", BudgetPeriod::Month);
+        let web = scoped(
+            budget("web", "1000", "USD", BudgetPeriod::Month),
+            vec![ScopeFilter::Tag { key: "team".into(), value: "web".into() }],
+        );
+        let out = evaluate_budgets(&[all, web], &sample).unwrap();
+        let overview = crate::analysis::overview::overview(&sample);
+        let usd = overview.iter().find(|o| o.currency == Currency::usd()).unwrap();
+        let e = &out[0];
+        assert_eq!(e.actual, usd.current_month.billed_cost);
+        // October is complete in the sample: the run rate projects nothing.
+        assert_eq!((e.days_elapsed, e.days_in_period), (31, 31));
+        assert_eq!(e.forecast, Some(e.actual));
+        assert_eq!(e.status, BudgetStatus::Over, "the sample month bills about 34,183");
+        let listed: Money = e.drivers.groups.iter().map(|g| g.billed_cost).sum();
+        assert_eq!(listed + e.drivers.other_cost, e.actual);
+        assert_eq!(e.drivers.groups.len(), TOP_DRIVERS);
+        let ec2: Money =
+            sample.lines.iter().filter(|l| l.service == EC2).map(|l| l.billed_cost).sum();
+        assert_eq!(
+            (e.drivers.groups[0].name.as_str(), e.drivers.groups[0].billed_cost),
+            (EC2, ec2)
+        );
+        let web: Money = sample
+            .lines
+            .iter()
+            .filter(|l| sample.tags_of(l).and_then(|t| t.get("team")).is_some_and(|v| v == "web"))
+            .map(|l| l.billed_cost)
+            .sum();
+        assert!(web > Money::ZERO);
+        assert_eq!(out[1].actual, web);
+    }
+
+    #[test]
+    fn drivers_list_five_groups_and_sum_the_rest() {
+        let lines = (1..=7)
+            .map(|n| line(day(5, 1), "svc", &format!("acct-{n}"), None, "USD", n, "Usage"))
+            .collect();
+        let billing = BillingSummary {
+            grain: GRAIN,
+            lines,
+            first_day: Some(day(5, 1)),
+            last_day: Some(day(5, 1)),
+            ..Default::default()
+        };
+        let svc = scoped(
+            budget("svc", "100", "USD", BudgetPeriod::Year),
+            vec![ScopeFilter::Service("svc".into()), ScopeFilter::Account("acct-7".into())],
+        );
+        // The account filter matches an id too.
+        assert_eq!(
+            evaluate_budgets(std::slice::from_ref(&svc), &billing).unwrap()[0].actual,
+            m("7")
+        );
+        let svc = scoped(svc, vec![ScopeFilter::Service("svc".into())]);
+        let e = &evaluate_budgets(&[svc], &billing).unwrap()[0];
+        // 1 + … + 7 = 28; listed 7, 6, 5, 4, 3; the other two 2 + 1 = 3.
+        assert_eq!(e.actual, m("28"));
+        let names: Vec<&str> = e.drivers.groups.iter().map(|g| g.name.as_str()).collect();
+        assert_eq!(names, ["acct-7", "acct-6", "acct-5", "acct-4", "acct-3"]);
+        assert_eq!(e.drivers.groups[0].share, Some(m("0.25")));
+        assert_eq!((e.drivers.other_groups, e.drivers.other_cost), (2, m("3")));
+        // A year on one day of data: 28 × 365 = 10,220 forecast, 10,120 over the amount.
+        assert_eq!((e.days_elapsed, e.days_in_period), (121, 365));
+        assert!(e.partial_period);
+        assert_eq!(e.forecast, Some(m("10220")));
+        assert_eq!(e.variance_percent, Some(m("10120")));
     }
 
     #[test]
