@@ -237,6 +237,9 @@ pub struct ScopeSeries<'a> {
     pub as_of: NaiveDate,
     /// Every day from `covered_from` to `as_of`, days without charges as zero.
     pub daily: Vec<DayCost>,
+    /// The same scope and currency on every day of the data before the period (oldest first,
+    /// zeros included): the lookback a model can fit its trend and weekday pattern on.
+    pub history: Vec<DayCost>,
 }
 
 impl ScopeSeries<'_> {
@@ -314,8 +317,8 @@ pub struct IgnoredSpend {
     pub billed_cost: Money,
 }
 
-/// One budget, evaluated. Money is BilledCost; percentages are exact decimals of 4 places
-/// (`80.5` is 80.5 %).
+/// One budget, evaluated. Money is BilledCost; `*_percent` are of the amount, decimals rounded
+/// half to even to 4 places (`80.5` is 80.5 %), so the JSON never carries float noise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct BudgetEvaluation {
     pub name: String,
@@ -476,33 +479,42 @@ where
     let mut ignored: BTreeMap<&Currency, Money> = BTreeMap::new();
     let mut matched = false;
     let by_account = budget.scope.has_service();
-    for row in rows.iter().filter(|r| r.day >= period_start && r.day <= as_of) {
+    for row in rows.iter().filter(|r| r.day <= as_of) {
         if !budget.scope.matches(row, &summary.account_names) {
             continue;
         }
+        let in_period = row.day >= period_start;
         if *row.currency != budget.currency {
-            *ignored.entry(row.currency).or_default() += row.billed;
+            if in_period {
+                *ignored.entry(row.currency).or_default() += row.billed;
+            }
             continue;
         }
-        matched = true;
         let day = by_day.entry(row.day).or_default();
         day.0 += row.billed;
         if row.charge_category.is_empty() || row.charge_category.eq_ignore_ascii_case("usage") {
             day.1 += row.billed;
         }
-        *by_group.entry(if by_account { row.account } else { row.service }).or_default() +=
-            row.billed;
+        if in_period {
+            matched = true;
+            *by_group.entry(if by_account { row.account } else { row.service }).or_default() +=
+                row.billed;
+        }
     }
-    let daily: Vec<DayCost> = covered_from
-        .iter_days()
-        .take_while(|d| *d <= as_of)
-        .map(|day| {
-            let (billed_cost, usage_cost) = by_day.get(&day).copied().unwrap_or_default();
-            DayCost { day, billed_cost, usage_cost }
-        })
-        .collect();
-    let actual: Money = by_day.values().map(|(billed, _)| *billed).sum();
-    let series = ScopeSeries { budget, period_start, period_end, covered_from, as_of, daily };
+    let days = |from: NaiveDate, until: NaiveDate| -> Vec<DayCost> {
+        from.iter_days()
+            .take_while(|d| *d < until)
+            .map(|day| {
+                let (billed_cost, usage_cost) = by_day.get(&day).copied().unwrap_or_default();
+                DayCost { day, billed_cost, usage_cost }
+            })
+            .collect()
+    };
+    let daily = days(covered_from, as_of.succ_opt().unwrap_or(as_of));
+    let history = days(data_from, period_start);
+    let actual: Money = by_day.range(period_start..).map(|(_, (billed, _))| *billed).sum();
+    let series =
+        ScopeSeries { budget, period_start, period_end, covered_from, as_of, daily, history };
     let projected = forecast(&series);
     let variance = projected.map(|f| f - budget.amount);
 
@@ -827,7 +839,7 @@ mod tests {
         let seen = RefCell::new(Vec::new());
         // A forecast that projects usage only and takes other charges as billed.
         let forecast = |s: &ScopeSeries<'_>| {
-            seen.borrow_mut().push(s.daily.clone());
+            seen.borrow_mut().push((s.history.clone(), s.daily.clone()));
             let usage: Money = s.daily.iter().map(|d| d.usage_cost).sum();
             let other: Money = s.daily.iter().map(|d| d.billed_cost - d.usage_cost).sum();
             let days = i128::try_from(s.daily.len()).ok()?;
@@ -837,7 +849,11 @@ mod tests {
         let e = &evaluate_budgets_with(&[all], &summary(), forecast).unwrap()[0];
         // Usage 400 / 20 × 31 = 620, plus the 40 Support purchase: 660.
         assert_eq!(e.forecast, Some(m("660")));
-        let series = &seen.borrow()[0];
+        let (history, series) = &seen.borrow()[0];
+        // Before March: Feb 25–28, EC2 at 10 a day (the EUR line is not history either).
+        let feb: Vec<(NaiveDate, Money, Money)> =
+            history.iter().map(|d| (d.day, d.billed_cost, d.usage_cost)).collect();
+        assert_eq!(feb, (25..=28).map(|d| (day(2, d), m("10"), m("10"))).collect::<Vec<_>>());
         assert_eq!(series.len(), 20);
         assert_eq!(
             series[0],
