@@ -1,6 +1,7 @@
 //! Pure, synchronous analyses of a snapshot: cost breakdowns, the overview, tag coverage, cluster
-//! utilization and idle cost, rules.
+//! utilization and idle cost, rules, budgets.
 
+pub mod budgets;
 pub mod cluster;
 pub mod commitments;
 pub mod costs;

@@ -1,10 +1,15 @@
-//! `costscope.toml`: required tags, rule parameter overrides, the price catalog to use.
+//! `costscope.toml`: required tags, rule parameter overrides, the price catalog to use, budgets
+//! and the anomaly detector's parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::analysis::budgets::{
+    AlertBasis, AlertThreshold, Budget, BudgetPeriod, BudgetScope, ScopeFilter,
+};
+use crate::model::{Currency, Money};
 use crate::source::aws::client::Timeouts;
 
 /// Tag keys every resource should carry when the config does not say otherwise.
@@ -39,6 +44,65 @@ struct ConfigFile {
     aws: AwsSection,
     #[serde(default)]
     billing: BillingSection,
+    #[serde(default, rename = "budget")]
+    budgets: Vec<BudgetTable>,
+    #[serde(default)]
+    anomalies: AnomaliesSection,
+}
+
+/// `[[budget]]`, as written; [`budgets`] checks it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetTable {
+    name: toml::Spanned<String>,
+    /// A quoted decimal (money is never a float).
+    amount: toml::Spanned<toml::Value>,
+    currency: Option<toml::Spanned<String>>,
+    period: Option<BudgetPeriod>,
+    /// `service`, `account`, `region` or `tag:KEY` → the value; all must hold. An inline table
+    /// (`scope = { service = "…", "tag:team" = "web" }`) rather than a list of `"k=v"` strings:
+    /// TOML itself rejects a key given twice, each value has its own span for a message's line,
+    /// and a value holding `=` (tag values may) needs no splitting rule. The keys read like
+    /// `costs --by`.
+    #[serde(default)]
+    scope: BTreeMap<String, toml::Spanned<toml::Value>>,
+    alerts: Option<Vec<AlertTable>>,
+}
+
+/// `{ at = 80, of = "forecast" }`; `of` defaults to `actual`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertTable {
+    at: toml::Spanned<i64>,
+    of: Option<AlertBasis>,
+}
+
+/// `[anomalies]`, as written; [`anomaly_settings`] checks it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AnomaliesSection {
+    window_days: Option<toml::Spanned<i64>>,
+    min_history_days: Option<toml::Spanned<i64>>,
+    min_mads: Option<toml::Spanned<toml::Value>>,
+    min_excess: Option<toml::Spanned<toml::Value>>,
+    weekday_min_weeks: Option<toml::Spanned<i64>>,
+}
+
+/// `[anomalies]`: the anomaly detector's parameters, each `None` where the config leaves the
+/// detector's default. Checked for range here, so the detector can trust them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AnomalySettings {
+    /// Trailing days the baseline (median, MAD) is taken over: 3 to 366.
+    pub window_days: Option<u32>,
+    /// Fewest preceding days a day needs before it can be judged: 1 to 366.
+    pub min_history_days: Option<u32>,
+    /// How many MADs above the median an anomaly must be: a positive decimal (up to 1000),
+    /// exact (the crate's decimal type; it is a count, not money).
+    pub min_mads: Option<Money>,
+    /// How far above the baseline, in the currency per day, an anomaly must be: a decimal ≥ 0.
+    pub min_excess: Option<Money>,
+    /// Weeks of history before the baseline compares a day with the same weekdays: 1 to 52.
+    pub weekday_min_weeks: Option<u32>,
 }
 
 /// `[billing]`: which billed amount is a resource's cost in every rule and in cluster costs.
@@ -142,6 +206,10 @@ pub struct Config {
     pub aws_commitments: bool,
     /// `[billing] resource_cost`: `effective` (default) or `billed`.
     pub resource_cost: crate::model::ResourceCost,
+    /// `[[budget]]` tables, in file order, names unique.
+    pub budgets: Vec<Budget>,
+    /// `[anomalies]`.
+    pub anomalies: AnomalySettings,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -193,7 +261,7 @@ impl Config {
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let file: ConfigFile = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_path_buf(),
-            line: e.span().map_or(1, |s| text[..s.start.min(text.len())].lines().count().max(1)),
+            line: e.span().map_or(1, |s| line_at(text, s.start)),
             message: e.message().to_string(),
         })?;
         let required_tags = match file.tags.required {
@@ -239,6 +307,8 @@ impl Config {
             }
         });
         let aws_timeouts = aws_timeouts(&file.aws, text, path)?;
+        let budgets = budgets(&file.budgets, text, path)?;
+        let anomalies = anomaly_settings(&file.anomalies, text, path)?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -256,6 +326,8 @@ impl Config {
             aws_timeouts,
             aws_commitments: file.aws.commitments.unwrap_or(true),
             resource_cost: file.billing.resource_cost,
+            budgets,
+            anomalies,
         })
     }
 }
@@ -271,7 +343,7 @@ fn storage_prices(
     for (class, value) in raw {
         let invalid = |message: String| ConfigError::Invalid {
             path: path.to_path_buf(),
-            line: text[..value.span().start.min(text.len())].lines().count().max(1),
+            line: line_at(text, value.span().start),
             message: format!("kubernetes.storage_class_prices.{class:?}: {message}"),
         };
         if class.trim().is_empty() {
@@ -296,12 +368,197 @@ fn storage_prices(
     Ok(prices)
 }
 
+/// The 1-based line of byte `offset` in `text`.
+/// Counts newlines rather than `lines()`, which would give the line before for a span that
+/// starts a line (an unknown key, a table header).
+fn line_at(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|b| **b == b'\n').count() + 1
+}
+
+/// A quoted (or, where `allow_number`, bare) decimal, exactly; `None` for any other value.
+fn decimal(value: &toml::Value, allow_number: bool) -> Option<Result<Money, String>> {
+    let parsed = |s: &str| s.trim().parse::<Money>().map_err(|e| format!("{s:?}: {e}"));
+    match value {
+        toml::Value::String(s) => Some(parsed(s)),
+        // A float is read through its shortest round-trip text, which is what a human wrote.
+        toml::Value::Integer(i) if allow_number => Some(Ok(Money::from_units(*i))),
+        toml::Value::Float(x) if allow_number => Some(parsed(&x.to_string())),
+        _ => None,
+    }
+}
+
+/// `[[budget]]` tables: a non-empty unique name, a positive amount as a quoted decimal, a
+/// non-empty currency (USD when absent), a scope of known keys with non-empty string values, and
+/// alert thresholds of 1 to 1000 % ([`AlertThreshold::DEFAULTS`] when absent). Each error names
+/// the file, the line and the budget.
+fn budgets(raw: &[BudgetTable], text: &str, path: &Path) -> Result<Vec<Budget>, ConfigError> {
+    let mut out: Vec<Budget> = Vec::with_capacity(raw.len());
+    for table in raw {
+        let name = table.name.get_ref().trim().to_string();
+        let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_at(text, span.start),
+            message: format!("budget {name:?}: {message}"),
+        };
+        if name.is_empty() {
+            return Err(invalid(table.name.span(), "a budget needs a name".into()));
+        }
+        if out.iter().any(|b| b.name == name) {
+            return Err(invalid(table.name.span(), "two budgets have this name".into()));
+        }
+        let amount = match decimal(table.amount.get_ref(), false) {
+            Some(Ok(amount)) => amount,
+            Some(Err(e)) => {
+                return Err(invalid(table.amount.span(), format!("amount {e}")));
+            }
+            None => {
+                return Err(invalid(
+                    table.amount.span(),
+                    format!(
+                        "write the amount as a quoted decimal, e.g. \"5000\", not {}",
+                        table.amount.get_ref()
+                    ),
+                ));
+            }
+        };
+        if amount <= Money::ZERO {
+            return Err(invalid(
+                table.amount.span(),
+                format!("the amount must be positive, not {amount}"),
+            ));
+        }
+        let currency = match &table.currency {
+            None => Currency::usd(),
+            Some(c) if c.get_ref().trim().is_empty() => {
+                return Err(invalid(c.span(), "the currency cannot be empty".into()));
+            }
+            Some(c) => Currency::new(c.get_ref()),
+        };
+        let mut filters = Vec::with_capacity(table.scope.len());
+        for (key, value) in &table.scope {
+            let toml::Value::String(v) = value.get_ref() else {
+                return Err(invalid(
+                    value.span(),
+                    format!("scope {key:?} takes a quoted value, not {}", value.get_ref()),
+                ));
+            };
+            if v.trim().is_empty() {
+                return Err(invalid(value.span(), format!("scope {key:?} has an empty value")));
+            }
+            let Some(filter) = ScopeFilter::from_key(key, v) else {
+                return Err(invalid(
+                    value.span(),
+                    format!("unknown scope key {key:?}: use service, account, region or tag:KEY"),
+                ));
+            };
+            filters.push(filter);
+        }
+        let alerts = match &table.alerts {
+            None => AlertThreshold::DEFAULTS.to_vec(),
+            Some(alerts) => {
+                let mut out = Vec::with_capacity(alerts.len());
+                for alert in alerts {
+                    let at = *alert.at.get_ref();
+                    let percent = u32::try_from(at).ok().filter(|p| (1..=1000).contains(p));
+                    let Some(percent) = percent else {
+                        return Err(invalid(
+                            alert.at.span(),
+                            format!("an alert threshold is 1 to 1000 (%), not {at}"),
+                        ));
+                    };
+                    out.push(AlertThreshold {
+                        percent,
+                        of: alert.of.unwrap_or(AlertBasis::Actual),
+                    });
+                }
+                out
+            }
+        };
+        out.push(Budget {
+            name,
+            amount,
+            currency,
+            period: table.period.unwrap_or_default(),
+            scope: BudgetScope { filters },
+            alerts,
+        });
+    }
+    Ok(out)
+}
+
+/// `[anomalies]`: each value in its range, an error on its line otherwise.
+fn anomaly_settings(
+    raw: &AnomaliesSection,
+    text: &str,
+    path: &Path,
+) -> Result<AnomalySettings, ConfigError> {
+    let invalid = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_at(text, span.start),
+        message: format!("anomalies.{key}: {message}"),
+    };
+    let count =
+        |value: &Option<toml::Spanned<i64>>, key: &str, range: std::ops::RangeInclusive<u32>| {
+            value
+                .as_ref()
+                .map(|v| {
+                    let n = *v.get_ref();
+                    u32::try_from(n).ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                        invalid(
+                            v.span(),
+                            key,
+                            format!("must be {} to {}, not {n}", range.start(), range.end()),
+                        )
+                    })
+                })
+                .transpose()
+        };
+    let decimal_in = |value: &Option<toml::Spanned<toml::Value>>,
+                      key: &str,
+                      allow_number: bool,
+                      ok: fn(Money) -> bool,
+                      expected: &str| {
+        value
+            .as_ref()
+            .map(|v| match decimal(v.get_ref(), allow_number) {
+                Some(Ok(m)) if ok(m) => Ok(m),
+                Some(Ok(m)) => Err(invalid(v.span(), key, format!("must be {expected}, not {m}"))),
+                Some(Err(e)) => Err(invalid(v.span(), key, e)),
+                None => Err(invalid(
+                    v.span(),
+                    key,
+                    format!("write {expected} as a quoted decimal, not {}", v.get_ref()),
+                )),
+            })
+            .transpose()
+    };
+    Ok(AnomalySettings {
+        window_days: count(&raw.window_days, "window_days", 3..=366)?,
+        min_history_days: count(&raw.min_history_days, "min_history_days", 1..=366)?,
+        min_mads: decimal_in(
+            &raw.min_mads,
+            "min_mads",
+            true,
+            |m| m > Money::ZERO && m <= Money::from_units(1000),
+            "a number of MADs above 0 and up to 1000",
+        )?,
+        min_excess: decimal_in(
+            &raw.min_excess,
+            "min_excess",
+            false,
+            |m| m >= Money::ZERO,
+            "an amount of 0 or more",
+        )?,
+        weekday_min_weeks: count(&raw.weekday_min_weeks, "weekday_min_weeks", 1..=52)?,
+    })
+}
+
 /// `[aws] *_timeout_seconds` over the defaults: each 1 to 3600 seconds, and an attempt no
 /// longer than the call it is part of (else the call would time out before a retry).
 fn aws_timeouts(aws: &AwsSection, text: &str, path: &Path) -> Result<Timeouts, ConfigError> {
     let invalid = |at: &toml::Spanned<TimeoutSeconds>, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
-        line: text[..at.span().start.min(text.len())].lines().count().max(1),
+        line: line_at(text, at.span().start),
         message,
     };
     let mut timeouts = Timeouts::default();
@@ -472,6 +729,165 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("c.toml:2:"), "{err}");
+    }
+
+    const BUDGETS: &str = r#"[tags]
+required = ["team"]
+
+[[budget]]
+name = "compute"
+amount = "5000"
+scope = { service = "Amazon Elastic Compute Cloud", "tag:team" = "web" }
+
+[[budget]]
+name = "eu quarter"
+amount = "12000.50"
+currency = "EUR"
+period = "quarter"
+alerts = [{ at = 50, of = "forecast" }, { at = 90 }]
+
+[budget.scope]
+account = "111111111111"
+region = "eu-west-1"
+
+[anomalies]
+window_days = 28
+min_history_days = 14
+min_mads = 3.5
+min_excess = "50"
+weekday_min_weeks = 3
+"#;
+
+    #[test]
+    fn budgets_and_anomalies_parse_with_their_defaults() {
+        use crate::analysis::budgets::{AlertBasis, AlertThreshold, BudgetPeriod, ScopeFilter};
+        let cfg = Config::parse(BUDGETS, Path::new("c.toml")).unwrap();
+        assert_eq!(cfg.budgets.len(), 2);
+        let compute = &cfg.budgets[0];
+        assert_eq!(compute.name, "compute");
+        assert_eq!(compute.amount, Money::from_units(5000));
+        assert_eq!(compute.currency, Currency::usd());
+        assert_eq!(compute.period, BudgetPeriod::Month);
+        assert_eq!(
+            compute.scope.filters,
+            vec![
+                ScopeFilter::Service("Amazon Elastic Compute Cloud".into()),
+                ScopeFilter::Tag { key: "team".into(), value: "web".into() },
+            ]
+        );
+        assert_eq!(
+            compute.alerts,
+            vec![
+                AlertThreshold { percent: 80, of: AlertBasis::Forecast },
+                AlertThreshold { percent: 100, of: AlertBasis::Actual },
+            ]
+        );
+        let eu = &cfg.budgets[1];
+        assert_eq!(eu.amount.to_string(), "12000.5");
+        assert_eq!(eu.currency, Currency::new("EUR"));
+        assert_eq!(eu.period, BudgetPeriod::Quarter);
+        assert_eq!(
+            eu.scope.filters,
+            vec![
+                ScopeFilter::Account("111111111111".into()),
+                ScopeFilter::Region("eu-west-1".into()),
+            ]
+        );
+        assert_eq!(
+            eu.alerts,
+            vec![
+                AlertThreshold { percent: 50, of: AlertBasis::Forecast },
+                AlertThreshold { percent: 90, of: AlertBasis::Actual },
+            ]
+        );
+        assert_eq!(
+            cfg.anomalies,
+            AnomalySettings {
+                window_days: Some(28),
+                min_history_days: Some(14),
+                min_mads: Some(Money::parse("3.5").unwrap()),
+                min_excess: Some(Money::from_units(50)),
+                weekday_min_weeks: Some(3),
+            }
+        );
+        let empty = Config::parse("", Path::new("c.toml")).unwrap();
+        assert!(empty.budgets.is_empty());
+        assert_eq!(empty.anomalies, AnomalySettings::default());
+        // min_mads also reads a quoted decimal and a whole number.
+        for (text, want) in [("\"2.25\"", "2.25"), ("4", "4")] {
+            let cfg = Config::parse(&format!("[anomalies]\nmin_mads = {text}\n"), Path::new("c"))
+                .unwrap();
+            assert_eq!(cfg.anomalies.min_mads.map(|m| m.to_string()).as_deref(), Some(want));
+        }
+    }
+
+    /// Parses `text` and returns the error, which must name c.toml and `line`.
+    fn error_on_line(text: &str, line: usize) -> String {
+        let err = Config::parse(text, Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.starts_with(&format!("c.toml:{line}: ")), "wanted line {line}: {err}");
+        err
+    }
+
+    #[test]
+    fn every_bad_budget_value_names_its_line() {
+        let head = "[tags]\nrequired = []\n\n[[budget]]\nname = \"web\"\n";
+        // Each case: lines after the head (the bad one is line 6), and a phrase of the message.
+        for (tail, why) in [
+            ("amont = \"1\"\n", "unknown field `amont`"),
+            ("amount = \"-5\"\n", "the amount must be positive, not -5"),
+            ("amount = \"0\"\n", "the amount must be positive, not 0"),
+            ("amount = \"lots\"\n", "amount \"lots\""),
+            ("amount = 5000\n", "as a quoted decimal"),
+            ("amount = 50.5\n", "as a quoted decimal"),
+            ("period = \"week\"\namount = \"1\"\n", "unknown variant `week`"),
+            ("currency = \" \"\namount = \"1\"\n", "the currency cannot be empty"),
+            ("scope = { team = \"web\" }\namount = \"1\"\n", "unknown scope key \"team\""),
+            ("scope = { \"tag:\" = \"web\" }\namount = \"1\"\n", "unknown scope key \"tag:\""),
+            ("scope = { service = \"\" }\namount = \"1\"\n", "empty value"),
+            ("scope = { region = 3 }\namount = \"1\"\n", "takes a quoted value"),
+            ("alerts = [{ at = 0 }]\namount = \"1\"\n", "1 to 1000 (%), not 0"),
+            ("alerts = [{ at = 1001, of = \"forecast\" }]\namount = \"1\"\n", "not 1001"),
+            ("alerts = [{ at = 80, of = \"budget\" }]\namount = \"1\"\n", "unknown variant"),
+        ] {
+            let err = error_on_line(&format!("{head}{tail}"), 6);
+            assert!(err.contains(why), "{tail}: {err}");
+        }
+        // Checked errors name the budget.
+        let err = error_on_line(&format!("{head}amount = \"-5\"\n"), 6);
+        assert!(err.contains("budget \"web\": "), "{err}");
+    }
+
+    #[test]
+    fn budget_names_are_required_non_empty_and_unique() {
+        let err = error_on_line("[[budget]]\nname = \" \"\namount = \"1\"\n", 2);
+        assert!(err.contains("a budget needs a name"), "{err}");
+        let two = "[[budget]]\nname = \"a\"\namount = \"1\"\n\n[[budget]]\namount = \"2\"\nname = \"a\"\n";
+        let err = error_on_line(two, 7);
+        assert!(err.contains("budget \"a\": two budgets have this name"), "{err}");
+        let err = error_on_line("[tags]\nrequired = []\n[[budget]]\namount = \"1\"\n", 3);
+        assert!(err.contains("missing field `name`"), "{err}");
+    }
+
+    #[test]
+    fn every_bad_anomaly_value_names_its_line() {
+        let head = "[tags]\nrequired = []\n[anomalies]\n";
+        for (line, why) in [
+            ("window_days = 2", "anomalies.window_days: must be 3 to 366, not 2"),
+            ("window_days = 400", "must be 3 to 366, not 400"),
+            ("min_history_days = 0", "anomalies.min_history_days: must be 1 to 366, not 0"),
+            ("weekday_min_weeks = -1", "anomalies.weekday_min_weeks: must be 1 to 52, not -1"),
+            ("min_mads = 0", "anomalies.min_mads: must be a number of MADs above 0"),
+            ("min_mads = \"-1.5\"", "not -1.5"),
+            ("min_mads = \"many\"", "\"many\""),
+            ("min_mads = true", "as a quoted decimal"),
+            ("min_excess = 50", "anomalies.min_excess: write an amount of 0 or more as a quoted"),
+            ("min_excess = \"-1\"", "must be an amount of 0 or more, not -1"),
+            ("window_days = \"7\"", "invalid type"),
+            ("threshold = 3", "unknown field `threshold`"),
+        ] {
+            let err = error_on_line(&format!("{head}{line}\n"), 4);
+            assert!(err.contains(why), "{line}: {err}");
+        }
     }
 
     #[test]
