@@ -438,8 +438,8 @@ fn day_in(month: NaiveDate, day: u32) -> NaiveDate {
 /// there is no telling, and it is expected unconfirmed. A recurring charge already billed this
 /// month is not expected again this month; one whose window has passed without it has stopped
 /// (or is late) and is not expected in this month or later ones. In later months of the period
-/// it is expected on day D with its last amount. A charge first billed this month is taken as billed
-/// and not projected into later months: one month does not make a recurrence.
+/// it is expected on day D with its last amount. A charge first billed this month is taken as
+/// billed and not projected into later months: one month does not make a recurrence.
 fn expected_charges(
     series: &DailySeries,
     as_of: NaiveDate,
@@ -1008,8 +1008,8 @@ mod tests {
     /// One synthetic bill: the target month and the two before it. Usage is a line (growing
     /// 0.1–0.6 % of its level a day) times a weekday pattern (weekends at 60–80 %), with 4 %
     /// noise, and 30 % higher from the 15th of the month `step_in` says. A Savings Plan fee of 5
-    /// days' usage on every 1st; one-time purchases on the previous month's 12th (8 days' usage) and the
-    /// target month's 5th (3 days').
+    /// days' usage on every 1st; one-time purchases on the previous month's 12th (8 days' usage)
+    /// and the target month's 5th (3 days').
     struct Scenario {
         month: NaiveDate,
         series: DailySeries,
