@@ -11,7 +11,8 @@
 //! - **Other charges** (Purchase, Tax, Credit, Adjustment): what is billed in the period so far is
 //!   taken as billed; a charge billed in the previous month on day D is expected again on day D
 //!   (± [`DAY_TOLERANCE`]) unless it was already billed; a charge that looks one-time is not
-//!   repeated (see [`ExpectedCharge::confirmed`]).
+//!   repeated (see [`ExpectedCharge::confirmed`]); a charge billed nearly every day (a Savings
+//!   Plan's fee billed by the hour) is continued daily ([`DailyCharge`]).
 //!
 //! Fits are computed in `f64` (a forecast is an estimate); every figure in the output is exact
 //! [`Money`] rounded to cents, and the sums of the output are exact sums of those cents.
@@ -40,6 +41,9 @@ pub const STEP_MIN_BEFORE: usize = 5;
 /// A step is kept when `n · ln(SSE without / SSE with)` exceeds this many times `ln n`: a
 /// Bayesian-information test with a triple penalty, since the step's day is itself searched.
 pub const STEP_PENALTY: f64 = 3.0;
+/// The last days a charge must be billed on, most of them, to count as billed daily.
+pub const DAILY_CHARGE_WINDOW: u64 = 7;
+pub const DAILY_CHARGE_MIN_DAYS: usize = 5;
 /// A recurring charge may come this many days before or after its day of the previous month.
 pub const DAY_TOLERANCE: u32 = 1;
 /// The range's nominal coverage, in percent (see [`Forecast::low`]).
@@ -165,6 +169,20 @@ pub struct ExpectedCharge {
     pub confirmed: bool,
 }
 
+/// A non-usage charge billed on at least [`DAILY_CHARGE_MIN_DAYS`] of the last
+/// [`DAILY_CHARGE_WINDOW`] days (AWS bills a Savings Plan's recurring fee, and its credits, by
+/// the hour): it is continued at its average per billed day over every remaining day rather than
+/// expected once a month.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DailyCharge {
+    pub key: ChargeKey,
+    /// Its average per billed day in the window, to cents.
+    pub per_day: Money,
+    /// What it adds over the remaining days: the window's sum × remaining days ÷ days billed,
+    /// to cents.
+    pub amount: Money,
+}
+
 /// How the usage was forecast.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Method {
@@ -197,7 +215,7 @@ pub struct Forecast {
     /// Days of the period after `as_of`.
     pub days_remaining: u32,
     /// The point estimate of the period's total: `actual_to_date + usage_remaining +
-    /// expected_charges`.
+    /// expected_charges + daily_charges_remaining`.
     pub total: Money,
     /// The range, nominally [`INTERVAL_PERCENT`] % (normal quantiles of the usage's daily
     /// residuals, scaled to the remaining days, plus the fit's own uncertainty); `low` also
@@ -215,6 +233,10 @@ pub struct Forecast {
     /// The non-usage charges expected after `as_of`: the sum of `expected`.
     pub expected_charges: Money,
     pub expected: Vec<ExpectedCharge>,
+    /// The non-usage charges billed day after day (a commitment's fee or credit billed daily),
+    /// continued over the remaining days: the sum of `daily_charges`' amounts.
+    pub daily_charges_remaining: Money,
+    pub daily_charges: Vec<DailyCharge>,
     /// The usage forecast of each remaining day, for charts.
     pub daily_usage: Vec<(NaiveDate, Money)>,
     /// How the usage was fitted; `None` when the period is over and nothing was fitted.
@@ -298,9 +320,14 @@ pub fn forecast(
     if as_of > end {
         return Err(ForecastError::AfterPeriod { as_of, start, end });
     }
-    let actual_usage: Money = series.usage.range(start..=as_of).map(|(_, m)| *m).sum();
-    let actual_charges: Money =
-        series.charges.values().flat_map(|days| days.range(start..=as_of)).map(|(_, m)| *m).sum();
+    // A period that starts after `as_of` has nothing billed yet (and an inverted range would
+    // panic).
+    let to_date = start..=as_of.max(start);
+    let billed = |days: &BTreeMap<NaiveDate, Money>| -> Money {
+        if as_of < start { Money::ZERO } else { days.range(to_date.clone()).map(|(_, m)| *m).sum() }
+    };
+    let actual_usage = billed(&series.usage);
+    let actual_charges: Money = series.charges.values().map(billed).sum();
     let actual_to_date = actual_usage + actual_charges;
     let first_remaining = next_day(as_of).max(start);
     let remaining: Vec<NaiveDate> = first_remaining.iter_days().take_while(|d| *d <= end).collect();
@@ -319,6 +346,8 @@ pub fn forecast(
             usage_remaining: Money::ZERO,
             expected_charges: Money::ZERO,
             expected: Vec::new(),
+            daily_charges_remaining: Money::ZERO,
+            daily_charges: Vec::new(),
             daily_usage: Vec::new(),
             method: None,
         });
@@ -364,6 +393,8 @@ pub fn forecast(
     let half = cents(half)?;
     let usage_remaining: Money = daily_usage.iter().map(|(_, m)| *m).sum();
 
+    let daily_charges = daily_charges(series, as_of, remaining.len());
+    let daily_total: Money = daily_charges.iter().map(|c| c.amount).sum();
     let expected = expected_charges(series, as_of, period);
     let expected_total: Money = expected.iter().map(|c| c.amount).sum();
     let unconfirmed = |positive: bool| -> Money {
@@ -376,6 +407,7 @@ pub fn forecast(
     let total = actual_to_date
         .checked_add(usage_remaining)
         .and_then(|t| t.checked_add(expected_total))
+        .and_then(|t| t.checked_add(daily_total))
         .ok_or(ForecastError::OutOfRange)?;
     let low = total - half - unconfirmed(true);
     let high = total + half - unconfirmed(false);
@@ -405,6 +437,8 @@ pub fn forecast(
         actual_usage,
         usage_remaining,
         expected_charges: expected_total,
+        daily_charges_remaining: daily_total,
+        daily_charges,
         expected,
         daily_usage,
         method: Some(method),
@@ -436,7 +470,35 @@ fn day_in(month: NaiveDate, day: u32) -> NaiveDate {
     month.with_day(day).unwrap_or(month)
 }
 
-/// The non-usage charges expected after `as_of` inside the period.
+fn daily_window(as_of: NaiveDate) -> std::ops::RangeInclusive<NaiveDate> {
+    as_of.checked_sub_days(Days::new(DAILY_CHARGE_WINDOW - 1)).unwrap_or(as_of)..=as_of
+}
+
+/// Whether a charge is billed daily (see [`DailyCharge`]).
+fn is_daily(days: &BTreeMap<NaiveDate, Money>, as_of: NaiveDate) -> bool {
+    days.range(daily_window(as_of)).count() >= DAILY_CHARGE_MIN_DAYS
+}
+
+/// The charges billed daily, continued over `remaining` days.
+fn daily_charges(series: &DailySeries, as_of: NaiveDate, remaining: usize) -> Vec<DailyCharge> {
+    let remaining = i128::try_from(remaining).unwrap_or(0);
+    series
+        .charges
+        .iter()
+        .filter(|(_, days)| is_daily(days, as_of))
+        .map(|(key, days)| {
+            let billed = i128::try_from(days.range(daily_window(as_of)).count()).unwrap_or(1);
+            let sum: Money = days.range(daily_window(as_of)).map(|(_, m)| *m).sum();
+            DailyCharge {
+                key: key.clone(),
+                per_day: sum.mul_ratio(1, billed).round_dp(2),
+                amount: sum.mul_ratio(remaining, billed).round_dp(2),
+            }
+        })
+        .collect()
+}
+
+/// The non-usage charges expected after `as_of` inside the period, but for those billed daily.
 ///
 /// Each charge billed in the month before `as_of`'s month on day D is looked for in the month
 /// before that and in `as_of`'s month, on D ± [`DAY_TOLERANCE`]. Billed in two consecutive
@@ -461,7 +523,8 @@ fn expected_charges(
     let history_covers_prev2 = series.first_day().is_some_and(|first| first <= prev2);
     let near = |a: u32, b: u32| a.abs_diff(b) <= DAY_TOLERANCE;
     let mut out = Vec::new();
-    for (key, days) in &series.charges {
+    let daily = |days: &BTreeMap<NaiveDate, Money>| is_daily(days, as_of);
+    for (key, days) in series.charges.iter().filter(|(_, days)| !daily(days)) {
         for (billed_day, amount) in days.range(prev..month) {
             let d = billed_day.day();
             let in_prev2 = days.range(prev2..prev).any(|(day, _)| near(day.day(), d));
@@ -944,6 +1007,56 @@ mod tests {
         assert_eq!(f.usage_remaining, m("1500"));
         assert_eq!(f.daily_usage[0], (oct(11), Money::ZERO));
         assert!(f.method.unwrap().weekday);
+    }
+
+    #[test]
+    fn a_period_after_the_data_is_forecast_whole() {
+        // November from Oct 10: 30 days at 10, the fee on the 1st, Support on the 21st and Tax
+        // on the 30th: 300 + 100 + 50 + 12.
+        let november = ForecastPeriod { start: day(2026, 11, 1), end: day(2026, 11, 30) };
+        let f = forecast(&usd(), &three_months(), oct(10), november).unwrap();
+        assert_eq!(
+            (f.actual_to_date, f.days_remaining, f.usage_remaining),
+            (Money::ZERO, 30, m("300"))
+        );
+        assert_eq!((f.expected_charges, f.total), (m("162"), m("462")));
+    }
+
+    #[test]
+    fn the_sample_month_is_complete_and_its_forecast_is_its_bill() {
+        use crate::source::focus::FocusOptions;
+        let billing =
+            crate::sample::billing(FocusOptions { grain: GRAIN, ..FocusOptions::default() })
+                .unwrap();
+        let billed: Money = billing.lines.iter().map(|l| l.billed_cost).sum();
+        let [c] = forecast_billing(&billing, Horizon::Month).try_into().unwrap();
+        let f = c.forecast.unwrap();
+        assert_eq!((f.as_of, f.days_remaining, f.method), (oct(31), 0, None));
+        assert_eq!((f.total, f.low, f.high), (billed, billed, billed));
+        let s = &series(&billing)[&c.currency];
+        assert!(s.separated && !s.charges.is_empty(), "the sample has purchases and taxes");
+        let usage: Money = s.usage.values().copied().sum();
+        assert_eq!(f.actual_usage, usage);
+    }
+
+    #[test]
+    fn charges_billed_daily_are_continued_daily() {
+        // October 1–10: usage 10 a day, a fee of 2 every day, a credit of −1 on the 5th to the
+        // 10th (6 of the last 7 days: daily), and a credit of −150 on the 1st only.
+        let mut charges: BTreeMap<ChargeKey, BTreeMap<NaiveDate, Money>> = BTreeMap::new();
+        charges.insert(key("Purchase", "Savings Plans"), flat(oct(1), oct(10), "2"));
+        charges.insert(key("Credit", "EC2"), flat(oct(5), oct(10), "-1"));
+        charges.insert(key("Credit", "RDS"), flat(oct(1), oct(1), "-150"));
+        let s = DailySeries { usage: flat(oct(1), oct(10), "10"), charges, separated: true };
+        let f = forecast(&usd(), &s, oct(10), Horizon::Month.period(oct(10))).unwrap();
+        // 100 + 20 − 6 − 150 to date.
+        assert_eq!(f.actual_to_date, m("-36"));
+        let daily: Vec<(&str, Money, Money)> =
+            f.daily_charges.iter().map(|c| (c.key.service.as_str(), c.per_day, c.amount)).collect();
+        assert_eq!(daily, vec![("EC2", m("-1"), m("-21")), ("Savings Plans", m("2"), m("42"))]);
+        assert_eq!((f.daily_charges_remaining, f.expected_charges), (m("21"), Money::ZERO));
+        // −36 + 210 + 21.
+        assert_eq!(f.total, m("195"));
     }
 
     #[test]
