@@ -5,6 +5,7 @@ pub mod budgets;
 pub mod cluster;
 pub mod commitments;
 pub mod costs;
+pub mod forecast;
 pub mod overview;
 pub mod rules;
 pub mod spend_coverage;
