@@ -23,6 +23,8 @@ pub enum Outcome {
     Partial,
     /// 4: `--fail-on-savings` was exceeded.
     SavingsExceeded,
+    /// 4: a gate of the review was crossed (`--fail-on-budget`, `--fail-on-anomaly`).
+    Breach,
 }
 
 impl Outcome {
@@ -30,7 +32,7 @@ impl Outcome {
         match self {
             Outcome::Success => 0,
             Outcome::Partial => 3,
-            Outcome::SavingsExceeded => 4,
+            Outcome::SavingsExceeded | Outcome::Breach => 4,
         }
     }
 }
@@ -151,6 +153,47 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 }
             })?;
             Ok(if billing.skipped.count > 0 || partial {
+                Outcome::Partial
+            } else {
+                Outcome::Success
+            })
+        }
+        Command::Budgets(mut args) => {
+            use crate::analysis::budgets::{self, BudgetStatus};
+            if config.budgets.is_empty() {
+                let place = config
+                    .path
+                    .as_ref()
+                    .map_or_else(|| "the config".to_string(), |p| p.display().to_string());
+                return Err(UsageError(format!(
+                    "{place} has no [[budget]] table (see README: Budgets)"
+                ))
+                .into());
+            }
+            configure(&mut args.sources, &config, &[], quiet);
+            let snapshot = gather(&args.sources, budgets::GRAIN)?;
+            let partial = report_sources(&snapshot, quiet);
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
+            let result =
+                budgets::evaluate_budgets_with(&config.budgets, billing, budgets::model_forecast)
+                    .map_err(|e| UsageError(e.to_string()))?;
+            let notes = source_notes(&snapshot);
+            report_skipped(&notes);
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_budgets(w, &result, &notes),
+                    Format::Json => export::json::write_budgets(w, &result, &notes),
+                    Format::Markdown => export::markdown::write_budgets(w, &result, &notes),
+                }
+            })?;
+            let breached = result
+                .iter()
+                .any(|b| matches!(b.status, BudgetStatus::AtRisk | BudgetStatus::Over));
+            Ok(if args.fail_on_budget && breached {
+                Outcome::Breach
+            } else if billing.skipped.count > 0 || partial {
                 Outcome::Partial
             } else {
                 Outcome::Success

@@ -60,6 +60,9 @@ pub enum Command {
     /// against the same days of the month before, else week or day), top movers, new and
     /// vanished groups.
     Trends(TrendsArgs),
+    /// Budgets of the config (`[[budget]]`): actual to date, forecast to the period's end,
+    /// variance, status and what drives it.
+    Budgets(BudgetsArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
     /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
@@ -192,6 +195,7 @@ impl Command {
             Command::Report(a) => a.output.out.as_deref(),
             Command::Costs(a) => a.output.out.as_deref(),
             Command::Trends(a) => a.output.out.as_deref(),
+            Command::Budgets(a) => a.output.out.as_deref(),
             Command::Tags(a) => a.output.out.as_deref(),
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
@@ -290,6 +294,18 @@ pub struct TrendsArgs {
     /// else week, else day).
     #[arg(long)]
     pub period: Option<crate::analysis::trends::Period>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BudgetsArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Exit 4 when a budget reaches one of its alerts (by default 80 % of the amount forecast,
+    /// or 100 % spent), after writing the output: a gate for cron and CI.
+    #[arg(long)]
+    pub fail_on_budget: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -152,6 +152,37 @@ impl ScopeFilter {
     }
 }
 
+impl BudgetStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BudgetStatus::Ok => "ok",
+            BudgetStatus::AtRisk => "at_risk",
+            BudgetStatus::Over => "over",
+            BudgetStatus::NoData => "no_data",
+        }
+    }
+}
+
+impl BudgetScope {
+    /// `service=EC2 tag:team=web`; `all` for the empty scope.
+    pub fn describe(&self) -> String {
+        if self.filters.is_empty() {
+            return "all".to_string();
+        }
+        self.filters.iter().map(ToString::to_string).collect::<Vec<_>>().join(" ")
+    }
+}
+
+impl fmt::Display for AlertThreshold {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let of = match self.of {
+            AlertBasis::Actual => "actual",
+            AlertBasis::Forecast => "forecast",
+        };
+        write!(f, "{}% of {of}", self.percent)
+    }
+}
+
 impl fmt::Display for ScopeFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={}", self.key(), self.value())
@@ -350,6 +381,26 @@ pub struct BudgetEvaluation {
     pub drivers: Drivers,
     /// Sorted by currency.
     pub ignored: Vec<IgnoredSpend>,
+}
+
+/// The period's total from the forecast model ([`crate::analysis::forecast`]): usage fitted
+/// with its trend and weekday pattern on the days before and in the period, the other charges
+/// (purchases, tax, credits) taken as billed or expected on their usual day. `None` when the
+/// model has too few days; the run rate is no better then.
+pub fn model_forecast(series: &ScopeSeries<'_>) -> Option<Money> {
+    use crate::analysis::forecast::{ChargeKey, DailySeries, ForecastPeriod, forecast};
+    let mut daily = DailySeries { separated: true, ..Default::default() };
+    // A scope's other charges are one kind: the model repeats what recurs on its day.
+    let key = ChargeKey { category: "Other".to_string(), service: String::new() };
+    for d in series.history.iter().chain(&series.daily) {
+        daily.usage.insert(d.day, d.usage_cost);
+        let other = d.billed_cost - d.usage_cost;
+        if !other.is_zero() {
+            daily.charges.entry(key.clone()).or_default().insert(d.day, other);
+        }
+    }
+    let period = ForecastPeriod { start: series.period_start, end: series.period_end };
+    forecast(&series.budget.currency, &daily, series.as_of, period).ok().map(|f| f.total)
 }
 
 /// [`evaluate_budgets_with`] and the [`run_rate_forecast`].

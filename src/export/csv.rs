@@ -112,6 +112,62 @@ pub fn write_trends(
     write_notes(out, notes)
 }
 
+/// One row per budget: the period, actual, forecast, variance and status.
+pub fn write_budgets(
+    out: &mut dyn Write,
+    budgets: &[crate::analysis::budgets::BudgetEvaluation],
+    notes: &Notes,
+) -> io::Result<()> {
+    {
+        let mut w = writer(out);
+        w.write_record([
+            "budget",
+            "scope",
+            "period",
+            "period_start",
+            "period_end",
+            "as_of",
+            "currency",
+            "amount",
+            "actual",
+            "actual_percent",
+            "forecast",
+            "forecast_percent",
+            "variance",
+            "variance_percent",
+            "status",
+            "alerts_fired",
+            "partial_period",
+        ])
+        .map_err(csv_io)?;
+        for b in budgets {
+            let alerts: Vec<String> = b.alerts_fired.iter().map(ToString::to_string).collect();
+            w.write_record([
+                spreadsheet_text(&b.name),
+                spreadsheet_text(&b.scope.describe()),
+                b.period.as_str().to_string(),
+                b.period_start.to_string(),
+                b.period_end.to_string(),
+                b.as_of.to_string(),
+                spreadsheet_text(&b.currency.to_string()),
+                b.amount.to_string(),
+                b.actual.to_string(),
+                opt(b.actual_percent),
+                opt(b.forecast),
+                opt(b.forecast_percent),
+                opt(b.variance),
+                opt(b.variance_percent),
+                b.status.as_str().to_string(),
+                alerts.join("; "),
+                b.partial_period.to_string(),
+            ])
+            .map_err(csv_io)?;
+        }
+        w.flush()?;
+    }
+    write_notes(out, notes)
+}
+
 /// One row per required key (and currency) with cost and resource shares.
 pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
     {

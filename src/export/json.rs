@@ -53,6 +53,18 @@ pub fn write_trends(
     write_pretty(out, trends, notes)
 }
 
+pub fn write_budgets(
+    out: &mut dyn Write,
+    budgets: &[crate::analysis::budgets::BudgetEvaluation],
+    notes: &Notes,
+) -> io::Result<()> {
+    #[derive(Serialize)]
+    struct Budgets<'a> {
+        budgets: &'a [crate::analysis::budgets::BudgetEvaluation],
+    }
+    write_pretty(out, &Budgets { budgets }, notes)
+}
+
 pub fn write_tags(out: &mut dyn Write, tags: &TagCoverage, notes: &Notes) -> io::Result<()> {
     write_pretty(out, tags, notes)
 }

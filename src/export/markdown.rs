@@ -98,6 +98,78 @@ pub fn write_trends(
     write_notes(out, notes)
 }
 
+/// A table of every budget, then each budget's drivers.
+pub fn write_budgets(
+    out: &mut dyn Write,
+    budgets: &[crate::analysis::budgets::BudgetEvaluation],
+    notes: &Notes,
+) -> io::Result<()> {
+    use crate::analysis::budgets::BudgetStatus;
+    writeln!(out, "# Budgets\n")?;
+    writeln!(out, "| Budget | Period | Amount | Actual | Forecast | Variance | Status |")?;
+    writeln!(out, "|---|---|---:|---:|---:|---:|---|")?;
+    let pct = |p: Option<Money>| p.map_or_else(String::new, |p| format!(" ({} %)", p.round_dp(1)));
+    for b in budgets {
+        let status = match b.status {
+            BudgetStatus::Ok => "ok",
+            BudgetStatus::AtRisk => "**at risk**",
+            BudgetStatus::Over => "**over**",
+            BudgetStatus::NoData => "no data",
+        };
+        writeln!(
+            out,
+            "| {} | {} {}..{}{} | {} {} | {}{} | {} | {} | {} |",
+            cell(&b.name),
+            b.period.as_str(),
+            b.period_start,
+            b.period_end,
+            if b.partial_period { " (partial data)" } else { "" },
+            money(b.amount),
+            cell(&b.currency.to_string()),
+            money(b.actual),
+            pct(b.actual_percent),
+            b.forecast.map_or_else(
+                || "—".to_string(),
+                |f| format!("{}{}", money(f), pct(b.forecast_percent))
+            ),
+            b.variance.map_or_else(
+                || "—".to_string(),
+                |v| format!("{}{}", signed(v), pct(b.variance_percent))
+            ),
+            status
+        )?;
+    }
+    for b in budgets {
+        writeln!(out, "\n## {} ({})\n", cell(&b.name), cell(&b.scope.describe()))?;
+        if !b.alerts_fired.is_empty() {
+            let alerts: Vec<String> = b.alerts_fired.iter().map(ToString::to_string).collect();
+            writeln!(out, "Alerts reached: {}.\n", alerts.join(", "))?;
+        }
+        for g in &b.drivers.groups {
+            let name = match &g.display_name {
+                Some(n) => format!("{} ({})", cell(&g.name), cell(n)),
+                None if g.name.is_empty() => "(none)".to_string(),
+                None => cell(&g.name),
+            };
+            let share =
+                g.share.map_or_else(String::new, |s| format!(", {:.1} %", s.to_f64() * 100.0));
+            writeln!(out, "- {name}: {}{share}", money(g.billed_cost))?;
+        }
+        if b.drivers.other_groups > 0 {
+            writeln!(out, "- {} more: {}", b.drivers.other_groups, money(b.drivers.other_cost))?;
+        }
+        for i in &b.ignored {
+            writeln!(
+                out,
+                "- not counted (another currency): {} {}",
+                money(i.billed_cost),
+                cell(&i.currency.to_string())
+            )?;
+        }
+    }
+    write_notes(out, notes)
+}
+
 fn signed(m: Money) -> String {
     if m.is_negative() { money(m) } else { format!("+{}", money(m)) }
 }
