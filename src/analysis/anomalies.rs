@@ -14,21 +14,29 @@
 //! `trends`.
 //!
 //! **Scale.** The spread is the MAD (median absolute deviation from the baseline) × 1.4826, the
-//! factor that makes it estimate the standard deviation of normal noise; "3 MADs" then reads as
-//! the familiar "3 sigma" (about 1 false alarm in 700 days of normal noise). The raw MAD is about
-//! 0.67 σ, so 3 raw MADs would be 2 σ and flag a weekday in twenty. When more than half the
-//! window sits exactly on the baseline the MAD is zero although the series moves (a service at
-//! 100 most days and 150 on some); the mean absolute deviation × 1.2533 (its own normal
-//! consistency factor) is then the spread, so those routine 150s do not cry wolf. Only a truly
-//! flat window has no spread, and then the floors decide.
+//! factor that makes it estimate the standard deviation of normal noise, so "3 MADs" reads as
+//! the familiar "3 sigma". The raw MAD is about 0.67 σ: 3 raw MADs would be 2 σ and flag about
+//! one ordinary day in forty. When more than half the window sits exactly on the baseline the
+//! MAD is zero although the series moves (a service at 100 most days and 150 on some); the mean
+//! absolute deviation × 1.2533 (its own normal consistency factor) is then the spread, so those
+//! routine 150s do not cry wolf. Only a truly flat window has no spread, and then the floors
+//! decide (the score is then `None`).
 //!
 //! **Weekday-aware baseline.** With at least `weekday_weeks` weeks of history in the window, a
-//! day's baseline is the median of the same weekdays in it, and the spread is taken from each
-//! window day's deviation from its own weekday's median: weekends that are always low are then
-//! neither anomalies nor a widening of the spread that would hide a weekday spike.
+//! day's baseline is the median of the same weekdays in it. The spread then comes from each
+//! window day's deviation from the median of its weekday's *other* days in the window (the way
+//! the judged day is compared), and is the larger of that spread in the currency and the same
+//! spread taken relative to each day's level and scaled to the judged day's baseline: low
+//! weekends are neither anomalies nor a widening of the spread that would hide a weekday spike,
+//! and quiet weekends do not make the busier weekdays' noise look large. Measured on 300
+//! generated 8-week series (weekday 1,000 ± 60, weekend 300 ± 20, 12,600 judged days): 28 days
+//! (0.22 %) clear 3 spreads alone, 6 (0.05 %) also clear the default floors, and a +250 spike
+//! is found in 289 of 300 (see the tests); deviations from a median including the day itself
+//! flagged about 6.5 % in the same kind of simulation.
 //!
-//! All thresholds are computed in exact [`Money`] arithmetic; the only rounding is at 10^-18
-//! (halving a median) and in the 6-decimal score and resource baselines shown.
+//! All thresholds are computed in exact [`Money`] arithmetic; the roundings are at 10^-18
+//! (halving a median), at 6 decimals for factors (MADs, ratios, relative deviations), and in
+//! the 6-decimal score and resource baselines shown.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -155,6 +163,11 @@ pub struct SeriesAnomaly {
     pub history_days: u32,
     /// The baseline used the same weekdays only.
     pub weekday_aware: bool,
+    /// First day of the run of consecutive anomalous days this one ends (itself when the day
+    /// before was not anomalous). A lasting step up is flagged day after day until the median
+    /// takes the new level in (about half the window); callers showing "what is new today" can
+    /// keep one line per run.
+    pub since: NaiveDate,
 }
 
 /// The outcome of [`detect_series`]: the status and the anomalies (by day).
@@ -204,7 +217,7 @@ pub fn detect_series_between(
         };
     }
     let window = params.window_days as usize;
-    let mut anomalies = Vec::new();
+    let mut anomalies: Vec<SeriesAnomaly> = Vec::new();
     let mut judged = 0u32;
     for i in history_needed.max(1)..values.len() {
         let start = i.saturating_sub(window);
@@ -214,7 +227,10 @@ pub fn detect_series_between(
         }
         judged += 1;
         let (day, actual) = values[i];
-        if let Some(anomaly) = judge(day, actual, &history, params) {
+        if let Some(mut anomaly) = judge(day, actual, &history, params) {
+            if let Some(previous) = anomalies.last().filter(|a| a.day.succ_opt() == Some(day)) {
+                anomaly.since = previous.since;
+            }
             anomalies.push(anomaly);
         }
     }
@@ -236,16 +252,23 @@ fn judge(
     let weekday_aware = params.weekday_weeks > 0 && n >= 7 * params.weekday_weeks as usize;
     // Weekday class of history[j]: days before `day`, modulo 7 (0 = same weekday as `day`).
     let class = |j: usize| (n - j) % 7;
-    let (expected, sigma) = if weekday_aware {
-        let same_weekday = |c: usize, except: Option<usize>| -> Vec<Money> {
-            history
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| class(*j) == c && Some(*j) != except)
-                .map(|(_, m)| *m)
-                .collect()
-        };
-        let expected = median(same_weekday(0, None)).unwrap_or_default();
+    let same_weekday = |c: usize, except: Option<usize>| -> Vec<Money> {
+        history
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| class(*j) == c && Some(*j) != except)
+            .map(|(_, m)| *m)
+            .collect()
+    };
+    let expected =
+        if weekday_aware { median(same_weekday(0, None))? } else { median(history.to_vec())? };
+    let excess = actual - expected;
+    // The floors first: most days stop here, before any spread is computed.
+    let floor = params.min_excess.max(times(expected.max(Money::ZERO), params.min_excess_ratio));
+    if excess <= Money::ZERO || excess < floor {
+        return None;
+    }
+    let sigma = if weekday_aware {
         // Each window day against the median of its weekday's *other* days: the way the judged
         // day is compared. Deviations from a median that includes the day itself shrink (with
         // four of a weekday, two of them sit half a gap from it) and cry wolf.
@@ -253,7 +276,7 @@ fn judge(
             (0..n).map(|j| median(same_weekday(class(j), Some(j))).unwrap_or(history[j])).collect();
         let deviations: Vec<Money> =
             history.iter().zip(&others).map(|(m, other)| abs(*m - *other)).collect();
-        let absolute = spread(&deviations);
+        let absolute = spread(&deviations, floor);
         // Noise usually grows with the level (weekends at 300 wobble less than weekdays at
         // 1,000), and one pooled spread then understates the busy days. The same spread taken
         // relative to each day's level, scaled to the judged day's baseline, covers that; the
@@ -261,23 +284,16 @@ fn judge(
         let relative = if expected > Money::ZERO && others.iter().all(|o| *o > Money::ZERO) {
             let ratios: Option<Vec<Money>> =
                 deviations.iter().zip(&others).map(|(d, o)| d.share_of(*o)).collect();
-            ratios.map(|r| times(expected, spread(&r))).unwrap_or_default()
+            let cap = floor.share_of(expected).unwrap_or_default();
+            ratios.map(|r| times(expected, spread(&r, cap))).unwrap_or_default()
         } else {
             Money::ZERO
         };
-        (expected, absolute.max(relative))
+        absolute.max(relative)
     } else {
-        let center = median(history.to_vec())?;
-        let deviations: Vec<Money> = history.iter().map(|m| abs(*m - center)).collect();
-        (center, spread(&deviations))
+        let deviations: Vec<Money> = history.iter().map(|m| abs(*m - expected)).collect();
+        spread(&deviations, floor)
     };
-    let excess = actual - expected;
-    if excess <= Money::ZERO || excess < params.min_excess {
-        return None;
-    }
-    if excess < times(expected.max(Money::ZERO), params.min_excess_ratio) {
-        return None;
-    }
     if excess < times(sigma, params.threshold_mads) {
         return None;
     }
@@ -289,20 +305,27 @@ fn judge(
         score: excess.share_of(sigma),
         history_days: u32::try_from(n).unwrap_or(u32::MAX),
         weekday_aware,
+        since: day,
     })
 }
 
-/// Robust standard deviation from absolute deviations: MAD × 1.4826, or mean absolute deviation
-/// × 1.2533 when the MAD is zero (see the module notes).
-fn spread(deviations: &[Money]) -> Money {
-    let count = deviations.len() as i128;
-    let total: Money = deviations.iter().copied().sum();
+/// Robust standard deviation from absolute deviations: MAD × 1.4826, or, when the MAD is zero,
+/// the mean absolute deviation × 1.2533 with each deviation counted at most `cap` (the
+/// anomaly floor; zero: uncapped). The mean is not robust: one past 5,000 spike in a flat 150
+/// would otherwise set a spread of about 260 and hide every spike below 780 for a whole window.
+/// Capped, a past anomaly counts as just reaching the floor. See the module notes.
+fn spread(deviations: &[Money], cap: Money) -> Money {
     let mad = median(deviations.to_vec()).unwrap_or_default();
     if mad > Money::ZERO {
-        mad.mul_ratio(MAD_TO_SIGMA.0, MAD_TO_SIGMA.1)
-    } else {
-        total.mul_ratio(MEAN_AD_TO_SIGMA.0, MEAN_AD_TO_SIGMA.1.saturating_mul(count))
+        return mad.mul_ratio(MAD_TO_SIGMA.0, MAD_TO_SIGMA.1);
     }
+    let count = deviations.len() as i128;
+    let total: Money = if cap > Money::ZERO {
+        deviations.iter().map(|d| if *d > cap { cap } else { *d }).sum()
+    } else {
+        deviations.iter().copied().sum()
+    };
+    total.mul_ratio(MEAN_AD_TO_SIGMA.0, MEAN_AD_TO_SIGMA.1.saturating_mul(count))
 }
 
 fn median(mut values: Vec<Money>) -> Option<Money> {
@@ -591,6 +614,8 @@ pub struct Anomaly {
     pub score: Option<Money>,
     pub history_days: u32,
     pub weekday_aware: bool,
+    /// See [`SeriesAnomaly::since`].
+    pub since: NaiveDate,
     /// Up to [`TOP_RESOURCES`] resources with the largest increase over their own average that
     /// day, largest first; empty when the billing has no per-resource days
     /// ([`AnomalyReport::resource_detail`]) or no resource rose.
@@ -782,6 +807,7 @@ pub fn detect_in_billing(
                     score: found.score,
                     history_days: found.history_days,
                     weekday_aware: found.weekday_aware,
+                    since: found.since,
                     resources: resources
                         .map(|r| top_movers(r, found.day, found.history_days))
                         .unwrap_or_default(),
@@ -1072,9 +1098,11 @@ mod tests {
             v.push(Money::from_units(last));
             series(&v)
         };
-        let params =
-            AnomalyParams { min_excess: Money::from_units(10), ..AnomalyParams::default() };
-        assert!(detect_series(&with_last(150), &params).anomalies.is_empty());
+        // The earlier routine 150s (days 15 and 18) are not anomalies either: 4 and 5 of their
+        // 15 and 18 days deviate, spreads 16.71 and 17.41, 3 of them over 50.
+        let params = AnomalyParams::default();
+        let found = detect_series(&with_last(150), &params).anomalies;
+        assert!(found.is_empty(), "{found:?}");
         let found = detect_series(&with_last(200), &params).anomalies;
         assert_eq!(found.len(), 1);
         // 100 / 18.7995 = 5.319290 (6 decimals, half to even).
@@ -1237,6 +1265,62 @@ mod tests {
         let report = detect_in_billing(&summary, &GroupBy::default(), &AnomalyParams::default());
         assert_eq!(report.basis, AnomalyBasis::NoDailyData);
         assert!(report.anomalies.is_empty() && report.groups.is_empty());
+    }
+
+    #[test]
+    fn a_lasting_step_is_one_run_until_the_baseline_catches_up() {
+        // 200 a day for four weeks, then 500. Until day 37 fewer than half of the window days
+        // deviate (MAD 0), and the mean deviation counts each at the floor (50). Day 37: in the
+        // two weekdays with two 500s every day sits 300 from its others' median (8 days), plus
+        // one 500 in each of five weekdays: 13 × 50 / 28 × 1.2533 = 29.09, under 300 / 3. On
+        // day 38 a third weekday has two 500s: 16 of 28 deviate, MAD 300, and the run ends.
+        let mut values = vec![Money::from_units(200); 28];
+        values.extend(vec![Money::from_units(500); 14]);
+        let found = detect_series(&series(&values), &AnomalyParams::default()).anomalies;
+        let days: Vec<NaiveDate> = found.iter().map(|a| a.day).collect();
+        assert_eq!(days, (28..=37).map(day).collect::<Vec<_>>());
+        assert!(found.iter().all(|a| a.since == day(28) && a.excess == m("300")));
+    }
+
+    #[test]
+    fn the_daily_rollup_is_judged_when_lines_have_no_day() {
+        // Full grain: per-resource lines without days, days only in the rollup, which has no
+        // charge category: the 5,000 Purchase on day 20 then counts as usage and is flagged, and
+        // the report says so (usage_separated false). Day 24's real spike is still found: in the
+        // flat history the Purchase's deviation counts only at the floor (50), not at 5,000.
+        let daily_line = |d: u64, cost: &str| crate::model::DailyLine {
+            day: day(d),
+            service: "EC2".into(),
+            account_id: "111111111111".into(),
+            region: String::new(),
+            currency: Currency::usd(),
+            billed_cost: m(cost),
+            effective_cost: None,
+            rows: 1,
+        };
+        let daily = (0..28)
+            .map(|d| match d {
+                20 => daily_line(d, "5150"),
+                24 => daily_line(d, "530"),
+                _ => daily_line(d, "150"),
+            })
+            .collect();
+        let mut lines = billing().lines;
+        for line in &mut lines {
+            line.day = None;
+        }
+        let summary = BillingSummary { grain: Grain::FULL, lines, daily, ..billing() };
+        let report = detect_in_billing(&summary, &GroupBy::default(), &AnomalyParams::default());
+        assert_eq!(report.basis, AnomalyBasis::DailyRollup);
+        assert!(!report.usage_separated && !report.resource_detail);
+        let found: Vec<(NaiveDate, Money)> =
+            report.anomalies.iter().map(|a| (a.day, a.excess)).collect();
+        assert_eq!(found, vec![(day(20), m("5000")), (day(24), m("380"))]);
+        assert!(report.non_usage.is_empty());
+        // A tag grouping cannot be read from the rollup.
+        let by_tag =
+            detect_in_billing(&summary, &"tag:team".parse().unwrap(), &AnomalyParams::default());
+        assert_eq!(by_tag.basis, AnomalyBasis::NoDailyData);
     }
 
     #[test]
