@@ -207,7 +207,7 @@ pub fn detect_series_between(
         .map(|day| (day, series.get(&day).copied().unwrap_or_default()))
         .collect();
     let history_needed = params.min_history_days as usize;
-    if values.len() <= history_needed {
+    if values.len() < needed_days(params) as usize {
         return SeriesDetection {
             status: SeriesStatus::TooLittleHistory {
                 days: u32::try_from(values.len()).unwrap_or(u32::MAX),
@@ -1342,5 +1342,40 @@ mod tests {
             SeriesStatus::TooLittleHistory { days: 10, needed: 15 }
         );
         assert!(report.anomalies.is_empty());
+    }
+
+    #[test]
+    fn on_the_sample_usage_and_non_usage_add_up_to_the_bill() {
+        use crate::source::focus::FocusOptions;
+        let by = GroupBy::default();
+        let summary =
+            crate::sample::billing(FocusOptions { grain: by.grain(), skip_invalid: false })
+                .unwrap();
+        let report = detect_in_billing(&summary, &by, &AnomalyParams::default());
+        assert_eq!(report.basis, AnomalyBasis::DatedLines);
+        assert!(report.usage_separated && report.resource_detail);
+        // The bill per currency, read again with no dimension at all.
+        let totals =
+            crate::sample::billing(FocusOptions { grain: Grain::NONE, skip_invalid: false })
+                .unwrap();
+        assert!(!totals.lines.is_empty());
+        for total in &totals.lines {
+            let usage: Money = report
+                .groups
+                .iter()
+                .filter(|g| g.currency == total.currency)
+                .map(|g| g.usage_cost)
+                .sum();
+            let other: Money = report
+                .non_usage
+                .iter()
+                .filter(|c| c.currency == total.currency)
+                .map(|c| c.billed_cost)
+                .sum();
+            assert_eq!(usage + other, total.billed_cost, "{}", total.currency);
+        }
+        for a in &report.anomalies {
+            assert!(a.excess >= Money::from_units(50) && a.actual - a.expected == a.excess);
+        }
     }
 }
