@@ -158,6 +158,36 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 Outcome::Success
             })
         }
+        Command::Anomalies(mut args) => {
+            use crate::analysis::anomalies::{AnomalyParams, detect_in_billing};
+            configure(&mut args.sources, &config, &[], quiet);
+            let snapshot = gather(&args.sources, args.by.grain())?;
+            let partial = report_sources(&snapshot, quiet);
+            let billing = snapshot.billing.as_ref().ok_or_else(|| {
+                UsageError("the sources hold no billing data (give --focus FILE)".into())
+            })?;
+            let params = AnomalyParams::from_settings(&config.anomalies);
+            let mut result = detect_in_billing(billing, &args.by, &params);
+            if let Some(since) = args.since {
+                result.anomalies.retain(|a| a.day >= since);
+            }
+            let notes = source_notes(&snapshot);
+            report_skipped(&notes);
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_anomalies(w, &result, &notes),
+                    Format::Json => export::json::write_anomalies(w, &result, &notes),
+                    Format::Markdown => export::markdown::write_anomalies(w, &result, &notes),
+                }
+            })?;
+            Ok(if args.fail_on_anomaly && !result.anomalies.is_empty() {
+                Outcome::Breach
+            } else if billing.skipped.count > 0 || partial {
+                Outcome::Partial
+            } else {
+                Outcome::Success
+            })
+        }
         Command::Budgets(mut args) => {
             use crate::analysis::budgets::{self, BudgetStatus};
             if config.budgets.is_empty() {

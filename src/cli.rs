@@ -63,6 +63,9 @@ pub enum Command {
     /// Budgets of the config (`[[budget]]`): actual to date, forecast to the period's end,
     /// variance, status and what drives it.
     Budgets(BudgetsArgs),
+    /// Days whose usage spend is far above its usual level, per group (a robust baseline of the
+    /// days before; `[anomalies]` of the config sets window and thresholds).
+    Anomalies(AnomaliesArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
     /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
@@ -196,6 +199,7 @@ impl Command {
             Command::Costs(a) => a.output.out.as_deref(),
             Command::Trends(a) => a.output.out.as_deref(),
             Command::Budgets(a) => a.output.out.as_deref(),
+            Command::Anomalies(a) => a.output.out.as_deref(),
             Command::Tags(a) => a.output.out.as_deref(),
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
@@ -294,6 +298,23 @@ pub struct TrendsArgs {
     /// else week, else day).
     #[arg(long)]
     pub period: Option<crate::analysis::trends::Period>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AnomaliesArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// What a series is: service, account, region, tag:KEY, or several joined with `+`.
+    #[arg(long, default_value = "service+account")]
+    pub by: crate::analysis::anomalies::GroupBy,
+    /// Exit 4 when an anomaly is found, after writing the output: a gate for cron and CI.
+    #[arg(long)]
+    pub fail_on_anomaly: bool,
+    /// Only anomalies on or after this day (YYYY-MM-DD): e.g. the last day, for a daily cron.
+    #[arg(long, value_name = "DAY")]
+    pub since: Option<chrono::NaiveDate>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

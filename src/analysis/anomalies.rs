@@ -42,7 +42,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::model::money::ESTIMATE_DIGITS;
@@ -79,6 +79,22 @@ pub struct AnomalyParams {
     /// Weeks of history in the window from which the baseline is weekday-aware. Default 3;
     /// 0 turns weekday awareness off.
     pub weekday_weeks: u32,
+}
+
+impl AnomalyParams {
+    /// The defaults with what `[anomalies]` of costscope.toml sets (already range-checked
+    /// there, with its line).
+    pub fn from_settings(settings: &crate::config::AnomalySettings) -> AnomalyParams {
+        let d = AnomalyParams::default();
+        AnomalyParams {
+            window_days: settings.window_days.unwrap_or(d.window_days),
+            min_history_days: settings.min_history_days.unwrap_or(d.min_history_days),
+            threshold_mads: settings.min_mads.unwrap_or(d.threshold_mads),
+            min_excess: settings.min_excess.unwrap_or(d.min_excess),
+            weekday_weeks: settings.weekday_min_weeks.unwrap_or(d.weekday_weeks),
+            ..d
+        }
+    }
 }
 
 impl Default for AnomalyParams {
@@ -592,8 +608,9 @@ pub struct ResourceMove {
     pub resource_id: String,
     /// Its usage spend that day.
     pub actual: Money,
-    /// Its average daily usage spend over the anomaly's history days (missing days as zero),
-    /// rounded to 6 decimals; zero for a resource new that day.
+    /// Its usual spend that day: the median of the same weekdays in the anomaly's history when
+    /// the anomaly's baseline is weekday-aware, else its average daily spend over the history
+    /// days (missing days as zero, rounded to 6 decimals); zero for a resource new that day.
     pub baseline: Money,
     /// `actual − baseline`.
     pub increase: Money,
@@ -616,8 +633,8 @@ pub struct Anomaly {
     pub weekday_aware: bool,
     /// See [`SeriesAnomaly::since`].
     pub since: NaiveDate,
-    /// Up to [`TOP_RESOURCES`] resources with the largest increase over their own average that
-    /// day, largest first; empty when the billing has no per-resource days
+    /// Up to [`TOP_RESOURCES`] resources with the largest increase over their own baseline
+    /// that day (see [`ResourceMove::baseline`]), largest first; empty when the billing has no per-resource days
     /// ([`AnomalyReport::resource_detail`]) or no resource rose.
     pub resources: Vec<ResourceMove>,
 }
@@ -809,7 +826,7 @@ pub fn detect_in_billing(
                     weekday_aware: found.weekday_aware,
                     since: found.since,
                     resources: resources
-                        .map(|r| top_movers(r, found.day, found.history_days))
+                        .map(|r| top_movers(r, found.day, found.history_days, found.weekday_aware))
                         .unwrap_or_default(),
                 });
             }
@@ -847,20 +864,33 @@ pub fn detect_in_billing(
     }
 }
 
-/// The resources of one group whose spend on `day` rose most over their average of the
-/// `history_days` days before it.
+/// The resources of one group whose spend on `day` rose most over their own baseline of the
+/// `history_days` days before it: the median of the same weekdays when the group's baseline
+/// was weekday-aware (so a server that is busy every weekday does not "rise" each Monday),
+/// else their average.
 fn top_movers(
     resources: &BTreeMap<&str, BTreeMap<NaiveDate, Money>>,
     day: NaiveDate,
     history_days: u32,
+    weekday_aware: bool,
 ) -> Vec<ResourceMove> {
     let from = day.checked_sub_days(Days::new(u64::from(history_days))).unwrap_or(day);
     let mut moves: Vec<ResourceMove> = resources
         .iter()
         .filter_map(|(id, days)| {
             let actual = days.get(&day).copied().unwrap_or_default();
-            let before: Money = days.range(from..day).map(|(_, m)| *m).sum();
-            let baseline = before.mul_ratio(1, i128::from(history_days)).round_dp(ESTIMATE_DIGITS);
+            let baseline = if weekday_aware {
+                let same: Vec<Money> = from
+                    .iter_days()
+                    .take_while(|d| *d < day)
+                    .filter(|d| d.weekday() == day.weekday())
+                    .map(|d| days.get(&d).copied().unwrap_or_default())
+                    .collect();
+                median(same).unwrap_or_default()
+            } else {
+                let before: Money = days.range(from..day).map(|(_, m)| *m).sum();
+                before.mul_ratio(1, i128::from(history_days)).round_dp(ESTIMATE_DIGITS)
+            };
             let increase = actual - baseline;
             (increase > Money::ZERO).then(|| ResourceMove {
                 resource_id: (*id).to_string(),

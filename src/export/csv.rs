@@ -112,6 +112,47 @@ pub fn write_trends(
     write_notes(out, notes)
 }
 
+/// One row per anomaly, largest excess first, with the resources that moved most that day.
+pub fn write_anomalies(
+    out: &mut dyn Write,
+    report: &crate::analysis::anomalies::AnomalyReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    {
+        let mut w = writer(out);
+        w.write_record([
+            "day",
+            "group",
+            "currency",
+            "actual",
+            "expected",
+            "excess",
+            "score_mads",
+            "since",
+            "top_resources",
+        ])
+        .map_err(csv_io)?;
+        for a in &report.anomalies {
+            let resources: Vec<String> =
+                a.resources.iter().map(|r| format!("{} +{}", r.resource_id, r.increase)).collect();
+            w.write_record([
+                a.day.to_string(),
+                spreadsheet_text(&a.group.label()),
+                spreadsheet_text(&a.currency.to_string()),
+                a.actual.to_string(),
+                a.expected.to_string(),
+                a.excess.to_string(),
+                opt(a.score),
+                a.since.to_string(),
+                spreadsheet_text(&resources.join("; ")),
+            ])
+            .map_err(csv_io)?;
+        }
+        w.flush()?;
+    }
+    write_notes(out, notes)
+}
+
 /// One row per budget: the period, actual, forecast, variance and status.
 pub fn write_budgets(
     out: &mut dyn Write,

@@ -53,6 +53,14 @@ pub fn write_trends(
     write_pretty(out, trends, notes)
 }
 
+pub fn write_anomalies(
+    out: &mut dyn Write,
+    report: &crate::analysis::anomalies::AnomalyReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    write_pretty(out, report, notes)
+}
+
 pub fn write_budgets(
     out: &mut dyn Write,
     budgets: &[crate::analysis::budgets::BudgetEvaluation],

@@ -98,6 +98,81 @@ pub fn write_trends(
     write_notes(out, notes)
 }
 
+/// The anomalies, then the groups too short to judge and the non-usage charges set apart.
+pub fn write_anomalies(
+    out: &mut dyn Write,
+    report: &crate::analysis::anomalies::AnomalyReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    use crate::analysis::anomalies::SeriesStatus;
+    writeln!(out, "# Spend anomalies by {}\n", cell(&report.by.to_string()))?;
+    if let (Some(first), Some(last)) = (report.first_day, report.last_day) {
+        writeln!(
+            out,
+            "Daily usage from {first} to {last}, each day against the median of the {} days \
+             before it; an anomaly is at least {} robust deviations and {} above it.\n",
+            report.params.window_days,
+            report.params.threshold_mads,
+            money(report.params.min_excess)
+        )?;
+    }
+    if report.anomalies.is_empty() {
+        writeln!(out, "No anomaly.\n")?;
+    } else {
+        writeln!(out, "| Day | Group | Actual | Expected | Excess | Resources that moved |")?;
+        writeln!(out, "|---|---|---:|---:|---:|---|")?;
+        for a in &report.anomalies {
+            let resources: Vec<String> = a
+                .resources
+                .iter()
+                .map(|r| format!("{} +{}", cell(&r.resource_id), money(r.increase)))
+                .collect();
+            writeln!(
+                out,
+                "| {} | {} | {} {} | {} | +{} | {} |",
+                a.day,
+                cell(&a.group.label()),
+                money(a.actual),
+                cell(&a.currency.to_string()),
+                money(a.expected),
+                money(a.excess),
+                resources.join(", ")
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let short: Vec<String> = report
+        .groups
+        .iter()
+        .filter_map(|g| match &g.status {
+            SeriesStatus::TooLittleHistory { days, needed } => {
+                Some(format!("{} ({days} of {needed} days)", cell(&g.group.label())))
+            }
+            _ => None,
+        })
+        .collect();
+    if !short.is_empty() {
+        writeln!(out, "Too little history to judge: {}.\n", short.join(", "))?;
+    }
+    if !report.non_usage.is_empty() {
+        writeln!(out, "## Charges that are not usage (not judged)\n")?;
+        writeln!(out, "| Day | Group | Category | Billed |")?;
+        writeln!(out, "|---|---|---|---:|")?;
+        for c in &report.non_usage {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} {} |",
+                c.day,
+                cell(&c.group.label()),
+                cell(&c.charge_category),
+                money(c.billed_cost),
+                cell(&c.currency.to_string())
+            )?;
+        }
+    }
+    write_notes(out, notes)
+}
+
 /// A table of every budget, then each budget's drivers.
 pub fn write_budgets(
     out: &mut dyn Write,
