@@ -112,81 +112,51 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             dashboard(sources, config, cli.global.rules)
         }
         Command::Costs(mut args) => {
-            configure(&mut args.sources, &config, &[], quiet);
-            let snapshot = gather(&args.sources, args.by.grain())?;
-            let partial = report_sources(&snapshot, quiet);
-            let billing = snapshot.billing.as_ref().ok_or_else(|| {
-                UsageError("the sources hold no billing data (give --focus FILE)".into())
-            })?;
-            let result = breakdown(billing, &args.by);
-            let notes = source_notes(&snapshot);
-            report_skipped(&notes);
+            let billed = Billed::gather(&mut args.sources, &config, args.by.grain(), quiet)?;
+            let result = breakdown(billed.billing()?, &args.by);
+            let notes = &billed.notes;
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
-                    Format::Csv => export::csv::write_costs(w, &result, &notes),
-                    Format::Json => export::json::write_costs(w, &result, &notes),
-                    Format::Markdown => export::markdown::write_costs(w, &result, &notes),
+                    Format::Csv => export::csv::write_costs(w, &result, notes),
+                    Format::Json => export::json::write_costs(w, &result, notes),
+                    Format::Markdown => export::markdown::write_costs(w, &result, notes),
                 }
             })?;
-            Ok(if billing.skipped.count > 0 || partial {
-                Outcome::Partial
-            } else {
-                Outcome::Success
-            })
+            Ok(billed.outcome(false))
         }
         Command::Trends(mut args) => {
-            configure(&mut args.sources, &config, &[], quiet);
-            let snapshot = gather(&args.sources, crate::analysis::trends::grain_for(&args.by))?;
-            let partial = report_sources(&snapshot, quiet);
-            let billing = snapshot.billing.as_ref().ok_or_else(|| {
-                UsageError("the sources hold no billing data (give --focus FILE)".into())
-            })?;
-            let result = crate::analysis::trends::trends(billing, &args.by, args.period)
+            use crate::analysis::trends;
+            let grain = trends::grain_for(&args.by);
+            let billed = Billed::gather(&mut args.sources, &config, grain, quiet)?;
+            let result = trends::trends(billed.billing()?, &args.by, args.period)
                 .map_err(|e| UsageError(e.to_string()))?;
-            let notes = source_notes(&snapshot);
-            report_skipped(&notes);
+            let notes = &billed.notes;
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
-                    Format::Csv => export::csv::write_trends(w, &result, &notes),
-                    Format::Json => export::json::write_trends(w, &result, &notes),
-                    Format::Markdown => export::markdown::write_trends(w, &result, &notes),
+                    Format::Csv => export::csv::write_trends(w, &result, notes),
+                    Format::Json => export::json::write_trends(w, &result, notes),
+                    Format::Markdown => export::markdown::write_trends(w, &result, notes),
                 }
             })?;
-            Ok(if billing.skipped.count > 0 || partial {
-                Outcome::Partial
-            } else {
-                Outcome::Success
-            })
+            Ok(billed.outcome(false))
         }
         Command::Anomalies(mut args) => {
             use crate::analysis::anomalies::{AnomalyParams, detect_in_billing};
-            configure(&mut args.sources, &config, &[], quiet);
-            let snapshot = gather(&args.sources, args.by.grain())?;
-            let partial = report_sources(&snapshot, quiet);
-            let billing = snapshot.billing.as_ref().ok_or_else(|| {
-                UsageError("the sources hold no billing data (give --focus FILE)".into())
-            })?;
+            let billed = Billed::gather(&mut args.sources, &config, args.by.grain(), quiet)?;
             let params = AnomalyParams::from_settings(&config.anomalies);
-            let mut result = detect_in_billing(billing, &args.by, &params);
+            let mut result = detect_in_billing(billed.billing()?, &args.by, &params);
             if let Some(since) = args.since {
                 result.anomalies.retain(|a| a.day >= since);
             }
-            let notes = source_notes(&snapshot);
-            report_skipped(&notes);
+            let notes = &billed.notes;
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
-                    Format::Csv => export::csv::write_anomalies(w, &result, &notes),
-                    Format::Json => export::json::write_anomalies(w, &result, &notes),
-                    Format::Markdown => export::markdown::write_anomalies(w, &result, &notes),
+                    Format::Csv => export::csv::write_anomalies(w, &result, notes),
+                    Format::Json => export::json::write_anomalies(w, &result, notes),
+                    Format::Markdown => export::markdown::write_anomalies(w, &result, notes),
                 }
             })?;
-            Ok(if args.fail_on_anomaly && !result.anomalies.is_empty() {
-                Outcome::Breach
-            } else if billing.skipped.count > 0 || partial {
-                Outcome::Partial
-            } else {
-                Outcome::Success
-            })
+            Ok(billed.outcome(args.fail_on_anomaly && !result.anomalies.is_empty()))
         }
         Command::Budgets(mut args) => {
             use crate::analysis::budgets::{self, BudgetStatus};
@@ -200,34 +170,25 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ))
                 .into());
             }
-            configure(&mut args.sources, &config, &[], quiet);
-            let snapshot = gather(&args.sources, budgets::GRAIN)?;
-            let partial = report_sources(&snapshot, quiet);
-            let billing = snapshot.billing.as_ref().ok_or_else(|| {
-                UsageError("the sources hold no billing data (give --focus FILE)".into())
-            })?;
-            let result =
-                budgets::evaluate_budgets_with(&config.budgets, billing, budgets::model_forecast)
-                    .map_err(|e| UsageError(e.to_string()))?;
-            let notes = source_notes(&snapshot);
-            report_skipped(&notes);
+            let billed = Billed::gather(&mut args.sources, &config, budgets::GRAIN, quiet)?;
+            let result = budgets::evaluate_budgets_with(
+                &config.budgets,
+                billed.billing()?,
+                budgets::model_forecast,
+            )
+            .map_err(|e| UsageError(e.to_string()))?;
+            let notes = &billed.notes;
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
                 match args.output.format {
-                    Format::Csv => export::csv::write_budgets(w, &result, &notes),
-                    Format::Json => export::json::write_budgets(w, &result, &notes),
-                    Format::Markdown => export::markdown::write_budgets(w, &result, &notes),
+                    Format::Csv => export::csv::write_budgets(w, &result, notes),
+                    Format::Json => export::json::write_budgets(w, &result, notes),
+                    Format::Markdown => export::markdown::write_budgets(w, &result, notes),
                 }
             })?;
             let breached = result
                 .iter()
                 .any(|b| matches!(b.status, BudgetStatus::AtRisk | BudgetStatus::Over));
-            Ok(if args.fail_on_budget && breached {
-                Outcome::Breach
-            } else if billing.skipped.count > 0 || partial {
-                Outcome::Partial
-            } else {
-                Outcome::Success
-            })
+            Ok(billed.outcome(args.fail_on_budget && breached))
         }
         Command::Tags(mut args) => {
             let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
@@ -432,6 +393,49 @@ fn dashboard(
     };
     crate::tui::run(crate::tui::loader::LoadContext { sources, config, rules_dir }, hint)?;
     Ok(Outcome::Success)
+}
+
+/// What a command that reads only billing gathered: the snapshot, whether a source was partial
+/// or failed, and the notes (skipped rows, warnings) its output carries.
+struct Billed {
+    snapshot: crate::model::Snapshot,
+    partial: bool,
+    notes: export::Notes,
+}
+
+impl Billed {
+    fn gather(
+        sources: &mut crate::cli::SourceArgs,
+        config: &Config,
+        grain: Grain,
+        quiet: bool,
+    ) -> anyhow::Result<Billed> {
+        configure(sources, config, &[], quiet);
+        let snapshot = gather(sources, grain)?;
+        let partial = report_sources(&snapshot, quiet);
+        let notes = source_notes(&snapshot);
+        report_skipped(&notes);
+        Ok(Billed { snapshot, partial, notes })
+    }
+
+    fn billing(&self) -> Result<&crate::model::BillingSummary, UsageError> {
+        self.snapshot.billing.as_ref().ok_or_else(|| {
+            UsageError("the sources hold no billing data (give --focus FILE)".into())
+        })
+    }
+
+    /// `breach` when the command's gate was crossed (exit 4), else partial (3) when a source
+    /// was or rows were skipped.
+    fn outcome(&self, breach: bool) -> Outcome {
+        let skipped = self.snapshot.billing.as_ref().is_some_and(|b| b.skipped.count > 0);
+        if breach {
+            Outcome::Breach
+        } else if skipped || self.partial {
+            Outcome::Partial
+        } else {
+            Outcome::Success
+        }
+    }
 }
 
 /// Skipped rows and every source warning, for the exports of `costs` and `tags`.
