@@ -127,12 +127,21 @@ start() {
 
   wait_for "http://127.0.0.1:$moto_port/moto-api/" moto "$moto_pid"
   wait_for "http://127.0.0.1:$ls_port/_localstack/health" localstack "$ls_pid"
-  # EAGER_SERVICE_LOADING loads ec2 and cloudwatch at start; health says so once they are up.
-  local tries=0
-  until curl -fsS "http://127.0.0.1:$ls_port/_localstack/health" | grep -q '"cloudwatch": "\(running\|available\)"'; do
+  # EAGER_SERVICE_LOADING loads ec2, cloudwatch and s3 at start; health says "running" once
+  # each is loaded ("available" is before). A request to a service still loading is answered
+  # "no handler for operation" (InternalFailure, 501): seen in CI for EC2 DescribeImages when
+  # only cloudwatch was awaited, so every one of them is awaited.
+  local tries=0 health svc ready
+  while :; do
+    health="$(curl -fsS "http://127.0.0.1:$ls_port/_localstack/health" 2>/dev/null || true)"
+    ready=1
+    for svc in ec2 cloudwatch s3; do
+      echo "$health" | grep -q "\"$svc\": \"running\"" || ready=0
+    done
+    [ "$ready" = 1 ] && break
     tries=$((tries + 1))
-    if [ "$tries" -gt 600 ]; then
-      log "LocalStack did not load cloudwatch within 60 s"
+    if [ "$tries" -gt 900 ]; then
+      log "LocalStack did not load ec2, cloudwatch and s3 within 90 s: $health"
       exit 1
     fi
     sleep 0.1
