@@ -146,7 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let params = AnomalyParams::from_settings(&config.anomalies);
             let mut result = detect_in_billing(billed.billing()?, &args.by, &params);
             if let Some(since) = args.since {
-                result.anomalies.retain(|a| a.day >= since);
+                result.anomalies.retain(|a| a.found.day >= since);
             }
             let notes = &billed.notes;
             write_output(args.output.out.as_deref(), |w: &mut dyn Write| {

@@ -621,18 +621,10 @@ pub struct ResourceMove {
 pub struct Anomaly {
     pub group: AnomalyGroup,
     pub currency: Currency,
-    pub day: NaiveDate,
-    /// Usage spend of the group that day.
-    pub actual: Money,
-    /// The baseline (see [`SeriesAnomaly::expected`]).
-    pub expected: Money,
-    pub excess: Money,
-    /// See [`SeriesAnomaly::score`].
-    pub score: Option<Money>,
-    pub history_days: u32,
-    pub weekday_aware: bool,
-    /// See [`SeriesAnomaly::since`].
-    pub since: NaiveDate,
+    /// The day as the series detector found it (day, actual, expected, excess, score, …);
+    /// written inline in JSON.
+    #[serde(flatten)]
+    pub found: SeriesAnomaly,
     /// Up to [`TOP_RESOURCES`] resources with the largest increase over their own baseline
     /// that day (see [`ResourceMove::baseline`]), largest first; empty when the billing has no per-resource days
     /// ([`AnomalyReport::resource_detail`]) or no resource rose.
@@ -814,28 +806,23 @@ pub fn detect_in_billing(
             });
             let resources = gathered.resources.get(series_key);
             for found in detection.anomalies {
+                let resources = resources
+                    .map(|r| top_movers(r, found.day, found.history_days, found.weekday_aware))
+                    .unwrap_or_default();
                 anomalies.push(Anomaly {
                     group: group.clone(),
                     currency: (*currency).clone(),
-                    day: found.day,
-                    actual: found.actual,
-                    expected: found.expected,
-                    excess: found.excess,
-                    score: found.score,
-                    history_days: found.history_days,
-                    weekday_aware: found.weekday_aware,
-                    since: found.since,
-                    resources: resources
-                        .map(|r| top_movers(r, found.day, found.history_days, found.weekday_aware))
-                        .unwrap_or_default(),
+                    found,
+                    resources,
                 });
             }
         }
     }
     anomalies.sort_by(|a, b| {
-        b.excess
-            .cmp(&a.excess)
-            .then_with(|| a.day.cmp(&b.day))
+        b.found
+            .excess
+            .cmp(&a.found.excess)
+            .then_with(|| a.found.day.cmp(&b.found.day))
             .then_with(|| a.currency.cmp(&b.currency))
             .then_with(|| a.group.cmp(&b.group))
     });
@@ -1231,9 +1218,12 @@ mod tests {
         assert_eq!(report.anomalies.len(), 1, "{:?}", report.anomalies);
         let a = &report.anomalies[0];
         assert_eq!(a.group.label(), "EC2 / prod (111111111111)");
-        assert_eq!((a.day, &a.currency), (day(24), &Currency::usd()));
-        assert_eq!((a.actual, a.expected, a.excess), (m("530"), m("150"), m("380")));
-        assert_eq!(a.history_days, 24);
+        assert_eq!((a.found.day, &a.currency), (day(24), &Currency::usd()));
+        assert_eq!(
+            (a.found.actual, a.found.expected, a.found.excess),
+            (m("530"), m("150"), m("380"))
+        );
+        assert_eq!(a.found.history_days, 24);
         // i-b: 350 against its 24-day average of 50; i-c is new (80 over 0); i-a did not move.
         let moved: Vec<(&str, Money, Money)> =
             a.resources.iter().map(|r| (r.resource_id.as_str(), r.baseline, r.increase)).collect();
@@ -1344,7 +1334,7 @@ mod tests {
         assert_eq!(report.basis, AnomalyBasis::DailyRollup);
         assert!(!report.usage_separated && !report.resource_detail);
         let found: Vec<(NaiveDate, Money)> =
-            report.anomalies.iter().map(|a| (a.day, a.excess)).collect();
+            report.anomalies.iter().map(|a| (a.found.day, a.found.excess)).collect();
         assert_eq!(found, vec![(day(20), m("5000")), (day(24), m("380"))]);
         assert!(report.non_usage.is_empty());
         // A tag grouping cannot be read from the rollup.
@@ -1405,7 +1395,10 @@ mod tests {
             assert_eq!(usage + other, total.billed_cost, "{}", total.currency);
         }
         for a in &report.anomalies {
-            assert!(a.excess >= Money::from_units(50) && a.actual - a.expected == a.excess);
+            assert!(
+                a.found.excess >= Money::from_units(50)
+                    && a.found.actual - a.found.expected == a.found.excess
+            );
         }
     }
 }

@@ -84,10 +84,14 @@ impl Dimension {
     }
 
     /// The value of this dimension on `line` as text (a day as `YYYY-MM-DD`; empty: none).
-    pub fn key_text(&self, summary: &BillingSummary, line: &BillingLine) -> String {
+    pub fn key_text<'a>(
+        &self,
+        summary: &'a BillingSummary,
+        line: &'a BillingLine,
+    ) -> std::borrow::Cow<'a, str> {
         match self.key_of(summary, line) {
-            GroupKey::Text(text) => text.to_string(),
-            GroupKey::Day(day) => day.map(|d| d.to_string()).unwrap_or_default(),
+            GroupKey::Text(text) => std::borrow::Cow::Borrowed(text),
+            GroupKey::Day(day) => day.map(|d| d.to_string()).unwrap_or_default().into(),
         }
     }
 

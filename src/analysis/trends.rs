@@ -223,7 +223,7 @@ pub fn trends(
     }
     // (currency, key) → (previous, current, billed in previous, billed in current, name)
     type Sums = (Money, Money, bool, bool, Option<String>);
-    let mut groups: BTreeMap<(&Currency, String), Sums> = BTreeMap::new();
+    let mut groups: BTreeMap<(&Currency, std::borrow::Cow<'_, str>), Sums> = BTreeMap::new();
     for line in &summary.lines {
         let Some(day) = line.day else { continue };
         let (in_previous, in_current) = (previous.contains(day), current.contains(day));
@@ -255,7 +255,7 @@ pub fn trends(
         };
         let change = current - previous;
         by_currency.entry(currency).or_default().push(GroupTrend {
-            key,
+            key: key.into_owned(),
             name,
             previous,
             current,
@@ -276,19 +276,16 @@ pub fn trends(
             });
             let previous_total: Money = groups.iter().map(|g| g.previous).sum();
             let current_total: Money = groups.iter().map(|g| g.current).sum();
+            // `groups` is already ordered by the size of the change, then key.
             let movers = |rising: bool| -> Vec<String> {
-                let mut moved: Vec<&GroupTrend> = groups
+                groups
                     .iter()
                     .filter(
                         |g| if rising { g.change > Money::ZERO } else { g.change < Money::ZERO },
                     )
-                    .collect();
-                moved.sort_by(|a, b| {
-                    let (a_abs, b_abs) =
-                        (a.change.raw().unsigned_abs(), b.change.raw().unsigned_abs());
-                    b_abs.cmp(&a_abs).then_with(|| a.key.cmp(&b.key))
-                });
-                moved.into_iter().take(TOP_MOVERS).map(|g| g.key.clone()).collect()
+                    .take(TOP_MOVERS)
+                    .map(|g| g.key.clone())
+                    .collect()
             };
             let (top_up, top_down) = (movers(true), movers(false));
             let change = current_total - previous_total;

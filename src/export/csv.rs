@@ -136,14 +136,14 @@ pub fn write_anomalies(
             let resources: Vec<String> =
                 a.resources.iter().map(|r| format!("{} +{}", r.resource_id, r.increase)).collect();
             w.write_record([
-                a.day.to_string(),
+                a.found.day.to_string(),
                 spreadsheet_text(&a.group.label()),
                 spreadsheet_text(&a.currency.to_string()),
-                a.actual.to_string(),
-                a.expected.to_string(),
-                a.excess.to_string(),
-                opt(a.score),
-                a.since.to_string(),
+                a.found.actual.to_string(),
+                a.found.expected.to_string(),
+                a.found.excess.to_string(),
+                opt(a.found.score),
+                a.found.since.to_string(),
                 spreadsheet_text(&resources.join("; ")),
             ])
             .map_err(csv_io)?;

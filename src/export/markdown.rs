@@ -130,12 +130,12 @@ pub fn write_anomalies(
             writeln!(
                 out,
                 "| {} | {} | {} {} | {} | +{} | {} |",
-                a.day,
+                a.found.day,
                 cell(&a.group.label()),
-                money(a.actual),
+                money(a.found.actual),
                 cell(&a.currency.to_string()),
-                money(a.expected),
-                money(a.excess),
+                money(a.found.expected),
+                money(a.found.excess),
                 resources.join(", ")
             )?;
         }

@@ -205,31 +205,19 @@ impl<'a> Cells<'a> {
             | DataType::UInt32
             | DataType::UInt64 => Access::Int(ints(array)?),
             DataType::Boolean => Access::Bool(array.as_boolean_opt()?),
-            DataType::Decimal32(_, scale) => Access::Decimal {
-                values: array
-                    .as_primitive_opt::<Decimal32Type>()?
-                    .values()
-                    .iter()
-                    .map(|v| i128::from(*v))
-                    .collect(),
-                scale: *scale,
-                factor: upscale(*scale),
-            },
-            DataType::Decimal64(_, scale) => Access::Decimal {
-                values: array
-                    .as_primitive_opt::<Decimal64Type>()?
-                    .values()
-                    .iter()
-                    .map(|v| i128::from(*v))
-                    .collect(),
-                scale: *scale,
-                factor: upscale(*scale),
-            },
-            DataType::Decimal128(_, scale) => Access::Decimal {
-                values: Cow::Borrowed(array.as_primitive_opt::<Decimal128Type>()?.values()),
-                scale: *scale,
-                factor: upscale(*scale),
-            },
+            // Narrow decimals are widened to i128, the one shape the money code reads.
+            DataType::Decimal32(_, scale) => {
+                let values = array.as_primitive_opt::<Decimal32Type>()?.values();
+                decimal(values.iter().map(|v| i128::from(*v)).collect(), *scale)
+            }
+            DataType::Decimal64(_, scale) => {
+                let values = array.as_primitive_opt::<Decimal64Type>()?.values();
+                decimal(values.iter().map(|v| i128::from(*v)).collect(), *scale)
+            }
+            DataType::Decimal128(_, scale) => {
+                let values = array.as_primitive_opt::<Decimal128Type>()?.values();
+                decimal(Cow::Borrowed(values), *scale)
+            }
             DataType::Decimal256(_, scale) => Access::Decimal256 {
                 array: array.as_primitive_opt::<Decimal256Type>()?,
                 scale: *scale,
@@ -566,6 +554,10 @@ impl<'a> Cells<'a> {
             _ => Time::Text(self.text(i)),
         }
     }
+}
+
+fn decimal(values: Cow<'_, [i128]>, scale: i8) -> Access<'_> {
+    Access::Decimal { values, scale, factor: upscale(scale) }
 }
 
 fn min_max<T: Ord + Copy>(mut values: impl Iterator<Item = T>) -> Option<(T, T)> {
