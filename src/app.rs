@@ -228,12 +228,26 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             let snapshot = gather(&args.sources, Grain::FULL)?;
             report_sources(&snapshot, quiet);
             let suppressions = load_suppressions(&config)?;
-            let report = build_report_with(
+            let mut report = build_report_with(
                 &snapshot,
                 &engine,
                 &config.required_tags,
                 suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
+                &crate::report::ReviewSettings::from_config(&config),
             );
+            // Budgets by tag need dated lines with tags, which the full grain does not keep:
+            // the billing is read once more at the budgets' grain (no resources, so it is small).
+            if let Some(billing) = &snapshot.billing
+                && crate::report::budgets_need_dated_lines(&config.budgets, billing)
+                && let Some(dated) =
+                    crate::report::gather_billing(&args.sources, crate::analysis::budgets::GRAIN)?
+            {
+                report.warnings.retain(|w| !w.starts_with("budgets: "));
+                match crate::report::review_budgets(&config.budgets, &dated) {
+                    Ok(budgets) => report.budgets = budgets,
+                    Err(warning) => report.warnings.push(warning),
+                }
+            }
             if !report.suppressed.is_empty() {
                 tracing::info!(
                     count = report.suppressed.len(),

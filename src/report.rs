@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::analysis::anomalies::{AnomalyParams, AnomalyReport, GroupBy, detect_in_billing};
+use crate::analysis::budgets::{Budget, BudgetEvaluation, evaluate_budgets_with, model_forecast};
 use crate::analysis::cluster::{ClusterReport, cluster_report};
 use crate::analysis::costs::CurrencyTotal;
 use crate::analysis::overview::{CurrencyOverview, overview};
@@ -328,7 +330,31 @@ pub struct Report {
     /// commitments.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub commitments: Option<crate::analysis::commitments::CommitmentsReport>,
+    /// Usage anomalies by service and account (the `anomalies` command's default grouping), with
+    /// non-usage charges listed apart. `None` without dated billing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomalies: Option<AnomalyReport>,
+    /// The config's budgets: actual, forecast, variance, status. Empty when none is configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub budgets: Vec<BudgetEvaluation>,
     pub warnings: Vec<String>,
+}
+
+/// The monthly review's settings a report applies (from costscope.toml): the anomaly detector's
+/// parameters and the budgets.
+#[derive(Clone, Debug, Default)]
+pub struct ReviewSettings {
+    pub anomalies: AnomalyParams,
+    pub budgets: Vec<Budget>,
+}
+
+impl ReviewSettings {
+    pub fn from_config(config: &crate::config::Config) -> ReviewSettings {
+        ReviewSettings {
+            anomalies: AnomalyParams::from_settings(&config.anomalies),
+            budgets: config.budgets.clone(),
+        }
+    }
 }
 
 impl Report {
@@ -356,9 +382,52 @@ impl Report {
     }
 }
 
+/// The budgets evaluated on `billing` with the forecast model, or the warning a report carries
+/// when they cannot be (no dated billing, or a scope the billing's grain does not keep).
+pub fn review_budgets(
+    budgets: &[Budget],
+    billing: &crate::model::BillingSummary,
+) -> Result<Vec<BudgetEvaluation>, String> {
+    evaluate_budgets_with(budgets, billing, model_forecast).map_err(|e| format!("budgets: {e}"))
+}
+
+/// Whether budgets need billing re-read at [`crate::analysis::budgets::GRAIN`]: a report reads at
+/// [`Grain::FULL`], whose only dated figures are the daily rollup, without tags.
+pub fn budgets_need_dated_lines(
+    budgets: &[Budget],
+    billing: &crate::model::BillingSummary,
+) -> bool {
+    let tagged = budgets.iter().any(|b| {
+        b.scope
+            .filters
+            .iter()
+            .any(|f| matches!(f, crate::analysis::budgets::ScopeFilter::Tag { .. }))
+    });
+    tagged && !billing.lines.iter().any(|l| l.day.is_some())
+}
+
+/// Reads only the billing of `sources` (sample, snapshot, billing files) at `grain`: what a
+/// command re-reads when its main read's grain cannot answer a part of it. `None` when the
+/// sources hold no billing besides live APIs.
+pub fn gather_billing(
+    sources: &SourceArgs,
+    grain: Grain,
+) -> Result<Option<crate::model::BillingSummary>, GatherError> {
+    let options = FocusOptions { grain, skip_invalid: sources.skip_invalid };
+    let inputs = sources.billing_inputs()?;
+    if !inputs.is_empty() {
+        let read = ReadOptions { focus: options, progress: sources.progress };
+        return Ok(Some(read_billing(&inputs, read)?));
+    }
+    if sources.sample {
+        return Ok(Some(crate::sample::billing(options)?));
+    }
+    Ok(None)
+}
+
 /// Analyses a snapshot into a report.
 pub fn build_report(snapshot: &Snapshot, engine: &Engine, required_tags: &[String]) -> Report {
-    build_report_with(snapshot, engine, required_tags, None)
+    build_report_with(snapshot, engine, required_tags, None, &ReviewSettings::default())
 }
 
 /// A finding left out of the report because the user ignored it (suppressions file).
@@ -378,6 +447,7 @@ pub fn build_report_with(
     engine: &Engine,
     required_tags: &[String],
     suppressions: Option<(&Suppressions, DateTime<Utc>)>,
+    review: &ReviewSettings,
 ) -> Report {
     let is_suppressed = |f: &Finding| -> Option<String> {
         let (set, now) = suppressions?;
@@ -447,7 +517,19 @@ pub fn build_report_with(
         .map(|b| crate::analysis::spend_coverage::spend_coverage(b, judging))
         .unwrap_or_default();
     let clusters = cluster_report(snapshot, engine.catalog(), engine.cluster_pricing());
-    let warnings = evaluation.errors.iter().map(|e| e.to_string()).collect();
+    let mut warnings: Vec<String> = evaluation.errors.iter().map(|e| e.to_string()).collect();
+    let anomalies = billing
+        .map(|b| detect_in_billing(b, &GroupBy::default(), &review.anomalies))
+        .filter(|a| a.first_day.is_some());
+    let budgets = match billing {
+        Some(b) if !review.budgets.is_empty() => {
+            review_budgets(&review.budgets, b).unwrap_or_else(|e| {
+                warnings.push(e);
+                Vec::new()
+            })
+        }
+        _ => Vec::new(),
+    };
     let commitment_params =
         crate::analysis::commitments::CommitmentParams::from_rules(engine.rules());
     let commitments = Some(crate::analysis::commitments::analyse_snapshot(
@@ -473,6 +555,8 @@ pub fn build_report_with(
         suppressed,
         skipped_rows: billing.and_then(|b| b.skipped.summary()),
         commitments,
+        anomalies,
+        budgets,
         warnings,
     }
 }

@@ -99,3 +99,72 @@ fn a_stricter_config_hides_the_spike_and_a_bad_one_names_its_line() {
     assert_eq!(code, Some(2));
     assert!(err.contains("costscope.toml:3"), "{err}");
 }
+
+/// `report` reads the full grain, whose only dated figures are the daily rollup: it finds the
+/// same anomalies as the command (same day, group, amounts), keeps the purchase apart, and
+/// points to the command for the resources that moved. Its overview forecasts October from
+/// the usage alone: the September purchase is not repeated.
+#[test]
+fn the_report_carries_the_anomalies_and_a_forecast_of_usage() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write_billing(dir.path());
+    let path = file.to_str().unwrap();
+    let (_, json, _) = run(&["anomalies", "--focus", path, "--format", "json"]);
+    let command: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (code, json, err) = run(&["report", "--focus", path, "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let a = &report["anomalies"];
+    assert_eq!(a["basis"], "daily_rollup");
+    assert_eq!(
+        (a["usage_separated"].as_bool(), a["resource_detail"].as_bool()),
+        (Some(true), Some(false))
+    );
+    let strip = |list: &serde_json::Value| -> Vec<serde_json::Value> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| {
+                let mut x = x.clone();
+                x.as_object_mut().unwrap().remove("resources");
+                x
+            })
+            .collect()
+    };
+    assert_eq!(strip(&a["anomalies"]), strip(&command["anomalies"]));
+    assert_eq!(a["anomalies"].as_array().unwrap().len(), 1);
+    assert_eq!(a["anomalies"][0]["day"], "2026-09-30");
+    assert_eq!(a["anomalies"][0]["excess"], "800");
+    assert_eq!(a["non_usage"], command["non_usage"]);
+
+    // October 1–5 (Thursday to Monday): i-a 1000 on three weekdays and 600 on two weekend
+    // days, S3 20 a day: 4,300 to date, all usage.
+    let [ov] = report["overview"].as_array().unwrap().clone().try_into().unwrap();
+    let f = &ov["forecast"];
+    assert_eq!((f["as_of"].as_str(), f["days_remaining"].as_u64()), (Some("2026-10-05"), Some(26)));
+    assert_eq!(
+        (f["actual_to_date"].as_str(), f["actual_usage"].as_str()),
+        (Some("4300"), Some("4300"))
+    );
+    // The September purchase may be a monthly fee: with no August in the data the model cannot
+    // tell, so it expects it again on October 20 in the point estimate, unconfirmed, and leaves
+    // it out of the range's low end.
+    assert_eq!(f["expected_charges"], "5000");
+    assert_eq!(f["expected"][0]["day"], "2026-10-20");
+    assert_eq!(f["expected"][0]["confirmed"], false);
+    let money = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    // The 26 days left are 19 weekdays at 1,020 and 7 weekend days at 620: 4,300 + 23,720 +
+    // 5,000 = 33,020 when the weekday pattern holds and the one-day spike of September 30 is
+    // not taken for a new level.
+    let total = money(&f["total"]);
+    assert!((total - 33_020.0).abs() < 28_020.0 * 0.01, "{total}");
+    assert!(money(&f["low"]) < total - 5_000.0 + 1.0, "{f}");
+    assert!(money(&f["low"]) <= total && total <= money(&f["high"]));
+    assert_eq!(ov["forecast_month_end"], f["total"]);
+
+    let (_, md, _) = run(&["report", "--focus", path, "--format", "markdown"]);
+    assert!(md.contains("- Spend anomalies: **1** (largest EC2 / 111122223333 on 2026-09-30: +800.00 USD over 1,000.00 expected)"), "{md}");
+    assert!(md.contains("| 2026-09-30 | EC2 / 111122223333 | 1,800.00 USD | 1,000.00 | +800.00 | (run `costscope anomalies`) |"), "{md}");
+    assert!(md.contains("- Purchase: 5,000.00 USD (1 charge)"), "{md}");
+    assert!(md.contains("- Forecast for the month: **"), "{md}");
+}

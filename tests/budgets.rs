@@ -93,3 +93,31 @@ fn a_bad_budget_is_exit_2_naming_file_and_line_and_no_budget_is_said() {
     assert_eq!(code, Some(2));
     assert!(err.contains("no [[budget]]"), "{err}");
 }
+
+/// The report (read at the full grain, so tag budgets make it read the billing once more at
+/// the budgets' grain) carries the same evaluations as `costscope budgets`, and its headline
+/// counts them by status.
+#[test]
+fn the_report_carries_the_budgets_the_command_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("costscope.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let config = config.to_str().unwrap();
+    let (_, json, _) = run(&["budgets", "--sample", "--config", config, "--format", "json"]);
+    let command: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (code, json, err) = run(&["report", "--sample", "--config", config, "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["budgets"], command["budgets"]);
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(warnings.iter().all(|w| !w.as_str().unwrap().starts_with("budgets")), "{warnings:?}");
+    let (_, md, _) = run(&["report", "--sample", "--config", config, "--format", "markdown"]);
+    let over = command["budgets"].as_array().unwrap().iter().filter(|b| b["status"] == "over");
+    assert_eq!(over.count(), 1);
+    assert!(md.contains("- Budgets: **1 over**, 2 ok"), "{md}");
+    assert!(md.contains("\n## Budgets\n"), "{md}");
+    assert!(md.contains("\n### team web (tag:team=web)\n"), "{md}");
+    // Without budgets in the config the report has no budget section.
+    let (_, md, _) = run(&["report", "--sample", "--format", "markdown"]);
+    assert!(!md.contains("Budgets"), "{md}");
+}

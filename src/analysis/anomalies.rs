@@ -595,8 +595,8 @@ pub enum AnomalyBasis {
     /// Billing lines carrying their day: usage and non-usage charges are told apart when the
     /// grain keeps charge categories ([`AnomalyReport::usage_separated`]).
     DatedLines,
-    /// Only the daily rollup of a full-grain summary has days: every charge is judged as usage,
-    /// as the rollup keeps no charge category. Read at [`GroupBy::grain`] to avoid this.
+    /// Only the daily rollup of a full-grain summary has days: charges are told apart by its
+    /// charge category, but no resource is named. Read at [`GroupBy::grain`] for the resources.
     DailyRollup,
     /// No billing carries a day (or the grouping needs tags the rollup lacks): nothing judged.
     NoDailyData,
@@ -665,7 +665,7 @@ pub struct AnomalyReport {
     pub first_day: Option<NaiveDate>,
     pub last_day: Option<NaiveDate>,
     pub basis: AnomalyBasis,
-    /// Non-usage charges were told apart (dated lines with charge categories).
+    /// Non-usage charges were told apart (the grain keeps charge categories).
     pub usage_separated: bool,
     /// The billing has per-resource days, so anomalies name the resources that moved.
     pub resource_detail: bool,
@@ -726,7 +726,15 @@ pub fn detect_in_billing(
     };
     let resource_detail =
         basis == AnomalyBasis::DatedLines && summary.grain.resource && summary.grain.resource_days;
-    let usage_separated = basis == AnomalyBasis::DatedLines && summary.grain.charge_category;
+    // A snapshot written before the rollup kept charge categories has them all empty.
+    let usage_separated = summary.grain.charge_category
+        && match basis {
+            AnomalyBasis::DatedLines => true,
+            AnomalyBasis::DailyRollup => {
+                summary.daily.iter().any(|d| !d.charge_category.is_empty())
+            }
+            AnomalyBasis::NoDailyData => false,
+        };
 
     let mut gathered = Gathered::default();
     match basis {
@@ -769,6 +777,11 @@ pub fn detect_in_billing(
                     region: &line.region,
                     tags: None,
                 });
+                if !is_usage(&line.charge_category) {
+                    let slot = (line.day, key, line.charge_category.as_str(), &line.currency);
+                    *gathered.non_usage.entry(slot).or_default() += line.billed_cost;
+                    continue;
+                }
                 *gathered
                     .usage
                     .entry((key, &line.currency))
@@ -1304,27 +1317,23 @@ mod tests {
 
     #[test]
     fn the_daily_rollup_is_judged_when_lines_have_no_day() {
-        // Full grain: per-resource lines without days, days only in the rollup, which has no
-        // charge category: the 5,000 Purchase on day 20 then counts as usage and is flagged, and
-        // the report says so (usage_separated false). Day 24's real spike is still found: in the
-        // flat history the Purchase's deviation counts only at the floor (50), not at 5,000.
-        let daily_line = |d: u64, cost: &str| crate::model::DailyLine {
+        // Full grain: per-resource lines without days, days only in the rollup, which keeps the
+        // charge category: the 5,000 Purchase on day 20 is listed apart and day 24's spike is
+        // found. No resource can be named (the lines have no day).
+        let daily_line = |d: u64, category: &str, cost: &str| crate::model::DailyLine {
             day: day(d),
             service: "EC2".into(),
             account_id: "111111111111".into(),
             region: String::new(),
+            charge_category: category.into(),
             currency: Currency::usd(),
             billed_cost: m(cost),
             effective_cost: None,
             rows: 1,
         };
-        let daily = (0..28)
-            .map(|d| match d {
-                20 => daily_line(d, "5150"),
-                24 => daily_line(d, "530"),
-                _ => daily_line(d, "150"),
-            })
-            .collect();
+        let mut daily: Vec<crate::model::DailyLine> =
+            (0..28).map(|d| daily_line(d, "Usage", if d == 24 { "530" } else { "150" })).collect();
+        daily.push(daily_line(20, "Purchase", "5000"));
         let mut lines = billing().lines;
         for line in &mut lines {
             line.day = None;
@@ -1332,7 +1341,32 @@ mod tests {
         let summary = BillingSummary { grain: Grain::FULL, lines, daily, ..billing() };
         let report = detect_in_billing(&summary, &GroupBy::default(), &AnomalyParams::default());
         assert_eq!(report.basis, AnomalyBasis::DailyRollup);
-        assert!(!report.usage_separated && !report.resource_detail);
+        assert!(report.usage_separated && !report.resource_detail);
+        let found: Vec<(NaiveDate, Money)> =
+            report.anomalies.iter().map(|a| (a.found.day, a.found.excess)).collect();
+        assert_eq!(found, vec![(day(24), m("380"))]);
+        assert!(report.anomalies[0].resources.is_empty());
+        let apart: Vec<(NaiveDate, &str, Money)> = report
+            .non_usage
+            .iter()
+            .map(|c| (c.day, c.charge_category.as_str(), c.billed_cost))
+            .collect();
+        assert_eq!(apart, vec![(day(20), "Purchase", m("5000"))]);
+
+        // A rollup without categories (a snapshot written before it kept them): everything is
+        // judged as usage and the report says so. The Purchase is then flagged; day 24's spike
+        // is still found, as in the flat history the Purchase's deviation counts only at the
+        // floor (50), not at 5,000.
+        let mut old = summary.clone();
+        old.daily = (0..28)
+            .map(|d| match d {
+                20 => daily_line(d, "", "5150"),
+                24 => daily_line(d, "", "530"),
+                _ => daily_line(d, "", "150"),
+            })
+            .collect();
+        let report = detect_in_billing(&old, &GroupBy::default(), &AnomalyParams::default());
+        assert!(!report.usage_separated);
         let found: Vec<(NaiveDate, Money)> =
             report.anomalies.iter().map(|a| (a.found.day, a.found.excess)).collect();
         assert_eq!(found, vec![(day(20), m("5000")), (day(24), m("380"))]);

@@ -430,6 +430,7 @@ mod tests {
             service: service.into(),
             account_id: "222222222222".into(),
             region: "us-east-1".into(),
+            charge_category: String::new(),
             currency: Currency::usd(),
             billed_cost: Money::parse(billed).unwrap(),
             effective_cost: None,

@@ -243,6 +243,32 @@ pub struct Forecast {
     pub method: Option<Method>,
 }
 
+impl Forecast {
+    /// How the forecast was made, in a few words for a status line or a report: "month
+    /// complete", or the fit ("trend and weekday pattern over 28 days, level step from
+    /// 2026-10-20") and the non-usage charges still expected.
+    pub fn how(&self) -> String {
+        let Some(m) = self.method.as_ref().filter(|_| self.days_remaining > 0) else {
+            return "period complete".to_string();
+        };
+        let shape = match (m.trend, m.weekday) {
+            (true, true) => "trend and weekday pattern",
+            (true, false) => "trend",
+            (false, true) => "weekday pattern",
+            (false, false) => "average level",
+        };
+        let mut text = format!("usage: {shape} over {} days", m.lookback_days);
+        if let Some(step) = m.step {
+            text.push_str(&format!(", level step from {step}"));
+        }
+        let charges = self.expected_charges + self.daily_charges_remaining;
+        if !charges.is_zero() {
+            text.push_str(&format!("; {} of other charges expected", charges.display_2dp()));
+        }
+        text
+    }
+}
+
 /// The forecast of one currency, or why there is none: what reports serialize.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CurrencyForecast {
@@ -253,32 +279,35 @@ pub struct CurrencyForecast {
 }
 
 /// The daily series of every currency in the billing. Lines that carry a day are used (a summary
-/// read at [`GRAIN`] or [`Grain::DETAILED`]); when none does, the daily rollup is used and every
-/// amount counts as usage (`separated` is then `false`). Lines of a grain without charge category
-/// all count as usage too.
+/// read at [`GRAIN`] or [`Grain::DETAILED`]); when none does, the daily rollup (which keeps the
+/// charge category at full grain). A grain without charge category counts every amount as usage
+/// (`separated` is then `false`), as does an empty category (a snapshot written before the rollup
+/// kept it).
 pub fn series(billing: &BillingSummary) -> BTreeMap<Currency, DailySeries> {
     let mut out: BTreeMap<Currency, DailySeries> = BTreeMap::new();
     let dated = billing.lines.iter().any(|l| l.day.is_some());
+    // A snapshot written before the rollup kept charge categories has them all empty.
+    let separated = billing.grain.charge_category
+        && (dated || billing.daily.iter().any(|d| !d.charge_category.is_empty()));
+    let mut add = |day: NaiveDate, line: (&Currency, &str, &str, Money)| {
+        let (currency, category, service, billed) = line;
+        let s = out.entry(currency.clone()).or_default();
+        s.separated = separated;
+        if is_usage(category) {
+            *s.usage.entry(day).or_default() += billed;
+        } else {
+            let key = ChargeKey { category: category.to_string(), service: service.to_string() };
+            *s.charges.entry(key).or_default().entry(day).or_default() += billed;
+        }
+    };
     if dated {
-        let separated = billing.grain.charge_category;
-        for line in &billing.lines {
-            let Some(day) = line.day else { continue };
-            let s = out.entry(line.currency.clone()).or_default();
-            s.separated = separated;
-            if is_usage(&line.charge_category) {
-                *s.usage.entry(day).or_default() += line.billed_cost;
-            } else {
-                let key = ChargeKey {
-                    category: line.charge_category.clone(),
-                    service: line.service.clone(),
-                };
-                *s.charges.entry(key).or_default().entry(day).or_default() += line.billed_cost;
-            }
+        for l in &billing.lines {
+            let Some(day) = l.day else { continue };
+            add(day, (&l.currency, &l.charge_category, &l.service, l.billed_cost));
         }
     } else {
-        for line in &billing.daily {
-            let s = out.entry(line.currency.clone()).or_default();
-            *s.usage.entry(line.day).or_default() += line.billed_cost;
+        for d in &billing.daily {
+            add(d.day, (&d.currency, &d.charge_category, &d.service, d.billed_cost));
         }
     }
     out
@@ -1163,6 +1192,7 @@ mod tests {
                     service: "EC2".into(),
                     account_id: String::new(),
                     region: String::new(),
+                    charge_category: String::new(),
                     currency: usd(),
                     billed_cost: m("10"),
                     effective_cost: None,
@@ -1177,6 +1207,22 @@ mod tests {
         let f = c.forecast.unwrap();
         assert_eq!(f.total, m("310"));
         assert!(!f.method.unwrap().charges_separated);
+
+        // At full grain the rollup keeps the charge category: a Purchase of 100 on the 1st is
+        // taken as billed and not repeated (no earlier month shows it recurring).
+        let mut full = BillingSummary { grain: Grain::FULL, ..rollup.clone() };
+        for d in &mut full.daily {
+            d.charge_category = "Usage".into();
+        }
+        full.daily.push(DailyLine {
+            charge_category: "Purchase".into(),
+            billed_cost: m("100"),
+            ..full.daily[0].clone()
+        });
+        let [c] = forecast_billing(&full, Horizon::Month).try_into().unwrap();
+        let f = c.forecast.unwrap();
+        assert!(f.method.as_ref().unwrap().charges_separated);
+        assert_eq!((f.actual_to_date, f.actual_usage, f.total), (m("200"), m("100"), m("410")));
     }
 
     /// A small deterministic generator (Knuth's MMIX LCG), so the backtest needs no crate.
@@ -1267,7 +1313,8 @@ mod tests {
         }
     }
 
-    /// The old forecast: the overview's 7-day run rate on the total daily spend.
+    /// The old forecast, as the overview made it before this model: month to date plus the
+    /// average of the last 7 days with charges (all charges) times the days left.
     fn run_rate_forecast(series: &DailySeries, as_of: NaiveDate) -> Money {
         let mut totals: BTreeMap<NaiveDate, Money> =
             series.usage.range(..=as_of).map(|(d, m)| (*d, *m)).collect();
@@ -1276,27 +1323,12 @@ mod tests {
                 *totals.entry(*d).or_default() += *m;
             }
         }
-        let daily: Vec<DailyLine> = totals
-            .iter()
-            .map(|(d, m)| DailyLine {
-                day: *d,
-                service: "all".into(),
-                account_id: String::new(),
-                region: String::new(),
-                currency: usd(),
-                billed_cost: *m,
-                effective_cost: None,
-                rows: 1,
-            })
-            .collect();
-        let billing = BillingSummary {
-            first_day: totals.keys().next().copied(),
-            last_day: totals.keys().next_back().copied(),
-            daily,
-            ..Default::default()
-        };
-        let [o] = crate::analysis::overview::overview(&billing).try_into().unwrap();
-        o.forecast_month_end.unwrap()
+        let month_start = first_of_month(as_of);
+        let to_date: Money = totals.range(month_start..).map(|(_, m)| *m).sum();
+        let window: Vec<Money> = totals.values().rev().take(7).copied().collect();
+        let days_left = days_in_month(month_start) - as_of.day();
+        let sum: Money = window.iter().copied().sum();
+        to_date + sum.mul_ratio(i128::from(days_left), window.len() as i128)
     }
 
     /// Mean absolute percentage errors and how often the range held the truth.

@@ -6,13 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Days, Months, NaiveDate};
 use serde::Serialize;
 
-use crate::model::money::ESTIMATE_DIGITS;
+use crate::analysis::forecast::{CurrencyForecast, Forecast, Horizon, forecast_billing};
 use crate::model::{BillingSummary, Currency, Money};
 
-/// Days of data the run rate averages over.
-pub const RUN_RATE_DAYS: usize = 7;
-/// Fewest days of data the run rate needs; with fewer there is no forecast.
-pub const MIN_RUN_RATE_DAYS: usize = 3;
 /// Services listed by name in [`CurrencyOverview::top_services`]; the rest are summed.
 pub const TOP_SERVICES: usize = 10;
 
@@ -52,19 +48,6 @@ pub struct OtherServices {
     pub share: Option<Money>,
 }
 
-/// The daily run rate behind the forecast.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct RunRate {
-    /// Average billed cost of the days averaged, rounded to 6 decimals (display; the forecast
-    /// uses the exact sum).
-    pub daily: Money,
-    /// Days averaged (between [`MIN_RUN_RATE_DAYS`] and [`RUN_RATE_DAYS`]).
-    pub days: u32,
-    /// First and last day averaged.
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-}
-
 /// The overview of one currency.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct CurrencyOverview {
@@ -82,13 +65,15 @@ pub struct CurrencyOverview {
     /// `change / previous_month × 100`, for display; `None` when the previous month is absent,
     /// zero or negative.
     pub change_percent: Option<f64>,
-    /// Average of the last [`RUN_RATE_DAYS`] days with data; `None` with fewer than
-    /// [`MIN_RUN_RATE_DAYS`].
-    pub run_rate: Option<RunRate>,
-    /// Month to date + run rate × days left in the month (the projected part rounded to 6
-    /// decimals); equals `current_month.billed_cost` when the data ends on the month's last
-    /// day. `None` when there is no run rate.
+    /// The month-end forecast's point estimate, `forecast.total`; `None` without a forecast.
     pub forecast_month_end: Option<Money>,
+    /// The forecast of the calendar month of `period_end` ([`crate::analysis::forecast`]):
+    /// usage fitted apart from recurring and one-time charges, with a range. Equals the month's
+    /// spend when the data ends on its last day.
+    pub forecast: Option<Forecast>,
+    /// Why there is no forecast (too few days of data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forecast_unavailable: Option<String>,
     /// Billed cost of every day of the period, in order, days without charges as zero: the
     /// chart's series.
     pub daily: Vec<(NaiveDate, Money)>,
@@ -122,16 +107,9 @@ struct Dated<'a> {
 
 /// Computes the overview of every currency in the billing, sorted by currency. Days come from
 /// the daily rollup when the summary has one (full grain), else from lines that carry a day; a
-/// summary without days gives an empty list.
-///
-/// The forecast's run rate is the plain average of the last [`RUN_RATE_DAYS`] days that have
-/// charges in the currency, ending on the period's last day, which is taken as complete (billing
-/// exports close a day before they write it; a source that writes a partial today must leave
-/// it out). Days without any charge (export gaps) are skipped rather than averaged as zero. The
-/// average is not trimmed and not a median: one-off monthly charges dated on the 1st (Support,
-/// Tax) are real spend and are counted in the month to date, and from the 8th of the month on
-/// they fall outside the 7-day window, so they do not inflate a forecast made later in the
-/// month. A forecast made in the first week does include them in its run rate, and overstates.
+/// summary without days gives an empty list. The forecast is [`forecast_billing`]'s for the
+/// month of the period's last day, which is taken as complete (billing exports close a day
+/// before they write it; a source that writes a partial today must leave it out).
 pub fn overview(billing: &BillingSummary) -> Vec<CurrencyOverview> {
     let rows: Box<dyn Iterator<Item = (&Currency, &str, NaiveDate, Money)>> = if billing
         .daily
@@ -162,9 +140,22 @@ pub fn overview(billing: &BillingSummary) -> Vec<CurrencyOverview> {
         Some((first, last)) => (first.min(first_dated), last.max(last_dated)),
         None => (first_dated, last_dated),
     };
+    let mut forecasts: BTreeMap<Currency, CurrencyForecast> =
+        forecast_billing(billing, Horizon::Month)
+            .into_iter()
+            .map(|f| (f.currency.clone(), f))
+            .collect();
     dated
         .into_iter()
-        .map(|(currency, d)| currency_overview(currency, &d, period_start, period_end))
+        .map(|(currency, d)| {
+            let mut ov = currency_overview(currency, &d, period_start, period_end);
+            if let Some(f) = forecasts.remove(currency) {
+                ov.forecast_month_end = f.forecast.as_ref().map(|f| f.total);
+                ov.forecast = f.forecast;
+                ov.forecast_unavailable = f.unavailable;
+            }
+            ov
+        })
         .collect()
 }
 
@@ -201,31 +192,6 @@ fn currency_overview(
             Some(c.to_f64() / p.billed_cost.to_f64() * 100.0)
         }
         _ => None,
-    };
-
-    // The run rate: the last days with data, up to the period's end.
-    let window: Vec<(NaiveDate, Money)> = dated
-        .by_day
-        .range(..after_end)
-        .rev()
-        .take(RUN_RATE_DAYS)
-        .map(|(day, m)| (*day, *m))
-        .collect();
-    let (run_rate, forecast_month_end) = match (window.first(), window.last()) {
-        (Some((to, _)), Some((from, _))) if window.len() >= MIN_RUN_RATE_DAYS => {
-            let n = window.len() as i128;
-            let sum: Money = window.iter().map(|(_, m)| *m).sum();
-            let days_left = days_in_month(month_start).saturating_sub(period_end.day());
-            let projected = sum.mul_ratio(i128::from(days_left), n).round_dp(ESTIMATE_DIGITS);
-            let rate = RunRate {
-                daily: sum.mul_ratio(1, n).round_dp(ESTIMATE_DIGITS),
-                days: window.len() as u32,
-                from: *from,
-                to: *to,
-            };
-            (Some(rate), Some(month_to_date + projected))
-        }
-        _ => (None, None),
     };
 
     let daily = period_start
@@ -268,8 +234,9 @@ fn currency_overview(
         previous_month,
         change,
         change_percent,
-        run_rate,
-        forecast_month_end,
+        forecast_month_end: None,
+        forecast: None,
+        forecast_unavailable: None,
         daily,
         top_services,
         other_services,
@@ -297,6 +264,7 @@ mod tests {
             service: service.into(),
             account_id: "1".into(),
             region: "us-east-1".into(),
+            charge_category: String::new(),
             currency: Currency::new(currency),
             billed_cost: m(billed),
             effective_cost: None,
@@ -319,7 +287,9 @@ mod tests {
     fn ten_days_of_october() -> Vec<DailyLine> {
         let mut lines: Vec<DailyLine> =
             (1..=30).map(|d| daily(day(9, d), "EC2", "USD", "10")).collect();
-        lines.push(daily(day(10, 1), "Support", "USD", "100"));
+        let mut support = daily(day(10, 1), "Support", "USD", "100");
+        support.charge_category = "Purchase".into();
+        lines.push(support);
         for d in 1..=10 {
             lines.push(daily(day(10, d), "EC2", "USD", "20"));
             lines.push(daily(day(10, d), "S3", "USD", "1.5"));
@@ -340,14 +310,18 @@ mod tests {
         assert_eq!(previous.billed_cost, m("300"));
         assert_eq!(o.change, Some(m("15")));
         assert!((o.change_percent.unwrap() - 5.0).abs() < 1e-9);
-        // The last 7 days (Oct 4–10) are 21.5 each; the Support charge on the 1st is outside
-        // the window. 315 + 21.5 × 21 days left = 766.5.
-        let rate = o.run_rate.unwrap();
-        assert_eq!(
-            (rate.daily, rate.days, rate.from, rate.to),
-            (m("21.5"), 7, day(10, 4), day(10, 10))
-        );
+        // Usage steps from 10 a day in September to 21.5 a day on Oct 1 and stays flat; the
+        // Support purchase is not usage and was not billed in September, so it is not
+        // expected again: 315 + 21.5 × 21 days left = 766.5.
+        let f = o.forecast.as_ref().unwrap();
+        assert_eq!((f.as_of, f.days_remaining), (day(10, 10), 21));
+        assert_eq!(f.method.as_ref().unwrap().step, Some(day(10, 1)));
+        assert_eq!((f.actual_to_date, f.actual_usage), (m("315"), m("215")));
+        assert_eq!(f.usage_remaining, m("451.5"));
+        assert_eq!(f.expected_charges, Money::ZERO);
         assert_eq!(o.forecast_month_end, Some(m("766.5")));
+        assert!(f.low <= f.total && f.total <= f.high, "{f:?}");
+        assert_eq!(o.forecast_unavailable, None);
         // Every day of the period, in order.
         assert_eq!(o.daily.len(), 40);
         assert_eq!(o.daily[0], (day(9, 1), m("10")));
@@ -369,10 +343,9 @@ mod tests {
     }
 
     #[test]
-    fn run_rate_skips_gaps_and_needs_three_days() {
-        // EUR: charges on Oct 2, 5 and 10 only: the run rate averages those three days
-        // (4 / 3 a day) and the forecast adds 4 × 21 / 3 = 28 exactly.
-        // GBP: two days of data, no forecast.
+    fn forecast_per_currency_needs_three_days_of_usage() {
+        // EUR: usage on Oct 2, 5 and 10 only (1, 1, 2): a forecast at the average level.
+        // GBP: two days of usage, no forecast, and the overview says why.
         let mut lines = ten_days_of_october();
         lines.push(daily(day(10, 2), "EC2", "EUR", "1"));
         lines.push(daily(day(10, 5), "EC2", "EUR", "1"));
@@ -383,15 +356,18 @@ mod tests {
         let currencies: Vec<String> = all.iter().map(|o| o.currency.to_string()).collect();
         assert_eq!(currencies, ["EUR", "GBP", "USD"]);
         let eur = &all[0];
-        let rate = eur.run_rate.as_ref().unwrap();
-        assert_eq!((rate.daily, rate.days, rate.from), (m("1.333333"), 3, day(10, 2)));
-        assert_eq!(eur.forecast_month_end, Some(m("32")));
+        let f = eur.forecast.as_ref().unwrap();
+        assert!(!f.method.as_ref().unwrap().trend, "three days fit no slope");
+        assert_eq!(eur.forecast_month_end, Some(f.total));
+        assert!(f.total > m("4"), "{f:?}");
         // The period is the billing's, so EUR's previous month exists and is zero.
         assert_eq!(eur.previous_month.as_ref().map(|p| p.billed_cost), Some(Money::ZERO));
         assert_eq!((eur.change, eur.change_percent), (Some(m("4")), None));
         assert_eq!(eur.daily.len(), 40);
         let gbp = &all[1];
-        assert_eq!((gbp.run_rate.as_ref(), gbp.forecast_month_end), (None, None));
+        assert_eq!((gbp.forecast.as_ref(), gbp.forecast_month_end), (None, None));
+        let why = gbp.forecast_unavailable.as_deref().unwrap();
+        assert!(why.starts_with("only 2 day(s) of usage"), "{why}");
     }
 
     #[test]
@@ -419,7 +395,7 @@ mod tests {
         assert_eq!((other.services, other.billed_cost), (2, m("3")));
         // 3 / 78 = 0.0384615…
         assert_eq!(other.share, Some(m("0.038462")));
-        assert_eq!((o.run_rate, o.forecast_month_end), (None, None), "one day of data");
+        assert_eq!((o.forecast.as_ref(), o.forecast_month_end), (None, None), "one day of data");
     }
 
     #[test]
@@ -435,7 +411,7 @@ mod tests {
                 service: d.service.clone(),
                 region: String::new(),
                 resource_id: String::new(),
-                charge_category: String::new(),
+                charge_category: d.charge_category.clone(),
                 tag_set: None,
                 currency: d.currency.clone(),
                 billed_cost: d.billed_cost,

@@ -104,8 +104,21 @@ pub fn write_anomalies(
     report: &crate::analysis::anomalies::AnomalyReport,
     notes: &Notes,
 ) -> io::Result<()> {
-    use crate::analysis::anomalies::SeriesStatus;
     writeln!(out, "# Spend anomalies by {}\n", cell(&report.by.to_string()))?;
+    write_anomaly_sections(out, report, "##", None)?;
+    write_notes(out, notes)
+}
+
+/// The anomalies table (the first `limit` rows when given), the groups with too little
+/// history, and the charges that are not usage: every one under `sub`, or summed per category
+/// when `limit` is given (a report's short form).
+fn write_anomaly_sections(
+    out: &mut dyn Write,
+    report: &crate::analysis::anomalies::AnomalyReport,
+    sub: &str,
+    limit: Option<usize>,
+) -> io::Result<()> {
+    use crate::analysis::anomalies::SeriesStatus;
     if let (Some(first), Some(last)) = (report.first_day, report.last_day) {
         writeln!(
             out,
@@ -116,17 +129,30 @@ pub fn write_anomalies(
             money(report.params.min_excess)
         )?;
     }
+    if !report.usage_separated {
+        writeln!(
+            out,
+            "The billing keeps no charge category: purchases, tax and credits are judged as \
+             usage.\n"
+        )?;
+    }
     if report.anomalies.is_empty() {
         writeln!(out, "No anomaly.\n")?;
     } else {
+        let shown = limit.unwrap_or(usize::MAX).min(report.anomalies.len());
         writeln!(out, "| Day | Group | Actual | Expected | Excess | Resources that moved |")?;
         writeln!(out, "|---|---|---:|---:|---:|---|")?;
-        for a in &report.anomalies {
+        for a in &report.anomalies[..shown] {
             let resources: Vec<String> = a
                 .resources
                 .iter()
                 .map(|r| format!("{} +{}", cell(&r.resource_id), money(r.increase)))
                 .collect();
+            let resources = if resources.is_empty() && !report.resource_detail {
+                "(run `costscope anomalies`)".to_string()
+            } else {
+                resources.join(", ")
+            };
             writeln!(
                 out,
                 "| {} | {} | {} {} | {} | +{} | {} |",
@@ -136,7 +162,14 @@ pub fn write_anomalies(
                 cell(&a.currency.to_string()),
                 money(a.found.expected),
                 money(a.found.excess),
-                resources.join(", ")
+                resources
+            )?;
+        }
+        if shown < report.anomalies.len() {
+            writeln!(
+                out,
+                "\n…and {} more; `costscope anomalies` lists them all.",
+                report.anomalies.len() - shown
             )?;
         }
         writeln!(out)?;
@@ -154,23 +187,45 @@ pub fn write_anomalies(
     if !short.is_empty() {
         writeln!(out, "Too little history to judge: {}.\n", short.join(", "))?;
     }
-    if !report.non_usage.is_empty() {
-        writeln!(out, "## Charges that are not usage (not judged)\n")?;
-        writeln!(out, "| Day | Group | Category | Billed |")?;
-        writeln!(out, "|---|---|---|---:|")?;
+    if report.non_usage.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "{sub} Charges that are not usage (not judged)\n")?;
+    if limit.is_some() {
+        let mut sums: std::collections::BTreeMap<(&str, String), (Money, usize)> =
+            std::collections::BTreeMap::new();
         for c in &report.non_usage {
+            let slot =
+                sums.entry((c.charge_category.as_str(), c.currency.to_string())).or_default();
+            slot.0 += c.billed_cost;
+            slot.1 += 1;
+        }
+        for ((category, currency), (billed, count)) in sums {
             writeln!(
                 out,
-                "| {} | {} | {} | {} {} |",
-                c.day,
-                cell(&c.group.label()),
-                cell(&c.charge_category),
-                money(c.billed_cost),
-                cell(&c.currency.to_string())
+                "- {}: {} {} ({count} charge{})",
+                cell(category),
+                money(billed),
+                cell(&currency),
+                if count == 1 { "" } else { "s" }
             )?;
         }
+        return Ok(());
     }
-    write_notes(out, notes)
+    writeln!(out, "| Day | Group | Category | Billed |")?;
+    writeln!(out, "|---|---|---|---:|")?;
+    for c in &report.non_usage {
+        writeln!(
+            out,
+            "| {} | {} | {} | {} {} |",
+            c.day,
+            cell(&c.group.label()),
+            cell(&c.charge_category),
+            money(c.billed_cost),
+            cell(&c.currency.to_string())
+        )?;
+    }
+    Ok(())
 }
 
 /// A table of every budget, then each budget's drivers.
@@ -179,8 +234,18 @@ pub fn write_budgets(
     budgets: &[crate::analysis::budgets::BudgetEvaluation],
     notes: &Notes,
 ) -> io::Result<()> {
-    use crate::analysis::budgets::BudgetStatus;
     writeln!(out, "# Budgets\n")?;
+    write_budget_sections(out, budgets, "##")?;
+    write_notes(out, notes)
+}
+
+/// The budgets' table, then each budget's alerts and drivers under `sub` headings.
+fn write_budget_sections(
+    out: &mut dyn Write,
+    budgets: &[crate::analysis::budgets::BudgetEvaluation],
+    sub: &str,
+) -> io::Result<()> {
+    use crate::analysis::budgets::BudgetStatus;
     writeln!(out, "| Budget | Period | Amount | Actual | Forecast | Variance | Status |")?;
     writeln!(out, "|---|---|---:|---:|---:|---:|---|")?;
     let pct = |p: Option<Money>| p.map_or_else(String::new, |p| format!(" ({} %)", p.round_dp(1)));
@@ -215,7 +280,7 @@ pub fn write_budgets(
         )?;
     }
     for b in budgets {
-        writeln!(out, "\n## {} ({})\n", cell(&b.name), cell(&b.scope.describe()))?;
+        writeln!(out, "\n{sub} {} ({})\n", cell(&b.name), cell(&b.scope.describe()))?;
         if !b.alerts_fired.is_empty() {
             let alerts: Vec<String> = b.alerts_fired.iter().map(ToString::to_string).collect();
             writeln!(out, "Alerts reached: {}.\n", alerts.join(", "))?;
@@ -242,7 +307,7 @@ pub fn write_budgets(
             )?;
         }
     }
-    write_notes(out, notes)
+    Ok(())
 }
 
 fn signed(m: Money) -> String {
@@ -375,15 +440,25 @@ fn write_overview_lines(out: &mut dyn Write, report: &crate::report::Report) -> 
             month.days_in_month,
             money(month.billed_cost)
         )?;
-        match (o.forecast_month_end, &o.run_rate) {
-            (Some(forecast), Some(rate)) => writeln!(
+        match &o.forecast {
+            Some(f) if f.days_remaining == 0 => writeln!(
                 out,
-                "- Forecast for the month: **{} {currency}** (run rate {} {currency}/day over the last {} days with data)",
-                money(forecast),
-                money(rate.daily),
-                rate.days
+                "- Forecast for the month: **{} {currency}** (month complete)",
+                money(f.total)
             )?,
-            _ => writeln!(out, "- Forecast for the month: too few days of data")?,
+            Some(f) => writeln!(
+                out,
+                "- Forecast for the month: **{} {currency}** (80 % range {} – {} {currency}; {})",
+                money(f.total),
+                money(f.low),
+                money(f.high),
+                cell(&f.how())
+            )?,
+            None => writeln!(
+                out,
+                "- Forecast for the month: none ({})",
+                cell(o.forecast_unavailable.as_deref().unwrap_or("no usage to fit"))
+            )?,
         }
     }
     for c in &report.clusters {
@@ -416,6 +491,48 @@ fn write_overview_lines(out: &mut dyn Write, report: &crate::report::Report) -> 
 }
 
 /// A readable report: totals, top findings, savings by rule, data gaps and warnings.
+/// The headline of the monthly review: anomalies found and budgets by status.
+fn write_review_lines(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
+    use crate::analysis::budgets::BudgetStatus;
+    if let Some(a) = &report.anomalies {
+        match a.anomalies.first() {
+            None => writeln!(out, "- Spend anomalies: none")?,
+            Some(top) => writeln!(
+                out,
+                "- Spend anomalies: **{}** (largest {} on {}: +{} {} over {} expected)",
+                a.anomalies.len(),
+                cell(&top.group.label()),
+                top.found.day,
+                money(top.found.excess),
+                cell(&top.currency.to_string()),
+                money(top.found.expected)
+            )?,
+        }
+    }
+    if !report.budgets.is_empty() {
+        let count =
+            |status: BudgetStatus| report.budgets.iter().filter(|b| b.status == status).count();
+        let mut parts = Vec::new();
+        for (status, name) in [
+            (BudgetStatus::Over, "over"),
+            (BudgetStatus::AtRisk, "at risk"),
+            (BudgetStatus::Ok, "ok"),
+            (BudgetStatus::NoData, "no data"),
+        ] {
+            let n = count(status);
+            if n > 0 {
+                parts.push(if status == BudgetStatus::Ok || status == BudgetStatus::NoData {
+                    format!("{n} {name}")
+                } else {
+                    format!("**{n} {name}**")
+                });
+            }
+        }
+        writeln!(out, "- Budgets: {}", parts.join(", "))?;
+    }
+    Ok(())
+}
+
 pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::Result<()> {
     const TOP: usize = 25;
     writeln!(out, "# costscope report\n")?;
@@ -472,6 +589,7 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
     }
 
     write_overview_lines(out, report)?;
+    write_review_lines(out, report)?;
 
     let primaries: Vec<_> = report.findings.iter().filter(|f| !f.alternative).collect();
     if !primaries.is_empty() {
@@ -532,6 +650,14 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
         for (rule, n) in &report.insufficient_data {
             writeln!(out, "- {}: {} resources", cell(rule), n)?;
         }
+    }
+    if !report.budgets.is_empty() {
+        writeln!(out, "\n## Budgets\n")?;
+        write_budget_sections(out, &report.budgets, "###")?;
+    }
+    if let Some(anomalies) = &report.anomalies {
+        writeln!(out, "\n## Spend anomalies by {}\n", cell(&anomalies.by.to_string()))?;
+        write_anomaly_sections(out, anomalies, "###", Some(TOP))?;
     }
     if let Some(commitments) = &report.commitments {
         writeln!(out, "\n## Commitments\n")?;

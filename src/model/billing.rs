@@ -140,8 +140,8 @@ pub struct BillingLine {
     pub rows: u64,
 }
 
-/// Billing per day, service, account and region: the daily rollup kept beside per-resource
-/// lines at full grain.
+/// Billing per day, service, account, region and charge category: the daily rollup kept beside
+/// per-resource lines at full grain.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DailyLine {
@@ -152,6 +152,11 @@ pub struct DailyLine {
     pub account_id: String,
     #[serde(default)]
     pub region: String,
+    /// FOCUS ChargeCategory (Usage, Purchase, Tax, Credit, Adjustment): what keeps one-time and
+    /// recurring charges apart from usage in forecasts and anomalies read at full grain. Empty
+    /// in snapshots written before it was kept.
+    #[serde(default)]
+    pub charge_category: String,
     pub currency: Currency,
     pub billed_cost: Money,
     pub effective_cost: Option<Money>,

@@ -986,6 +986,7 @@ struct DailyKey {
     service: u32,
     account: u32,
     region: u32,
+    charge_category: u32,
     currency: u32,
 }
 
@@ -1361,7 +1362,8 @@ impl Ledger {
         self.see_days(day_n, day_n);
         add_to(self.groups.entry(key).or_default(), billed, effective, list)?;
         if g.day && g.resource {
-            let daily = DailyKey { day: day_n, service, account, region, currency };
+            let daily =
+                DailyKey { day: day_n, service, account, region, charge_category, currency };
             add_to(self.daily.entry(daily).or_default(), billed, effective, list)?;
         }
         if g.commitments {
@@ -1560,6 +1562,7 @@ impl Ledger {
                 service: id(k.service),
                 account: id(k.account),
                 region: id(k.region),
+                charge_category: id(k.charge_category),
                 currency: id(k.currency),
             };
             add_sums(self.daily.entry(key).or_default(), v)?;
@@ -1861,6 +1864,7 @@ impl Ledger {
                     service: s.get(k.service).to_string(),
                     account_id: s.get(k.account).to_string(),
                     region: s.get(k.region).to_string(),
+                    charge_category: s.get(k.charge_category).to_string(),
                     currency: Currency::new(s.get(k.currency)),
                     billed_cost: v.billed,
                     effective_cost: v.effective,
@@ -1869,11 +1873,12 @@ impl Ledger {
             })
             .collect();
         daily.sort_by(|a, b| {
-            (a.day, &a.service, &a.account_id, &a.region, &a.currency).cmp(&(
+            (a.day, &a.service, &a.account_id, &a.region, &a.charge_category, &a.currency).cmp(&(
                 b.day,
                 &b.service,
                 &b.account_id,
                 &b.region,
+                &b.charge_category,
                 &b.currency,
             ))
         });

@@ -204,6 +204,7 @@ pub fn analyse(ctx: &LoadContext, snapshot: Arc<Snapshot>) -> Result<Box<Dataset
         &engine,
         &ctx.config.required_tags,
         suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
+        &crate::report::ReviewSettings::from_config(&ctx.config),
     );
     Ok(Box::new(Dataset { report, snapshot }))
 }

@@ -14,7 +14,7 @@ use ratatui::widgets::{Bar, BarChart, BarGroup, Block, Borders, Paragraph, Widge
 use unicode_width::UnicodeWidthStr;
 
 use super::{ExportJob, ViewOutcome, ViewState};
-use crate::analysis::overview::{CurrencyOverview, MIN_RUN_RATE_DAYS};
+use crate::analysis::overview::CurrencyOverview;
 use crate::model::{Currency, Money, SourceState};
 use crate::report::Report;
 use crate::tui::app::Dataset;
@@ -165,24 +165,25 @@ fn summary_lines(
             let mut change = vec![Span::styled("Change: ", theme.header())];
             change.extend(change_spans(ov, theme));
             lines.push(Line::from(change));
-            let forecast = match (&ov.forecast_month_end, &ov.run_rate) {
-                (Some(f), Some(rate)) => {
-                    let how = if m.days_covered >= m.days_in_month {
-                        "  (month complete)".to_string()
-                    } else {
+            let forecast = match (&ov.forecast, &ov.forecast_unavailable) {
+                (Some(f), _) if f.days_remaining == 0 => vec![
+                    Span::styled(money(f.total, &ov.currency), theme.title()),
+                    Span::styled("  (month complete)", theme.dim()),
+                ],
+                (Some(f), _) => vec![
+                    Span::styled(money(f.total, &ov.currency), theme.title()),
+                    Span::styled(
                         format!(
-                            "  (run rate {}/day, last {} days)",
-                            rate.daily.display_2dp(),
-                            rate.days
-                        )
-                    };
-                    vec![
-                        Span::styled(money(*f, &ov.currency), theme.title()),
-                        Span::styled(how, theme.dim()),
-                    ]
-                }
-                _ => vec![Span::styled(
-                    format!("— (needs {MIN_RUN_RATE_DAYS} days of data)"),
+                            "  (range {} – {}; {})",
+                            f.low.display_2dp(),
+                            f.high.display_2dp(),
+                            f.how()
+                        ),
+                        theme.dim(),
+                    ),
+                ],
+                (None, why) => vec![Span::styled(
+                    format!("— ({})", why.as_deref().unwrap_or("no usage to fit")),
                     theme.dim(),
                 )],
             };
