@@ -72,9 +72,13 @@ fn tabs_switch_by_number_tab_and_back_tab() {
     app.update(key(KeyCode::Tab));
     assert_eq!(app.view, ViewId::Commitments);
     app.update(key(KeyCode::Tab));
+    assert_eq!(app.view, ViewId::Review);
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, ViewId::Overview, "Tab wraps around");
     app.update(key(KeyCode::BackTab));
-    assert_eq!(app.view, ViewId::Commitments);
+    assert_eq!(app.view, ViewId::Review);
+    app.update(key(KeyCode::Char('7')));
+    assert_eq!(app.view, ViewId::Review);
     app.update(key(KeyCode::Char('2')));
     assert_eq!(app.view, ViewId::Costs);
 }
@@ -274,9 +278,14 @@ fn loading_screen() {
 #[test]
 fn every_view_screen() {
     let mut app = loaded();
-    for (key, name) in
-        [('1', "overview"), ('2', "costs"), ('3', "tags"), ('4', "cluster"), ('6', "commitments")]
-    {
+    for (key, name) in [
+        ('1', "overview"),
+        ('2', "costs"),
+        ('3', "tags"),
+        ('4', "cluster"),
+        ('6', "commitments"),
+        ('7', "review"),
+    ] {
         app.update(super_key(key));
         insta::assert_snapshot!(format!("{name}_screen"), screen(&app, 120, 32));
         insta::assert_snapshot!(format!("{name}_screen_80x24"), screen(&app, 80, 24));

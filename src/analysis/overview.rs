@@ -74,9 +74,11 @@ pub struct CurrencyOverview {
     /// Why there is no forecast (too few days of data).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forecast_unavailable: Option<String>,
-    /// Billed cost of every day of the period, in order, days without charges as zero: the
-    /// chart's series.
+    /// Billed cost of every day of the period, in order, days without charges as zero.
     pub daily: Vec<(NaiveDate, Money)>,
+    /// The usage part of `daily` (ChargeCategory `Usage`, or none), day by day: the chart's
+    /// series, as a month's purchases, tax and credits on its first day would dwarf the rest.
+    pub daily_usage: Vec<(NaiveDate, Money)>,
     /// The current month's largest services by billed cost (largest first, then by name).
     pub top_services: Vec<ServiceSpend>,
     /// The current month's other services, summed; `None` when every service is listed.
@@ -102,6 +104,7 @@ fn days_in_month(month: NaiveDate) -> u32 {
 #[derive(Default)]
 struct Dated<'a> {
     by_day: BTreeMap<NaiveDate, Money>,
+    usage_by_day: BTreeMap<NaiveDate, Money>,
     by_service_day: BTreeMap<(&'a str, NaiveDate), Money>,
 }
 
@@ -111,25 +114,29 @@ struct Dated<'a> {
 /// month of the period's last day, which is taken as complete (billing exports close a day
 /// before they write it; a source that writes a partial today must leave it out).
 pub fn overview(billing: &BillingSummary) -> Vec<CurrencyOverview> {
-    let rows: Box<dyn Iterator<Item = (&Currency, &str, NaiveDate, Money)>> = if billing
-        .daily
-        .is_empty()
-    {
-        Box::new(
-            billing
-                .lines
-                .iter()
-                .filter_map(|l| Some((&l.currency, l.service.as_str(), l.day?, l.billed_cost))),
-        )
+    type Row<'a> = (&'a Currency, &'a str, NaiveDate, &'a str, Money);
+    let rows: Box<dyn Iterator<Item = Row<'_>>> = if billing.daily.is_empty() {
+        Box::new(billing.lines.iter().filter_map(|l| {
+            Some((
+                &l.currency,
+                l.service.as_str(),
+                l.day?,
+                l.charge_category.as_str(),
+                l.billed_cost,
+            ))
+        }))
     } else {
-        Box::new(
-            billing.daily.iter().map(|l| (&l.currency, l.service.as_str(), l.day, l.billed_cost)),
-        )
+        Box::new(billing.daily.iter().map(|l| {
+            (&l.currency, l.service.as_str(), l.day, l.charge_category.as_str(), l.billed_cost)
+        }))
     };
     let mut dated: BTreeMap<&Currency, Dated<'_>> = BTreeMap::new();
-    for (currency, service, day, billed) in rows {
+    for (currency, service, day, category, billed) in rows {
         let d = dated.entry(currency).or_default();
         *d.by_day.entry(day).or_default() += billed;
+        if crate::analysis::forecast::is_usage(category) {
+            *d.usage_by_day.entry(day).or_default() += billed;
+        }
         *d.by_service_day.entry((service, day)).or_default() += billed;
     }
     let days = dated.values().flat_map(|d| d.by_day.keys().copied());
@@ -194,11 +201,15 @@ fn currency_overview(
         _ => None,
     };
 
-    let daily = period_start
-        .iter_days()
-        .take_while(|day| *day <= period_end)
-        .map(|day| (day, dated.by_day.get(&day).copied().unwrap_or_default()))
-        .collect();
+    let series = |of: &BTreeMap<NaiveDate, Money>| -> Vec<(NaiveDate, Money)> {
+        period_start
+            .iter_days()
+            .take_while(|day| *day <= period_end)
+            .map(|day| (day, of.get(&day).copied().unwrap_or_default()))
+            .collect()
+    };
+    let daily = series(&dated.by_day);
+    let daily_usage = series(&dated.usage_by_day);
 
     let mut services: BTreeMap<&str, Money> = BTreeMap::new();
     for ((service, day), m) in &dated.by_service_day {
@@ -238,6 +249,7 @@ fn currency_overview(
         forecast: None,
         forecast_unavailable: None,
         daily,
+        daily_usage,
         top_services,
         other_services,
     }
@@ -326,6 +338,9 @@ mod tests {
         assert_eq!(o.daily.len(), 40);
         assert_eq!(o.daily[0], (day(9, 1), m("10")));
         assert_eq!(o.daily[30], (day(10, 1), m("121.5")));
+        // The chart's series leaves the Support purchase out.
+        assert_eq!(o.daily_usage[30], (day(10, 1), m("21.5")));
+        assert_eq!(o.daily_usage[0], (day(9, 1), m("10")));
         let month: Money = o.daily.iter().filter(|(d, _)| *d >= day(10, 1)).map(|(_, v)| *v).sum();
         assert_eq!(month, o.current_month.billed_cost);
         // Shares of 315, rounded to 6 decimals.

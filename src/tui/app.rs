@@ -17,12 +17,13 @@ use super::view::commitments::CommitmentsView;
 use super::view::costs::CostsView;
 use super::view::overview::OverviewView;
 use super::view::recommendations::RecommendationsView;
+use super::view::review::ReviewView;
 use super::view::tags::TagsView;
 use super::view::{ExportJob, ViewOutcome, ViewState};
 use crate::model::Snapshot;
 use crate::report::Report;
 
-/// The six views, in tab order (Commitments last, so the older views keep their number keys).
+/// The seven views, in tab order (newer views last, so the older views keep their number keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ViewId {
     Overview,
@@ -31,16 +32,18 @@ pub enum ViewId {
     Cluster,
     Recommendations,
     Commitments,
+    Review,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 6] = [
+    pub const ALL: [ViewId; 7] = [
         ViewId::Overview,
         ViewId::Costs,
         ViewId::Tags,
         ViewId::Cluster,
         ViewId::Recommendations,
         ViewId::Commitments,
+        ViewId::Review,
     ];
 
     pub fn title(self) -> &'static str {
@@ -51,6 +54,7 @@ impl ViewId {
             ViewId::Cluster => "Cluster",
             ViewId::Recommendations => "Recommendations",
             ViewId::Commitments => "Commitments",
+            ViewId::Review => "Review",
         }
     }
 
@@ -195,6 +199,7 @@ pub struct App {
     pub cluster: ClusterView,
     pub recommendations: RecommendationsView,
     pub commitments: CommitmentsView,
+    pub review: ReviewView,
     /// Where the tab titles were drawn, for mouse clicks: (x start, x end, view).
     pub tab_spans: std::cell::RefCell<Vec<(u16, u16, ViewId)>>,
 }
@@ -220,6 +225,7 @@ impl App {
             cluster: ClusterView::default(),
             recommendations: RecommendationsView::default(),
             commitments: CommitmentsView::default(),
+            review: ReviewView::default(),
             tab_spans: Default::default(),
         }
     }
@@ -259,6 +265,7 @@ impl App {
             ViewId::Cluster => &mut self.cluster,
             ViewId::Recommendations => &mut self.recommendations,
             ViewId::Commitments => &mut self.commitments,
+            ViewId::Review => &mut self.review,
         }
     }
 
@@ -270,6 +277,7 @@ impl App {
             ViewId::Cluster => &self.cluster,
             ViewId::Recommendations => &self.recommendations,
             ViewId::Commitments => &self.commitments,
+            ViewId::Review => &self.review,
         }
     }
 
@@ -432,7 +440,7 @@ impl App {
                 self.help = true;
                 return Vec::new();
             }
-            KeyCode::Char(c @ '1'..='6') => {
+            KeyCode::Char(c @ '1'..='7') => {
                 self.view = ViewId::ALL[(c as usize) - ('1' as usize)];
                 return Vec::new();
             }
@@ -520,6 +528,7 @@ impl App {
             ViewId::Cluster => dispatch(&mut self.cluster, key, &self.data),
             ViewId::Recommendations => dispatch(&mut self.recommendations, key, &self.data),
             ViewId::Commitments => dispatch(&mut self.commitments, key, &self.data),
+            ViewId::Review => dispatch(&mut self.review, key, &self.data),
         };
         match outcome {
             ViewOutcome::Handled | ViewOutcome::Ignored => {}

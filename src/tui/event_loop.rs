@@ -109,6 +109,7 @@ fn write_job(w: &mut dyn Write, job: &ExportJob) -> io::Result<()> {
             export::csv::CommitmentTable::Commitments,
             &notes,
         ),
+        ExportJob::Anomalies(report) => export::csv::write_anomalies(w, report, &notes),
         ExportJob::Report(report) => export::json::write_report(w, report),
     }
 }

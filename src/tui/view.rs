@@ -5,6 +5,7 @@ pub mod commitments;
 pub mod costs;
 pub mod overview;
 pub mod recommendations;
+pub mod review;
 pub mod tags;
 
 use crossterm::event::KeyEvent;
@@ -29,6 +30,7 @@ pub enum ExportJob {
     Costs(CostBreakdown),
     Tags(TagCoverage),
     Commitments(Box<crate::analysis::commitments::CommitmentsReport>),
+    Anomalies(Box<crate::analysis::anomalies::AnomalyReport>),
     /// A report (JSON) for views without a tabular export of their own.
     Report(Box<crate::report::Report>),
 }
@@ -81,6 +83,7 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
             ViewId::Cluster => app.cluster.render(data, body, buf, theme),
             ViewId::Recommendations => app.recommendations.render(data, body, buf, theme),
             ViewId::Commitments => app.commitments.render(data, body, buf, theme),
+            ViewId::Review => app.review.render(data, body, buf, theme),
         },
         Loadable::Loading { .. } => render_loading(app, body, buf),
         Loadable::Failed(e) => {
@@ -108,13 +111,19 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
-    let mut spans = vec![Span::styled("costscope ", theme.title())];
-    let mut x = area.x + 10;
+    // "costscope " and each " N Title " plus its gap: short titles when that overflows, and
+    // without the name when even those do (80 columns), so every tab stays visible.
+    let tabs = |short: bool| -> usize {
+        ViewId::ALL
+            .iter()
+            .map(|id| if short { id.short_title() } else { id.title() }.chars().count() + 5)
+            .sum()
+    };
+    let short = 10 + tabs(false) > usize::from(area.width);
+    let brand = if 10 + tabs(true) > usize::from(area.width) { "" } else { "costscope " };
+    let mut spans = vec![Span::styled(brand, theme.title())];
+    let mut x = area.x + brand.len() as u16;
     let mut hits = Vec::new();
-    // "costscope " and each " N Title " plus its gap: short titles when that overflows.
-    let full: usize =
-        10 + ViewId::ALL.iter().map(|id| id.title().chars().count() + 5).sum::<usize>();
-    let short = full > usize::from(area.width);
     for (i, id) in ViewId::ALL.iter().enumerate() {
         let title = if short { id.short_title() } else { id.title() };
         let label = format!(" {} {} ", i + 1, title);

@@ -28,7 +28,7 @@ const WIDE: u16 = 100;
 /// Narrower than this, the chart and the top services stack instead of sitting side by side.
 const NARROW: u16 = 60;
 /// Lines of the summary panel's text.
-const SUMMARY_LINES: u16 = 7;
+const SUMMARY_LINES: u16 = 8;
 
 #[derive(Debug, Default)]
 pub struct OverviewView {
@@ -239,6 +239,9 @@ fn summary_lines(
         None => commitments.push(Span::styled("no commitment data in billing", theme.dim())),
     }
     lines.push(Line::from(commitments));
+    let mut review = vec![Span::styled("Review: ", theme.header())];
+    review.extend(super::review::summary_spans(report, theme));
+    lines.push(Line::from(review));
     lines.push(sources_line(report, theme));
     lines
 }
@@ -493,23 +496,40 @@ fn panel(title: String) -> Block<'static> {
 /// The daily spend as bars, with the axis labels that matter: the largest day above, the first
 /// and last day below. Days that do not fit are the oldest ones left out.
 fn render_daily(ov: &CurrencyOverview, area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let block = panel(format!(" Daily spend ({}) ", safe(&ov.currency.to_string())));
+    // Usage only when other charges exist: a month's purchases and tax on its first day would
+    // flatten every other bar; the first line says what was left out.
+    let other: Money = ov.daily.iter().map(|d| d.1).sum::<Money>()
+        - ov.daily_usage.iter().map(|d| d.1).sum::<Money>();
+    let usage_only = !other.is_zero() && ov.daily_usage.len() == ov.daily.len();
+    let series = if usage_only { &ov.daily_usage } else { &ov.daily };
+    let what = if usage_only { "Daily usage" } else { "Daily spend" };
+    let block = panel(format!(" {what} ({}) ", safe(&ov.currency.to_string())));
     let inner = block.inner(area);
     block.render(area, buf);
-    if inner.height < 3 || inner.width < 4 || ov.daily.is_empty() {
+    if inner.height < 3 || inner.width < 4 || series.is_empty() {
         return;
     }
-    let shown = &ov.daily[ov.daily.len().saturating_sub(inner.width as usize)..];
+    let shown = &series[series.len().saturating_sub(inner.width as usize)..];
     let [top, chart, axis] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)])
             .areas(inner);
     if let Some((day, max)) = shown.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))) {
-        Line::from(vec![
+        let mut spans = vec![
             Span::styled("max ", theme.dim()),
             Span::raw(max.display_2dp()),
-            Span::styled(format!(" on {day}"), theme.dim()),
-        ])
-        .render(top, buf);
+            Span::styled(format!(" on {}", day.format("%m-%d")), theme.dim()),
+        ];
+        if usage_only {
+            // As much of the note as fits: the narrow layout has about 38 columns.
+            let used: usize = spans.iter().map(|s| s.content.width()).sum();
+            let long = format!(" · other charges {}", other.display_2dp());
+            let short = format!(" · other {}", other.display_2dp());
+            let fits = |t: &String| used + t.width() <= top.width as usize;
+            if let Some(note) = [long, short].into_iter().find(fits) {
+                spans.push(Span::styled(note, theme.dim()));
+            }
+        }
+        Line::from(spans).render(top, buf);
     }
     // Heights in cents: a display scale only (credits below zero draw as empty days).
     let cents = |m: Money| (m.to_f64() * 100.0).round().max(0.0) as u64;
@@ -726,6 +746,12 @@ mod tests {
         let cluster = &report.clusters[0];
         let cpu = format!("CPU {}", percent(cluster.cpu_efficiency));
         let coverage = report.tag_coverage.as_ref().unwrap();
+        // The chart shows usage: the month's purchases, tax and credits are summed apart.
+        let (max_day, max) = ov.daily_usage.iter().max_by_key(|d| d.1).unwrap();
+        let usage_max = format!("max {} on {}", max.display_2dp(), max_day.format("%m-%d"));
+        let other: Money = ov.daily.iter().map(|d| d.1).sum::<Money>()
+            - ov.daily_usage.iter().map(|d| d.1).sum::<Money>();
+        let other_charges = format!(" {}", other.display_2dp());
         for size in [(120, 32), (80, 24)] {
             let screen = draw(&view, &data, size.0, size.1);
             assert_shows(
@@ -740,8 +766,10 @@ mod tests {
                     &savings,
                     &findings,
                     &not_judged,
-                    "Daily spend (USD)",
-                    "max 5,705.02 on 2026-10-01",
+                    "Daily usage (USD)",
+                    &usage_max,
+                    &other_charges,
+                    "Review: no anomaly",
                     "2026-10-01",
                     "2026-10-31",
                     "Top services",
