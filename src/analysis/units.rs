@@ -478,6 +478,13 @@ fn tag_unit(
             }
         }
     }
+    // Largest current cost first, then the value.
+    rows.sort_by(|a, b| {
+        a.currency
+            .cmp(&b.currency)
+            .then_with(|| b.current_cost.cmp(&a.current_cost))
+            .then_with(|| a.unit.cmp(&b.unit))
+    });
     for (currency, (cost, count)) in averages {
         let pick = |i: usize| (i == 1 || w.previous.is_some()).then_some(cost[i]);
         let units = |i: usize| (count[i] > 0).then(|| Money::from_units(count[i]));
@@ -651,14 +658,21 @@ pub fn environment_of(namespace: &str, cluster: &str) -> String {
     word(cluster).unwrap_or_else(|| "unknown".into())
 }
 
-/// Per priced node: its billed cost per period, and node-days billed per period. `None` when
-/// billing cannot give the cluster's cost by day.
+/// Per priced node: its cost per period, and node-days per period. `None` when billing has no
+/// node of the cluster by day (then only the snapshot's monthly figures exist).
 struct BilledNodes {
     /// node name → [previous, current]
     cost: BTreeMap<String, [Money; 2]>,
     node_days: [i64; 2],
+    /// Nodes whose period cost is billing's; the others' is their monthly price prorated.
+    from_billing: usize,
+    prorated: usize,
 }
 
+/// A node billing knows by day costs what billing charged its instance id in the period (on
+/// `resource_cost`). A node priced from the catalog (or the configured prices) is not in the
+/// billing: it costs its monthly price × 24 × days ÷ 730 and counts every day of the period,
+/// as the snapshot saw it running.
 fn billed_nodes(
     cluster: &ClusterReport,
     summary: Option<&BillingSummary>,
@@ -666,7 +680,7 @@ fn billed_nodes(
     resource_cost: ResourceCost,
 ) -> Option<BilledNodes> {
     let summary = summary?;
-    if !summary.grain.resource || !(summary.grain.day && summary.grain.resource_days) {
+    if !(summary.grain.resource && summary.grain.day && summary.grain.resource_days) {
         return None;
     }
     let priced: Vec<_> = cluster
@@ -674,15 +688,14 @@ fn billed_nodes(
         .iter()
         .filter(|n| n.costs.is_some() && n.currency == cluster.currency)
         .collect();
-    if priced.is_empty()
-        || !priced.iter().all(|n| matches!(n.cost_source, NodeCostSource::Billing { .. }))
-    {
-        return None;
-    }
     let by_id: BTreeMap<&str, &str> = priced
         .iter()
+        .filter(|n| matches!(n.cost_source, NodeCostSource::Billing { .. }))
         .filter_map(|n| Some((n.instance_id.as_deref()?, n.name.as_str())))
         .collect();
+    if by_id.is_empty() {
+        return None;
+    }
     let mut cost: BTreeMap<String, [Money; 2]> =
         priced.iter().map(|n| (n.name.clone(), [Money::ZERO; 2])).collect();
     let mut days: BTreeSet<(&str, NaiveDate)> = BTreeSet::new();
@@ -704,7 +717,23 @@ fn billed_nodes(
             node_days[slot] += 1;
         }
     }
-    Some(BilledNodes { cost, node_days })
+    let span_days = [windows.previous.map(Windows::days), Some(Windows::days(windows.current))];
+    let mut prorated = 0;
+    for n in priced.iter().filter(|n| !by_id.values().any(|name| *name == n.name)) {
+        let Some(monthly) = n.costs.map(|k| k.monthly) else { continue };
+        prorated += 1;
+        if let Some(c) = cost.get_mut(&n.name) {
+            for (i, d) in span_days.iter().enumerate() {
+                if let Some(d) = d {
+                    c[i] = monthly
+                        .mul_ratio(24 * i128::from(*d), i128::from(crate::pricing::HOURS_PER_MONTH))
+                        .round_dp(ESTIMATE_DIGITS);
+                    node_days[i] += d;
+                }
+            }
+        }
+    }
+    Some(BilledNodes { cost, node_days, from_billing: by_id.len(), prorated })
 }
 
 fn kubernetes_unit(
@@ -731,13 +760,25 @@ fn kubernetes_unit(
         let total: [Option<Money>; 2] = [0, 1].map(|i| {
             has(i).then(|| billed.as_ref().map(|(_, b)| b.cost.values().map(|c| c[i]).sum()))?
         });
-        if billed.is_some() {
-            bases.insert(format!(
-                "billing: {} cost of the nodes' instances by day",
-                resource_cost.as_str()
-            ));
-        } else {
-            bases.insert("snapshot: monthly node prices (no per-day billing of every node)".into());
+        match &billed {
+            Some((_, b)) if b.prorated == 0 => {
+                bases.insert(format!(
+                    "billing: {} cost of the nodes' instances by day",
+                    resource_cost.as_str()
+                ));
+            }
+            Some((_, b)) => {
+                bases.insert(format!(
+                    "billing: {} cost by day of {} node(s); monthly price × 24 h × days ÷ 730 h of \
+                     {} node(s) billing does not know",
+                    resource_cost.as_str(),
+                    b.from_billing,
+                    b.prorated
+                ));
+            }
+            None => {
+                bases.insert("snapshot: monthly node prices (no node billed by day)".into());
+            }
         }
         if c.nodes_unpriced > 0 {
             notes.push(format!("{}: {} node(s) not priced are left out", c.name, c.nodes_unpriced));
