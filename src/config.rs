@@ -557,7 +557,8 @@ fn units(
             return Err(invalid(
                 value.span(),
                 format!(
-                    "a scope filters billing, and per = {:?} takes the cluster's nodes: leave                      the scope out",
+                    "a scope filters billing, and per = {:?} takes the cluster's nodes: leave \
+                     the scope out",
                     per.as_text()
                 ),
             ));
@@ -586,24 +587,23 @@ fn units(
                 (Some(full), counts)
             }
             (_, Some(file)) => {
-                return Err(invalid(
-                    file.span(),
-                    "file is for per = \"count\" only".into(),
-                ));
+                return Err(invalid(file.span(), "file is for per = \"count\" only".into()));
             }
             (_, None) => (None, BTreeMap::new()),
         };
         let scale = match &table.scale {
             None => 1,
-            Some(s) => match u64::try_from(*s.get_ref()).ok().filter(|v| (1..=1_000_000_000).contains(v)) {
-                Some(v) => v,
-                None => {
-                    return Err(invalid(
-                        s.span(),
-                        format!("scale is 1 to 1000000000, not {}", s.get_ref()),
-                    ));
+            Some(s) => {
+                match u64::try_from(*s.get_ref()).ok().filter(|v| (1..=1_000_000_000).contains(v)) {
+                    Some(v) => v,
+                    None => {
+                        return Err(invalid(
+                            s.span(),
+                            format!("scale is 1 to 1000000000, not {}", s.get_ref()),
+                        ));
+                    }
                 }
-            },
+            }
         };
         let label = match &table.label {
             Some(l) if l.get_ref().trim().is_empty() => {
@@ -612,7 +612,15 @@ fn units(
             Some(l) => Some(l.get_ref().trim().to_string()),
             None => None,
         };
-        out.push(UnitDef { name, per, scope: BudgetScope { filters: scope }, label, scale, file, counts });
+        out.push(UnitDef {
+            name,
+            per,
+            scope: BudgetScope { filters: scope },
+            label,
+            scale,
+            file,
+            counts,
+        });
     }
     Ok(out)
 }
@@ -997,6 +1005,53 @@ weekday_min_weeks = 3
         assert!(err.contains("budget \"a\": two budgets have this name"), "{err}");
         let err = error_on_line("[tags]\nrequired = []\n[[budget]]\namount = \"1\"\n", 3);
         assert!(err.contains("missing field `name`"), "{err}");
+    }
+
+    #[test]
+    fn units_parse_and_every_bad_unit_value_names_its_line() {
+        use crate::analysis::units::UnitPer;
+        let dir = std::env::temp_dir().join(format!("costscope-units-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("req.csv"), "day,count\n2026-10-01,1200\n2026-10-02,x\n").unwrap();
+        std::fs::write(dir.join("ok.csv"), "day,count\n2026-10-01,1200\n").unwrap();
+        let config = dir.join("costscope.toml");
+        let good = "[[unit]]\nname = \"per ns\"\nper = \"namespace\"\n\n[[unit]]\nname = \"per 1k\"\nper = \"count\"\nfile = \"ok.csv\"\nlabel = \"requests\"\nscale = 1000\nscope = { \"tag:env\" = \"prod\" }\n";
+        let cfg = Config::parse(good, &config).unwrap();
+        assert_eq!(cfg.units.len(), 2);
+        assert_eq!(cfg.units[0].per, UnitPer::Namespace);
+        let count = &cfg.units[1];
+        assert_eq!((count.scale, count.label.as_deref()), (1000, Some("requests")));
+        assert_eq!(count.counts.values().map(|c| c.to_string()).collect::<Vec<_>>(), ["1200"]);
+        assert_eq!(count.scope.describe(), "tag:env=prod");
+        // A bad line of the count file names the file, its line and the field.
+        let bad_file = "[[unit]]\nname = \"r\"\nper = \"count\"\nfile = \"req.csv\"\n";
+        let err = Config::parse(bad_file, &config).unwrap_err().to_string();
+        assert!(err.contains("req.csv:3: count: \"x\""), "{err}");
+        let head = "[tags]\nrequired = []\n\n[[unit]]\nname = \"u\"\n";
+        for (body, line, wanted) in [
+            ("per = \"pod\"\n", 6, "unknown per \"pod\""),
+            ("per = \"tag:\"\n", 6, "unknown per"),
+            ("per = \"count\"\n", 6, "needs file"),
+            ("per = \"node\"\nfile = \"ok.csv\"\n", 7, "for per = \"count\" only"),
+            ("per = \"node\"\nscope = { service = \"EC2\" }\n", 7, "leave the scope out"),
+            ("per = \"tag:env\"\nscope = { team = \"web\" }\n", 7, "unknown scope key"),
+            ("per = \"count\"\nfile = \"ok.csv\"\nscale = 0\n", 8, "scale is 1 to"),
+            ("per = \"tag:env\"\nlabel = \" \"\n", 7, "label cannot be empty"),
+            ("per = \"node\"\ncolour = \"red\"\n", 7, "unknown field"),
+        ] {
+            let text = format!("{head}{body}");
+            let err = Config::parse(&text, &config).unwrap_err().to_string();
+            let prefix = format!("{}:{line}: ", config.display());
+            assert!(err.starts_with(&prefix), "wanted line {line}: {err}");
+            assert!(err.contains(wanted), "{body}: {err}");
+        }
+        let missing = "[[unit]]\nname = \"r\"\nper = \"count\"\nfile = \"nope.csv\"\n";
+        let err = Config::parse(missing, &config).unwrap_err().to_string();
+        assert!(err.contains("nope.csv"), "{err}");
+        let two =
+            "[[unit]]\nname = \"a\"\nper = \"node\"\n[[unit]]\nname = \"a\"\nper = \"node\"\n";
+        assert!(error_on_line(two, 5).contains("two units have this name"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -299,12 +299,9 @@ fn windows(
         Some((previous, current)) if previous.from >= first => {
             Ok((Some(chosen), Some(Windows { previous: Some(previous), current })))
         }
-        Some((previous, _)) if period.is_some() => Err(UnitsError::TooShort {
-            period: chosen,
-            first,
-            last,
-            needed_from: previous.from,
-        }),
+        Some((previous, _)) if period.is_some() => {
+            Err(UnitsError::TooShort { period: chosen, first, last, needed_from: previous.from })
+        }
         // Too short to compare: the whole billing is the current figure, with no trend.
         _ => Ok((None, Some(Windows { previous: None, current: Span { from: first, to: last } }))),
     }
@@ -559,7 +556,8 @@ fn count_unit(unit: &UnitDef, summary: &BillingSummary, windows: Option<Windows>
             }
         }
     }
-    let missing = Windows::days(w.current) - unit.counts.range(w.current.from..=w.current.to).count() as i64;
+    let missing =
+        Windows::days(w.current) - unit.counts.range(w.current.from..=w.current.to).count() as i64;
     if missing > 0 {
         notes.push(format!("{missing} day(s) of the current period are not in the count file"));
     }
@@ -787,26 +785,56 @@ fn kubernetes_unit(
         let cur = &c.currency;
         match unit.per {
             UnitPer::Cluster => {
-                rows.push(row(&c.name, &c.name, RowKind::Unit, cur, total, [one, one], 1, Some(monthly)));
+                rows.push(row(
+                    &c.name,
+                    &c.name,
+                    RowKind::Unit,
+                    cur,
+                    total,
+                    [one, one],
+                    1,
+                    Some(monthly),
+                ));
             }
             UnitPer::Node => {
                 for n in c.nodes.iter().filter(|n| n.currency == *cur) {
                     let Some(node_monthly) = n.costs.map(|k| k.monthly) else { continue };
                     let cost = [0, 1].map(|i| {
-                        has(i).then(|| billed.as_ref().and_then(|(_, b)| Some(b.cost.get(&n.name)?[i])))?
+                        has(i).then(|| {
+                            billed.as_ref().and_then(|(_, b)| Some(b.cost.get(&n.name)?[i]))
+                        })?
                     });
-                    rows.push(row(&c.name, &n.name, RowKind::Unit, cur, cost, [one, one], 1, Some(node_monthly)));
+                    rows.push(row(
+                        &c.name,
+                        &n.name,
+                        RowKind::Unit,
+                        cur,
+                        cost,
+                        [one, one],
+                        1,
+                        Some(node_monthly),
+                    ));
                 }
                 // The average node count of a period: node-days billed ÷ days.
                 let count = [0, 1].map(|i| {
                     let (w, b) = billed.as_ref()?;
                     let span = if i == 0 { w.previous? } else { w.current };
                     has(i).then(|| {
-                        Money::from_units(b.node_days[i]).mul_ratio(1, i128::from(Windows::days(span)))
+                        Money::from_units(b.node_days[i])
+                            .mul_ratio(1, i128::from(Windows::days(span)))
                     })
                 });
                 let avg_monthly = per_unit(monthly, Money::from_units(c.nodes_priced as i64), 1);
-                rows.push(row(&c.name, "per node", RowKind::Average, cur, total, count, 1, avg_monthly));
+                rows.push(row(
+                    &c.name,
+                    "per node",
+                    RowKind::Average,
+                    cur,
+                    total,
+                    count,
+                    1,
+                    avg_monthly,
+                ));
             }
             UnitPer::Namespace | UnitPer::Workload => {
                 let groups: Vec<(String, Money)> = if unit.per == UnitPer::Namespace {
@@ -814,7 +842,9 @@ fn kubernetes_unit(
                 } else {
                     c.workloads
                         .iter()
-                        .filter_map(|w| Some((format!("{}/{}", w.namespace, w.name), w.monthly_cost?)))
+                        .filter_map(|w| {
+                            Some((format!("{}/{}", w.namespace, w.name), w.monthly_cost?))
+                        })
                         .collect()
                 };
                 let mut held = [Money::ZERO; 2];
@@ -823,13 +853,32 @@ fn kubernetes_unit(
                     for i in 0..2 {
                         held[i] += cost[i].unwrap_or_default();
                     }
-                    rows.push(row(&c.name, name, RowKind::Unit, cur, cost, [one, one], 1, Some(*group_monthly)));
+                    rows.push(row(
+                        &c.name,
+                        name,
+                        RowKind::Unit,
+                        cur,
+                        cost,
+                        [one, one],
+                        1,
+                        Some(*group_monthly),
+                    ));
                 }
                 let idle = [0, 1].map(|i| total[i].map(|t| t - held[i]));
                 let idle_monthly = idle_monthly(c);
-                rows.push(row(&c.name, "(idle)", RowKind::Idle, cur, idle, [None, None], 1, idle_monthly));
+                rows.push(row(
+                    &c.name,
+                    "(idle)",
+                    RowKind::Idle,
+                    cur,
+                    idle,
+                    [None, None],
+                    1,
+                    idle_monthly,
+                ));
                 let n = Some(Money::from_units(groups.len() as i64)).filter(|n| *n > Money::ZERO);
-                let what = if unit.per == UnitPer::Namespace { "per namespace" } else { "per workload" };
+                let what =
+                    if unit.per == UnitPer::Namespace { "per namespace" } else { "per workload" };
                 let avg_monthly = n.and_then(|n| per_unit(monthly, n, 1));
                 rows.push(row(&c.name, what, RowKind::Average, cur, total, [n, n], 1, avg_monthly));
             }
@@ -845,4 +894,325 @@ fn kubernetes_unit(
     }
     let basis = bases.into_iter().collect::<Vec<_>>().join("; ");
     result(unit, basis, rows, notes)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::*;
+    use crate::analysis::cluster::{CostSplit, cluster_report};
+    use crate::model::cluster::{Cluster, ContainerResources, Node, Resources, Workload};
+    use crate::model::{BilledResource, Grain, Snapshot, Tags};
+    use crate::pricing::PriceCatalog;
+
+    const GIB: u64 = 1 << 30;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    fn day(d: &str) -> NaiveDate {
+        d.parse().unwrap()
+    }
+
+    fn line(
+        d: &str,
+        resource: &str,
+        currency: &str,
+        cost: &str,
+        tag_set: Option<u32>,
+    ) -> BillingLine {
+        BillingLine {
+            day: Some(day(d)),
+            provider: "AWS".into(),
+            account_id: "1".into(),
+            service: "EC2".into(),
+            region: "us-east-1".into(),
+            resource_id: resource.into(),
+            charge_category: "Usage".into(),
+            tag_set,
+            currency: Currency::new(currency),
+            billed_cost: m(cost),
+            effective_cost: None,
+            list_cost: None,
+            rows: 1,
+        }
+    }
+
+    fn summary(lines: Vec<BillingLine>, tag_sets: Vec<Tags>) -> BillingSummary {
+        BillingSummary {
+            grain: Grain::DETAILED,
+            first_day: lines.iter().filter_map(|l| l.day).min(),
+            last_day: lines.iter().filter_map(|l| l.day).max(),
+            lines,
+            tag_sets,
+            ..Default::default()
+        }
+    }
+
+    fn count_unit_def(counts: &str, scale: u64) -> UnitDef {
+        UnitDef {
+            name: "per request".into(),
+            per: UnitPer::Count,
+            scope: BudgetScope::default(),
+            label: Some("requests".into()),
+            scale,
+            file: None,
+            counts: parse_counts(counts).unwrap(),
+        }
+    }
+
+    #[test]
+    fn count_files_need_a_header_and_name_the_bad_line_and_field() {
+        let ok = parse_counts("day,count\n2026-11-01,100\n\n2026-11-02, 2.5\n").unwrap();
+        assert_eq!(ok.get(&day("2026-11-02")), Some(&m("2.5")));
+        let err = |text: &str| parse_counts(text).unwrap_err();
+        let e = err("2026-11-01,100\n");
+        assert_eq!((e.line, e.field), (1, "header"));
+        let e = err("day,count\n2026-11-01,100\n2026-11-02,lots\n");
+        assert_eq!((e.line, e.field), (3, "count"));
+        assert_eq!(err("day,count\n2026-13-01,1\n").field, "day");
+        assert_eq!(err("day,count\n2026-11-01,-1\n").field, "count");
+        let e = err("day,count\n2026-11-01,1\n2026-11-01,2\n");
+        assert_eq!((e.line, e.field, e.message.contains("twice")), (3, "day", true));
+        assert_eq!(err("day,count\n2026-11-01,1,2\n").field, "line");
+        assert_eq!(err("").field, "header");
+    }
+
+    #[test]
+    fn count_units_divide_summed_cost_by_summed_count_leaving_out_days_without_a_count() {
+        // Days 1–14 at 10 USD, a EUR line on day 14; counts: week 1 has 100 a day except day 3
+        // (missing) and day 4 (zero); week 2 has 200 a day.
+        let mut lines: Vec<BillingLine> =
+            (1..=14).map(|d| line(&format!("2026-11-{d:02}"), "", "USD", "10", None)).collect();
+        lines.push(line("2026-11-14", "", "EUR", "7", None));
+        let mut counts = String::from("day,count\n");
+        for d in 1..=14 {
+            match d {
+                3 => {}
+                4 => counts.push_str("2026-11-04,0\n"),
+                1..=7 => counts.push_str(&format!("2026-11-{d:02},100\n")),
+                _ => counts.push_str(&format!("2026-11-{d:02},200\n")),
+            }
+        }
+        let unit = count_unit_def(&counts, 1000);
+        let r = unit_costs(&[unit], Some(&summary(lines, vec![])), &[], None, ResourceCost::Billed)
+            .unwrap();
+        assert_eq!(r.period, Some(Period::Week));
+        let rows = &r.units[0].rows;
+        // Currencies apart: EUR 7 over 200 requests on day 14; none before.
+        let eur = rows.iter().find(|r| r.currency == Currency::new("EUR")).unwrap();
+        assert_eq!(eur.current_per_unit, Some(m("35"))); // 7 × 1000 / 200
+        assert_eq!(eur.previous_units, None);
+        let usd = rows.iter().find(|r| r.currency == Currency::usd()).unwrap();
+        // Previous week: 5 days counted, 50 USD over 500 requests → 100 per 1,000.
+        assert_eq!((usd.previous_cost, usd.previous_units), (Some(m("50")), Some(m("500"))));
+        assert_eq!(usd.previous_per_unit, Some(m("100")));
+        // Current week: 70 USD over 1,400 → 50 per 1,000: −50 %.
+        assert_eq!(usd.current_per_unit, Some(m("50")));
+        assert_eq!(usd.change_ratio, Some(m("-0.5")));
+        let notes = r.units[0].notes.join("\n");
+        assert!(notes.contains("USD: 2 billed day(s) of the previous period"), "{notes}");
+    }
+
+    #[test]
+    fn periods_follow_trends_and_a_short_billing_has_no_trend() {
+        let unit = count_unit_def("day,count\n2026-11-14,4\n", 1);
+        let one = summary(vec![line("2026-11-14", "", "USD", "8", None)], vec![]);
+        let r =
+            unit_costs(std::slice::from_ref(&unit), Some(&one), &[], None, ResourceCost::Billed)
+                .unwrap();
+        assert_eq!((r.period, r.previous), (None, None));
+        assert_eq!(r.current, Some(Span { from: day("2026-11-14"), to: day("2026-11-14") }));
+        assert_eq!(r.units[0].rows[0].current_per_unit, Some(m("2")));
+        let err = unit_costs(
+            std::slice::from_ref(&unit),
+            Some(&one),
+            &[],
+            Some(Period::Week),
+            ResourceCost::Billed,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("needs billing from 2026-11-01"), "{err}");
+        // Two whole months: month over month.
+        let two = summary(
+            vec![
+                line("2026-10-01", "", "USD", "1", None),
+                line("2026-11-30", "", "USD", "1", None),
+            ],
+            vec![],
+        );
+        let r = unit_costs(&[unit], Some(&two), &[], None, ResourceCost::Billed).unwrap();
+        assert_eq!(r.period, Some(Period::Month));
+        assert_eq!(r.previous, Some(Span { from: day("2026-10-01"), to: day("2026-10-31") }));
+    }
+
+    #[test]
+    fn tag_units_sum_billed_cost_per_value_in_scope_and_average_the_tagged_values() {
+        let env = |v: &str| Tags::from([("env".to_string(), v.to_string())]);
+        let mut lines = vec![
+            line("2026-11-01", "", "USD", "10", Some(0)),
+            line("2026-11-14", "", "USD", "30", Some(0)),
+            line("2026-11-14", "", "USD", "6", Some(1)),
+            line("2026-11-14", "", "USD", "4", None),
+        ];
+        let mut other = line("2026-11-14", "", "USD", "1000", Some(0));
+        other.service = "S3".into();
+        lines.push(other);
+        let unit = UnitDef {
+            name: "per env".into(),
+            per: UnitPer::Tag("env".into()),
+            scope: BudgetScope { filters: vec![ScopeFilter::Service("EC2".into())] },
+            label: None,
+            scale: 1,
+            file: None,
+            counts: BTreeMap::new(),
+        };
+        let s = summary(lines, vec![env("prod"), env("dev")]);
+        let r =
+            unit_costs(&[unit], Some(&s), &[], Some(Period::Week), ResourceCost::Billed).unwrap();
+        let rows = &r.units[0].rows;
+        let get = |u: &str| rows.iter().find(|r| r.unit == u).unwrap();
+        // The S3 line is out of scope.
+        assert_eq!(
+            (get("prod").previous_cost, get("prod").current_cost),
+            (Some(m("10")), Some(m("30")))
+        );
+        assert_eq!(get("prod").change_ratio, Some(m("2")));
+        assert_eq!(get("dev").previous_per_unit, None);
+        assert_eq!(get("").current_cost, Some(m("4")));
+        // Average of the tagged values: (30 + 6) / 2; before, prod alone.
+        let avg = rows.iter().find(|r| r.kind == RowKind::Average).unwrap();
+        assert_eq!((avg.previous_per_unit, avg.current_per_unit), (Some(m("10")), Some(m("18"))));
+    }
+
+    #[test]
+    fn environments_come_from_the_namespace_then_the_platform_then_the_cluster() {
+        assert_eq!(environment_of("shop-staging", "acme-prod-eks"), "staging");
+        assert_eq!(environment_of("PRD_payments", "x"), "prod");
+        assert_eq!(environment_of("kube-system", "acme-prod-eks"), "system");
+        assert_eq!(environment_of("cert-manager-system", "c"), "system");
+        assert_eq!(environment_of("web", "acme-prod-eks"), "prod");
+        assert_eq!(environment_of("web", "kind"), "unknown");
+    }
+
+    fn node(name: &str, id: &str) -> Node {
+        Node {
+            name: name.into(),
+            provider_id: Some(format!("aws:///us-east-1a/{id}")),
+            instance_type: Some("m5.large".into()),
+            region: Some("us-east-1".into()),
+            allocatable: Resources { cpu_millicores: 2000, memory_bytes: 8 * GIB },
+            capacity: Resources { cpu_millicores: 2000, memory_bytes: 8 * GIB },
+            ..Default::default()
+        }
+    }
+
+    fn workload(namespace: &str, name: &str, cpu: u64, gib: u64) -> Workload {
+        Workload {
+            namespace: namespace.into(),
+            kind: "Deployment".into(),
+            name: name.into(),
+            replicas: 1,
+            containers: vec![ContainerResources {
+                name: "c".into(),
+                requests: Resources { cpu_millicores: cpu, memory_bytes: gib * GIB },
+                limits: None,
+                usage: None,
+                usage_source: None,
+            }],
+            network: None,
+        }
+    }
+
+    #[test]
+    fn kubernetes_units_take_billed_nodes_by_day_and_prorate_the_others() {
+        let mut snapshot = Snapshot::empty(Utc.with_ymd_and_hms(2026, 11, 15, 0, 0, 0).unwrap());
+        snapshot.clusters.push(Cluster {
+            name: "eks".into(),
+            // "a" is billed by day; "b" is only in the catalog (m5.large: 0.096/h).
+            nodes: vec![node("a", "i-a"), node("b", "i-b")],
+            workloads: vec![
+                workload("web", "api", 1000, 4),
+                workload("web", "ui", 500, 2),
+                workload("jobs", "batch", 500, 2),
+            ],
+            ..Default::default()
+        });
+        // i-a: 2 a day in the previous week, 3 a day in the current one.
+        let lines: Vec<BillingLine> = (1..=14)
+            .map(|d| {
+                line(&format!("2026-11-{d:02}"), "i-a", "USD", if d <= 7 { "2" } else { "3" }, None)
+            })
+            .collect();
+        let mut s = summary(lines, vec![]);
+        s.resources.insert(
+            "i-a".into(),
+            BilledResource {
+                first_day: Some(day("2026-11-01")),
+                last_day: Some(day("2026-11-14")),
+                ..Default::default()
+            },
+        );
+        snapshot.billing = Some(s);
+        let catalog = PriceCatalog::builtin().unwrap();
+        let clusters = cluster_report(&snapshot, &catalog, CostSplit::default());
+        let defs: Vec<UnitDef> = ["cluster", "node", "namespace"]
+            .into_iter()
+            .map(|per| UnitDef {
+                name: per.into(),
+                per: UnitPer::parse(per).unwrap(),
+                scope: BudgetScope::default(),
+                label: None,
+                scale: 1,
+                file: None,
+                counts: BTreeMap::new(),
+            })
+            .collect();
+        let r = unit_costs(&defs, snapshot.billing.as_ref(), &clusters, None, ResourceCost::Billed)
+            .unwrap();
+        assert_eq!(r.period, Some(Period::Week));
+        // b: 0.096 × 24 × 7 = 16.128 a week.
+        let cluster = &r.units[0].rows[0];
+        assert_eq!(cluster.previous_cost, Some(m("30.128"))); // 14 + 16.128
+        assert_eq!(cluster.current_cost, Some(m("37.128"))); // 21 + 16.128
+        assert!(r.units[0].basis.contains("1 node(s)"), "{}", r.units[0].basis);
+        let nodes = &r.units[1].rows;
+        assert_eq!(nodes[0].current_cost, Some(m("21")));
+        assert_eq!(nodes[1].current_cost, Some(m("16.128")));
+        let avg = nodes.iter().find(|r| r.kind == RowKind::Average).unwrap();
+        // 14 node-days over 7 days: 2 nodes; 37.128 / 2.
+        assert_eq!(avg.current_units, Some(m("2")));
+        assert_eq!(avg.current_per_unit, Some(m("18.564")));
+        // Namespaces: requests' share of the monthly cost, idle apart, summing to the cluster.
+        let ns = &r.units[2].rows;
+        let monthly = clusters[0].costs.unwrap().monthly;
+        let web: Money = clusters[0]
+            .workloads
+            .iter()
+            .filter(|w| w.namespace == "web")
+            .filter_map(|w| w.monthly_cost)
+            .sum();
+        let web_row = ns.iter().find(|r| r.unit == "web").unwrap();
+        assert_eq!(web_row.monthly_cost, Some(web));
+        let expected =
+            m("37.128").mul_ratio(web.raw() / 10i128.pow(12), monthly.raw() / 10i128.pow(12));
+        assert_eq!(web_row.current_cost, Some(expected.round_dp(6)));
+        let sum: Money =
+            ns.iter().filter(|r| r.kind != RowKind::Average).filter_map(|r| r.current_cost).sum();
+        assert_eq!(sum, m("37.128"));
+        assert_eq!(ns.iter().filter(|r| r.kind == RowKind::Unit).count(), 2);
+        // Environments of this cluster: both namespaces have no word, the cluster neither.
+        let envs = environment_costs(&clusters[0]);
+        assert_eq!(envs.len(), 1);
+        assert_eq!(
+            (envs[0].name.as_str(), envs[0].monthly),
+            ("unknown", web + ns_monthly(&clusters[0], "jobs"))
+        );
+    }
+
+    fn ns_monthly(c: &ClusterReport, ns: &str) -> Money {
+        c.workloads.iter().filter(|w| w.namespace == ns).filter_map(|w| w.monthly_cost).sum()
+    }
 }

@@ -146,7 +146,8 @@ pub fn write_units(
                     RowKind::Unit => cell(&r.unit),
                     RowKind::Idle | RowKind::Average => format!("*{}*", cell(&r.unit)),
                 };
-                let cluster = if clustered { format!("| {} ", cell(&r.cluster)) } else { String::new() };
+                let cluster =
+                    if clustered { format!("| {} ", cell(&r.cluster)) } else { String::new() };
                 writeln!(
                     out,
                     "{cluster}| {name} | {} | {} | {} | {} | {} | {} | {} |",
