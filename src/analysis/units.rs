@@ -467,8 +467,8 @@ fn tag_unit(
         ));
         if !value.is_empty() {
             let avg = averages.entry(currency).or_default();
-            for i in 0..2 {
-                if let Some(c) = cost[i].filter(|c| !c.is_zero()) {
+            for (i, c) in cost.iter().enumerate() {
+                if let Some(c) = c.filter(|c| !c.is_zero()) {
                     avg.0[i] += c;
                     avg.1[i] += 1;
                 }
