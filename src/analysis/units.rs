@@ -393,10 +393,20 @@ pub fn unit_costs(
                 unit: unit.name.clone(),
                 per: unit.per.as_text(),
             })?;
-            match &unit.per {
+            let mut result = match &unit.per {
                 UnitPer::Tag(key) => tag_unit(unit, key, summary, windows),
                 _ => count_unit(unit, summary, windows),
+            };
+            // A snapshot collected at full grain keeps its per-resource lines without days
+            // (the days are in a rollup without tags): say so rather than show nothing.
+            if !summary.lines.iter().any(|l| l.day.is_some()) {
+                result.notes.push(
+                    "this billing keeps no days on its lines (a snapshot's per-resource \
+                     lines): read the billing itself (--focus, --cur) for units by day"
+                        .into(),
+                );
             }
+            result
         };
         results.push(result);
     }
@@ -1085,6 +1095,31 @@ mod tests {
         // Average of the tagged values: (30 + 6) / 2; before, prod alone.
         let avg = rows.iter().find(|r| r.kind == RowKind::Average).unwrap();
         assert_eq!((avg.previous_per_unit, avg.current_per_unit), (Some(m("10")), Some(m("18"))));
+    }
+
+    #[test]
+    fn billing_without_dated_lines_says_so() {
+        let mut undated = line("2026-11-01", "i-1", "USD", "5", Some(0));
+        undated.day = None;
+        let mut s = summary(vec![undated], vec![Tags::new()]);
+        s.first_day = Some(day("2026-11-01"));
+        s.last_day = Some(day("2026-11-14"));
+        let unit = UnitDef {
+            name: "env".into(),
+            per: UnitPer::Tag("env".into()),
+            scope: BudgetScope::default(),
+            label: None,
+            scale: 1,
+            file: None,
+            counts: BTreeMap::new(),
+        };
+        let r = unit_costs(&[unit], Some(&s), &[], None, ResourceCost::Billed).unwrap();
+        assert!(r.units[0].rows.is_empty());
+        assert!(
+            r.units[0].notes.iter().any(|n| n.contains("keeps no days")),
+            "{:?}",
+            r.units[0].notes
+        );
     }
 
     #[test]
