@@ -566,6 +566,9 @@ fn count_unit(unit: &UnitDef, summary: &BillingSummary, windows: Option<Windows>
             }
         }
     }
+    if rows.is_empty() {
+        notes.push(format!("no billing in scope ({}) in these periods", unit.scope.describe()));
+    }
     let missing =
         Windows::days(w.current) - unit.counts.range(w.current.from..=w.current.to).count() as i64;
     if missing > 0 {
