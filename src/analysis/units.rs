@@ -259,8 +259,6 @@ pub enum UnitsError {
          {last} (try a shorter --period)"
     )]
     TooShort { period: Period, first: NaiveDate, last: NaiveDate, needed_from: NaiveDate },
-    #[error("unit {unit:?} counts {per}, and the sources hold no billing data (give --focus FILE)")]
-    NoBilling { unit: String, per: String },
 }
 
 /// The two windows a computation sums over.
@@ -389,10 +387,11 @@ pub fn unit_costs(
         let result = if unit.per.is_kubernetes() {
             kubernetes_unit(unit, summary, clusters, windows, resource_cost)
         } else {
-            let summary = summary.ok_or_else(|| UnitsError::NoBilling {
-                unit: unit.name.clone(),
-                per: unit.per.as_text(),
-            })?;
+            let Some(summary) = summary else {
+                let note = "the sources hold no billing data (give --focus FILE)".to_string();
+                results.push(result(unit, "billing: none".into(), Vec::new(), vec![note]));
+                continue;
+            };
             let mut result = match &unit.per {
                 UnitPer::Tag(key) => tag_unit(unit, key, summary, windows),
                 _ => count_unit(unit, summary, windows),
