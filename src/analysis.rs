@@ -1,5 +1,5 @@
 //! Pure, synchronous analyses of a snapshot: cost breakdowns, the overview, tag coverage, cluster
-//! utilization and idle cost, rules, budgets, trends, forecast, anomalies.
+//! utilization and idle cost, rules, budgets, trends, forecast, anomalies, unit costs.
 
 pub mod anomalies;
 pub mod budgets;
@@ -12,3 +12,4 @@ pub mod rules;
 pub mod spend_coverage;
 pub mod tag_coverage;
 pub mod trends;
+pub mod units;

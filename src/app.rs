@@ -190,6 +190,50 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 .any(|b| matches!(b.status, BudgetStatus::AtRisk | BudgetStatus::Over));
             Ok(billed.outcome(args.fail_on_budget && breached))
         }
+        Command::Units(mut args) => {
+            use crate::analysis::units;
+            let defs = if !config.units.is_empty() {
+                config.units.clone()
+            } else if args.sources.sample {
+                let path = Path::new(crate::sample::UNITS_NAME);
+                Config::parse(crate::sample::UNITS_TOML, path)?.units
+            } else {
+                let place = config
+                    .path
+                    .as_ref()
+                    .map_or_else(|| "the config".to_string(), |p| p.display().to_string());
+                return Err(UsageError(format!(
+                    "{place} has no [[unit]] table (see README: Unit costs)"
+                ))
+                .into());
+            };
+            // Resources by day: the nodes' billed cost per period.
+            let billed = Billed::gather(&mut args.sources, &config, Grain::DETAILED, quiet)?;
+            let engine = engine(&config, cli.global.rules.as_deref())?;
+            // The engine's pricing, so nodes cost what `report` and the dashboard say.
+            let clusters = crate::analysis::cluster::cluster_report(
+                &billed.snapshot,
+                engine.catalog(),
+                engine.cluster_pricing(),
+            );
+            let result = units::unit_costs(
+                &defs,
+                billed.snapshot.billing.as_ref(),
+                &clusters,
+                args.period,
+                config.resource_cost,
+            )
+            .map_err(|e| UsageError(e.to_string()))?;
+            let notes = &billed.notes;
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_units(w, &result, notes),
+                    Format::Json => export::json::write_units(w, &result, notes),
+                    Format::Markdown => export::markdown::write_units(w, &result, notes),
+                }
+            })?;
+            Ok(billed.outcome(false))
+        }
         Command::Tags(mut args) => {
             let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
             let required: Vec<String> = required

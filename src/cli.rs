@@ -66,6 +66,9 @@ pub enum Command {
     /// Days whose usage spend is far above its usual level, per group (a robust baseline of the
     /// days before; `[anomalies]` of the config sets window and thresholds).
     Anomalies(AnomaliesArgs),
+    /// Unit costs of the config (`[[unit]]`): cost per cluster, node, namespace, workload, tag
+    /// value or daily count, this period against the one before.
+    Units(UnitsArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
     /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
@@ -200,6 +203,7 @@ impl Command {
             Command::Trends(a) => a.output.out.as_deref(),
             Command::Budgets(a) => a.output.out.as_deref(),
             Command::Anomalies(a) => a.output.out.as_deref(),
+            Command::Units(a) => a.output.out.as_deref(),
             Command::Tags(a) => a.output.out.as_deref(),
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
@@ -315,6 +319,18 @@ pub struct AnomaliesArgs {
     /// Only anomalies on or after this day (YYYY-MM-DD): e.g. the last day, for a daily cron.
     #[arg(long, value_name = "DAY")]
     pub since: Option<chrono::NaiveDate>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnitsArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// month, week or day (default: month when the data covers the month before to date,
+    /// else week, else day).
+    #[arg(long)]
+    pub period: Option<crate::analysis::trends::Period>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -1,5 +1,5 @@
-//! `costscope.toml`: required tags, rule parameter overrides, the price catalog to use, budgets
-//! and the anomaly detector's parameters.
+//! `costscope.toml`: required tags, rule parameter overrides, the price catalog to use, budgets,
+//! unit costs and the anomaly detector's parameters.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +48,24 @@ struct ConfigFile {
     budgets: Vec<BudgetTable>,
     #[serde(default)]
     anomalies: AnomaliesSection,
+    #[serde(default, rename = "unit")]
+    units: Vec<UnitTable>,
+}
+
+/// `[[unit]]`, as written; [`units`] checks it (and reads a count's file).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitTable {
+    name: toml::Spanned<String>,
+    /// `cluster`, `node`, `namespace`, `workload`, `tag:KEY` or `count`.
+    per: toml::Spanned<String>,
+    /// For `count`: a `day,count` CSV, relative to the config file.
+    file: Option<toml::Spanned<String>>,
+    /// As `[[budget]]`'s scope; billing units only.
+    #[serde(default)]
+    scope: BTreeMap<String, toml::Spanned<toml::Value>>,
+    label: Option<toml::Spanned<String>>,
+    scale: Option<toml::Spanned<i64>>,
 }
 
 /// `[[budget]]`, as written; [`budgets`] checks it.
@@ -210,6 +228,8 @@ pub struct Config {
     pub budgets: Vec<Budget>,
     /// `[anomalies]`.
     pub anomalies: AnomalySettings,
+    /// `[[unit]]` tables, in file order, names unique, count files read.
+    pub units: Vec<crate::analysis::units::UnitDef>,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -309,6 +329,7 @@ impl Config {
         let aws_timeouts = aws_timeouts(&file.aws, text, path)?;
         let budgets = budgets(&file.budgets, text, path)?;
         let anomalies = anomaly_settings(&file.anomalies, text, path)?;
+        let units = units(&file.units, text, path)?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -328,6 +349,7 @@ impl Config {
             resource_cost: file.billing.resource_cost,
             budgets,
             anomalies,
+            units,
         })
     }
 }
@@ -434,25 +456,7 @@ fn budgets(raw: &[BudgetTable], text: &str, path: &Path) -> Result<Vec<Budget>, 
             }
             Some(c) => Currency::new(c.get_ref()),
         };
-        let mut filters = Vec::with_capacity(table.scope.len());
-        for (key, value) in &table.scope {
-            let toml::Value::String(v) = value.get_ref() else {
-                return Err(invalid(
-                    value.span(),
-                    format!("scope {key:?} takes a quoted value, not {}", value.get_ref()),
-                ));
-            };
-            if v.trim().is_empty() {
-                return Err(invalid(value.span(), format!("scope {key:?} has an empty value")));
-            }
-            let Some(filter) = ScopeFilter::from_key(key, v) else {
-                return Err(invalid(
-                    value.span(),
-                    format!("unknown scope key {key:?}: use service, account, region or tag:KEY"),
-                ));
-            };
-            filters.push(filter);
-        }
+        let filters = scope_filters(&table.scope, invalid)?;
         let alerts = match &table.alerts {
             None => AlertThreshold::DEFAULTS.to_vec(),
             Some(alerts) => {
@@ -481,6 +485,141 @@ fn budgets(raw: &[BudgetTable], text: &str, path: &Path) -> Result<Vec<Budget>, 
             period: table.period.unwrap_or_default(),
             scope: BudgetScope { filters },
             alerts,
+        });
+    }
+    Ok(out)
+}
+
+/// Scope tables of `[[budget]]` and `[[unit]]`: known keys with non-empty quoted values.
+fn scope_filters(
+    raw: &BTreeMap<String, toml::Spanned<toml::Value>>,
+    invalid: impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Vec<ScopeFilter>, ConfigError> {
+    let mut filters = Vec::with_capacity(raw.len());
+    for (key, value) in raw {
+        let toml::Value::String(v) = value.get_ref() else {
+            return Err(invalid(
+                value.span(),
+                format!("scope {key:?} takes a quoted value, not {}", value.get_ref()),
+            ));
+        };
+        if v.trim().is_empty() {
+            return Err(invalid(value.span(), format!("scope {key:?} has an empty value")));
+        }
+        let Some(filter) = ScopeFilter::from_key(key, v) else {
+            return Err(invalid(
+                value.span(),
+                format!("unknown scope key {key:?}: use service, account, region or tag:KEY"),
+            ));
+        };
+        filters.push(filter);
+    }
+    Ok(filters)
+}
+
+/// `[[unit]]` tables: a non-empty unique name, a known `per`, a `file` exactly for `count`
+/// (read here, so a bad line is an error of the config run: exit 2 with the file, line and
+/// field), a scope only for billing units, a scale of 1 to 10^9. Each error names the file, the
+/// line and the unit.
+fn units(
+    raw: &[UnitTable],
+    text: &str,
+    path: &Path,
+) -> Result<Vec<crate::analysis::units::UnitDef>, ConfigError> {
+    use crate::analysis::units::{UnitDef, UnitPer, parse_counts};
+    let mut out: Vec<UnitDef> = Vec::with_capacity(raw.len());
+    for table in raw {
+        let name = table.name.get_ref().trim().to_string();
+        let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line: line_at(text, span.start),
+            message: format!("unit {name:?}: {message}"),
+        };
+        if name.is_empty() {
+            return Err(invalid(table.name.span(), "a unit needs a name".into()));
+        }
+        if out.iter().any(|u| u.name == name) {
+            return Err(invalid(table.name.span(), "two units have this name".into()));
+        }
+        let Some(per) = UnitPer::parse(table.per.get_ref()) else {
+            return Err(invalid(
+                table.per.span(),
+                format!(
+                    "unknown per {:?}: use cluster, node, namespace, workload, tag:KEY or count",
+                    table.per.get_ref()
+                ),
+            ));
+        };
+        let scope = scope_filters(&table.scope, invalid)?;
+        if per.is_kubernetes()
+            && let Some(value) = table.scope.values().next()
+        {
+            return Err(invalid(
+                value.span(),
+                format!(
+                    "a scope filters billing, and per = {:?} takes the cluster's nodes: leave \
+                     the scope out",
+                    per.as_text()
+                ),
+            ));
+        }
+        let (file, counts) = match (&per, &table.file) {
+            (UnitPer::Count, None) => {
+                return Err(invalid(
+                    table.per.span(),
+                    "per = \"count\" needs file = \"COUNTS.csv\" (a `day,count` CSV)".into(),
+                ));
+            }
+            (UnitPer::Count, Some(file)) => {
+                let given = PathBuf::from(file.get_ref());
+                let full = if given.is_relative() {
+                    path.parent().map_or(given.clone(), |dir| dir.join(&given))
+                } else {
+                    given
+                };
+                let csv = std::fs::read_to_string(&full)
+                    .map_err(|source| ConfigError::Io { path: full.clone(), source })?;
+                let counts = parse_counts(&csv).map_err(|e| ConfigError::Invalid {
+                    path: full.clone(),
+                    line: e.line,
+                    message: format!("{}: {} (unit {name:?})", e.field, e.message),
+                })?;
+                (Some(full), counts)
+            }
+            (_, Some(file)) => {
+                return Err(invalid(file.span(), "file is for per = \"count\" only".into()));
+            }
+            (_, None) => (None, BTreeMap::new()),
+        };
+        let scale = match &table.scale {
+            None => 1,
+            Some(s) => {
+                match u64::try_from(*s.get_ref()).ok().filter(|v| (1..=1_000_000_000).contains(v)) {
+                    Some(v) => v,
+                    None => {
+                        return Err(invalid(
+                            s.span(),
+                            format!("scale is 1 to 1000000000, not {}", s.get_ref()),
+                        ));
+                    }
+                }
+            }
+        };
+        let label = match &table.label {
+            Some(l) if l.get_ref().trim().is_empty() => {
+                return Err(invalid(l.span(), "the label cannot be empty".into()));
+            }
+            Some(l) => Some(l.get_ref().trim().to_string()),
+            None => None,
+        };
+        out.push(UnitDef {
+            name,
+            per,
+            scope: BudgetScope { filters: scope },
+            label,
+            scale,
+            file,
+            counts,
         });
     }
     Ok(out)
@@ -866,6 +1005,53 @@ weekday_min_weeks = 3
         assert!(err.contains("budget \"a\": two budgets have this name"), "{err}");
         let err = error_on_line("[tags]\nrequired = []\n[[budget]]\namount = \"1\"\n", 3);
         assert!(err.contains("missing field `name`"), "{err}");
+    }
+
+    #[test]
+    fn units_parse_and_every_bad_unit_value_names_its_line() {
+        use crate::analysis::units::UnitPer;
+        let dir = std::env::temp_dir().join(format!("costscope-units-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("req.csv"), "day,count\n2026-10-01,1200\n2026-10-02,x\n").unwrap();
+        std::fs::write(dir.join("ok.csv"), "day,count\n2026-10-01,1200\n").unwrap();
+        let config = dir.join("costscope.toml");
+        let good = "[[unit]]\nname = \"per ns\"\nper = \"namespace\"\n\n[[unit]]\nname = \"per 1k\"\nper = \"count\"\nfile = \"ok.csv\"\nlabel = \"requests\"\nscale = 1000\nscope = { \"tag:env\" = \"prod\" }\n";
+        let cfg = Config::parse(good, &config).unwrap();
+        assert_eq!(cfg.units.len(), 2);
+        assert_eq!(cfg.units[0].per, UnitPer::Namespace);
+        let count = &cfg.units[1];
+        assert_eq!((count.scale, count.label.as_deref()), (1000, Some("requests")));
+        assert_eq!(count.counts.values().map(|c| c.to_string()).collect::<Vec<_>>(), ["1200"]);
+        assert_eq!(count.scope.describe(), "tag:env=prod");
+        // A bad line of the count file names the file, its line and the field.
+        let bad_file = "[[unit]]\nname = \"r\"\nper = \"count\"\nfile = \"req.csv\"\n";
+        let err = Config::parse(bad_file, &config).unwrap_err().to_string();
+        assert!(err.contains("req.csv:3: count: \"x\""), "{err}");
+        let head = "[tags]\nrequired = []\n\n[[unit]]\nname = \"u\"\n";
+        for (body, line, wanted) in [
+            ("per = \"pod\"\n", 6, "unknown per \"pod\""),
+            ("per = \"tag:\"\n", 6, "unknown per"),
+            ("per = \"count\"\n", 6, "needs file"),
+            ("per = \"node\"\nfile = \"ok.csv\"\n", 7, "for per = \"count\" only"),
+            ("per = \"node\"\nscope = { service = \"EC2\" }\n", 7, "leave the scope out"),
+            ("per = \"tag:env\"\nscope = { team = \"web\" }\n", 7, "unknown scope key"),
+            ("per = \"count\"\nfile = \"ok.csv\"\nscale = 0\n", 8, "scale is 1 to"),
+            ("per = \"tag:env\"\nlabel = \" \"\n", 7, "label cannot be empty"),
+            ("per = \"node\"\ncolour = \"red\"\n", 7, "unknown field"),
+        ] {
+            let text = format!("{head}{body}");
+            let err = Config::parse(&text, &config).unwrap_err().to_string();
+            let prefix = format!("{}:{line}: ", config.display());
+            assert!(err.starts_with(&prefix), "wanted line {line}: {err}");
+            assert!(err.contains(wanted), "{body}: {err}");
+        }
+        let missing = "[[unit]]\nname = \"r\"\nper = \"count\"\nfile = \"nope.csv\"\n";
+        let err = Config::parse(missing, &config).unwrap_err().to_string();
+        assert!(err.contains("nope.csv"), "{err}");
+        let two =
+            "[[unit]]\nname = \"a\"\nper = \"node\"\n[[unit]]\nname = \"a\"\nper = \"node\"\n";
+        assert!(error_on_line(two, 5).contains("two units have this name"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -24,3 +24,27 @@ pub fn billing(options: FocusOptions) -> Result<BillingSummary> {
     let decoder = flate2::read::MultiGzDecoder::new(BILLING_GZ);
     read_focus_reader(decoder, Path::new(BILLING_NAME), options)
 }
+
+/// The units `costscope units --sample` shows when the config has no `[[unit]]`: what a
+/// platform team asks of the sample's EKS cluster and its `env` tag. Read by the config's own
+/// parser, so it is checked like a user's file.
+pub const UNITS_TOML: &str = r#"
+[[unit]]
+name = "cost per namespace"
+per = "namespace"
+
+[[unit]]
+name = "cost per node"
+per = "node"
+
+[[unit]]
+name = "cost per cluster"
+per = "cluster"
+
+[[unit]]
+name = "cost per environment"
+per = "tag:env"
+"#;
+
+/// Where [`UNITS_TOML`] is said to come from in messages.
+pub const UNITS_NAME: &str = "sample:units.toml";

@@ -161,7 +161,7 @@ pub fn default_period(first: NaiveDate, last: NaiveDate) -> Period {
 }
 
 /// The previous and current spans of `period` for data ending on `last`.
-fn spans(period: Period, last: NaiveDate) -> Option<(Span, Span)> {
+pub fn spans(period: Period, last: NaiveDate) -> Option<(Span, Span)> {
     match period {
         Period::Day => {
             let previous = last.pred_opt()?;

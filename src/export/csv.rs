@@ -112,6 +112,82 @@ pub fn write_trends(
     write_notes(out, notes)
 }
 
+/// Unit costs, one row per unit row of every `[[unit]]`, columns in this order:
+/// `unit_name,per,cluster,unit,row,currency,previous_cost,current_cost,previous_units,
+/// current_units,previous_per_unit,current_per_unit,change_ratio,monthly_cost,scale,
+/// previous_from,previous_to,current_from,current_to,basis`.
+/// `row` is `unit`, `idle` (cluster cost no request holds) or `average` (total ÷ units); the
+/// per-unit figures are cost × `scale` ÷ units, rounded to 6 decimals; `change_ratio` is the
+/// per-unit change as a fraction; empty cells are figures that do not exist (no previous
+/// period, no per-day basis). The spans repeat on each row so a filtered sheet keeps them.
+pub fn write_units(
+    out: &mut dyn Write,
+    report: &crate::analysis::units::UnitsReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    {
+        let mut w = writer(out);
+        w.write_record([
+            "unit_name",
+            "per",
+            "cluster",
+            "unit",
+            "row",
+            "currency",
+            "previous_cost",
+            "current_cost",
+            "previous_units",
+            "current_units",
+            "previous_per_unit",
+            "current_per_unit",
+            "change_ratio",
+            "monthly_cost",
+            "scale",
+            "previous_from",
+            "previous_to",
+            "current_from",
+            "current_to",
+            "basis",
+        ])
+        .map_err(csv_io)?;
+        let day = |s: Option<crate::analysis::trends::Span>, end: bool| {
+            s.map(|s| if end { s.to } else { s.from }.to_string()).unwrap_or_default()
+        };
+        let spans = [
+            day(report.previous, false),
+            day(report.previous, true),
+            day(report.current, false),
+            day(report.current, true),
+        ];
+        for u in &report.units {
+            for r in &u.rows {
+                let mut record = vec![
+                    spreadsheet_text(&u.name),
+                    spreadsheet_text(&u.per),
+                    spreadsheet_text(&r.cluster),
+                    spreadsheet_text(&r.unit),
+                    r.kind.as_str().to_string(),
+                    spreadsheet_text(&r.currency.to_string()),
+                    opt(r.previous_cost),
+                    opt(r.current_cost),
+                    opt(r.previous_units),
+                    opt(r.current_units),
+                    opt(r.previous_per_unit),
+                    opt(r.current_per_unit),
+                    opt(r.change_ratio),
+                    opt(r.monthly_cost),
+                    u.scale.to_string(),
+                ];
+                record.extend(spans.iter().cloned());
+                record.push(spreadsheet_text(&u.basis));
+                w.write_record(&record).map_err(csv_io)?;
+            }
+        }
+        w.flush()?;
+    }
+    write_notes(out, notes)
+}
+
 /// One row per anomaly, largest excess first, with the resources that moved most that day.
 pub fn write_anomalies(
     out: &mut dyn Write,

@@ -53,6 +53,14 @@ pub fn write_trends(
     write_pretty(out, trends, notes)
 }
 
+pub fn write_units(
+    out: &mut dyn Write,
+    report: &crate::analysis::units::UnitsReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    write_pretty(out, report, notes)
+}
+
 pub fn write_anomalies(
     out: &mut dyn Write,
     report: &crate::analysis::anomalies::AnomalyReport,

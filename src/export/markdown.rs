@@ -99,6 +99,79 @@ pub fn write_trends(
 }
 
 /// The anomalies, then the groups too short to judge and the non-usage charges set apart.
+/// Per unit: its basis, then a table of each unit's cost per unit now and before.
+pub fn write_units(
+    out: &mut dyn Write,
+    report: &crate::analysis::units::UnitsReport,
+    notes: &Notes,
+) -> io::Result<()> {
+    use crate::analysis::units::RowKind;
+    writeln!(out, "# Unit costs\n")?;
+    match (report.period, report.previous, report.current) {
+        (Some(period), Some(p), Some(c)) => writeln!(
+            out,
+            "{period} over {period}: {} to {} against {} to {}.\n",
+            c.from, c.to, p.from, p.to
+        )?,
+        (_, _, Some(c)) => {
+            writeln!(out, "{} to {}; too short to compare with a period before.\n", c.from, c.to)?
+        }
+        _ => writeln!(out, "No billing by day: monthly figures only.\n")?,
+    }
+    let opt_money = |m: Option<Money>| m.map_or_else(|| "—".to_string(), money);
+    let change = |r: Option<Money>| {
+        r.map_or_else(|| "—".to_string(), |r| format!("{:+.1} %", r.to_f64() * 100.0))
+    };
+    for u in &report.units {
+        writeln!(out, "## {} (per {})\n", cell(&u.name), cell(&u.per))?;
+        writeln!(out, "Basis: {}.\n", cell(&u.basis))?;
+        if u.scale != 1 {
+            let label = u.label.as_deref().unwrap_or("units");
+            writeln!(out, "Cost per {} {}.\n", u.scale, cell(label))?;
+        }
+        if u.rows.is_empty() {
+            writeln!(out, "Nothing to show.\n")?;
+        } else {
+            let clustered = u.rows.iter().any(|r| !r.cluster.is_empty());
+            let first = if clustered { "| Cluster " } else { "" };
+            writeln!(
+                out,
+                "{first}| Unit | Currency | Previous /unit | Current /unit | Change | Current cost | Units | Monthly |"
+            )?;
+            let sep = if clustered { "|---" } else { "" };
+            writeln!(out, "{sep}|---|---|---:|---:|---:|---:|---:|---:|")?;
+            for r in &u.rows {
+                let name = match r.kind {
+                    RowKind::Unit if r.unit.is_empty() => "(none)".to_string(),
+                    RowKind::Unit => cell(&r.unit),
+                    RowKind::Idle | RowKind::Average => format!("*{}*", cell(&r.unit)),
+                };
+                let cluster =
+                    if clustered { format!("| {} ", cell(&r.cluster)) } else { String::new() };
+                writeln!(
+                    out,
+                    "{cluster}| {name} | {} | {} | {} | {} | {} | {} | {} |",
+                    cell(&r.currency.to_string()),
+                    opt_money(r.previous_per_unit),
+                    opt_money(r.current_per_unit),
+                    change(r.change_ratio),
+                    opt_money(r.current_cost),
+                    r.current_units.map_or_else(|| "—".to_string(), |n| n.round_dp(2).to_string()),
+                    opt_money(r.monthly_cost),
+                )?;
+            }
+            writeln!(out)?;
+        }
+        for n in &u.notes {
+            writeln!(out, "- {}", cell(n))?;
+        }
+        if !u.notes.is_empty() {
+            writeln!(out)?;
+        }
+    }
+    write_notes(out, notes)
+}
+
 pub fn write_anomalies(
     out: &mut dyn Write,
     report: &crate::analysis::anomalies::AnomalyReport,

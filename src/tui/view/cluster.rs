@@ -1,5 +1,6 @@
-//! Cluster: a Kubernetes cluster's totals (cost, idle cost, CPU and memory efficiency), its nodes
-//! and its workloads, with `w` switching which table has focus. Every figure is the report's.
+//! Cluster: a Kubernetes cluster's totals (cost, idle cost, CPU and memory efficiency), its cost
+//! per namespace and per environment, its nodes and its workloads, with `w` switching which table
+//! has focus. Every figure is the report's, or [`crate::analysis::units`]' grouping of it.
 
 use crossterm::event::{KeyCode, KeyEvent};
 use ratatui::buffer::Buffer;
@@ -326,7 +327,7 @@ impl ViewState for ClusterView {
             return;
         };
         let [header, tables, detail] =
-            Layout::vertical([Constraint::Length(5), Constraint::Min(6), Constraint::Length(1)])
+            Layout::vertical([Constraint::Length(7), Constraint::Min(6), Constraint::Length(1)])
                 .areas(area);
         self.render_header(cluster, header, buf, theme);
         // Nodes are few: they get what they need up to half, workloads the rest.
@@ -354,6 +355,7 @@ impl ViewState for ClusterView {
             ("a/r/u, r/u", "allocatable / requested / used (cores, GiB)"),
             ("Over c/Gi, Over/mo", "requested but unused, and what that costs"),
             ("Src", "node cost: bill = billed, list = price list"),
+            ("Namespace/mo, Env/mo", "requests' cost; env from the namespace name"),
             ("✓ ~ ! ↑", "used/requested: ≥80%, 50–80%, <50%, >100%"),
             ("▸ line", "the selected node or workload in full"),
             ("e", "export the whole report (JSON)"),
@@ -429,7 +431,9 @@ impl ClusterView {
             c.memory_efficiency,
             theme,
         );
-        Paragraph::new(vec![cost, cpu, memory]).block(block).render(area, buf);
+        let mut lines = vec![cost, cpu, memory];
+        lines.extend(group_lines(c, theme));
+        Paragraph::new(lines).block(block).render(area, buf);
     }
 
     fn render_detail(
@@ -496,6 +500,33 @@ impl ClusterView {
         // One line, cut at the screen edge rather than wrapped.
         Line::from(spans).render(area, buf);
     }
+}
+
+/// `Namespace/mo  web 185.78 · data 154.98 · …` and `Env/mo  prod 460.66 · system 23.35 · not
+/// requested 472.58`: what each namespace's requests cost a month (largest first; the line is
+/// cut at the screen edge), environments as [`crate::analysis::units::environment_of`] reads them
+/// from the names, and the cluster cost no request holds. Nothing without a priced node.
+fn group_lines(c: &ClusterReport, theme: &Theme) -> Vec<Line<'static>> {
+    use crate::analysis::units::{environment_costs, idle_monthly, namespace_costs};
+    let Some(unrequested) = idle_monthly(c) else { return Vec::new() };
+    let list = |groups: Vec<crate::analysis::units::GroupCost>| -> Vec<Span<'static>> {
+        let mut spans = Vec::new();
+        for (i, g) in groups.into_iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim()));
+            }
+            spans.push(Span::raw(format!("{} ", safe(&g.name))));
+            spans.push(Span::styled(g.monthly.display_2dp(), theme.cost()));
+        }
+        spans
+    };
+    let mut namespaces = vec![Span::styled("Namespace/mo ", theme.header())];
+    namespaces.extend(list(namespace_costs(c)));
+    let mut environments = vec![Span::styled("Env/mo       ", theme.header())];
+    environments.extend(list(environment_costs(c)));
+    environments.push(Span::styled(" · not requested ", theme.dim()));
+    environments.push(Span::styled(unrequested.display_2dp(), theme.warning()));
+    vec![Line::from(namespaces), Line::from(environments)]
 }
 
 /// `CPU  alloc 19.6  req 15.43  used 5.89 cores   ~ 38.2% of requested used`.
@@ -601,6 +632,25 @@ mod tests {
             assert!(screen.contains("data/kafka"), "{at}");
             assert!(screen.contains(&format!("▸ {}", node.name)), "{at}");
         }
+
+        // Per namespace and environment: the workloads' requested cost summed here by name;
+        // the sample's namespaces carry no env word, so the cluster's (`acme-prod-eks`) applies,
+        // except kube-system.
+        let sum = |keep: &dyn Fn(&str) -> bool| -> Money {
+            c.workloads.iter().filter(|w| keep(&w.namespace)).filter_map(|w| w.monthly_cost).sum()
+        };
+        let web = sum(&|ns| ns == "web");
+        let prod = sum(&|ns| ns != "kube-system");
+        let system = sum(&|ns| ns == "kube-system");
+        let screen = draw(&view, &data, 120, 32);
+        assert!(screen.contains(&format!("Namespace/mo web {}", web.display_2dp())), "{screen}");
+        let env = format!(
+            "Env/mo       prod {} · system {} · not requested {}",
+            prod.display_2dp(),
+            system.display_2dp(),
+            (costs.monthly - prod - system).display_2dp()
+        );
+        assert!(screen.contains(&env), "{env}\n{screen}");
     }
 
     #[test]
