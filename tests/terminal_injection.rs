@@ -35,9 +35,20 @@ fn hostile_focus() -> String {
     let mut text = String::from(
         "BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,ProviderName,BillingAccountId,SubAccountId,ServiceName,RegionId,ResourceId,ResourceType,ChargeCategory,Tags\n",
     );
-    for day in 1..=3 {
-        text.push_str(&format!(
-            "12.5,12.5,2026-10-0{day}T00:00:00Z,2026-10-0{day}T01:00:00Z,USD,\"{p}\",\"{a}\",\"{a}\",\"{s}\",\"{r}\",\"{id}\",\"{t}\",Usage,\"{tags}\"\n",
+    // Four weeks, the last day a spike (an anomaly), and a charge whose category is hostile
+    // (listed apart from usage): the Review view shows both.
+    for day in 1..=29 {
+        let (cost, category) = match day {
+            29 => ("512.5".to_string(), "Usage".to_string()),
+            _ => ("12.5".to_string(), "Usage".to_string()),
+        };
+        let mut rows = vec![(cost, category)];
+        if day == 2 {
+            rows.push(("99".to_string(), hostile("Purchase")));
+        }
+        for (cost, category) in rows {
+            text.push_str(&format!(
+            "{cost},{cost},2026-10-{day:02}T00:00:00Z,2026-10-{day:02}T01:00:00Z,USD,\"{p}\",\"{a}\",\"{a}\",\"{s}\",\"{r}\",\"{id}\",\"{t}\",\"{category}\",\"{tags}\"\n",
             p = hostile("AWS"),
             a = hostile("1111"),
             s = hostile("Amazon EC2"),
@@ -45,6 +56,7 @@ fn hostile_focus() -> String {
             id = hostile("i-0abc"),
             t = hostile("Instance"),
         ));
+        }
     }
     text
 }
@@ -70,6 +82,9 @@ fn hostile_dataset() -> Box<Dataset> {
     let engine = costscope::app::engine(&config, None).unwrap();
     let report = costscope::report::build_report(&snapshot, &engine, &config.required_tags);
     assert!(!report.findings.is_empty(), "the hostile data must still produce findings");
+    let anomalies = report.anomalies.as_ref().unwrap();
+    assert_eq!(anomalies.anomalies.len(), 1, "the spike on day 29");
+    assert_eq!(anomalies.non_usage.len(), 1, "the hostile category");
     Box::new(Dataset { report, snapshot: Arc::new(snapshot) })
 }
 
@@ -102,12 +117,14 @@ fn assert_no_injection(bytes: &[u8], what: &str) {
 #[test]
 fn the_dashboard_never_draws_data_escapes() {
     let mut app = loaded();
-    for (tab, name) in ['1', '2', '3', '4', '5'].into_iter().zip([
+    for (tab, name) in ['1', '2', '3', '4', '5', '6', '7'].into_iter().zip([
         "overview",
         "costs",
         "tags",
         "cluster",
         "recommendations",
+        "commitments",
+        "review",
     ]) {
         app.update(key(tab));
         // The cells the dashboard puts on screen hold no control character at all.
@@ -128,8 +145,9 @@ fn the_dashboard_never_draws_data_escapes() {
             terminal.resize(ratatui::layout::Rect::new(0, 0, 160, 48)).unwrap();
             terminal.draw(|f| view::render(&app, f)).unwrap();
         }
-        if name != "cluster" {
-            // The cluster view shows the sample's cluster, which carries no hostile text.
+        if name != "cluster" && name != "commitments" {
+            // The cluster view shows the sample's cluster, which carries no hostile text, and
+            // the hostile billing has no commitments.
             let shown: String = buffer.content().iter().map(|c| c.symbol()).collect();
             assert!(shown.contains("pwned"), "{name}: the data is shown: {shown}");
         }
