@@ -162,6 +162,29 @@ fn the_report_carries_the_anomalies_and_a_forecast_of_usage() {
     assert!(money(&f["low"]) <= total && total <= money(&f["high"]));
     assert_eq!(ov["forecast_month_end"], f["total"]);
 
+    // The same file with FOCUS's ChargeFrequency: the purchase says it is one-time, so it is
+    // not expected again, and the usage forecast is unchanged.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut with_frequency = String::new();
+    for (i, line) in text.lines().enumerate() {
+        let frequency = match i {
+            0 => "ChargeFrequency",
+            _ if line.contains(",Purchase,") => "One-Time",
+            _ => "Usage-Based",
+        };
+        with_frequency.push_str(&format!("{line},{frequency}\n"));
+    }
+    let marked = dir.path().join("with-frequency.csv");
+    std::fs::write(&marked, with_frequency).unwrap();
+    let (code, json, err) =
+        run(&["report", "--focus", marked.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code, Some(0), "{err}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let g = &report["overview"][0]["forecast"];
+    assert_eq!(g["expected_charges"], "0");
+    assert_eq!(g["usage_remaining"], f["usage_remaining"]);
+    assert!((money(&g["total"]) - (total - 5_000.0)).abs() < 0.005, "{g}");
+
     let (_, md, _) = run(&["report", "--focus", path, "--format", "markdown"]);
     assert!(md.contains("- Spend anomalies: **1** (largest EC2 / 111122223333 on 2026-09-30: +800.00 USD over 1,000.00 expected)"), "{md}");
     assert!(md.contains("| 2026-09-30 | EC2 / 111122223333 | 1,800.00 USD | 1,000.00 | +800.00 | (run `costscope anomalies`) |"), "{md}");

@@ -391,7 +391,11 @@ pub fn model_forecast(series: &ScopeSeries<'_>) -> Option<Money> {
     use crate::analysis::forecast::{ChargeKey, DailySeries, ForecastPeriod, forecast};
     let mut daily = DailySeries { separated: true, ..Default::default() };
     // A scope's other charges are one kind: the model repeats what recurs on its day.
-    let key = ChargeKey { category: "Other".to_string(), service: String::new() };
+    let key = ChargeKey {
+        category: "Other".to_string(),
+        service: String::new(),
+        frequency: String::new(),
+    };
     for d in series.history.iter().chain(&series.daily) {
         daily.usage.insert(d.day, d.usage_cost);
         let other = d.billed_cost - d.usage_cost;
@@ -687,6 +691,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: String::new(),
             charge_category: category.into(),
+            charge_frequency: String::new(),
             tag_set,
             currency: Currency::new(currency),
             billed_cost: Money::from_units(cost),
@@ -932,6 +937,7 @@ mod tests {
                     account_id: "111".into(),
                     region: "us-east-1".into(),
                     charge_category: String::new(),
+                    charge_frequency: String::new(),
                     currency: Currency::usd(),
                     billed_cost: m("3"),
                     effective_cost: None,

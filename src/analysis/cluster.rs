@@ -719,6 +719,7 @@ mod tests {
                 region: "us-east-1".into(),
                 resource_id: "i-a".into(),
                 charge_category: "Usage".into(),
+                charge_frequency: String::new(),
                 tag_set: None,
                 currency: Currency::usd(),
                 billed_cost: m("23.04"),

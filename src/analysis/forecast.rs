@@ -66,6 +66,15 @@ pub struct ChargeKey {
     pub category: String,
     /// ServiceName (e.g. `Savings Plans for AWS Compute usage`, `Tax`); may be empty.
     pub service: String,
+    /// FOCUS ChargeFrequency (`One-Time`, `Recurring`, `Usage-Based`); empty when the billing
+    /// has none. A `One-Time` charge is never expected again.
+    pub frequency: String,
+}
+
+impl ChargeKey {
+    fn is_one_time(&self) -> bool {
+        self.frequency.trim().eq_ignore_ascii_case("one-time")
+    }
 }
 
 /// The daily spend of one currency, usage apart from other charges: the forecast's input.
@@ -289,25 +298,35 @@ pub fn series(billing: &BillingSummary) -> BTreeMap<Currency, DailySeries> {
     // A snapshot written before the rollup kept charge categories has them all empty.
     let separated = billing.grain.charge_category
         && (dated || billing.daily.iter().any(|d| !d.charge_category.is_empty()));
-    let mut add = |day: NaiveDate, line: (&Currency, &str, &str, Money)| {
-        let (currency, category, service, billed) = line;
+    let mut add = |day: NaiveDate, line: (&Currency, &str, &str, &str, Money)| {
+        let (currency, category, frequency, service, billed) = line;
         let s = out.entry(currency.clone()).or_default();
         s.separated = separated;
         if is_usage(category) {
             *s.usage.entry(day).or_default() += billed;
         } else {
-            let key = ChargeKey { category: category.to_string(), service: service.to_string() };
+            let key = ChargeKey {
+                category: category.to_string(),
+                service: service.to_string(),
+                frequency: frequency.to_string(),
+            };
             *s.charges.entry(key).or_default().entry(day).or_default() += billed;
         }
     };
     if dated {
         for l in &billing.lines {
             let Some(day) = l.day else { continue };
-            add(day, (&l.currency, &l.charge_category, &l.service, l.billed_cost));
+            add(
+                day,
+                (&l.currency, &l.charge_category, &l.charge_frequency, &l.service, l.billed_cost),
+            );
         }
     } else {
         for d in &billing.daily {
-            add(d.day, (&d.currency, &d.charge_category, &d.service, d.billed_cost));
+            add(
+                d.day,
+                (&d.currency, &d.charge_category, &d.charge_frequency, &d.service, d.billed_cost),
+            );
         }
     }
     out
@@ -553,7 +572,10 @@ fn expected_charges(
     let near = |a: u32, b: u32| a.abs_diff(b) <= DAY_TOLERANCE;
     let mut out = Vec::new();
     let daily = |days: &BTreeMap<NaiveDate, Money>| is_daily(days, as_of);
-    for (key, days) in series.charges.iter().filter(|(_, days)| !daily(days)) {
+    // A charge the billing marks one-time (FOCUS ChargeFrequency) is never expected again,
+    // however short the history: without the mark, one seen once may be a monthly fee.
+    let charges = series.charges.iter().filter(|(key, days)| !key.is_one_time() && !daily(days));
+    for (key, days) in charges {
         for (billed_day, amount) in days.range(prev..month) {
             let d = billed_day.day();
             let in_prev2 = days.range(prev2..prev).any(|(day, _)| near(day.day(), d));
@@ -838,7 +860,7 @@ mod tests {
     }
 
     fn key(category: &str, service: &str) -> ChargeKey {
-        ChargeKey { category: category.into(), service: service.into() }
+        ChargeKey { category: category.into(), service: service.into(), frequency: String::new() }
     }
 
     fn days(from: NaiveDate, to: NaiveDate) -> impl Iterator<Item = NaiveDate> {
@@ -1005,6 +1027,15 @@ mod tests {
         // The credit's window (Oct 5 ± 1) has passed. 200 + 210 + 500 + 50 + 12 = 972; the
         // low end leaves the three unconfirmed charges out.
         assert_eq!((f.total, f.low, f.high), (m("972"), m("410"), m("972")));
+
+        // When the billing marks the purchase one-time (FOCUS ChargeFrequency), it is not
+        // expected at all: 972 − 500.
+        let marketplace = key("Purchase", "Marketplace");
+        let days = s.charges.remove(&marketplace).unwrap();
+        s.charges.insert(ChargeKey { frequency: "One-Time".into(), ..marketplace }, days);
+        let f = forecast(&usd(), &s, oct(10), Horizon::Month.period(oct(10))).unwrap();
+        assert!(f.expected.iter().all(|c| c.key.service != "Marketplace"), "{:?}", f.expected);
+        assert_eq!((f.total, f.low), (m("472"), m("410")));
     }
 
     #[test]
@@ -1136,6 +1167,7 @@ mod tests {
             region: String::new(),
             resource_id: String::new(),
             charge_category: category.into(),
+            charge_frequency: String::new(),
             tag_set: None,
             currency: Currency::new(currency),
             billed_cost: m(cost),
@@ -1193,6 +1225,7 @@ mod tests {
                     account_id: String::new(),
                     region: String::new(),
                     charge_category: String::new(),
+                    charge_frequency: String::new(),
                     currency: usd(),
                     billed_cost: m("10"),
                     effective_cost: None,
@@ -1216,6 +1249,7 @@ mod tests {
         }
         full.daily.push(DailyLine {
             charge_category: "Purchase".into(),
+            charge_frequency: String::new(),
             billed_cost: m("100"),
             ..full.daily[0].clone()
         });

@@ -127,6 +127,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: String::new(),
             charge_category: "Usage".into(),
+            charge_frequency: String::new(),
             tag_set: None,
             currency: Currency::new("USD"),
             billed_cost: Money::parse(cost).unwrap(),

@@ -326,6 +326,7 @@ mod tests {
             region: String::new(),
             resource_id: String::new(),
             charge_category: String::new(),
+            charge_frequency: String::new(),
             tag_set: None,
             currency: Currency::new(currency),
             billed_cost: cost.parse().unwrap(),

@@ -943,6 +943,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: resource.into(),
             charge_category: "Usage".into(),
+            charge_frequency: String::new(),
             tag_set,
             currency: Currency::new(currency),
             billed_cost: m(cost),

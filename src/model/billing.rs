@@ -128,6 +128,10 @@ pub struct BillingLine {
     pub resource_id: String,
     #[serde(default)]
     pub charge_category: String,
+    /// FOCUS ChargeFrequency (One-Time, Recurring, Usage-Based), kept with the charge category:
+    /// what tells a one-time purchase from a monthly fee. Empty when the data has none.
+    #[serde(default)]
+    pub charge_frequency: String,
     /// Index into [`BillingSummary::tag_sets`]; `None` when the rows carried no Tags.
     #[serde(default)]
     pub tag_set: Option<u32>,
@@ -157,6 +161,9 @@ pub struct DailyLine {
     /// in snapshots written before it was kept.
     #[serde(default)]
     pub charge_category: String,
+    /// FOCUS ChargeFrequency, as on [`BillingLine::charge_frequency`].
+    #[serde(default)]
+    pub charge_frequency: String,
     pub currency: Currency,
     pub billed_cost: Money,
     pub effective_cost: Option<Money>,
@@ -344,6 +351,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: resource_id.into(),
             charge_category: "Usage".into(),
+            charge_frequency: String::new(),
             tag_set: None,
             currency: Currency::new(currency),
             billed_cost: Money::parse(billed).unwrap(),

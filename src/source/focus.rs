@@ -270,7 +270,7 @@ pub(crate) fn columns_for(grain: Grain) -> Vec<Column> {
     keep(grain.service || wide, &[ServiceName]);
     keep(grain.region || wide, &[RegionId]);
     keep(grain.provider || wide, &[ProviderName]);
-    keep(grain.charge_category, &[ChargeCategory]);
+    keep(grain.charge_category, &[ChargeCategory, ChargeFrequency]);
     keep(grain.tags || grain.resource, &[Tags]);
     keep(grain.resource, &[ResourceId, ResourceName, ResourceType]);
     keep(
@@ -975,6 +975,7 @@ struct Key {
     region: u32,
     resource: u32,
     charge_category: u32,
+    charge_frequency: u32,
     tag_set: u32,
     currency: u32,
 }
@@ -987,6 +988,7 @@ struct DailyKey {
     account: u32,
     region: u32,
     charge_category: u32,
+    charge_frequency: u32,
     currency: u32,
 }
 
@@ -1044,6 +1046,7 @@ struct Dims {
     provider: u32,
     resource: u32,
     charge_category: u32,
+    charge_frequency: u32,
 }
 
 #[derive(Clone, Copy)]
@@ -1242,6 +1245,7 @@ impl Ledger {
         let provider = pick(g.provider || wide, Column::ProviderName)?;
         let resource = pick(g.resource, Column::ResourceId)?;
         let charge_category = pick(g.charge_category, Column::ChargeCategory)?;
+        let charge_frequency = pick(g.charge_category, Column::ChargeFrequency)?;
         if g.account {
             let billing_account = pick(true, Column::BillingAccountId)?;
             let name_column =
@@ -1260,7 +1264,16 @@ impl Ledger {
                 );
             }
         }
-        Ok(Dims { currency, account, service, region, provider, resource, charge_category })
+        Ok(Dims {
+            currency,
+            account,
+            service,
+            region,
+            provider,
+            resource,
+            charge_category,
+            charge_frequency,
+        })
     }
 
     /// Whether rows at `grain` may be summed before they reach the ledger ([`Self::add_folded`]):
@@ -1281,8 +1294,16 @@ impl Ledger {
         sums: Sums,
     ) -> Result<(), RowError> {
         debug_assert!(Self::foldable(self.grain));
-        let Dims { currency, account, service, region, provider, charge_category, .. } =
-            self.intern_dims(text)?;
+        let Dims {
+            currency,
+            account,
+            service,
+            region,
+            provider,
+            charge_category,
+            charge_frequency,
+            ..
+        } = self.intern_dims(text)?;
         let g = self.grain;
         let key = Key {
             day: if g.day { day } else { NO_DAY },
@@ -1292,6 +1313,7 @@ impl Ledger {
             region: if g.region { region } else { 0 },
             resource: 0,
             charge_category,
+            charge_frequency,
             tag_set: NO_TAGS,
             currency,
         };
@@ -1345,8 +1367,16 @@ impl Ledger {
         // Tags are validated whatever the grain, so a bad cell fails every command alike.
         let (tags, escaped) = r.tags();
         let tag_set = self.tag_set_of(tags, escaped)?;
-        let Dims { currency, account, service, region, provider, resource, charge_category } =
-            self.intern_dims(|column| r.text(column))?;
+        let Dims {
+            currency,
+            account,
+            service,
+            region,
+            provider,
+            resource,
+            charge_category,
+            charge_frequency,
+        } = self.intern_dims(|column| r.text(column))?;
         let day_n = day_number(day);
         let key = Key {
             day: if g.day && (!g.resource || g.resource_days) { day_n } else { NO_DAY },
@@ -1356,14 +1386,22 @@ impl Ledger {
             region: if g.region { region } else { 0 },
             resource,
             charge_category,
+            charge_frequency,
             tag_set: if g.tags { tag_set } else { NO_TAGS },
             currency,
         };
         self.see_days(day_n, day_n);
         add_to(self.groups.entry(key).or_default(), billed, effective, list)?;
         if g.day && g.resource {
-            let daily =
-                DailyKey { day: day_n, service, account, region, charge_category, currency };
+            let daily = DailyKey {
+                day: day_n,
+                service,
+                account,
+                region,
+                charge_category,
+                charge_frequency,
+                currency,
+            };
             add_to(self.daily.entry(daily).or_default(), billed, effective, list)?;
         }
         if g.commitments {
@@ -1551,6 +1589,7 @@ impl Ledger {
                 region: id(k.region),
                 resource: id(k.resource),
                 charge_category: id(k.charge_category),
+                charge_frequency: id(k.charge_frequency),
                 tag_set: tag(k.tag_set),
                 currency: id(k.currency),
             };
@@ -1563,6 +1602,7 @@ impl Ledger {
                 account: id(k.account),
                 region: id(k.region),
                 charge_category: id(k.charge_category),
+                charge_frequency: id(k.charge_frequency),
                 currency: id(k.currency),
             };
             add_sums(self.daily.entry(key).or_default(), v)?;
@@ -1796,6 +1836,7 @@ impl Ledger {
                 region: s.get(key.region).to_string(),
                 resource_id: s.get(key.resource).to_string(),
                 charge_category: s.get(key.charge_category).to_string(),
+                charge_frequency: s.get(key.charge_frequency).to_string(),
                 tag_set: remap(key.tag_set),
                 currency: s.get(key.currency).to_string(),
             };
@@ -1819,6 +1860,7 @@ impl Ledger {
                 region: k.region,
                 resource_id: k.resource_id,
                 charge_category: k.charge_category,
+                charge_frequency: k.charge_frequency,
                 tag_set: k.tag_set,
                 currency: Currency::new(&k.currency),
                 billed_cost: v.billed,
@@ -1865,6 +1907,7 @@ impl Ledger {
                     account_id: s.get(k.account).to_string(),
                     region: s.get(k.region).to_string(),
                     charge_category: s.get(k.charge_category).to_string(),
+                    charge_frequency: s.get(k.charge_frequency).to_string(),
                     currency: Currency::new(s.get(k.currency)),
                     billed_cost: v.billed,
                     effective_cost: v.effective,
@@ -1910,6 +1953,7 @@ struct LineKey {
     region: String,
     resource_id: String,
     charge_category: String,
+    charge_frequency: String,
     tag_set: Option<u32>,
     currency: String,
 }
