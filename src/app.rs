@@ -160,6 +160,19 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Budgets(mut args) => {
             use crate::analysis::budgets::{self, BudgetStatus};
+            let mut config = config;
+            if config.budgets.is_empty() && args.sources.sample {
+                // The sample's own budgets, so the tour works without a config file.
+                let sample = Config::parse(
+                    crate::sample::CONFIG_TOML,
+                    Path::new(crate::sample::CONFIG_NAME),
+                )?;
+                tracing::info!(
+                    "no [[budget]] in the config: using the sample's budgets ({})",
+                    crate::sample::CONFIG_NAME
+                );
+                config.budgets = sample.budgets;
+            }
             if config.budgets.is_empty() {
                 let place = config
                     .path
