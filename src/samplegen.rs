@@ -2022,7 +2022,9 @@ impl<'c> Gen<'c> {
         // same as in the one-month sample.
         for row in planted::october_rows(&items) {
             if row.charge_category == "Usage" {
-                let entry = usage_by.entry((row.account, row.service.name)).or_insert((row.service, Money::ZERO));
+                let entry = usage_by
+                    .entry((row.account, row.service.name))
+                    .or_insert((row.service, Money::ZERO));
                 entry.1 += row.billed_cost;
             }
             october.push(row);
@@ -2097,8 +2099,9 @@ fn usage_rows(
             } else {
                 (on_demand, on_demand, "Standard", None)
             };
-            let entry =
-                usage_by.entry((item.account, item.service.name)).or_insert((item.service, Money::ZERO));
+            let entry = usage_by
+                .entry((item.account, item.service.name))
+                .or_insert((item.service, Money::ZERO));
             entry.1 += billed;
             rows.push(FocusRow {
                 billed_cost: billed,
@@ -2137,7 +2140,15 @@ fn monthly_rows(
     for account in [Account::Prod, Account::Staging] {
         let total: Money =
             usage_by.iter().filter(|((a, _), _)| *a == account).map(|(_, (_, m))| *m).sum();
-        rows.push(charge_row(rng, account, SUPPORT, "Purchase", business_support(total), start, end));
+        rows.push(charge_row(
+            rng,
+            account,
+            SUPPORT,
+            "Purchase",
+            business_support(total),
+            start,
+            end,
+        ));
         for service in [EC2, S3, RDS, CLOUDFRONT] {
             if let Some((_, used)) = usage_by.get(&(account, service.name)) {
                 // A fictional 6.25 % sales tax.
@@ -2147,7 +2158,15 @@ fn monthly_rows(
         }
     }
     rows.push(charge_row(rng, Account::Prod, RDS, "Credit", -micros(150_000_000), start, end));
-    rows.push(charge_row(rng, Account::Prod, CLOUDFRONT, "Credit", -micros(42_500_000), start, end));
+    rows.push(charge_row(
+        rng,
+        Account::Prod,
+        CLOUDFRONT,
+        "Credit",
+        -micros(42_500_000),
+        start,
+        end,
+    ));
     rows.push(charge_row(rng, Account::Staging, LAMBDA, "Credit", -micros(12_340_000), start, end));
     rows
 }
@@ -3246,10 +3265,10 @@ mod tests {
             let hourly = catalog.nat_gateway_hourly(&n.region).unwrap();
             assert_daily(&n.id, hourly.times(24));
         }
-        // A running instance is billed on all 31 days.
+        // A running instance launched before September is billed on all 61 days.
         let running = inv.instances.iter().find(|i| i.state == InstanceState::Running).unwrap();
-        if running.launch_time.is_some_and(|t| t < month_start()) {
-            assert_eq!(by_id[running.id.as_str()].len(), 31);
+        if running.launch_time.is_some_and(|t| t < september_start()) {
+            assert_eq!(by_id[running.id.as_str()].len(), 30 + 31);
         }
     }
 

@@ -20,7 +20,7 @@ const BUCKET: &str = "billing";
 
 /// The sample's FOCUS CSV, decompressed: a header and one record per line.
 fn sample_lines() -> (String, Vec<String>) {
-    let gz = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-10.csv.gz"))
+    let gz = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz"))
         .unwrap();
     let mut text = String::new();
     flate2::read::MultiGzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
@@ -76,7 +76,7 @@ fn costs_at(env: &Env, flag: &str, input: &str, endpoint: &str) -> Output {
 /// The same report from the bundled sample as a local file.
 fn local_costs(env: &Env) -> String {
     let path = env.home.path().join("focus-2026-10.csv.gz");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-10.csv.gz"), &path)
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz"), &path)
         .unwrap();
     let out = env.costscope(&[
         "costs",

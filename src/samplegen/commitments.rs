@@ -200,7 +200,11 @@ pub fn savings_plan_rows(used_by_day: &[Money], month_start: DateTime<Utc>) -> V
 }
 
 /// The plan's daily rows from `first`: its recurring fee, and the part nothing used.
-pub fn savings_plan_rows_at(hourly: Money, used_by_day: &[Money], first: DateTime<Utc>) -> Vec<FocusRow> {
+pub fn savings_plan_rows_at(
+    hourly: Money,
+    used_by_day: &[Money],
+    first: DateTime<Utc>,
+) -> Vec<FocusRow> {
     let daily = hourly.times(24);
     let mut rows = Vec::with_capacity(used_by_day.len() * 2);
     for (day, used) in used_by_day.iter().enumerate() {
