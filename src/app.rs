@@ -160,6 +160,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Budgets(mut args) => {
             use crate::analysis::budgets::{self, BudgetStatus};
+            let mut config = config;
+            use_sample_budgets(&mut config, &args.sources)?;
             if config.budgets.is_empty() {
                 let place = config
                     .path
@@ -267,6 +269,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             })
         }
         Command::Report(mut args) => {
+            let mut config = config;
+            use_sample_budgets(&mut config, &args.sources)?;
             let engine = engine(&config, cli.global.rules.as_deref())?;
             configure(&mut args.sources, &config, &config.required_tags, quiet);
             let snapshot = gather(&args.sources, Grain::FULL)?;
@@ -425,6 +429,21 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     }
 }
 
+/// With `--sample` and no `[[budget]]` in the config, the sample's own budgets
+/// (samples/costscope.toml), so the tour works without a config file.
+fn use_sample_budgets(config: &mut Config, sources: &crate::cli::SourceArgs) -> anyhow::Result<()> {
+    if config.budgets.is_empty() && sources.sample {
+        let sample =
+            Config::parse(crate::sample::CONFIG_TOML, Path::new(crate::sample::CONFIG_NAME))?;
+        tracing::info!(
+            "no [[budget]] in the config: using the sample's budgets ({})",
+            crate::sample::CONFIG_NAME
+        );
+        config.budgets = sample.budgets;
+    }
+    Ok(())
+}
+
 /// The suppressions file, when there is a path for one (a missing file is an empty set).
 pub fn load_suppressions(
     config: &Config,
@@ -438,7 +457,7 @@ pub fn load_suppressions(
 /// Runs the dashboard; with no source, on the bundled sample, saying so in the status bar.
 fn dashboard(
     mut sources: crate::cli::SourceArgs,
-    config: Config,
+    mut config: Config,
     rules_dir: Option<std::path::PathBuf>,
 ) -> anyhow::Result<Outcome> {
     let hint = if sources.is_empty() {
@@ -449,6 +468,7 @@ fn dashboard(
     } else {
         None
     };
+    use_sample_budgets(&mut config, &sources)?;
     crate::tui::run(crate::tui::loader::LoadContext { sources, config, rules_dir }, hint)?;
     Ok(Outcome::Success)
 }

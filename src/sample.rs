@@ -8,10 +8,14 @@ use crate::source::focus::{FocusOptions, read_focus_reader};
 use crate::source::snapshot_file::parse_snapshot;
 
 /// File name shown in messages and evidence for the sample billing.
-pub const BILLING_NAME: &str = "sample:samples/focus-2026-10.csv.gz";
+pub const BILLING_NAME: &str = "sample:samples/focus-2026-09-10.csv.gz";
 pub const SNAPSHOT_NAME: &str = "sample:samples/snapshot.json";
+/// File name shown in messages for the sample's budgets config.
+pub const CONFIG_NAME: &str = "sample:samples/costscope.toml";
+/// The sample's `costscope.toml` (budgets), used by `budgets --sample` when the user has none.
+pub const CONFIG_TOML: &str = include_str!("../samples/costscope.toml");
 
-const BILLING_GZ: &[u8] = include_bytes!("../samples/focus-2026-10.csv.gz");
+const BILLING_GZ: &[u8] = include_bytes!("../samples/focus-2026-09-10.csv.gz");
 const SNAPSHOT_JSON: &str = include_str!("../samples/snapshot.json");
 
 /// The sample's inventory, utilization and cluster (without billing).
@@ -19,7 +23,7 @@ pub fn snapshot() -> Result<Snapshot> {
     parse_snapshot(SNAPSHOT_JSON, Path::new(SNAPSHOT_NAME))
 }
 
-/// The sample's billing month, read like any FOCUS file.
+/// The sample's two billing months, read like any FOCUS file.
 pub fn billing(options: FocusOptions) -> Result<BillingSummary> {
     let decoder = flate2::read::MultiGzDecoder::new(BILLING_GZ);
     read_focus_reader(decoder, Path::new(BILLING_NAME), options)

@@ -14,6 +14,7 @@ pub mod cur;
 mod databases;
 mod kubernetes;
 mod network_logs;
+pub mod planted;
 mod serverless_storage;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -38,7 +39,7 @@ use crate::pricing::catalog::{HOURS_PER_MONTH, PriceCatalog};
 /// The seed used when none is given; the bundled sample is generated with it.
 pub const DEFAULT_SEED: u64 = 20_261_101;
 /// File name of the bundled billing sample.
-pub const FOCUS_FILE: &str = "focus-2026-10.csv.gz";
+pub const FOCUS_FILE: &str = "focus-2026-09-10.csv.gz";
 /// File name of the bundled snapshot.
 pub const SNAPSHOT_FILE: &str = "snapshot.json";
 /// File name of the list of rule outcomes the sample is built to produce.
@@ -85,6 +86,10 @@ const PROVIDER: &str = "AWS";
 const SECONDS_PER_DAY: i64 = 86_400;
 const DAYS_IN_MONTH: i64 = 31;
 const LOOKBACK_DAYS: u32 = 14;
+/// Mixed into the generator's state to fork September's random stream.
+const SEPTEMBER_SALT: u64 = 0x5e97_2026;
+/// September's usage-based charges are this share of October's (a growing business).
+const SEPTEMBER_USAGE_PER_MILLE: i64 = 950;
 const MB: u64 = 1_000_000;
 const GB: u64 = 1_000_000_000;
 const MIB: u64 = 1 << 20;
@@ -224,6 +229,11 @@ fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
 /// Start of the billed month.
 fn month_start() -> DateTime<Utc> {
     at(2026, 10, 1, 0, 0, 0)
+}
+
+/// Start of the month before: the sample bills September and October.
+fn september_start() -> DateTime<Utc> {
+    at(2026, 9, 1, 0, 0, 0)
 }
 
 /// End of the billed month, which is also the snapshot's `collected_at`.
@@ -496,6 +506,15 @@ fn tags_cell(rng: &mut SplitMix64, tags: &Tags) -> Result<String> {
         Ok(if rng.chance(500) { String::new() } else { "NULL".to_string() })
     } else {
         Ok(serde_json::to_string(tags)?)
+    }
+}
+
+/// The Tags cell of a planted row: the JSON object, or `NULL` without tags (no random draw).
+fn tags_json(tags: &Tags) -> String {
+    if tags.is_empty() {
+        "NULL".to_string()
+    } else {
+        serde_json::to_string(tags).unwrap_or_else(|_| "NULL".to_string())
     }
 }
 
@@ -1996,130 +2015,189 @@ impl<'c> Gen<'c> {
         let mut items = std::mem::take(&mut self.items);
         // Real exports are not sorted by resource.
         self.rng.shuffle(&mut items);
-        let mut rows = Vec::with_capacity(items.len() * DAYS_IN_MONTH as usize + 64);
-        let mut usage_by: BTreeMap<(Account, &'static str), (Service, Money)> = BTreeMap::new();
-        let mut sp_used = vec![Money::ZERO; DAYS_IN_MONTH as usize];
-        for day in 0..DAYS_IN_MONTH {
-            let start = month_start() + Duration::days(day);
-            let end = start + Duration::days(1);
-            for item in &items {
-                let seconds = overlap_seconds(item.from, item.until, start, end);
-                if seconds == 0 {
-                    continue;
-                }
-                let on_demand = charge_for(item.charge, seconds, start.weekday(), &mut self.rng);
-                let list = if item.private_pricing {
-                    round10(on_demand.mul_ratio(100, 85))
-                } else {
-                    on_demand
-                };
-                // Usage the savings plan covers bills nothing itself (the plan's recurring fee
-                // does); its EffectiveCost is the plan's rate, 72 % of on demand.
-                let (billed, effective, pricing, commitment) = if item.savings_plan {
-                    let rate = round10(on_demand.mul_ratio(72, 100));
-                    sp_used[day as usize] += rate;
-                    (Money::ZERO, rate, "Committed", Some((&commitments::SAVINGS_PLAN, "Used")))
-                } else {
-                    (on_demand, on_demand, "Standard", None)
-                };
+        let mut october = Vec::with_capacity(items.len() * DAYS_IN_MONTH as usize + 64);
+        let (mut usage_by, sp_used) =
+            usage_rows(&items, month_start(), DAYS_IN_MONTH, 1000, &mut self.rng, &mut october)?;
+        // The planted events draw nothing from the stream, so every other October row is the
+        // same as in the one-month sample.
+        for row in planted::october_rows(&items) {
+            if row.charge_category == "Usage" {
                 let entry = usage_by
-                    .entry((item.account, item.service.name))
-                    .or_insert((item.service, Money::ZERO));
-                entry.1 += billed;
-                rows.push(FocusRow {
-                    billed_cost: billed,
-                    effective_cost: effective,
-                    list_cost: list,
-                    account: item.account,
-                    service: item.service,
-                    region: item.region,
-                    resource_id: item.id.clone(),
-                    resource_name: item.name.clone(),
-                    resource_type: item.resource_type,
-                    charge_category: "Usage",
-                    start,
-                    end,
-                    tags: tags_cell(&mut self.rng, &item.tags)?,
-                    charge_frequency: "Usage-Based",
-                    pricing_category: pricing,
-                    commitment,
-                });
+                    .entry((row.account, row.service.name))
+                    .or_insert((row.service, Money::ZERO));
+                entry.1 += row.billed_cost;
             }
-            // Promotional credits on staging compute, applied daily.
-            let credit = -micros(self.rng.range_i64(18_000_000, 26_000_000));
-            rows.push(self.charge_row(Account::Staging, EC2, "Credit", credit, start, end));
+            october.push(row);
         }
-        rows.extend(commitments::savings_plan_rows(&sp_used, month_start()));
-        rows.extend(commitments::reservation_rows(month_start(), collected_at()));
-        // Monthly charges without a resource: support, tax, one-off credits.
-        let (start, end) = (month_start(), collected_at());
-        for account in [Account::Prod, Account::Staging] {
-            let total: Money =
-                usage_by.iter().filter(|((a, _), _)| *a == account).map(|(_, (_, m))| *m).sum();
-            rows.push(self.charge_row(
-                account,
-                SUPPORT,
-                "Purchase",
-                business_support(total),
-                start,
-                end,
-            ));
-            for service in [EC2, S3, RDS, CLOUDFRONT] {
-                if let Some((_, used)) = usage_by.get(&(account, service.name)) {
-                    // A fictional 6.25 % sales tax.
-                    let tax = round10(used.mul_ratio(625, 10_000));
-                    rows.push(self.charge_row(account, service, "Tax", tax, start, end));
-                }
-            }
-        }
-        rows.push(self.charge_row(Account::Prod, RDS, "Credit", -micros(150_000_000), start, end));
-        rows.push(self.charge_row(
-            Account::Prod,
-            CLOUDFRONT,
-            "Credit",
-            -micros(42_500_000),
-            start,
-            end,
-        ));
-        rows.push(self.charge_row(
-            Account::Staging,
-            LAMBDA,
-            "Credit",
-            -micros(12_340_000),
-            start,
-            end,
-        ));
+        let hourly = commitments::hourly_commitment(&sp_used);
+        october.extend(commitments::savings_plan_rows_at(hourly, &sp_used, month_start()));
+        october.extend(commitments::reservation_rows(month_start(), collected_at()));
+        october.extend(monthly_rows(&usage_by, month_start(), collected_at(), &mut self.rng));
+        // September draws from its own stream (a fork of the state, which it does not advance),
+        // so adding it changed no October figure and no snapshot value.
+        let mut rng = SplitMix64::new(mix64(self.rng.0 ^ SEPTEMBER_SALT));
+        let (from, until) = (september_start(), month_start());
+        let days = (until - from).num_days();
+        let mut rows = Vec::with_capacity(october.len() * 2);
+        let (usage_by, sp_used) =
+            usage_rows(&items, from, days, SEPTEMBER_USAGE_PER_MILLE, &mut rng, &mut rows)?;
+        // The same plan, bought before September: its hourly commitment does not change.
+        rows.extend(commitments::savings_plan_rows_at(hourly, &sp_used, from));
+        rows.extend(commitments::reservation_usage_rows(from, until));
+        rows.extend(monthly_rows(&usage_by, from, until, &mut rng));
+        rows.append(&mut october);
         Ok(rows)
     }
+}
 
-    fn charge_row(
-        &mut self,
-        account: Account,
-        service: Service,
-        category: &'static str,
-        amount: Money,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> FocusRow {
-        let tags = if self.rng.chance(500) { String::new() } else { "NULL".to_string() };
-        FocusRow {
-            billed_cost: amount,
-            effective_cost: amount,
-            list_cost: if amount.is_negative() { Money::ZERO } else { amount },
+/// Billed usage per (account, service), for support and tax.
+type UsageBy = BTreeMap<(Account, &'static str), (Service, Money)>;
+
+/// The daily usage rows of `days` days from `first` (and the daily staging credit), appended to
+/// `rows`; returns the usage per account and service and the savings plan's use per day.
+/// `usage_per_mille` scales usage-based charges (hourly and monthly prices do not change).
+fn usage_rows(
+    items: &[BilledItem],
+    first: DateTime<Utc>,
+    days: i64,
+    usage_per_mille: i64,
+    rng: &mut SplitMix64,
+    rows: &mut Vec<FocusRow>,
+) -> Result<(UsageBy, Vec<Money>)> {
+    let mut usage_by = UsageBy::new();
+    let mut sp_used = vec![Money::ZERO; days.max(0) as usize];
+    for day in 0..days {
+        let start = first + Duration::days(day);
+        let end = start + Duration::days(1);
+        for item in items {
+            let seconds = overlap_seconds(item.from, item.until, start, end);
+            if seconds == 0 {
+                continue;
+            }
+            let charge = match item.charge {
+                Charge::Usage { base_daily, spread_per_mille, weekday_dip } => Charge::Usage {
+                    base_daily: base_daily.mul_ratio(i128::from(usage_per_mille), 1000),
+                    spread_per_mille,
+                    weekday_dip,
+                },
+                other => other,
+            };
+            let on_demand = charge_for(charge, seconds, start.weekday(), rng);
+            let list = if item.private_pricing {
+                round10(on_demand.mul_ratio(100, 85))
+            } else {
+                on_demand
+            };
+            // Usage the savings plan covers bills nothing itself (the plan's recurring fee
+            // does); its EffectiveCost is the plan's rate, 72 % of on demand.
+            let (billed, effective, pricing, commitment) = if item.savings_plan {
+                let rate = round10(on_demand.mul_ratio(72, 100));
+                if let Some(used) = sp_used.get_mut(day as usize) {
+                    *used += rate;
+                }
+                (Money::ZERO, rate, "Committed", Some((&commitments::SAVINGS_PLAN, "Used")))
+            } else {
+                (on_demand, on_demand, "Standard", None)
+            };
+            let entry = usage_by
+                .entry((item.account, item.service.name))
+                .or_insert((item.service, Money::ZERO));
+            entry.1 += billed;
+            rows.push(FocusRow {
+                billed_cost: billed,
+                effective_cost: effective,
+                list_cost: list,
+                account: item.account,
+                service: item.service,
+                region: item.region,
+                resource_id: item.id.clone(),
+                resource_name: item.name.clone(),
+                resource_type: item.resource_type,
+                charge_category: "Usage",
+                start,
+                end,
+                tags: tags_cell(rng, &item.tags)?,
+                charge_frequency: "Usage-Based",
+                pricing_category: pricing,
+                commitment,
+            });
+        }
+        // Promotional credits on staging compute, applied daily.
+        let credit = -micros(rng.range_i64(18_000_000, 26_000_000));
+        rows.push(charge_row(rng, Account::Staging, EC2, "Credit", credit, start, end));
+    }
+    Ok((usage_by, sp_used))
+}
+
+/// A month's charges without a resource, over `[start, end)`: support, tax, one-off credits.
+fn monthly_rows(
+    usage_by: &UsageBy,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    rng: &mut SplitMix64,
+) -> Vec<FocusRow> {
+    let mut rows = Vec::new();
+    for account in [Account::Prod, Account::Staging] {
+        let total: Money =
+            usage_by.iter().filter(|((a, _), _)| *a == account).map(|(_, (_, m))| *m).sum();
+        rows.push(charge_row(
+            rng,
             account,
-            service,
-            region: "",
-            resource_id: String::new(),
-            resource_name: String::new(),
-            resource_type: "",
-            charge_category: category,
+            SUPPORT,
+            "Purchase",
+            business_support(total),
             start,
             end,
-            tags,
-            charge_frequency: if category == "Purchase" { "Recurring" } else { "One-Time" },
-            pricing_category: "Standard",
-            commitment: None,
+        ));
+        for service in [EC2, S3, RDS, CLOUDFRONT] {
+            if let Some((_, used)) = usage_by.get(&(account, service.name)) {
+                // A fictional 6.25 % sales tax.
+                let tax = round10(used.mul_ratio(625, 10_000));
+                rows.push(charge_row(rng, account, service, "Tax", tax, start, end));
+            }
         }
+    }
+    rows.push(charge_row(rng, Account::Prod, RDS, "Credit", -micros(150_000_000), start, end));
+    rows.push(charge_row(
+        rng,
+        Account::Prod,
+        CLOUDFRONT,
+        "Credit",
+        -micros(42_500_000),
+        start,
+        end,
+    ));
+    rows.push(charge_row(rng, Account::Staging, LAMBDA, "Credit", -micros(12_340_000), start, end));
+    rows
+}
+
+fn charge_row(
+    rng: &mut SplitMix64,
+    account: Account,
+    service: Service,
+    category: &'static str,
+    amount: Money,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> FocusRow {
+    let tags = if rng.chance(500) { String::new() } else { "NULL".to_string() };
+    FocusRow {
+        billed_cost: amount,
+        effective_cost: amount,
+        list_cost: if amount.is_negative() { Money::ZERO } else { amount },
+        account,
+        service,
+        region: "",
+        resource_id: String::new(),
+        resource_name: String::new(),
+        resource_type: "",
+        charge_category: category,
+        start,
+        end,
+        tags,
+        charge_frequency: if category == "Purchase" { "Recurring" } else { "One-Time" },
+        pricing_category: "Standard",
+        commitment: None,
     }
 }
 
@@ -2819,7 +2897,8 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|source| SampleError::Io { path: path.to_path_buf(), source })
 }
 
-/// Writes the bundled sample (`focus-2026-10.csv.gz`, `snapshot.json`, `expected-findings.csv`)
+/// Writes the bundled sample (`focus-2026-09-10.csv.gz`, `snapshot.json`, `expected-findings.csv`,
+/// `costscope.toml`)
 /// into `out_dir`, creating it if needed; returns the paths written.
 pub fn write_sample(out_dir: &Path, seed: u64) -> Result<(Sample, Vec<PathBuf>)> {
     fs::create_dir_all(out_dir)
@@ -2840,6 +2919,9 @@ pub fn write_sample(out_dir: &Path, seed: u64) -> Result<(Sample, Vec<PathBuf>)>
     sample.write_expectations_csv(&mut buf)?;
     let path = out_dir.join(EXPECTATIONS_FILE);
     write_file(&path, &buf)?;
+    written.push(path);
+    let path = out_dir.join(planted::CONFIG_FILE);
+    write_file(&path, planted::CONFIG_TOML.as_bytes())?;
     written.push(path);
     Ok((sample, written))
 }
@@ -3183,10 +3265,10 @@ mod tests {
             let hourly = catalog.nat_gateway_hourly(&n.region).unwrap();
             assert_daily(&n.id, hourly.times(24));
         }
-        // A running instance is billed on all 31 days.
+        // A running instance launched before September is billed on all 61 days.
         let running = inv.instances.iter().find(|i| i.state == InstanceState::Running).unwrap();
-        if running.launch_time.is_some_and(|t| t < month_start()) {
-            assert_eq!(by_id[running.id.as_str()].len(), 31);
+        if running.launch_time.is_some_and(|t| t < september_start()) {
+            assert_eq!(by_id[running.id.as_str()].len(), 30 + 31);
         }
     }
 

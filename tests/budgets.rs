@@ -1,5 +1,5 @@
-//! `costscope budgets` on the sample: each budget's actual equals what `costs` sums for its
-//! scope, statuses follow the amounts, `--fail-on-budget` gates, and a bad budget names its line.
+//! `costscope budgets` on the sample: each budget's actual equals October's sum of its scope
+//! (computed here from the CSV), statuses follow the amounts, `--fail-on-budget` gates, and a bad budget names its line.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -11,17 +11,44 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
     (out.status.code(), text(out.stdout).replace("\r\n", "\n"), text(out.stderr))
 }
 
-/// The billed cost of `key` in `costs --sample --by BY --format csv`.
-fn cost_of(by: &str, key: &str) -> String {
-    let (_, out, _) = run(&["costs", "--sample", "--by", by, "--format", "csv"]);
-    let line = out.lines().find(|l| l.starts_with(&format!("{key},"))).unwrap();
-    line.split(',').nth(1).unwrap().to_string()
+/// October's BilledCost of the sample's rows that `keep` accepts (service, Tags cell), summed
+/// exactly in 10^-10 units (the sample has at most 10 decimals), as costscope prints it.
+fn october_sum(keep: impl Fn(&str, &str) -> bool) -> String {
+    use std::io::Read;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&std::fs::read(path).unwrap()[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let mut total: i128 = 0;
+    for r in reader.records() {
+        let r = r.unwrap();
+        // BilledCost(0), ServiceName(9), ChargePeriodStart(16), Tags(18)
+        if !r[16].starts_with("2026-10") || !keep(&r[9], &r[18]) {
+            continue;
+        }
+        let (neg, digits) = r[0].strip_prefix('-').map_or((false, &r[0]), |d| (true, d));
+        let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+        let v = int.parse::<i128>().unwrap() * 10i128.pow(10)
+            + format!("{frac:0<10}").parse::<i128>().unwrap();
+        total += if neg { -v } else { v };
+    }
+    let (int, frac) = (total / 10i128.pow(10), total % 10i128.pow(10));
+    let frac = format!("{frac:010}");
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() { int.to_string() } else { format!("{int}.{frac}") }
+}
+
+fn team_of(tags: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(tags).ok()?;
+    v.get("team")?.as_str().map(str::to_string)
 }
 
 const CONFIG: &str = r#"
 [[budget]]
 name = "whole bill"
-amount = "50000"
+amount = "55000"
 
 [[budget]]
 name = "compute"
@@ -46,19 +73,18 @@ fn each_budget_sums_its_scope_and_the_gate_fails_on_a_breach() {
     let rows: Vec<Vec<&str>> = csv.lines().skip(1).map(|l| l.split(',').collect()).collect();
     let field = |row: &[&str], i: usize| row[i].to_string();
     // budget,scope,period,period_start,period_end,as_of,currency,amount,actual,...,status(14)
-    let total: String = {
-        let (_, out, _) = run(&["costs", "--sample", "--by", "provider", "--format", "csv"]);
-        out.lines().nth(1).unwrap().split(',').nth(1).unwrap().to_string()
-    };
-    assert_eq!(field(&rows[0], 8), total);
-    assert_eq!(field(&rows[1], 8), cost_of("service", "Amazon Elastic Compute Cloud"));
-    assert_eq!(field(&rows[2], 8), cost_of("tag:team", "web"));
-    // The sample is one whole month: the forecast is what was billed.
+    assert_eq!(field(&rows[0], 8), october_sum(|_, _| true));
+    assert_eq!(field(&rows[0], 8), "40292.3459706334");
+    let ec2 = october_sum(|service, _| service == "Amazon Elastic Compute Cloud");
+    assert_eq!(field(&rows[1], 8), ec2);
+    assert_eq!(field(&rows[2], 8), october_sum(|_, tags| team_of(tags).as_deref() == Some("web")));
+    // The budgets judge the month of the data's last day, October, which is whole: the
+    // forecast is what was billed.
     for row in &rows {
         assert_eq!(row[10], row[8], "{row:?}");
         assert_eq!((row[2], row[3], row[4]), ("month", "2026-10-01", "2026-10-31"));
     }
-    // 34,182.73 of 50,000 (68 %): ok; EC2 15,701.13 of 15,000: over; web 4,945.03 of 6,000
+    // 40,292.35 of 55,000 (73 %): ok; EC2 15,701.13 of 15,000: over; web 4,945.03 of 6,000
     // (82 %, under its 90 % forecast alert): ok.
     let statuses: Vec<&str> = rows.iter().map(|r| r[14]).collect();
     assert_eq!(statuses, ["ok", "over", "ok"]);
@@ -89,7 +115,10 @@ fn a_bad_budget_is_exit_2_naming_file_and_line_and_no_budget_is_said() {
     assert!(err.contains("bad.toml:3"), "{err}");
     let empty = dir.path().join("empty.toml");
     std::fs::write(&empty, "").unwrap();
-    let (code, _, err) = run(&["budgets", "--sample", "--config", empty.to_str().unwrap()]);
+    // With --sample the sample's own budgets stand in (tests/sample_review.rs); a FOCUS file
+    // of one's own needs [[budget]] tables.
+    let focus = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz");
+    let (code, _, err) = run(&["budgets", "--focus", focus, "--config", empty.to_str().unwrap()]);
     assert_eq!(code, Some(2));
     assert!(err.contains("no [[budget]]"), "{err}");
 }
@@ -117,7 +146,14 @@ fn the_report_carries_the_budgets_the_command_evaluates() {
     assert!(md.contains("- Budgets: **1 over**, 2 ok"), "{md}");
     assert!(md.contains("\n## Budgets\n"), "{md}");
     assert!(md.contains("\n### team web (tag:team=web)\n"), "{md}");
-    // Without budgets in the config the report has no budget section.
+    // `--sample` brings the sample's own budgets when the config has none (team ml is over).
     let (_, md, _) = run(&["report", "--sample", "--format", "markdown"]);
+    assert!(md.contains("\n### team ml (tag:team=ml)\n"), "{md}");
+    // A billing file with a config without budgets: no budget section.
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").unwrap();
+    let focus = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz");
+    let args = ["report", "--focus", focus, "--config", empty.to_str().unwrap()];
+    let (_, md, _) = run(&[&args[..], &["--format", "markdown"]].concat());
     assert!(!md.contains("Budgets"), "{md}");
 }

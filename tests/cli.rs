@@ -333,7 +333,7 @@ fn show_scaled(v: i128) -> String {
 }
 
 fn sample_rows() -> Vec<BTreeMap<String, String>> {
-    let bytes = std::fs::read("samples/focus-2026-10.csv.gz").unwrap();
+    let bytes = std::fs::read("samples/focus-2026-09-10.csv.gz").unwrap();
     let mut text = String::new();
     flate2::read::GzDecoder::new(&bytes[..]).read_to_string(&mut text).unwrap();
     csv_rows(&text).1

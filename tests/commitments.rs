@@ -295,14 +295,17 @@ fn the_commitments_command_prints_each_table_in_each_format() {
     assert_eq!(rows.len(), 3);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let plan = rows.iter().find(|r| r[col("name")] == *"compute-sp-2025").unwrap();
-    // The sample's plan: 898.87104 used, 90.64896 unused (hand sum in samples/README.md).
-    assert_eq!(&plan[col("used")], "898.87104");
-    assert_eq!(&plan[col("unused")], "90.64896");
-    assert_eq!(&plan[col("utilization_percent")], "90.8391");
-    // A reservation paid upfront: 522 / 365 a day for 31 days, all used; its term end from the
+    // The sample's plan over September and October: 675.91584 + 898.87104 used, 281.68416 +
+    // 90.64896 unused (sums of the CSV's EffectiveCost by status, in samples/README.md), and
+    // the unused part per month, not per two months: 372.33312 × 730 / (24 × 61).
+    assert_eq!(&plan[col("used")], "1574.78688");
+    assert_eq!(&plan[col("unused")], "372.33312");
+    assert_eq!(&plan[col("utilization_percent")], "80.8778");
+    assert_eq!(&plan[col("unused_monthly")], "185.657908");
+    // A reservation paid upfront: 522 / 365 a day for 61 days, all used; its term end from the
     // purchase row.
     let ri = rows.iter().find(|r| r[col("name")] == *"ri-batch-m5-large").unwrap();
-    assert_eq!(&ri[col("used")], "44.3342465753");
+    assert_eq!(&ri[col("used")], "87.2383561643");
     assert_eq!(&ri[col("term_end")], "2026-11-21");
 
     let coverage =
@@ -318,7 +321,7 @@ fn the_commitments_command_prints_each_table_in_each_format() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["commitments"][0]["kind"], "Reserved Instance");
     assert_eq!(v["commitments"][2]["kind"], "Compute Savings Plan");
-    // p10 day 178.9379232634 / 24 = 7.455746802641666667 an hour × 0.29 × 730.
+    // p10 (7th lowest of 61 days, an October day) 178.9379232634 / 24 = 7.455746802641666667 an hour × 0.29 × 730.
     assert_eq!(v["scopes"][0]["advice"]["monthly_savings"], "1578.381598");
 
     costscope()

@@ -11,7 +11,7 @@ use costscope::samplegen::cur::{CurNaming, write_cur};
 use costscope::source::billing::parquet::fixture::{Costs, Fixture, TagsAs, csv_to_parquet};
 
 fn sample() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/focus-2026-10.csv.gz")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/focus-2026-09-10.csv.gz")
 }
 
 fn dir(name: &str) -> PathBuf {

@@ -20,7 +20,7 @@ const BUCKET: &str = "billing";
 
 /// The sample's FOCUS CSV, decompressed: a header and one record per line.
 fn sample_lines() -> (String, Vec<String>) {
-    let gz = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-10.csv.gz"))
+    let gz = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz"))
         .unwrap();
     let mut text = String::new();
     flate2::read::MultiGzDecoder::new(&gz[..]).read_to_string(&mut text).unwrap();
@@ -75,8 +75,8 @@ fn costs_at(env: &Env, flag: &str, input: &str, endpoint: &str) -> Output {
 
 /// The same report from the bundled sample as a local file.
 fn local_costs(env: &Env) -> String {
-    let path = env.home.path().join("focus-2026-10.csv.gz");
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-10.csv.gz"), &path)
+    let path = env.home.path().join("focus-2026-09-10.csv.gz");
+    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz"), &path)
         .unwrap();
     let out = env.costscope(&[
         "costs",
@@ -88,11 +88,7 @@ fn local_costs(env: &Env) -> String {
         "csv",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stdout.contains("Amazon Elastic Compute Cloud,15701.1288545861,"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Amazon Elastic Compute Cloud,29812.49135099,"), "{}", out.stdout);
     out.stdout
 }
 
@@ -376,7 +372,7 @@ fn a_parquet_object_is_read_by_ranged_gets_footer_first() {
     assert_eq!(session.gets(), at_open, "metadata of {footer_len} bytes");
     let metadata =
         parquet::file::metadata::ParquetMetaDataReader::new().parse_and_finish(&chunks).unwrap();
-    assert_eq!(metadata.file_metadata().num_rows(), 10_516);
+    assert_eq!(metadata.file_metadata().num_rows(), 20_304);
     assert_eq!(metadata.num_row_groups(), 3);
     // The footer and its metadata were all in what was fetched at open.
     assert_eq!(session.gets(), at_open);

@@ -27,7 +27,20 @@ fn sample_dataset() -> Box<Dataset> {
     }];
     let config = costscope::config::Config::defaults();
     let engine = costscope::app::engine(&config, None).unwrap();
-    let report = costscope::report::build_report(&snapshot, &engine, &config.required_tags);
+    // The sample's budgets, as `costscope tui --sample` uses them.
+    let sample = costscope::config::Config::parse(
+        costscope::sample::CONFIG_TOML,
+        std::path::Path::new(costscope::sample::CONFIG_NAME),
+    )
+    .unwrap();
+    let review = costscope::report::ReviewSettings::from_config(&sample);
+    let report = costscope::report::build_report_with(
+        &snapshot,
+        &engine,
+        &config.required_tags,
+        None,
+        &review,
+    );
     Box::new(Dataset { report, snapshot: Arc::new(snapshot) })
 }
 

@@ -117,7 +117,7 @@ fn dashboard_end_to_end_in_tmux() {
     tmux.wait_for("Costs by service");
     // Views with their own content.
     tmux.keys(&["1"]);
-    tmux.wait_for("Spend Oct 2026: 34,182.73 USD");
+    tmux.wait_for("Spend Oct 2026: 40,292.35 USD");
     tmux.keys(&["3"]);
     tmux.wait_for("spelled 3 ways");
     tmux.keys(&["4"]);

@@ -820,25 +820,41 @@ mod tests {
                 if batch {
                     matches!(n.cost_source, NodeCostSource::Catalog { .. })
                 } else {
-                    matches!(n.cost_source, NodeCostSource::Billing { days: 31, .. })
+                    // Launched 12 September: billed 19 + 31 days of the sample.
+                    matches!(n.cost_source, NodeCostSource::Billing { days: 50, .. })
                 },
                 "{}: {:?}",
                 n.name,
                 n.cost_source
             );
-            // Billed all of October at the catalog's on-demand rate: hourly × 730 exactly; the
-            // savings plan covers the billed nodes, which cost its rate (72 %) by default.
+            // Billed at the catalog's on-demand rate since launch (12 September, a few minutes
+            // apart), scaled from the 50 days billed to 730 hours; the savings plan covers the
+            // billed nodes, which cost its rate (72 %) by default.
             let hourly = catalog()
                 .instance_hourly("us-east-1", n.instance_type.as_deref().unwrap())
                 .unwrap();
-            let expected =
-                if batch { hourly.times(730) } else { hourly.times(730).mul_ratio(72, 100) };
-            assert_eq!(n.costs.unwrap().monthly, expected, "{}", n.name);
+            let expected = if batch {
+                hourly.times(730)
+            } else {
+                let NodeCostSource::Billing { resource_id, .. } = &n.cost_source else {
+                    panic!("{}", n.name)
+                };
+                let instance =
+                    snapshot.inventory.instances.iter().find(|i| &i.id == resource_id).unwrap();
+                let seconds = (snapshot.collected_at - instance.launch_time.unwrap()).num_seconds();
+                hourly.mul_ratio(72, 100).mul_ratio(i128::from(seconds) * 730, 3600 * 24 * 50)
+            };
+            let off = n.costs.unwrap().monthly - expected;
+            // Rows are rounded to 10 decimals and the monthly figure to 6.
+            assert!(off <= m("0.000001") && off >= -m("0.000001"), "{}: {off}", n.name);
             assert!(n.costs.unwrap().idle > Money::ZERO);
         }
         // 3 batch m5.xlarge on demand (140.16) + 4 m5.xlarge (140.16 × 0.72 = 100.9152) and
-        // 1 r5.xlarge (183.96 × 0.72 = 132.4512) on the plan.
-        assert_eq!(c.costs.unwrap().monthly, m("956.592"));
+        // 1 r5.xlarge (183.96 × 0.72 = 132.4512) on the plan, a little less for the hours of
+        // 12 September before each node's launch.
+        let full = m("956.592");
+        let total = c.costs.unwrap().monthly;
+        assert!(total < full && total > full - m("0.1"), "{total}");
         // The batch nodes hold only DaemonSets: 225m each.
         assert_eq!(c.requested.cpu_millicores, 16_100);
         assert_eq!(c.allocatable.cpu_millicores, 31_360);

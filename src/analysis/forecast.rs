@@ -1088,14 +1088,20 @@ mod tests {
         let billing =
             crate::sample::billing(FocusOptions { grain: GRAIN, ..FocusOptions::default() })
                 .unwrap();
-        let billed: Money = billing.lines.iter().map(|l| l.billed_cost).sum();
+        // October's bill: the sample covers September and October.
+        let billed: Money = billing
+            .lines
+            .iter()
+            .filter(|l| l.day.is_some_and(|d| d >= oct(1)))
+            .map(|l| l.billed_cost)
+            .sum();
         let [c] = forecast_billing(&billing, Horizon::Month).try_into().unwrap();
         let f = c.forecast.unwrap();
         assert_eq!((f.as_of, f.days_remaining, f.method), (oct(31), 0, None));
         assert_eq!((f.total, f.low, f.high), (billed, billed, billed));
         let s = &series(&billing)[&c.currency];
         assert!(s.separated && !s.charges.is_empty(), "the sample has purchases and taxes");
-        let usage: Money = s.usage.values().copied().sum();
+        let usage: Money = s.usage.range(oct(1)..).map(|(_, m)| *m).sum();
         assert_eq!(f.actual_usage, usage);
     }
 

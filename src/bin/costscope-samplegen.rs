@@ -10,7 +10,7 @@ use costscope::samplegen::{self, DEFAULT_SEED};
 
 /// Generate costscope's deterministic sample data.
 ///
-/// Without --rows: writes focus-2026-10.csv.gz, snapshot.json and expected-findings.csv.
+/// Without --rows: writes focus-2026-09-10.csv.gz, snapshot.json, expected-findings.csv and costscope.toml.
 /// With --rows N: writes only focus-scaled-N.csv (or .csv.gz with --gzip), streaming.
 #[derive(Debug, Parser)]
 #[command(name = "costscope-samplegen", version)]

@@ -85,9 +85,6 @@ fn parse(text: &str) -> Money {
 /// billing alone tell when the term ends.
 pub fn reservation_rows(month_start: DateTime<Utc>, collected_at: DateTime<Utc>) -> Vec<FocusRow> {
     let upfront = parse(RESERVATION_UPFRONT);
-    let daily_effective = upfront.mul_ratio(1, 365).round_dp(10);
-    let daily_list = parse(M5_LARGE_HOURLY).times(24);
-    let tags = r#"{"cost-center":"cc-200","env":"prod","team":"platform"}"#;
     let mut rows = Vec::new();
     for r in &RESERVATIONS {
         let c = r.commitment;
@@ -110,8 +107,20 @@ pub fn reservation_rows(month_start: DateTime<Utc>, collected_at: DateTime<Utc>)
             commitment: Some((c, "")),
         };
         rows.push(purchase);
-        let mut start = month_start;
-        while start < collected_at {
+    }
+    rows.extend(reservation_usage_rows(month_start, collected_at));
+    rows
+}
+
+/// Every day in `[from, until)`, the instances the reservations cover, running on them.
+pub fn reservation_usage_rows(from: DateTime<Utc>, until: DateTime<Utc>) -> Vec<FocusRow> {
+    let daily_effective = parse(RESERVATION_UPFRONT).mul_ratio(1, 365).round_dp(10);
+    let daily_list = parse(M5_LARGE_HOURLY).times(24);
+    let tags = r#"{"cost-center":"cc-200","env":"prod","team":"platform"}"#;
+    let mut rows = Vec::new();
+    for r in &RESERVATIONS {
+        let mut start = from;
+        while start < until {
             let end = start + Duration::days(1);
             rows.push(FocusRow {
                 billed_cost: Money::ZERO,
@@ -129,7 +138,7 @@ pub fn reservation_rows(month_start: DateTime<Utc>, collected_at: DateTime<Utc>)
                 tags: tags.to_string(),
                 charge_frequency: "Usage-Based",
                 pricing_category: "Committed",
-                commitment: Some((c, "Used")),
+                commitment: Some((r.commitment, "Used")),
             });
             start = end;
         }
@@ -184,13 +193,22 @@ pub fn hourly_commitment(used_by_day: &[Money]) -> Money {
     if rounded < per_hour { rounded + Money::parse("0.01").unwrap_or_default() } else { rounded }
 }
 
-/// The plan's daily rows: its recurring fee, and the part nothing used.
+/// The plan's daily rows, its commitment sized on `used_by_day` (see [`hourly_commitment`]).
+#[cfg(test)]
 pub fn savings_plan_rows(used_by_day: &[Money], month_start: DateTime<Utc>) -> Vec<FocusRow> {
-    let hourly = hourly_commitment(used_by_day);
+    savings_plan_rows_at(hourly_commitment(used_by_day), used_by_day, month_start)
+}
+
+/// The plan's daily rows from `first`: its recurring fee, and the part nothing used.
+pub fn savings_plan_rows_at(
+    hourly: Money,
+    used_by_day: &[Money],
+    first: DateTime<Utc>,
+) -> Vec<FocusRow> {
     let daily = hourly.times(24);
     let mut rows = Vec::with_capacity(used_by_day.len() * 2);
     for (day, used) in used_by_day.iter().enumerate() {
-        let start = month_start + Duration::days(day as i64);
+        let start = first + Duration::days(day as i64);
         let end = start + Duration::days(1);
         let row = |billed: Money, effective: Money, category, frequency, status| FocusRow {
             billed_cost: billed,
@@ -244,8 +262,8 @@ pub fn expectations(rows: &[FocusRow]) -> Vec<super::Expectation> {
     let utilization = used.to_f64() / total.to_f64() * 100.0;
     let mut days: Vec<Money> = on_demand_by_day.into_values().collect();
     days.sort();
-    // p10 by nearest rank of 31 days: the 4th lowest day.
-    let p10_day = days.get(3).copied().unwrap_or_default();
+    // p10 by nearest rank: the ⌈n / 10⌉th lowest day (the 7th of 61).
+    let p10_day = days.get(days.len().div_ceil(10).saturating_sub(1)).copied().unwrap_or_default();
     vec![
         super::Expectation {
             rule_id: "commitment-underutilized",

@@ -160,7 +160,8 @@ impl Gen<'_> {
             let hour = units(self, &format!("{}_hour", lb_type.as_str()))?;
             let unit = units(self, if l.network { "nlcu_hour" } else { "lcu_hour" })?;
             let tags = self.named_tags(TagStyle::Full, l.account, l.team, &full);
-            let from = l.created.max(super::month_start());
+            // Billed from its creation: the row loop keeps only the billed days.
+            let from = l.created;
             self.bill(
                 &id,
                 &full,
@@ -260,7 +261,7 @@ impl Gen<'_> {
                 l.region,
                 &tags,
                 Charge::Hourly(hour + gb.times(l.gb_per_hour)),
-                super::month_start(),
+                created,
                 collected_at(),
                 false,
             );
@@ -345,7 +346,7 @@ impl Gen<'_> {
                 g.region,
                 &tags,
                 Charge::Monthly(storage + ingestion),
-                g.created.max(super::month_start()),
+                g.created,
                 collected_at(),
                 false,
             );

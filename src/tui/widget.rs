@@ -75,3 +75,12 @@ mod tests {
         assert_eq!(safe("a\u{1b}]0;owned\u{7}b"), "a ]0;owned b");
     }
 }
+
+/// The part of an ARN after the account (`db:billing-prod`), since service, region and account
+/// are shown apart and ARNs otherwise all look alike when cut to fit; other ids as given.
+pub fn short_id(id: &str) -> &str {
+    id.strip_prefix("arn:")
+        .and_then(|rest| rest.splitn(5, ':').nth(4))
+        .filter(|resource| !resource.is_empty())
+        .unwrap_or(id)
+}

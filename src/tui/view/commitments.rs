@@ -398,12 +398,13 @@ mod tests {
         assert_eq!(view.table.len(), 3);
         let text = draw(&view, &data, 160, 72);
         assert!(text.contains("2026-11-21"), "the expiring reservation's term end: {text}");
-        // The sample's plan: 898.87 used of 989.52 → 90.8 %, 88.94 a month unused.
+        // The sample's plan over September and October: 1,574.79 used of 1,947.12 → 80.9 %,
+        // 185.66 a month unused (tests/commitments.rs works them out from the CSV).
         assert!(text.contains("compute-sp-2025"), "{text}");
-        assert!(text.contains("90.8%"), "{text}");
-        assert!(text.contains("88.94"), "{text}");
-        // Drill-down: the selected plan's days, first and last of October.
-        assert!(text.contains("10-01 ") && text.contains("10-31 "), "{text}");
+        assert!(text.contains("80.9%"), "{text}");
+        assert!(text.contains("185.66"), "{text}");
+        // Drill-down: the selected commitment's days from the first of September on.
+        assert!(text.contains("09-01 ") && text.contains("09-30 "), "{text}");
         // Coverage by service, and what to buy (hand-checked in tests/commitments.rs).
         assert!(text.contains("Elastic Compute Cloud"), "{text}");
         assert!(text.contains("saves 1,578.38 USD/month"), "{text}");

@@ -779,18 +779,19 @@ mod tests {
             {
                 assert!(screen.contains(needle), "{needle} at {w}x{h}:\n{screen}");
             }
-            // The sample's last week against the week before: EC2 3,105.57 → 3,117.58, +0.4 %
-            // (`costscope trends --sample`); the whole bill 6,649.86 → 6,641.60, -0.1 %.
+            // The sample's October against September (samples/README.md sums them from the
+            // CSV): EC2 14,111.36 → 15,701.13, +11.3 %; the whole bill 31,848.43 → 40,292.35,
+            // +26.5 %.
             let ec2 = screen.lines().find(|l| l.contains("Amazon Elastic Compute")).unwrap();
-            assert!(screen.contains("Δ week") && ec2.contains("+0.4%"), "{screen}");
+            assert!(screen.contains("Δ month") && ec2.contains("+11.3%"), "{screen}");
             let footer = screen.lines().find(|l| l.contains("Total")).unwrap();
-            assert!(footer.contains("-0.1%"), "{footer}");
+            assert!(footer.contains("+26.5%"), "{footer}");
         }
         press(&mut view, &data, KeyCode::Enter);
         press(&mut view, &data, KeyCode::Enter);
         for (w, h) in [(120, 32), (80, 24)] {
             let screen = draw(&view, &data, w, h);
-            for needle in ["Costs by day", "› daily", "2026-10-01", "Total"] {
+            for needle in ["Costs by day", "› daily", "2026-09-01", "Total"] {
                 assert!(screen.contains(needle), "{needle} at {w}x{h}:\n{screen}");
             }
         }

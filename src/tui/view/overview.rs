@@ -498,18 +498,26 @@ fn panel(title: String) -> Block<'static> {
 fn render_daily(ov: &CurrencyOverview, area: Rect, buf: &mut Buffer, theme: &Theme) {
     // Usage only when other charges exist: a month's purchases and tax on its first day would
     // flatten every other bar; the first line says what was left out.
-    let other: Money = ov.daily.iter().map(|d| d.1).sum::<Money>()
-        - ov.daily_usage.iter().map(|d| d.1).sum::<Money>();
-    let usage_only = !other.is_zero() && ov.daily_usage.len() == ov.daily.len();
+    let block = panel(String::new());
+    let inner = block.inner(area);
+    // The days that fit, the latest ones; what is not usage among them is summed apart.
+    let from = ov.daily.len().saturating_sub(inner.width as usize);
+    let sum = |days: &[(chrono::NaiveDate, Money)]| days.iter().map(|d| d.1).sum::<Money>();
+    let usage_only = ov.daily_usage.len() == ov.daily.len();
+    let other = if usage_only {
+        sum(&ov.daily[from..]) - sum(&ov.daily_usage[from..])
+    } else {
+        Money::ZERO
+    };
+    let usage_only = usage_only && !other.is_zero();
     let series = if usage_only { &ov.daily_usage } else { &ov.daily };
     let what = if usage_only { "Daily usage" } else { "Daily spend" };
     let block = panel(format!(" {what} ({}) ", safe(&ov.currency.to_string())));
-    let inner = block.inner(area);
     block.render(area, buf);
     if inner.height < 3 || inner.width < 4 || series.is_empty() {
         return;
     }
-    let shown = &series[series.len().saturating_sub(inner.width as usize)..];
+    let shown = &series[from..];
     let [top, chart, axis] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(1)])
             .areas(inner);
@@ -735,6 +743,10 @@ mod tests {
         assert_eq!(ov.currency, Currency::usd());
         let spend = money(ov.current_month.billed_cost, &ov.currency);
         let forecast = money(ov.forecast_month_end.unwrap(), &ov.currency);
+        let previous = format!(
+            "vs Sep 2026: {}",
+            money(ov.previous_month.as_ref().unwrap().billed_cost, &ov.currency)
+        );
         let savings = format!(
             "{}/month",
             money(report.totals[0].estimated_monthly_savings, &Currency::usd())
@@ -751,7 +763,7 @@ mod tests {
         let usage_max = format!("max {} on {}", max.display_2dp(), max_day.format("%m-%d"));
         let other: Money = ov.daily.iter().map(|d| d.1).sum::<Money>()
             - ov.daily_usage.iter().map(|d| d.1).sum::<Money>();
-        let other_charges = format!(" {}", other.display_2dp());
+        let other_charges = format!("other charges {}", other.display_2dp());
         for size in [(120, 32), (80, 24)] {
             let screen = draw(&view, &data, size.0, size.1);
             assert_shows(
@@ -760,7 +772,7 @@ mod tests {
                     "Spend Oct 2026",
                     &spend,
                     "(31 of 31 days)",
-                    "no complete previous month",
+                    &previous,
                     "Forecast month end",
                     &forecast,
                     &savings,
@@ -768,9 +780,7 @@ mod tests {
                     &not_judged,
                     "Daily usage (USD)",
                     &usage_max,
-                    &other_charges,
-                    "Review: no anomaly",
-                    "2026-10-01",
+                    "Review: ",
                     "2026-10-31",
                     "Top services",
                     "Amazon Elastic",
@@ -786,6 +796,8 @@ mod tests {
                 assert_shows(&screen, &[&key.key, &percent(fraction(key.cost_share))], size);
             }
         }
+        // Wide, the chart holds every day and sums the other charges of all of them.
+        assert_shows(&draw(&view, &data, 120, 32), &["2026-09-01", &other_charges], (120, 32));
         // The wide layout has a panel of its own for the sources.
         assert_shows(&draw(&view, &data, 120, 32), &["Sources", "bundled sample  ok"], (120, 32));
     }
@@ -825,12 +837,13 @@ mod tests {
                 ov.change_percent = Some(ov.change.unwrap().to_f64() / previous.to_f64() * 100.0);
             })
         };
-        let up = with_previous(20_000);
+        // October bills 40,292.35.
+        let up = with_previous(30_000);
         let screen = draw(&loaded(&up), &up, 80, 24);
-        assert_shows(&screen, &["vs Sep 2026: 20,000.00 USD", "▲ +14,182.73 (+70.9%)"], (80, 24));
-        let down = with_previous(35_000);
+        assert_shows(&screen, &["vs Sep 2026: 30,000.00 USD", "▲ +10,292.35 (+34.3%)"], (80, 24));
+        let down = with_previous(45_000);
         let screen = draw(&loaded(&down), &down, 80, 24);
-        assert_shows(&screen, &["▼ -817.27 (-2.3%)"], (80, 24));
+        assert_shows(&screen, &["▼ -4,707.65 (-10.5%)"], (80, 24));
     }
 
     #[test]

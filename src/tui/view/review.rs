@@ -16,7 +16,7 @@ use crate::report::Report;
 use crate::tui::app::Dataset;
 use crate::tui::theme::Theme;
 use crate::tui::widget::table::{Column, DataTable, Emphasis, SortKey, TableRow};
-use crate::tui::widget::{money, safe, truncate};
+use crate::tui::widget::{money, safe, short_id, truncate};
 
 /// From this width the anomalies and the selected one's detail sit side by side.
 const WIDE: u16 = 120;
@@ -30,13 +30,13 @@ impl Default for ReviewView {
     fn default() -> Self {
         ReviewView {
             table: DataTable::new(vec![
-                Column::text("Day", "day", Constraint::Length(10)),
+                Column::text("Day", "day", Constraint::Length(5)),
                 Column::text("Group", "group", Constraint::Min(16)),
-                Column::number("Actual", "actual", Constraint::Length(12)),
-                Column::number("Expected", "expected", Constraint::Length(12)),
-                Column::number("Excess", "excess", Constraint::Length(12)),
-                Column::text("Since", "since", Constraint::Length(10)),
-                Column::text("Top mover", "resource", Constraint::Length(22)),
+                Column::number("Actual", "actual", Constraint::Length(10)),
+                Column::number("Expected", "expected", Constraint::Length(10)),
+                Column::number("Excess", "excess", Constraint::Length(10)),
+                Column::text("Since", "since", Constraint::Length(5)),
+                Column::text("Top mover", "resource", Constraint::Length(20)),
             ]),
         }
     }
@@ -115,17 +115,15 @@ impl ViewState for ReviewView {
             .iter()
             .map(|a| {
                 let top = a.resources.first();
+                // Days as MM-DD: a review covers a month or two of one year.
                 let cells = vec![
-                    a.found.day.to_string(),
+                    a.found.day.format("%m-%d").to_string(),
                     safe(&a.group.label()),
-                    money(a.found.actual, &a.currency),
+                    a.found.actual.display_2dp(),
                     a.found.expected.display_2dp(),
                     format!("+{}", a.found.excess.display_2dp()),
-                    a.found.since.to_string(),
-                    top.map_or_else(
-                        || "—".to_string(),
-                        |r| format!("{} +{}", safe(&r.resource_id), r.increase.display_2dp()),
-                    ),
+                    a.found.since.format("%m-%d").to_string(),
+                    top.map_or_else(|| "—".to_string(), |r| safe(short_id(&r.resource_id))),
                 ];
                 let keys = vec![
                     SortKey::Text(a.found.day.to_string()),
@@ -233,7 +231,16 @@ fn forecast_lines(report: &Report, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 fn render_budgets(budgets: &[BudgetEvaluation], area: Rect, buf: &mut Buffer, theme: &Theme) {
-    let block = Block::default().borders(Borders::ALL).title(" Budgets (actual · forecast) ");
+    // One period for all (the common case) goes in the title, else on each line.
+    let first = budgets.first().map(|b| (b.period, b.period_start, b.period_end));
+    let shared = budgets.iter().all(|b| Some((b.period, b.period_start, b.period_end)) == first);
+    let title = match first {
+        Some((period, start, end)) if shared => {
+            format!(" Budgets · {} {start}..{end} (actual · forecast) ", period.as_str())
+        }
+        _ => " Budgets (actual · forecast) ".to_string(),
+    };
+    let block = Block::default().borders(Borders::ALL).title(title);
     if budgets.is_empty() {
         Paragraph::new(Line::styled(
             "No budget configured: add [[budget]] tables to costscope.toml (README: Budgets).",
@@ -252,6 +259,16 @@ fn render_budgets(budgets: &[BudgetEvaluation], area: Rect, buf: &mut Buffer, th
                 || "—".to_string(),
                 |f| format!("{} ({})", f.display_2dp(), gauge(b.forecast_percent, 0).trim()),
             );
+            let period = if shared {
+                String::new()
+            } else {
+                format!(
+                    "{} {}..{} · ",
+                    b.period.as_str(),
+                    b.period_start.format("%m-%d"),
+                    b.period_end.format("%m-%d")
+                )
+            };
             Line::from(vec![
                 Span::styled(format!("{status:<8}"), style),
                 Span::styled(
@@ -265,16 +282,7 @@ fn render_budgets(budgets: &[BudgetEvaluation], area: Rect, buf: &mut Buffer, th
                     money(b.amount, &b.currency),
                     forecast
                 )),
-                Span::styled(
-                    format!(
-                        "  {} {}..{} · {}",
-                        b.period.as_str(),
-                        b.period_start.format("%m-%d"),
-                        b.period_end.format("%m-%d"),
-                        safe(&b.scope.describe())
-                    ),
-                    theme.dim(),
-                ),
+                Span::styled(format!("  {period}{}", safe(&b.scope.describe())), theme.dim()),
             ])
         })
         .collect();
@@ -299,10 +307,10 @@ impl ReviewView {
                     a.found.expected.display_2dp(),
                     a.found.excess.display_2dp()
                 )));
-                let score = a
-                    .found
-                    .score
-                    .map_or_else(|| "flat history".to_string(), |s| format!("{s} MADs"));
+                let score = a.found.score.map_or_else(
+                    || "flat history".to_string(),
+                    |s| format!("{:.1} MADs", s.to_f64()),
+                );
                 lines.push(Line::styled(
                     format!(
                         "{score} · baseline of {} days{} · since {}",
@@ -327,8 +335,8 @@ impl ReviewView {
                 }
                 for r in &a.resources {
                     lines.push(Line::from(vec![
-                        Span::styled(format!("+{:>10} ", r.increase.display_2dp()), theme.cost()),
-                        Span::raw(safe(&r.resource_id)),
+                        Span::raw(safe(short_id(&r.resource_id))),
+                        Span::styled(format!(" +{}", r.increase.display_2dp()), theme.cost()),
                         Span::styled(
                             format!(
                                 " ({} vs {})",
@@ -381,7 +389,7 @@ mod tests {
     use crate::tui::test_support::draw;
 
     /// The sample at the dashboard's grain with a 900 spike on one prod EC2 instance on
-    /// October 27 and two budgets, one of them over.
+    /// October 27 (beside the sample's own planted anomalies) and two budgets, one over.
     fn dataset() -> Dataset {
         let mut snapshot = crate::sample::snapshot().unwrap();
         let options =
@@ -416,7 +424,7 @@ scope = { service = "Amazon Elastic Compute Cloud" }
 
 [[budget]]
 name = "whole bill"
-amount = "50000"
+amount = "60000"
 "#,
             std::path::Path::new("costscope.toml"),
         )
@@ -433,16 +441,24 @@ amount = "50000"
         let mut view = ReviewView::default();
         view.load(&data);
         let anomalies = data.report.anomalies.as_ref().unwrap();
-        // The spike is the only anomaly; its excess is at least the 900 added (the day's
-        // baseline is that weekday's median of the same group).
-        assert_eq!(anomalies.anomalies.len(), 1, "{:?}", anomalies.anomalies);
-        let a = &anomalies.anomalies[0];
+        // The added spike is EC2's only anomaly: on its day, its instance first, which rose by
+        // exactly the 900 added (it had no spend before).
+        let ec2: Vec<&Anomaly> = anomalies
+            .anomalies
+            .iter()
+            .filter(|a| a.group.service.as_deref() == Some("Amazon Elastic Compute Cloud"))
+            .collect();
+        assert_eq!(ec2.len(), 1, "{ec2:?}");
+        let a = ec2[0];
         assert_eq!(a.found.day.to_string(), "2026-10-27");
         assert_eq!(a.resources[0].resource_id, "i-0runaway");
         assert_eq!(a.resources[0].increase, Money::from_units(900));
+        // The sample's own planted spike (samples/README.md) is there too.
+        assert!(anomalies.anomalies.iter().any(|a| a.found.day.to_string() == "2026-10-27"
+            && a.group.service.as_deref() == Some("Amazon CloudFront")));
         let text = draw(&view, &data, 160, 30);
         assert!(text.contains("2026-10-27"), "{text}");
-        assert!(text.contains("i-0runaway +900.00"), "{text}");
+        assert!(text.contains("i-0runaway +900.00 (900.00 vs 0.00)"), "{text}");
         // The detail pane of the selected (only) anomaly and the charges kept apart.
         assert!(text.contains("resources that moved"), "{text}");
         assert!(text.contains("not usage (not judged)"), "{text}");
@@ -491,7 +507,8 @@ amount = "50000"
         let data = dataset();
         let spans = summary_spans(&data.report, &Theme::plain());
         let text: String = spans.iter().map(|s| s.content.as_ref()).collect();
-        assert!(text.starts_with("1 anomaly (top Amazon Elastic Compute"), "{text}");
+        let n = data.report.anomalies.as_ref().unwrap().anomalies.len();
+        assert!(text.starts_with(&format!("{n} anomalies (top Amazon Elastic Compute")), "{text}");
         let excess = data.report.anomalies.as_ref().unwrap().anomalies[0].found.excess;
         assert!(excess >= Money::from_units(900), "{excess}");
         assert!(text.contains(&format!("+{} on 10-27", excess.display_2dp())), "{text}");

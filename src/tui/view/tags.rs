@@ -18,7 +18,7 @@ use crate::model::Money;
 use crate::tui::app::Dataset;
 use crate::tui::theme::Theme;
 use crate::tui::widget::table::{Column, DataTable, SortKey, TableRow};
-use crate::tui::widget::{money, percent, safe, truncate};
+use crate::tui::widget::{money, percent, safe, short_id, truncate};
 
 /// A key counts as well covered from this cost share (0.9) …
 const GOOD_SHARE: Money = Money::from_raw(900_000_000_000_000_000);
@@ -99,16 +99,6 @@ impl Default for TagsView {
 fn spelling(text: &str) -> String {
     let clean = safe(text);
     if clean.is_empty() || clean.trim() != clean { format!("\"{clean}\"") } else { clean }
-}
-
-/// The part of an ARN after the account (`db:billing-prod`), since service, region and account
-/// have their own columns and ARNs otherwise all look alike when cut to fit; other ids as given.
-/// The full id is on the line under the table for the selected row.
-fn short_id(id: &str) -> &str {
-    id.strip_prefix("arn:")
-        .and_then(|rest| rest.splitn(5, ':').nth(4))
-        .filter(|resource| !resource.is_empty())
-        .unwrap_or(id)
 }
 
 /// `key `env` spelled 3 ways: env (283), Env (8), environment (4)` (counts are resources).
