@@ -58,6 +58,15 @@ pub fn gib(bytes: u64) -> String {
     format!("{:.1}Gi", bytes as f64 / (1u64 << 30) as f64)
 }
 
+/// The part of an ARN after the account (`db:billing-prod`), since service, region and account
+/// are shown apart and ARNs otherwise all look alike when cut to fit; other ids as given.
+pub fn short_id(id: &str) -> &str {
+    id.strip_prefix("arn:")
+        .and_then(|rest| rest.splitn(5, ':').nth(4))
+        .filter(|resource| !resource.is_empty())
+        .unwrap_or(id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,13 +83,4 @@ mod tests {
     fn safe_text_drops_escape_sequences() {
         assert_eq!(safe("a\u{1b}]0;owned\u{7}b"), "a ]0;owned b");
     }
-}
-
-/// The part of an ARN after the account (`db:billing-prod`), since service, region and account
-/// are shown apart and ARNs otherwise all look alike when cut to fit; other ids as given.
-pub fn short_id(id: &str) -> &str {
-    id.strip_prefix("arn:")
-        .and_then(|rest| rest.splitn(5, ':').nth(4))
-        .filter(|resource| !resource.is_empty())
-        .unwrap_or(id)
 }
