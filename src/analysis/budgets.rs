@@ -246,13 +246,15 @@ pub enum BudgetError {
 }
 
 /// One day of a scope's spend in the budget's currency.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct DayCost {
     pub day: NaiveDate,
     pub billed_cost: Money,
     /// The part with ChargeCategory `Usage` (or no category, where the billing dropped it):
     /// what a usage model fits; the rest (purchases, tax, credits) is taken as billed.
     pub usage_cost: Money,
+    /// The part of the rest the billing marks ChargeFrequency `One-Time`: never expected again.
+    pub one_time_cost: Money,
 }
 
 /// What a forecast sees of one budget: its period and the scope's daily spend so far.
@@ -390,17 +392,20 @@ pub struct BudgetEvaluation {
 pub fn model_forecast(series: &ScopeSeries<'_>) -> Option<Money> {
     use crate::analysis::forecast::{ChargeKey, DailySeries, ForecastPeriod, forecast};
     let mut daily = DailySeries { separated: true, ..Default::default() };
-    // A scope's other charges are one kind: the model repeats what recurs on its day.
-    let key = ChargeKey {
+    // A scope's other charges are one kind (the model repeats what recurs on its day), apart
+    // from those the billing marks one-time, which it never repeats.
+    let key = |frequency: &str| ChargeKey {
         category: "Other".to_string(),
         service: String::new(),
-        frequency: String::new(),
+        frequency: frequency.to_string(),
     };
     for d in series.history.iter().chain(&series.daily) {
         daily.usage.insert(d.day, d.usage_cost);
-        let other = d.billed_cost - d.usage_cost;
-        if !other.is_zero() {
-            daily.charges.entry(key.clone()).or_default().insert(d.day, other);
+        let recurring = d.billed_cost - d.usage_cost - d.one_time_cost;
+        for (k, amount) in [(key(""), recurring), (key("One-Time"), d.one_time_cost)] {
+            if !amount.is_zero() {
+                daily.charges.entry(k).or_default().insert(d.day, amount);
+            }
         }
     }
     let period = ForecastPeriod { start: series.period_start, end: series.period_end };
@@ -466,6 +471,7 @@ struct Row<'a> {
     account: &'a str,
     region: &'a str,
     charge_category: &'a str,
+    charge_frequency: &'a str,
     tags: Option<&'a Tags>,
     currency: &'a Currency,
     billed: Money,
@@ -483,6 +489,7 @@ fn rows(summary: &BillingSummary) -> Vec<Row<'_>> {
                 account: &l.account_id,
                 region: &l.region,
                 charge_category: &l.charge_category,
+                charge_frequency: &l.charge_frequency,
                 tags: summary.tags_of(l),
                 currency: &l.currency,
                 billed: l.billed_cost,
@@ -502,6 +509,7 @@ fn rows(summary: &BillingSummary) -> Vec<Row<'_>> {
             account: &d.account_id,
             region: &d.region,
             charge_category: &d.charge_category,
+            charge_frequency: &d.charge_frequency,
             tags: None,
             currency: &d.currency,
             billed: d.billed_cost,
@@ -529,7 +537,7 @@ where
     // A date chrono cannot bound (year ±262143) has no period; the day alone stands in.
     let (period_start, period_end) = budget.period.containing(as_of).unwrap_or((as_of, as_of));
     let covered_from = data_from.max(period_start);
-    let mut by_day: BTreeMap<NaiveDate, (Money, Money)> = BTreeMap::new();
+    let mut by_day: BTreeMap<NaiveDate, DayCost> = BTreeMap::new();
     let mut by_group: BTreeMap<&str, Money> = BTreeMap::new();
     let mut ignored: BTreeMap<&Currency, Money> = BTreeMap::new();
     let mut matched = false;
@@ -546,9 +554,11 @@ where
             continue;
         }
         let day = by_day.entry(row.day).or_default();
-        day.0 += row.billed;
+        day.billed_cost += row.billed;
         if row.charge_category.is_empty() || row.charge_category.eq_ignore_ascii_case("usage") {
-            day.1 += row.billed;
+            day.usage_cost += row.billed;
+        } else if row.charge_frequency.trim().eq_ignore_ascii_case("one-time") {
+            day.one_time_cost += row.billed;
         }
         if in_period {
             matched = true;
@@ -559,15 +569,12 @@ where
     let days = |from: NaiveDate, until: NaiveDate| -> Vec<DayCost> {
         from.iter_days()
             .take_while(|d| *d < until)
-            .map(|day| {
-                let (billed_cost, usage_cost) = by_day.get(&day).copied().unwrap_or_default();
-                DayCost { day, billed_cost, usage_cost }
-            })
+            .map(|day| DayCost { day, ..by_day.get(&day).copied().unwrap_or_default() })
             .collect()
     };
     let daily = days(covered_from, as_of.succ_opt().unwrap_or(as_of));
     let history = days(data_from, period_start);
-    let actual: Money = by_day.range(period_start..).map(|(_, (billed, _))| *billed).sum();
+    let actual: Money = by_day.range(period_start..).map(|(_, d)| d.billed_cost).sum();
     let series =
         ScopeSeries { budget, period_start, period_end, covered_from, as_of, daily, history };
     let projected = forecast(&series);
@@ -891,6 +898,36 @@ mod tests {
     }
 
     #[test]
+    fn a_one_time_charge_is_not_expected_again() {
+        // EC2 10 a day from Feb 1 to Mar 10 and a Marketplace purchase of 500 on Feb 20. The
+        // model cannot tell a monthly fee from a one-time charge with no January, so it expects
+        // the purchase again on Mar 20: 100 to date + 21 × 10 + 500. Marked One-Time by the
+        // billing, it is not: 310.
+        let with = |frequency: &str| {
+            let mut lines: Vec<BillingLine> = day(2, 1)
+                .iter_days()
+                .take_while(|d| *d <= day(3, 10))
+                .map(|d| line(d, EC2, "111", None, "USD", 10, "Usage"))
+                .collect();
+            let mut purchase =
+                line(day(2, 20), "AWS Marketplace", "111", None, "USD", 500, "Purchase");
+            purchase.charge_frequency = frequency.into();
+            lines.push(purchase);
+            let summary = BillingSummary {
+                grain: GRAIN,
+                lines,
+                first_day: Some(day(2, 1)),
+                last_day: Some(day(3, 10)),
+                ..Default::default()
+            };
+            let all = budget("all", "1000", "USD", BudgetPeriod::Month);
+            evaluate_budgets_with(&[all], &summary, model_forecast).unwrap()[0].forecast
+        };
+        assert_eq!(with(""), Some(m("810")));
+        assert_eq!(with("One-Time"), Some(m("310")));
+    }
+
+    #[test]
     fn the_forecast_is_a_parameter_and_sees_usage_apart() {
         let seen = RefCell::new(Vec::new());
         // A forecast that projects usage only and takes other charges as billed.
@@ -913,7 +950,12 @@ mod tests {
         assert_eq!(series.len(), 20);
         assert_eq!(
             series[0],
-            DayCost { day: day(3, 1), billed_cost: m("60"), usage_cost: m("20") }
+            DayCost {
+                day: day(3, 1),
+                billed_cost: m("60"),
+                usage_cost: m("20"),
+                one_time_cost: Money::ZERO
+            }
         );
         assert_eq!(series[19].billed_cost, m("20"));
         // A forecast with no answer: no variance, and forecast alerts cannot fire.
