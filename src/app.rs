@@ -285,7 +285,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             );
             // Budgets by tag need dated lines with tags, which the full grain does not keep:
             // the billing is read once more at the budgets' grain (no resources, so it is small).
+            // The CSV is findings only and shows no budget.
             if let Some(billing) = &snapshot.billing
+                && args.output.format != Format::Csv
                 && crate::report::budgets_need_dated_lines(&config.budgets, billing)
                 && let Some(dated) =
                     crate::report::gather_billing(&args.sources, crate::analysis::budgets::GRAIN)?

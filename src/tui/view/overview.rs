@@ -300,7 +300,7 @@ fn judged_line(
 }
 
 /// The name AWS users say (`S3`, `CloudFront`): the line must fit 80 columns.
-fn short_service(name: &str) -> String {
+pub(crate) fn short_service(name: &str) -> String {
     const SHORT: [(&str, &str); 13] = [
         ("Amazon Simple Storage Service", "S3"),
         ("Amazon Simple Queue Service", "SQS"),
