@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::analysis::costs::breakdown;
 use crate::analysis::rules::{Engine, RuleSet};
 use crate::analysis::tag_coverage::tag_coverage;
-use crate::cli::{Cli, Command, RulesCommand};
+use crate::cli::{Cli, Command, ReportFormat, RulesCommand};
 use crate::config::Config;
 use crate::export::{self, Format, write_output};
 use crate::model::Grain;
@@ -269,63 +269,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             })
         }
         Command::Report(mut args) => {
-            let mut config = config;
-            use_sample_budgets(&mut config, &args.sources)?;
-            let engine = engine(&config, cli.global.rules.as_deref())?;
-            configure(&mut args.sources, &config, &config.required_tags, quiet);
-            let snapshot = gather(&args.sources, Grain::FULL)?;
-            report_sources(&snapshot, quiet);
-            let suppressions = load_suppressions(&config)?;
-            let mut report = build_report_with(
-                &snapshot,
-                &engine,
-                &config.required_tags,
-                suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
-                &crate::report::ReviewSettings::from_config(&config),
-            );
-            // Budgets by tag need dated lines with tags, which the full grain does not keep:
-            // the billing is read once more at the budgets' grain (no resources, so it is small).
-            // The CSV is findings only and shows no budget.
-            if let Some(billing) = &snapshot.billing
-                && args.output.format != Format::Csv
-                && crate::report::budgets_need_dated_lines(&config.budgets, billing)
-                && let Some(dated) =
-                    crate::report::gather_billing(&args.sources, crate::analysis::budgets::GRAIN)?
-            {
-                report.warnings.retain(|w| !w.starts_with("budgets: "));
-                match crate::report::review_budgets(&config.budgets, &dated) {
-                    Ok(budgets) => report.budgets = budgets,
-                    Err(warning) => report.warnings.push(warning),
-                }
-            }
-            if !report.suppressed.is_empty() {
-                tracing::info!(
-                    count = report.suppressed.len(),
-                    "findings left out by the suppressions file"
-                );
-            }
+            let format = args.output.format;
+            // The CSV is findings only and shows no budget: it skips the budgets' second read.
+            let report = review_report(
+                &mut args.sources,
+                config,
+                cli.global.rules.as_deref(),
+                quiet,
+                format != ReportFormat::Csv,
+            )?;
             let notes = report.notes();
-            report_skipped(&notes);
-            for w in &notes.warnings {
-                tracing::warn!("{}", export::plain_text(w));
-            }
-            // The CSV is findings only (its columns are a contract): there the blind spots go
-            // to the log (`--log-level info`, text or JSON lines), as they go into the JSON,
-            // the Markdown and the dashboard.
-            for coverage in &report.spend_coverage {
-                tracing::info!(
-                    currency = %coverage.currency,
-                    judged_percent = coverage.judged_percent,
-                    "{}",
-                    export::plain_text(&coverage.sentence(6))
-                );
-            }
-            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
-                match args.output.format {
-                    Format::Csv => export::csv::write_findings(w, &report.findings, &notes),
-                    Format::Json => export::json::write_report(w, &report),
-                    Format::Markdown => export::markdown::write_report(w, &report),
-                }
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| match format {
+                ReportFormat::Csv => export::csv::write_findings(w, &report.findings, &notes),
+                ReportFormat::Json => export::json::write_report(w, &report),
+                ReportFormat::Markdown => export::markdown::write_report(w, &report),
+                ReportFormat::Html => export::html::write_report(w, &report),
+                ReportFormat::Prometheus => export::prometheus::write_report(w, &report),
             })?;
             let savings = report.max_savings();
             tracing::info!(
@@ -433,6 +392,69 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
 
 /// With `--sample` and no `[[budget]]` in the config, the sample's own budgets
 /// (samples/costscope.toml), so the tour works without a config file.
+/// Gathers the sources at full grain and builds the whole report as `report` writes it (and
+/// as `notify` digests it): findings, overview, commitments, anomalies and the config's
+/// budgets. Says on stderr what the sources and skipped rows want known.
+///
+/// Budgets by tag need dated lines with tags, which the full grain does not keep: with
+/// `dated_budgets` the billing is read once more at the budgets' grain (no resources, so it is
+/// small).
+pub fn review_report(
+    sources: &mut crate::cli::SourceArgs,
+    mut config: Config,
+    rules_dir: Option<&Path>,
+    quiet: bool,
+    dated_budgets: bool,
+) -> anyhow::Result<crate::report::Report> {
+    use_sample_budgets(&mut config, sources)?;
+    let engine = engine(&config, rules_dir)?;
+    configure(sources, &config, &config.required_tags, quiet);
+    let snapshot = gather(sources, Grain::FULL)?;
+    report_sources(&snapshot, quiet);
+    let suppressions = load_suppressions(&config)?;
+    let mut report = build_report_with(
+        &snapshot,
+        &engine,
+        &config.required_tags,
+        suppressions.as_ref().map(|s| (s, chrono::Utc::now())),
+        &crate::report::ReviewSettings::from_config(&config),
+    );
+    if let Some(billing) = &snapshot.billing
+        && dated_budgets
+        && crate::report::budgets_need_dated_lines(&config.budgets, billing)
+        && let Some(dated) =
+            crate::report::gather_billing(sources, crate::analysis::budgets::GRAIN)?
+    {
+        report.warnings.retain(|w| !w.starts_with("budgets: "));
+        match crate::report::review_budgets(&config.budgets, &dated) {
+            Ok(budgets) => report.budgets = budgets,
+            Err(warning) => report.warnings.push(warning),
+        }
+    }
+    if !report.suppressed.is_empty() {
+        tracing::info!(
+            count = report.suppressed.len(),
+            "findings left out by the suppressions file"
+        );
+    }
+    let notes = report.notes();
+    report_skipped(&notes);
+    for w in &notes.warnings {
+        tracing::warn!("{}", export::plain_text(w));
+    }
+    // The CSV is findings only (its columns are a contract): there the blind spots go to the
+    // log (`--log-level info`, text or JSON lines), as they go into every other format.
+    for coverage in &report.spend_coverage {
+        tracing::info!(
+            currency = %coverage.currency,
+            judged_percent = coverage.judged_percent,
+            "{}",
+            export::plain_text(&coverage.sentence(6))
+        );
+    }
+    Ok(report)
+}
+
 fn use_sample_budgets(config: &mut Config, sources: &crate::cli::SourceArgs) -> anyhow::Result<()> {
     if config.budgets.is_empty() && sources.sample {
         let sample =

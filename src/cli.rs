@@ -274,6 +274,45 @@ pub struct OutputArgs {
     pub out: Option<PathBuf>,
 }
 
+/// The report's output: the formats every command writes, plus the ones only a whole report
+/// fills (a page to look at, metrics to scrape).
+#[derive(Debug, Args)]
+pub struct ReportOutputArgs {
+    /// Output format.
+    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|html|prometheus")]
+    pub format: ReportFormat,
+    /// Write to FILE (atomically) instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Formats of `report`: [`Format`]'s three, a self-contained HTML page, and the Prometheus
+/// text format for node_exporter's textfile collector.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportFormat {
+    Csv,
+    Json,
+    Markdown,
+    Html,
+    Prometheus,
+}
+
+impl std::str::FromStr for ReportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(ReportFormat::Csv),
+            "json" => Ok(ReportFormat::Json),
+            "markdown" | "md" => Ok(ReportFormat::Markdown),
+            "html" => Ok(ReportFormat::Html),
+            "prometheus" | "openmetrics" | "prom" => Ok(ReportFormat::Prometheus),
+            other => Err(format!(
+                "unknown format {other:?}: expected csv, json, markdown, html or prometheus"
+            )),
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct TuiArgs {
     #[command(flatten)]
@@ -363,7 +402,7 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub sources: SourceArgs,
     #[command(flatten)]
-    pub output: OutputArgs,
+    pub output: ReportOutputArgs,
     /// Exit with code 4 when total potential monthly savings exceed AMOUNT.
     #[arg(long, value_name = "AMOUNT")]
     pub fail_on_savings: Option<crate::model::Money>,

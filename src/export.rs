@@ -2,9 +2,11 @@
 //! atomically, with text made safe for spreadsheets and terminals.
 
 pub mod csv;
+pub mod html;
 pub mod json;
 pub mod lock;
 pub mod markdown;
+pub mod prometheus;
 
 use std::fmt;
 use std::fs;
