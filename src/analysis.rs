@@ -6,6 +6,7 @@ pub mod budgets;
 pub mod cluster;
 pub mod commitments;
 pub mod costs;
+pub mod daily_spend;
 pub mod forecast;
 pub mod overview;
 pub mod rules;

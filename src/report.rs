@@ -305,6 +305,14 @@ pub struct Report {
     /// The dashboard's overview per currency: this month against the previous one, forecast,
     /// daily series, top services. Empty without dated billing.
     pub overview: Vec<CurrencyOverview>,
+    /// Each day's spend by the largest services, usage apart from other charges (the HTML
+    /// report's stacked chart). Empty without dated billing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub daily_by_service: Vec<crate::analysis::daily_spend::DailyServiceSpend>,
+    /// Billed cost over the whole data period by service, by account and by each required tag,
+    /// as `costs --by` gives them. Empty without billing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spend_by: Vec<crate::analysis::costs::CostBreakdown>,
     /// Utilization and idle cost of each Kubernetes cluster.
     pub clusters: Vec<ClusterReport>,
     pub totals: Vec<SavingsTotal>,
@@ -442,6 +450,23 @@ pub struct SuppressedFinding {
 
 /// Like [`build_report`], leaving out the findings `suppressions` covers at `now` (expired
 /// entries no longer apply).
+/// How many services the daily chart draws apart.
+const DAILY_SERVICES: usize = 6;
+
+/// Billed cost by service, by account and by each required tag. Tags need per-resource lines
+/// (full grain); at other grains only service and account are given.
+fn spend_by(
+    billing: &crate::model::BillingSummary,
+    required_tags: &[String],
+) -> Vec<crate::analysis::costs::CostBreakdown> {
+    use crate::analysis::costs::{Dimension, breakdown};
+    let mut dimensions = vec![Dimension::Service, Dimension::Account];
+    if billing.grain.is_full() {
+        dimensions.extend(required_tags.iter().map(|k| Dimension::Tag(k.clone())));
+    }
+    dimensions.iter().map(|d| breakdown(billing, d)).filter(|b| !b.rows.is_empty()).collect()
+}
+
 pub fn build_report_with(
     snapshot: &Snapshot,
     engine: &Engine,
@@ -512,6 +537,10 @@ pub fn build_report_with(
     let tag_coverage =
         billing.filter(|b| b.grain.is_full()).map(|b| tag_coverage(b, required_tags));
     let overview = billing.map(overview).unwrap_or_default();
+    let daily_by_service = billing
+        .map(|b| crate::analysis::daily_spend::daily_by_service(b, DAILY_SERVICES))
+        .unwrap_or_default();
+    let spend_by = billing.map(|b| spend_by(b, required_tags)).unwrap_or_default();
     let judging = engine.rules().rules.iter().filter(|r| r.enabled).map(|r| r.resource);
     let spend_coverage = billing
         .map(|b| crate::analysis::spend_coverage::spend_coverage(b, judging))
@@ -543,6 +572,8 @@ pub fn build_report_with(
         sources: snapshot.sources.clone(),
         spend,
         overview,
+        daily_by_service,
+        spend_by,
         clusters,
         totals: totals.into_values().collect(),
         by_rule,
