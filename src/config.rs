@@ -798,7 +798,11 @@ fn notify_settings(
                 }
                 Ok(EnvVarName {
                     name: name.to_string(),
-                    origin: format!("{}:{}: notify.{key}", path.display(), line_at(text, v.span().start)),
+                    origin: format!(
+                        "{}:{}: notify.{key}",
+                        path.display(),
+                        line_at(text, v.span().start)
+                    ),
                 })
             })
             .transpose()
@@ -1268,15 +1272,30 @@ weekday_min_weeks = 3
         let head = "[tags]\nrequired = []\n[notify]\n";
         let secret = "https://hooks.slack.com/services/T0/B0/SECRETxyz";
         for (line, why) in [
-            (format!("slack_webhook = \"{secret}\""), "notify.slack_webhook: a webhook URL holds its secret"),
+            (
+                format!("slack_webhook = \"{secret}\""),
+                "notify.slack_webhook: a webhook URL holds its secret",
+            ),
             (format!("webhook = \"{secret}\""), "name the variable with webhook_env"),
-            (format!("slack_webhook_env = \"{secret}\""), "\"a URL\" is not an environment variable name"),
+            (
+                format!("slack_webhook_env = \"{secret}\""),
+                "\"a URL\" is not an environment variable name",
+            ),
             ("webhook_env = \"\"".to_string(), "is not an environment variable name"),
             ("webhook_env = \"1X\"".to_string(), "\"1X\" is not an environment variable name"),
-            ("timeout_seconds = 0".to_string(), "notify.timeout_seconds: must be 1 to 300 seconds, not 0"),
+            (
+                "timeout_seconds = 0".to_string(),
+                "notify.timeout_seconds: must be 1 to 300 seconds, not 0",
+            ),
             ("retries = 11".to_string(), "notify.retries: must be 0 to 10, not 11"),
-            ("min_spend_change_percent = 0".to_string(), "must be a percentage above 0 and up to 1000, not 0"),
-            ("min_savings_change = 50".to_string(), "notify.min_savings_change: write an amount of 0 or more as a quoted"),
+            (
+                "min_spend_change_percent = 0".to_string(),
+                "must be a percentage above 0 and up to 1000, not 0",
+            ),
+            (
+                "min_savings_change = 50".to_string(),
+                "notify.min_savings_change: write an amount of 0 or more as a quoted",
+            ),
             ("min_savings_change = \"-1\"".to_string(), "must be an amount of 0 or more, not -1"),
             ("slack_url = \"X\"".to_string(), "unknown field `slack_url`"),
         ] {

@@ -176,9 +176,7 @@ pub fn run(report: &Report, options: &Options) -> Result<Summary, NotifyError> {
     for destination in &options.destinations {
         let mut digest = digest.clone();
         let state_path = match (&options.state_dir, &destination.target) {
-            (Some(dir), Some(target)) if options.only_on_change => {
-                Some(state::path(dir, target))
-            }
+            (Some(dir), Some(target)) if options.only_on_change => Some(state::path(dir, target)),
             _ => None,
         };
         if let Some(path) = &state_path {
@@ -200,11 +198,12 @@ pub fn run(report: &Report, options: &Options) -> Result<Summary, NotifyError> {
             (Some(target), false) => target,
             (target, _) => {
                 if !options.quiet {
-                    let to = target.as_ref().map_or_else(
-                        || destination.kind.label().to_string(),
-                        |t| t.to_string(),
-                    );
-                    crate::export::stderr_line(format_args!("costscope: dry run: the body for {to}"));
+                    let to = target
+                        .as_ref()
+                        .map_or_else(|| destination.kind.label().to_string(), |t| t.to_string());
+                    crate::export::stderr_line(format_args!(
+                        "costscope: dry run: the body for {to}"
+                    ));
                 }
                 crate::export::write_output(None, |w: &mut dyn Write| {
                     crate::export::json::write_value(w, &body)
@@ -215,14 +214,15 @@ pub fn run(report: &Report, options: &Options) -> Result<Summary, NotifyError> {
         };
         let text = digest::escape_json(&serde_json::to_string(&body)?);
         let policy = options.policy;
-        let delivered = crate::source::block_on_own_runtime(|| send::deliver(target, &text, policy))
-            .unwrap_or_else(|e| {
-                Err(SendError {
-                    target: target.to_string(),
-                    failure: send::Failure::Setup(e),
-                    attempts: 0,
-                })
-            });
+        let delivered =
+            crate::source::block_on_own_runtime(|| send::deliver(target, &text, policy))
+                .unwrap_or_else(|e| {
+                    Err(SendError {
+                        target: target.to_string(),
+                        failure: send::Failure::Setup(e),
+                        attempts: 0,
+                    })
+                });
         match delivered {
             Ok(d) => {
                 if !options.quiet {

@@ -224,7 +224,8 @@ async fn once(
 /// The start of an answer's text on one line, without control characters.
 fn detail(answer: &[u8]) -> String {
     let text = String::from_utf8_lossy(answer);
-    let line: String = crate::export::plain_text(text.trim()).chars().take(MAX_DETAIL_CHARS).collect();
+    let line: String =
+        crate::export::plain_text(text.trim()).chars().take(MAX_DETAIL_CHARS).collect();
     line.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -285,6 +286,9 @@ mod tests {
             },
             attempts: 1,
         };
-        assert_eq!(e.to_string(), "webhook http://h/…: HTTP 400 Bad Request: invalid_payload (1 attempt)");
+        assert_eq!(
+            e.to_string(),
+            "webhook http://h/…: HTTP 400 Bad Request: invalid_payload (1 attempt)"
+        );
     }
 }

@@ -10,7 +10,7 @@
 
 use serde_json::{Value, json};
 
-use super::digest::{BudgetLine, Digest};
+use super::digest::{AnomalyLine, BudgetLine, Digest};
 use crate::analysis::budgets::BudgetStatus;
 use crate::model::Money;
 
@@ -95,27 +95,10 @@ pub fn message(digest: &Digest) -> Value {
         .collect();
     push_list(&mut blocks, "Top savings", savings);
     if let Some(anomalies) = &digest.anomalies {
-        let lines: Vec<String> = anomalies
-            .iter()
-            .map(|a| {
-                let since = if a.since == a.day {
-                    String::new()
-                } else {
-                    format!(" (high since {})", a.since)
-                };
-                format!(
-                    "• {} *{}*: +{} {} over {} expected{since}",
-                    a.day,
-                    escape(&a.group),
-                    money(a.excess),
-                    escape(&a.currency.to_string()),
-                    money(a.expected)
-                )
-            })
-            .collect();
-        push_list(&mut blocks, "Anomalies", lines);
+        push_list(&mut blocks, "Anomalies", anomaly_lines(anomalies));
     }
-    let mut context = format!("costscope · data as of {}", digest.collected_at.format("%Y-%m-%d %H:%M UTC"));
+    let mut context =
+        format!("costscope · data as of {}", digest.collected_at.format("%Y-%m-%d %H:%M UTC"));
     if !digest.incomplete_sources.is_empty() {
         let sources: Vec<String> = digest.incomplete_sources.iter().map(|s| escape(s)).collect();
         context.push_str(&format!(" · incomplete: {}", sources.join(", ")));
@@ -180,7 +163,8 @@ fn key_figures(digest: &Digest) -> Vec<String> {
         if savings.is_empty() { "none found".to_string() } else { savings.join("\n") }
     ));
     if !digest.budgets.is_empty() {
-        let count = |status: BudgetStatus| digest.budgets.iter().filter(|b| b.status == status).count();
+        let count =
+            |status: BudgetStatus| digest.budgets.iter().filter(|b| b.status == status).count();
         let (over, at_risk) = (count(BudgetStatus::Over), count(BudgetStatus::AtRisk));
         let ok = digest.budgets.len() - over - at_risk;
         fields.push(format!("*Budgets*\n{over} over, {at_risk} at risk, {ok} ok"));
@@ -189,6 +173,46 @@ fn key_figures(digest: &Digest) -> Vec<String> {
         fields.push(format!("*Anomalies*\n{}", a.len()));
     }
     fields
+}
+
+/// One line per run of anomalous days of a group (a lasting step up is flagged day after day
+/// until the baseline takes it in), in the digest's order: largest excess first.
+fn anomaly_lines(anomalies: &[AnomalyLine]) -> Vec<String> {
+    struct Run<'a> {
+        first: &'a AnomalyLine,
+        last_day: chrono::NaiveDate,
+        days: usize,
+    }
+    let mut runs: Vec<Run<'_>> = Vec::new();
+    for a in anomalies {
+        match runs.iter_mut().find(|r| {
+            r.first.group == a.group && r.first.currency == a.currency && r.first.since == a.since
+        }) {
+            Some(run) => {
+                run.days += 1;
+                run.last_day = run.last_day.max(a.day);
+            }
+            None => runs.push(Run { first: a, last_day: a.day, days: 1 }),
+        }
+    }
+    runs.iter()
+        .map(|r| {
+            let a = r.first;
+            let when = if r.days == 1 && a.since == a.day {
+                a.day.to_string()
+            } else {
+                format!("{} → {} ({} days)", a.since, r.last_day, r.days)
+            };
+            let up_to = if r.days == 1 { "" } else { "up to " };
+            format!(
+                "• {when} *{}*: {up_to}+{} {} over {} expected",
+                escape(&a.group),
+                money(a.excess),
+                escape(&a.currency.to_string()),
+                money(a.expected)
+            )
+        })
+        .collect()
 }
 
 fn budget_line(b: &BudgetLine) -> String {
@@ -286,7 +310,10 @@ mod tests {
 
     #[test]
     fn escape_neutralizes_mentions_links_and_terminal_codes() {
-        assert_eq!(escape("<!channel> & <http://evil|x>"), "&lt;!channel&gt; &amp; &lt;http://evil|x&gt;");
+        assert_eq!(
+            escape("<!channel> & <http://evil|x>"),
+            "&lt;!channel&gt; &amp; &lt;http://evil|x&gt;"
+        );
         assert_eq!(escape("a\u{1b}[31mred\u{7}"), "a [31mred ");
         let long = "<".repeat(500);
         let e = escape(&long);

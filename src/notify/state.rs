@@ -174,11 +174,9 @@ pub fn changes(previous: Option<&State>, digest: &Digest, t: &Thresholds) -> Vec
                     why.push(format!("budget {}: alert {alert} reached", b.name));
                 }
             }
-            None if rank > 0 => why.push(format!(
-                "budget {}: {}",
-                b.name,
-                status_name(b.status).replace('_', " ")
-            )),
+            None if rank > 0 => {
+                why.push(format!("budget {}: {}", b.name, status_name(b.status).replace('_', " ")))
+            }
             None => {}
         }
     }
