@@ -304,6 +304,23 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             }
             Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
         }
+        Command::Notify(mut args) => {
+            // Destinations first: a missing URL is bad usage, found before any data is read.
+            let flags = crate::notify::Flags {
+                slack_webhook: args.slack_webhook.take(),
+                webhook: args.webhook.take(),
+                only_on_change: args.only_on_change,
+                dry_run: args.dry_run,
+                timeout: args.timeout.map(std::time::Duration::from_secs),
+                quiet,
+            };
+            let options =
+                crate::notify::Options::resolve(&flags, &config.notify).map_err(UsageError)?;
+            let report =
+                review_report(&mut args.sources, config, cli.global.rules.as_deref(), quiet, true)?;
+            crate::notify::run(&report, &options)?;
+            Ok(if report.is_partial() { Outcome::Partial } else { Outcome::Success })
+        }
         Command::Commitments(mut args) => {
             let engine = engine(&config, cli.global.rules.as_deref())?;
             configure(&mut args.sources, &config, &[], quiet);

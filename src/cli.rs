@@ -74,6 +74,9 @@ pub enum Command {
     /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
     /// coverage of eligible compute, and what to buy.
     Commitments(CommitmentsArgs),
+    /// The report's digest (spend and change, forecast, top savings, anomalies, budget
+    /// breaches) to a Slack incoming webhook (Block Kit) and/or a generic JSON webhook.
+    Notify(NotifyArgs),
     /// Gather the sources into one snapshot file.
     Collect(CollectArgs),
     /// List or check rules.
@@ -207,7 +210,7 @@ impl Command {
             Command::Tags(a) => a.output.out.as_deref(),
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
-            Command::Tui(_) | Command::Rules(_) => None,
+            Command::Tui(_) | Command::Rules(_) | Command::Notify(_) => None,
         }
     }
 }
@@ -406,6 +409,31 @@ pub struct ReportArgs {
     /// Exit with code 4 when total potential monthly savings exceed AMOUNT.
     #[arg(long, value_name = "AMOUNT")]
     pub fail_on_savings: Option<crate::model::Money>,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// A Slack incoming webhook's URL. It is a secret, and a command line shows in `ps` and
+    /// shell history: prefer `[notify] slack_webhook_env = "VAR"` in the config.
+    #[arg(long, value_name = "URL")]
+    pub slack_webhook: Option<crate::notify::target::SecretUrl>,
+    /// A generic webhook's URL: it receives the digest as JSON (see README: Digests in Slack).
+    /// Prefer `[notify] webhook_env = "VAR"`.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<crate::notify::target::SecretUrl>,
+    /// Send only when something crossed a threshold since the last digest to the same
+    /// destination: a new anomaly, a budget that got worse, savings or the forecast's change
+    /// that moved (state in the cache directory); otherwise exit 0 and say so.
+    #[arg(long)]
+    pub only_on_change: bool,
+    /// Print the bodies on standard output instead of sending them (a URL is then optional).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds one attempt may take (default: `[notify] timeout_seconds`, else 10).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]

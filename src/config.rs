@@ -1,5 +1,5 @@
 //! `costscope.toml`: required tags, rule parameter overrides, the price catalog to use, budgets,
-//! unit costs and the anomaly detector's parameters.
+//! unit costs, the anomaly detector's parameters and where `notify` sends its digests.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,6 +50,8 @@ struct ConfigFile {
     anomalies: AnomaliesSection,
     #[serde(default, rename = "unit")]
     units: Vec<UnitTable>,
+    #[serde(default)]
+    notify: NotifySection,
 }
 
 /// `[[unit]]`, as written; [`units`] checks it (and reads a count's file).
@@ -121,6 +123,60 @@ pub struct AnomalySettings {
     pub min_excess: Option<Money>,
     /// Weeks of history before the baseline compares a day with the same weekdays: 1 to 52.
     pub weekday_min_weeks: Option<u32>,
+}
+
+/// `[notify]`, as written; [`notify_settings`] checks it. `slack_webhook` and `webhook` are read
+/// only to refuse them with a message saying where the URL goes instead.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NotifySection {
+    slack_webhook_env: Option<toml::Spanned<String>>,
+    webhook_env: Option<toml::Spanned<String>>,
+    slack_webhook: Option<toml::Spanned<toml::Value>>,
+    webhook: Option<toml::Spanned<toml::Value>>,
+    timeout_seconds: Option<toml::Spanned<i64>>,
+    retries: Option<toml::Spanned<i64>>,
+    min_spend_change_percent: Option<toml::Spanned<toml::Value>>,
+    min_savings_change: Option<toml::Spanned<toml::Value>>,
+}
+
+/// `[notify]`: where `costscope notify` sends its digest and when `--only-on-change` sends it.
+/// Each `None` leaves the notify module's default.
+///
+/// A webhook URL carries its secret in its path (Slack's `/services/T…/B…/SECRET`), so the file
+/// names the environment variable that holds it, never the URL itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifySettings {
+    /// The variable holding the Slack incoming-webhook URL.
+    pub slack_webhook_env: Option<EnvVarName>,
+    /// The variable holding a generic JSON webhook's URL.
+    pub webhook_env: Option<EnvVarName>,
+    /// Per attempt: 1 to 300 seconds.
+    pub timeout: Option<std::time::Duration>,
+    /// Attempts after the first: 0 to 10.
+    pub retries: Option<u32>,
+    /// `--only-on-change` sends when the forecast's change against the previous month crosses
+    /// this many percent (either way): above 0, up to 1000.
+    pub min_spend_change_percent: Option<Money>,
+    /// `--only-on-change` sends when potential monthly savings moved by at least this amount
+    /// (per currency): 0 or more.
+    pub min_savings_change: Option<Money>,
+}
+
+/// An environment variable named by the config, with where it was named (`file:line`) for
+/// messages about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVarName {
+    pub name: String,
+    /// `costscope.toml:12: notify.slack_webhook_env`.
+    pub origin: String,
+}
+
+impl EnvVarName {
+    /// The variable's value; `None` when unset or empty (an empty URL is no URL).
+    pub fn value(&self) -> Option<String> {
+        std::env::var(&self.name).ok().filter(|v| !v.trim().is_empty())
+    }
 }
 
 /// `[billing]`: which billed amount is a resource's cost in every rule and in cluster costs.
@@ -230,6 +286,8 @@ pub struct Config {
     pub anomalies: AnomalySettings,
     /// `[[unit]]` tables, in file order, names unique, count files read.
     pub units: Vec<crate::analysis::units::UnitDef>,
+    /// `[notify]`.
+    pub notify: NotifySettings,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -330,6 +388,7 @@ impl Config {
         let budgets = budgets(&file.budgets, text, path)?;
         let anomalies = anomaly_settings(&file.anomalies, text, path)?;
         let units = units(&file.units, text, path)?;
+        let notify = notify_settings(&file.notify, text, path)?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -350,6 +409,7 @@ impl Config {
             budgets,
             anomalies,
             units,
+            notify,
         })
     }
 }
@@ -689,6 +749,121 @@ fn anomaly_settings(
             "an amount of 0 or more",
         )?,
         weekday_min_weeks: count(&raw.weekday_min_weeks, "weekday_min_weeks", 1..=52)?,
+    })
+}
+
+/// `[notify]`: variable names that can be environment variables, each value in its range, and
+/// no URL in the file; an error names the file, the line and the key.
+fn notify_settings(
+    raw: &NotifySection,
+    text: &str,
+    path: &Path,
+) -> Result<NotifySettings, ConfigError> {
+    let invalid = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_at(text, span.start),
+        message: format!("notify.{key}: {message}"),
+    };
+    for (value, key) in [(&raw.slack_webhook, "slack_webhook"), (&raw.webhook, "webhook")] {
+        if let Some(v) = value {
+            // The value is never quoted back: it may be the secret URL itself.
+            return Err(invalid(
+                v.span(),
+                key,
+                format!(
+                    "a webhook URL holds its secret, so it does not belong in this file: put it \
+                     in an environment variable and name the variable with {key}_env"
+                ),
+            ));
+        }
+    }
+    let env_name = |value: &Option<toml::Spanned<String>>, key: &str| {
+        value
+            .as_ref()
+            .map(|v| {
+                let name = v.get_ref().trim();
+                let valid = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                    && !name.as_bytes()[0].is_ascii_digit();
+                if !valid {
+                    let shown = if name.contains("://") { "a URL" } else { name };
+                    return Err(invalid(
+                        v.span(),
+                        key,
+                        format!(
+                            "{shown:?} is not an environment variable name (letters, digits \
+                             and `_`, e.g. \"SLACK_WEBHOOK_URL\")"
+                        ),
+                    ));
+                }
+                Ok(EnvVarName {
+                    name: name.to_string(),
+                    origin: format!(
+                        "{}:{}: notify.{key}",
+                        path.display(),
+                        line_at(text, v.span().start)
+                    ),
+                })
+            })
+            .transpose()
+    };
+    let count = |value: &Option<toml::Spanned<i64>>,
+                 key: &str,
+                 range: std::ops::RangeInclusive<u32>,
+                 unit: &str| {
+        value
+            .as_ref()
+            .map(|v| {
+                let n = *v.get_ref();
+                u32::try_from(n).ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                    invalid(
+                        v.span(),
+                        key,
+                        format!("must be {} to {}{unit}, not {n}", range.start(), range.end()),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let decimal_in = |value: &Option<toml::Spanned<toml::Value>>,
+                      key: &str,
+                      allow_number: bool,
+                      ok: fn(Money) -> bool,
+                      expected: &str| {
+        value
+            .as_ref()
+            .map(|v| match decimal(v.get_ref(), allow_number) {
+                Some(Ok(m)) if ok(m) => Ok(m),
+                Some(Ok(m)) => Err(invalid(v.span(), key, format!("must be {expected}, not {m}"))),
+                Some(Err(e)) => Err(invalid(v.span(), key, e)),
+                None => Err(invalid(
+                    v.span(),
+                    key,
+                    format!("write {expected} as a quoted decimal, not {}", v.get_ref()),
+                )),
+            })
+            .transpose()
+    };
+    Ok(NotifySettings {
+        slack_webhook_env: env_name(&raw.slack_webhook_env, "slack_webhook_env")?,
+        webhook_env: env_name(&raw.webhook_env, "webhook_env")?,
+        timeout: count(&raw.timeout_seconds, "timeout_seconds", 1..=300, " seconds")?
+            .map(|s| std::time::Duration::from_secs(u64::from(s))),
+        retries: count(&raw.retries, "retries", 0..=10, "")?,
+        min_spend_change_percent: decimal_in(
+            &raw.min_spend_change_percent,
+            "min_spend_change_percent",
+            true,
+            |m| m > Money::ZERO && m <= Money::from_units(1000),
+            "a percentage above 0 and up to 1000",
+        )?,
+        min_savings_change: decimal_in(
+            &raw.min_savings_change,
+            "min_savings_change",
+            false,
+            |m| m >= Money::ZERO,
+            "an amount of 0 or more",
+        )?,
     })
 }
 
@@ -1073,6 +1248,60 @@ weekday_min_weeks = 3
         ] {
             let err = error_on_line(&format!("{head}{line}\n"), 4);
             assert!(err.contains(why), "{line}: {err}");
+        }
+    }
+
+    #[test]
+    fn notify_names_environment_variables_and_parses_its_thresholds() {
+        let text = "[tags]\nrequired = []\n[notify]\nslack_webhook_env = \"SLACK_URL\"\nwebhook_env = \"HOOK_2\"\ntimeout_seconds = 5\nretries = 0\nmin_spend_change_percent = 12.5\nmin_savings_change = \"250\"\n";
+        let cfg = Config::parse(text, Path::new("c.toml")).unwrap();
+        let n = &cfg.notify;
+        let slack = n.slack_webhook_env.as_ref().unwrap();
+        assert_eq!(slack.name, "SLACK_URL");
+        assert_eq!(slack.origin, "c.toml:4: notify.slack_webhook_env");
+        assert_eq!(n.webhook_env.as_ref().unwrap().name, "HOOK_2");
+        assert_eq!(n.timeout, Some(std::time::Duration::from_secs(5)));
+        assert_eq!(n.retries, Some(0));
+        assert_eq!(n.min_spend_change_percent.map(|m| m.to_string()).as_deref(), Some("12.5"));
+        assert_eq!(n.min_savings_change.map(|m| m.to_string()).as_deref(), Some("250"));
+        assert_eq!(Config::parse("", Path::new("c")).unwrap().notify, NotifySettings::default());
+    }
+
+    #[test]
+    fn every_bad_notify_value_names_its_line_and_no_url_is_quoted() {
+        let head = "[tags]\nrequired = []\n[notify]\n";
+        let secret = "https://hooks.slack.com/services/T0/B0/SECRETxyz";
+        for (line, why) in [
+            (
+                format!("slack_webhook = \"{secret}\""),
+                "notify.slack_webhook: a webhook URL holds its secret",
+            ),
+            (format!("webhook = \"{secret}\""), "name the variable with webhook_env"),
+            (
+                format!("slack_webhook_env = \"{secret}\""),
+                "\"a URL\" is not an environment variable name",
+            ),
+            ("webhook_env = \"\"".to_string(), "is not an environment variable name"),
+            ("webhook_env = \"1X\"".to_string(), "\"1X\" is not an environment variable name"),
+            (
+                "timeout_seconds = 0".to_string(),
+                "notify.timeout_seconds: must be 1 to 300 seconds, not 0",
+            ),
+            ("retries = 11".to_string(), "notify.retries: must be 0 to 10, not 11"),
+            (
+                "min_spend_change_percent = 0".to_string(),
+                "must be a percentage above 0 and up to 1000, not 0",
+            ),
+            (
+                "min_savings_change = 50".to_string(),
+                "notify.min_savings_change: write an amount of 0 or more as a quoted",
+            ),
+            ("min_savings_change = \"-1\"".to_string(), "must be an amount of 0 or more, not -1"),
+            ("slack_url = \"X\"".to_string(), "unknown field `slack_url`"),
+        ] {
+            let err = error_on_line(&format!("{head}{line}\n"), 4);
+            assert!(err.contains(why), "{line}: {err}");
+            assert!(!err.contains("SECRETxyz"), "{line}: {err}");
         }
     }
 

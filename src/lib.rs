@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod export;
 pub mod model;
+pub mod notify;
 pub mod panic_guard;
 pub mod pricing;
 pub mod report;
