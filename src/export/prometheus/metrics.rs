@@ -117,17 +117,14 @@ fn spend(m: &mut Metrics, report: &Report) {
         f.set_money(&[&o.currency.to_string()], o.current_month.billed_cost);
     }
     let f = m.gauge(
-        "costscope_spend_month_days_covered",
-        "Days of the current month the billing data covers.",
+        "costscope_spend_month_start_timestamp_seconds",
+        "Midnight UTC starting the current month: the month costscope_spend_month_to_date is of.",
         &["currency"],
     );
     for o in &report.overview {
-        f.set_count(&[&o.currency.to_string()], u64::from(o.current_month.days_covered));
-    }
-    let f =
-        m.gauge("costscope_spend_month_days", "Days in the current calendar month.", &["currency"]);
-    for o in &report.overview {
-        f.set_count(&[&o.currency.to_string()], u64::from(o.current_month.days_in_month));
+        if let Some(t) = midnight_seconds(o.current_month.month) {
+            f.set(&[&o.currency.to_string()], Value::Int(t));
+        }
     }
     let f = m.gauge(
         "costscope_spend_previous_month",
@@ -510,7 +507,7 @@ fn anomalies(m: &mut Metrics, report: &Report) {
         f.set_count(&labels.each_ref().map(String::as_str), *v);
     }
     let f = m.gauge(
-        "costscope_anomaly_recent_days",
+        "costscope_anomaly_recent",
         "Anomalous days of the group in the data's last 7 days.",
         GROUP,
     );
@@ -566,22 +563,23 @@ fn budgets(m: &mut Metrics, report: &Report) {
     let f = m.gauge(
         "costscope_budget_status",
         "1 for the budget's current status (ok, at_risk, over, no_data), 0 for the others.",
-        &["budget", "status"],
+        &["budget", "currency", "status"],
     );
     for b in &report.budgets {
+        let currency = b.currency.to_string();
         for status in
             [BudgetStatus::Ok, BudgetStatus::AtRisk, BudgetStatus::Over, BudgetStatus::NoData]
         {
-            f.set_count(&[&b.name, status.as_str()], u64::from(b.status == status));
+            f.set_count(&[&b.name, &currency, status.as_str()], u64::from(b.status == status));
         }
     }
     let f = m.gauge(
         "costscope_budget_alerts_fired",
         "Alert thresholds of the budget reached.",
-        &["budget"],
+        &["budget", "currency"],
     );
     for b in &report.budgets {
-        f.set_count(&[&b.name], b.alerts_fired.len() as u64);
+        f.set_count(&[&b.name, &b.currency.to_string()], b.alerts_fired.len() as u64);
     }
 }
 
@@ -611,13 +609,13 @@ fn commitments(m: &mut Metrics, report: &Report) {
         f.set_money(&[&r.id, &r.name, &r.kind, &r.currency.to_string()], r.unused_monthly);
     }
     let f = m.gauge(
-        "costscope_commitment_expiry_days",
-        "Days until the commitment's term ends (negative: ended).",
+        "costscope_commitment_term_end_timestamp_seconds",
+        "When the commitment's term ends (midnight UTC), where billing or the API says.",
         LABELS,
     );
     for r in &rows {
-        if let Some(d) = r.days_to_expiry {
-            f.set(&[&r.id, &r.name, &r.kind], Value::Int(d));
+        if let Some(t) = r.term_end.and_then(midnight_seconds) {
+            f.set(&[&r.id, &r.name, &r.kind], Value::Int(t));
         }
     }
     let f = m.gauge(
