@@ -470,6 +470,23 @@ fn the_dashboard_and_the_docs_name_only_metrics_the_output_has() {
     assert!(undocumented.is_empty(), "not in docs/metrics.md: {undocumented:?}");
     let unknown: Vec<&String> = documented.difference(&written).collect();
     assert!(unknown.is_empty(), "docs/metrics.md names metrics the output lacks: {unknown:?}");
+    // Each metric's row in the tables (`| name | labels | meaning |`) lists its labels.
+    let parsed = Scrape::parse(&text);
+    let mut rows = 0;
+    for line in docs.lines().filter(|l| l.starts_with("| `costscope_")) {
+        let cells: Vec<&str> = line.split('|').collect();
+        let name = cells[1].trim().trim_matches('`');
+        let labels: BTreeSet<&str> = cells[2]
+            .split(',')
+            .map(|l| l.trim().trim_matches('`'))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let family = &parsed.0.families[name];
+        let have: BTreeSet<&str> = family.get_label_names().iter().map(String::as_str).collect();
+        assert_eq!(labels, have, "{name}'s labels in docs/metrics.md");
+        rows += 1;
+    }
+    assert_eq!(rows, written.len(), "one table row per metric");
 }
 
 /// Characters that would drive a terminal showing the file: the output replaces them with a
@@ -617,4 +634,67 @@ fn toml_string(text: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[test]
+fn many_accounts_services_and_anomalies_are_capped_with_the_rest_summed() {
+    // 24 accounts, each with its own service: 10 a day for 20 days, then 10 + 100·k on the
+    // 21st, a spike the detector flags (flat history, excess far above 50 and 10 %).
+    let mut csv = String::from(
+        "BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,BillingCurrency,ProviderName,BillingAccountId,SubAccountId,ServiceName,RegionId,ResourceId,ResourceType,ChargeCategory\n",
+    );
+    for k in 1..=24u32 {
+        for day in 1..=21u32 {
+            let cost = if day == 21 { 10 + 100 * k } else { 10 };
+            csv.push_str(&format!(
+                "{cost},{cost},2026-10-{day:02}T00:00:00Z,2026-10-{day:02}T01:00:00Z,EUR,AWS,acct-{k:02},acct-{k:02},svc-{k:02},eu-west-1,r-{k},Thing,Usage\n"
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let focus = dir.path().join("many.csv");
+    std::fs::write(&focus, csv).unwrap();
+    let (text, json) = report(dir.path(), &["--focus", focus.to_str().unwrap()]);
+    let m = Scrape::parse(&text);
+    let spend = |k: u32| f64::from(21 * 10 + 100 * k);
+    let c = [("currency", "EUR")];
+    assert_eq!(m.get("costscope_spend_month_to_date", &c), (1..=24).map(spend).sum::<f64>());
+    assert_eq!(m.get("costscope_spend_month_to_date", &c), 35040.0);
+
+    // The twenty largest accounts by name, the four smallest summed.
+    let accounts = m.samples("costscope_account_spend_month_to_date");
+    assert_eq!(accounts.len(), 20);
+    for k in 5..=24 {
+        let id = format!("acct-{k:02}");
+        let l = [("currency", "EUR"), ("account_id", id.as_str()), ("account_name", "")];
+        assert_eq!(m.get("costscope_account_spend_month_to_date", &l), spend(k), "{id}");
+    }
+    assert_eq!(m.get("costscope_other_accounts_spend_month_to_date", &c), 1840.0);
+    assert_eq!(m.get("costscope_other_accounts", &c), 4.0);
+    assert_eq!(json["account_spend"].as_array().unwrap().len(), 24, "the JSON lists them all");
+
+    // The overview's ten largest services, the fourteen others summed.
+    assert_eq!(m.samples("costscope_service_spend_month_to_date").len(), 10);
+    let l = [("currency", "EUR"), ("service", "svc-15")];
+    assert_eq!(m.get("costscope_service_spend_month_to_date", &l), spend(15));
+    assert_eq!(m.get("costscope_other_services_spend_month_to_date", &c), 13440.0);
+    assert_eq!(m.get("costscope_other_services", &c), 14.0);
+
+    // 24 groups anomalous on the last day: all counted, the 20 largest excesses named.
+    assert_eq!(json["anomalies"]["anomalies"].as_array().unwrap().len(), 24);
+    assert_eq!(m.get("costscope_anomalies_recent", &c), 24.0);
+    assert_eq!(m.samples("costscope_anomaly_active").len(), 20);
+    for k in 5..=24 {
+        let (service, account) = (format!("svc-{k:02}"), format!("acct-{k:02}"));
+        let l = [
+            ("service", &*service),
+            ("account_id", &*account),
+            ("account_name", ""),
+            ("currency", "EUR"),
+        ];
+        assert_eq!(m.get("costscope_anomaly_active", &l), 1.0, "{service}");
+        assert_eq!(m.get("costscope_anomaly_recent", &l), 1.0, "{service}");
+        assert_eq!(m.get("costscope_anomaly_latest_excess", &l), f64::from(100 * k), "{service}");
+    }
+    assert_eq!(m.get("costscope_anomaly_groups", &[("status", "judged")]), 24.0);
 }

@@ -46,7 +46,8 @@ impl fmt::Display for Value {
 }
 
 /// One metric family: its samples keyed by their label values, so they are written sorted and
-/// a label set appears once (node_exporter rejects a whole file that repeats a series).
+/// a label set appears once (a repeated series is an error to node_exporter, logged at every
+/// scrape, and to Prometheus).
 #[derive(Debug)]
 struct Family {
     name: &'static str,
@@ -57,9 +58,9 @@ struct Family {
 
 impl Family {
     /// Adds a sample; the label values are given in [`Family::labels`]' order. A label set seen
-    /// before keeps its first value: two values can only meet there when they differ in
-    /// characters the output replaces (see [`label_value`]), and a repeated series would make
-    /// node_exporter drop the whole file.
+    /// before keeps its first value, as node_exporter does with a repeated series: two values
+    /// can only meet there when they differ in characters the output replaces (see
+    /// [`label_value`]), or when two sources name a cluster alike.
     fn set(&mut self, values: &[&str], value: Value) {
         debug_assert_eq!(values.len(), self.labels.len(), "{}: label values", self.name);
         let key: Vec<String> = values.iter().map(|v| label_value(v)).collect();

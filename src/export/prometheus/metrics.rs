@@ -21,17 +21,19 @@ use crate::report::Report;
 
 /// Accounts named in `costscope_account_spend_month_to_date`, per currency; the rest are
 /// summed in `costscope_other_accounts_spend_month_to_date`.
-pub const TOP_ACCOUNTS: usize = 20;
+const TOP_ACCOUNTS: usize = 20;
 
 /// Anomalies dated in the data's last this many days count as recent.
-pub const RECENT_ANOMALY_DAYS: u64 = 7;
+const RECENT_ANOMALY_DAYS: u64 = 7;
+// The HELP texts and docs/metrics.md say "7 days".
+const _: () = assert!(RECENT_ANOMALY_DAYS == 7);
 
 /// Groups given their own anomaly series: those with the largest excess on their latest recent
 /// anomaly. `costscope_anomalies_recent` still counts every group.
-pub const MAX_ANOMALY_GROUPS: usize = 20;
+const MAX_ANOMALY_GROUPS: usize = 20;
 
 /// Commitments given their own series: those with the most unused commitment a month.
-pub const MAX_COMMITMENTS: usize = 50;
+const MAX_COMMITMENTS: usize = 50;
 
 /// Every metric of `report`.
 pub(super) fn collect(report: &Report) -> Metrics {
