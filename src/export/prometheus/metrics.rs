@@ -16,6 +16,7 @@ use chrono::{Days, NaiveDate};
 use super::{Metrics, Value};
 use crate::analysis::anomalies::{Anomaly, SeriesStatus};
 use crate::analysis::budgets::BudgetStatus;
+use crate::analysis::tag_coverage::IssueKind;
 use crate::model::{Money, SourceState};
 use crate::report::Report;
 
@@ -25,8 +26,6 @@ const TOP_ACCOUNTS: usize = 20;
 
 /// Anomalies dated in the data's last this many days count as recent.
 const RECENT_ANOMALY_DAYS: u64 = 7;
-// The HELP texts and docs/metrics.md say "7 days".
-const _: () = assert!(RECENT_ANOMALY_DAYS == 7);
 
 /// Groups given their own anomaly series: those with the largest excess on their latest recent
 /// anomaly. `costscope_anomalies_recent` still counts every group.
@@ -34,6 +33,16 @@ const MAX_ANOMALY_GROUPS: usize = 20;
 
 /// Commitments given their own series: those with the most unused commitment a month.
 const MAX_COMMITMENTS: usize = 50;
+
+// The HELP texts and docs/metrics.md say these numbers in words ("the ten largest services",
+// "the last 7 days", …): a change here is a change there too.
+const _: () = assert!(
+    crate::analysis::overview::TOP_SERVICES == 10
+        && TOP_ACCOUNTS == 20
+        && RECENT_ANOMALY_DAYS == 7
+        && MAX_ANOMALY_GROUPS == 20
+        && MAX_COMMITMENTS == 50
+);
 
 /// Every metric of `report`.
 pub(super) fn collect(report: &Report) -> Metrics {
@@ -351,19 +360,9 @@ fn tags(m: &mut Metrics, report: &Report) {
         "Tag keys (kind=key) or values of one key (kind=value) spelled several ways.",
         &["kind"],
     );
-    for kind in ["key", "value"] {
-        let n = tags
-            .issues
-            .iter()
-            .filter(|i| {
-                matches!(
-                    (i.kind, kind),
-                    (crate::analysis::tag_coverage::IssueKind::Key, "key")
-                        | (crate::analysis::tag_coverage::IssueKind::Value, "value")
-                )
-            })
-            .count();
-        f.set_count(&[kind], n as u64);
+    for (kind, label) in [(IssueKind::Key, "key"), (IssueKind::Value, "value")] {
+        let n = tags.issues.iter().filter(|i| i.kind == kind).count();
+        f.set_count(&[label], n as u64);
     }
 }
 
