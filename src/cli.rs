@@ -308,7 +308,7 @@ impl std::str::FromStr for ReportFormat {
             "json" => Ok(ReportFormat::Json),
             "markdown" | "md" => Ok(ReportFormat::Markdown),
             "html" => Ok(ReportFormat::Html),
-            "prometheus" | "openmetrics" | "prom" => Ok(ReportFormat::Prometheus),
+            "prometheus" | "prom" => Ok(ReportFormat::Prometheus),
             other => Err(format!(
                 "unknown format {other:?}: expected csv, json, markdown, html or prometheus"
             )),

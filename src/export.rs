@@ -182,7 +182,7 @@ fn set_permissions(temp: &Path, target: &Path) -> io::Result<()> {
 
 /// Whether a character must never reach an output: C0/C1 controls, DEL, and the bidirectional
 /// overrides that can make text display differently from what it is.
-fn is_unsafe_char(c: char) -> bool {
+pub(crate) fn is_unsafe_char(c: char) -> bool {
     c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

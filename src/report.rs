@@ -295,6 +295,18 @@ pub struct RuleTotal {
     pub estimated_monthly_savings: BTreeMap<Currency, Money>,
 }
 
+/// One account's billed spend in the overview's current month, to date.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AccountSpend {
+    pub currency: Currency,
+    /// SubAccountId (or BillingAccountId); empty where the billing had none.
+    pub account_id: String,
+    /// The account's display name, where the billing has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_name: Option<String>,
+    pub billed_cost: Money,
+}
+
 /// Everything the exports and the dashboard show; they compute nothing of their own.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
@@ -313,6 +325,10 @@ pub struct Report {
     /// as `costs --by` gives them. Empty without billing.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub spend_by: Vec<crate::analysis::costs::CostBreakdown>,
+    /// The overview's month to date by account (see [`AccountSpend`]). Empty without dated
+    /// billing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub account_spend: Vec<AccountSpend>,
     /// Utilization and idle cost of each Kubernetes cluster.
     pub clusters: Vec<ClusterReport>,
     pub totals: Vec<SavingsTotal>,
@@ -541,6 +557,7 @@ pub fn build_report_with(
         .map(|b| crate::analysis::daily_spend::daily_by_service(b, DAILY_SERVICES))
         .unwrap_or_default();
     let spend_by = billing.map(|b| spend_by(b, required_tags)).unwrap_or_default();
+    let account_spend = billing.map(|b| account_spend(b, &overview)).unwrap_or_default();
     let judging = engine.rules().rules.iter().filter(|r| r.enabled).map(|r| r.resource);
     let spend_coverage = billing
         .map(|b| crate::analysis::spend_coverage::spend_coverage(b, judging))
@@ -574,6 +591,7 @@ pub fn build_report_with(
         overview,
         daily_by_service,
         spend_by,
+        account_spend,
         clusters,
         totals: totals.into_values().collect(),
         by_rule,
@@ -590,4 +608,55 @@ pub fn build_report_with(
         budgets,
         warnings,
     }
+}
+
+/// Each currency's billed spend by account over its overview's current month, from the same
+/// dated rows as [`overview`] (the daily rollup, else lines that carry a day), so a currency's
+/// accounts add up to its `current_month`. By currency, then largest first, then account id.
+fn account_spend(
+    billing: &crate::model::BillingSummary,
+    overview: &[CurrencyOverview],
+) -> Vec<AccountSpend> {
+    let months: BTreeMap<&Currency, (chrono::NaiveDate, chrono::NaiveDate)> =
+        overview.iter().map(|o| (&o.currency, (o.current_month.month, o.period_end))).collect();
+    type Row<'a> = (&'a Currency, &'a str, chrono::NaiveDate, Money);
+    let rows: Box<dyn Iterator<Item = Row<'_>>> = if billing.daily.is_empty() {
+        Box::new(
+            billing
+                .lines
+                .iter()
+                .filter_map(|l| Some((&l.currency, l.account_id.as_str(), l.day?, l.billed_cost))),
+        )
+    } else {
+        Box::new(
+            billing
+                .daily
+                .iter()
+                .map(|l| (&l.currency, l.account_id.as_str(), l.day, l.billed_cost)),
+        )
+    };
+    let mut sums: BTreeMap<(&Currency, &str), Money> = BTreeMap::new();
+    for (currency, account, day, billed) in rows {
+        if let Some((from, to)) = months.get(currency)
+            && (*from..=*to).contains(&day)
+        {
+            *sums.entry((currency, account)).or_default() += billed;
+        }
+    }
+    let mut spend: Vec<AccountSpend> = sums
+        .into_iter()
+        .map(|((currency, account), billed_cost)| AccountSpend {
+            currency: currency.clone(),
+            account_id: account.to_string(),
+            account_name: billing.account_names.get(account).cloned(),
+            billed_cost,
+        })
+        .collect();
+    spend.sort_by(|a, b| {
+        a.currency
+            .cmp(&b.currency)
+            .then_with(|| b.billed_cost.cmp(&a.billed_cost))
+            .then_with(|| a.account_id.cmp(&b.account_id))
+    });
+    spend
 }
