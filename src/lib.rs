@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod export;
+pub mod http_client;
 pub mod model;
 pub mod notify;
 pub mod panic_guard;

@@ -212,7 +212,7 @@ pub fn run(report: &Report, options: &Options) -> Result<Summary, NotifyError> {
                 continue;
             }
         };
-        let text = digest::escape_json(&serde_json::to_string(&body)?);
+        let text = crate::export::json::inert_json(&serde_json::to_string(&body)?);
         let policy = options.policy;
         let delivered =
             crate::source::block_on_own_runtime(|| send::deliver(target, &text, policy))

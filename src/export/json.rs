@@ -24,11 +24,10 @@ fn write_pretty<T: Serialize>(out: &mut dyn Write, body: &T, notes: &Notes) -> i
     write_value(out, &envelope)
 }
 
-/// Pretty JSON followed by a newline. serde_json escapes C0 controls; C1 controls and the
-/// bidirectional overrides are escaped here too, so no string can drive a terminal that shows
-/// the file. (They can only occur inside strings, where `\uXXXX` keeps the data intact.)
-pub fn write_value<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+/// JSON text with C1 controls and bidirectional overrides written as `\uXXXX` (serde_json
+/// escapes C0 itself). Those characters can only occur inside strings, where the escape keeps
+/// the data intact.
+pub fn inert_json(text: &str) -> String {
     let mut safe = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '\u{80}'..='\u{9f}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
@@ -37,7 +36,14 @@ pub fn write_value<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io:
             safe.push(c);
         }
     }
-    out.write_all(safe.as_bytes())?;
+    safe
+}
+
+/// Pretty JSON followed by a newline, made inert by [`inert_json`]: no string can drive a
+/// terminal that shows the file.
+pub fn write_value<T: Serialize + ?Sized>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(io::Error::other)?;
+    out.write_all(inert_json(&text).as_bytes())?;
     out.write_all(b"\n")
 }
 

@@ -276,19 +276,6 @@ impl Digest {
     /// `\uXXXX` as in every JSON export (serde_json escapes C0 itself), so a hook that logs the
     /// body cannot have its terminal driven by a service name.
     pub fn to_json(&self) -> Result<String, serde_json::Error> {
-        Ok(escape_json(&serde_json::to_string(self)?))
+        Ok(crate::export::json::inert_json(&serde_json::to_string(self)?))
     }
-}
-
-/// See [`Digest::to_json`]; these characters can only occur inside strings.
-pub fn escape_json(text: &str) -> String {
-    let mut safe = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '\u{80}'..='\u{9f}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}') {
-            safe.push_str(&format!("\\u{:04x}", c as u32));
-        } else {
-            safe.push(c);
-        }
-    }
-    safe
 }

@@ -8,10 +8,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+
+use crate::http_client::HttpClient;
 
 use super::target::Target;
 
@@ -119,28 +117,6 @@ pub struct Delivered {
     pub attempts: u32,
 }
 
-enum Transport {
-    Plain(Client<HttpConnector, Full<Bytes>>),
-    Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
-}
-
-impl Transport {
-    fn new(url: &str) -> Result<Transport, String> {
-        let builder = Client::builder(TokioExecutor::new());
-        if url.starts_with("https://") {
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-                .map_err(|e| format!("no root certificates for https ({e})"))?
-                .https_only()
-                .enable_http1()
-                .build();
-            Ok(Transport::Tls(builder.build(connector)))
-        } else {
-            Ok(Transport::Plain(builder.build(HttpConnector::new())))
-        }
-    }
-}
-
 /// POSTs `body` (JSON) to `target` until it is accepted or the policy gives up.
 pub async fn deliver(target: &Target, body: &str, policy: Policy) -> Result<Delivered, SendError> {
     let fail = |failure: Failure, attempts: u32| SendError {
@@ -148,7 +124,7 @@ pub async fn deliver(target: &Target, body: &str, policy: Policy) -> Result<Deli
         failure: scrubbed(target, failure),
         attempts,
     };
-    let transport = Transport::new(target.url()).map_err(|e| fail(Failure::Setup(e), 0))?;
+    let transport = HttpClient::for_url(target.url()).map_err(|e| fail(Failure::Setup(e), 0))?;
     let body = Bytes::from(body.to_string());
     let attempts = policy.attempts.max(1);
     let mut attempt = 1;
@@ -175,7 +151,7 @@ pub async fn deliver(target: &Target, body: &str, policy: Policy) -> Result<Deli
 
 /// One attempt: the 2xx status, or the failure and the server's `Retry-After`.
 async fn once(
-    transport: &Transport,
+    transport: &HttpClient,
     target: &Target,
     body: &Bytes,
     timeout: Duration,
@@ -186,11 +162,10 @@ async fn once(
         .body(Full::new(body.clone()))
         .map_err(|e| (Failure::Setup(e.to_string()), None))?;
     let exchange = async {
-        let response = match transport {
-            Transport::Plain(c) => c.request(request).await,
-            Transport::Tls(c) => c.request(request).await,
-        }
-        .map_err(|e| Failure::Transport(crate::error_chain(&e)))?;
+        let response = transport
+            .request(request)
+            .await
+            .map_err(|e| Failure::Transport(crate::error_chain(&e)))?;
         let status = response.status();
         let retry_after = response
             .headers()

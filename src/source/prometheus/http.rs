@@ -6,18 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+
+use crate::http_client::HttpClient;
 
 /// The largest answer read; a bigger one is refused rather than held in memory.
 const MAX_BODY: usize = 64 << 20;
-
-enum Transport {
-    Plain(Client<HttpConnector, Full<Bytes>>),
-    Tls(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
-}
 
 /// A Prometheus server: its base URL and, when set, the bearer token to send.
 pub struct Endpoint {
@@ -25,7 +18,7 @@ pub struct Endpoint {
     base: String,
     token: Option<String>,
     timeout: Duration,
-    transport: Transport,
+    transport: HttpClient,
 }
 
 impl std::fmt::Debug for Endpoint {
@@ -61,18 +54,7 @@ impl Endpoint {
     pub fn new(url: &str, token: Option<String>, timeout: Duration) -> Result<Endpoint, String> {
         check_url(url)?;
         let base = url.trim_end_matches('/').to_string();
-        let builder = Client::builder(TokioExecutor::new());
-        let transport = if base.starts_with("https://") {
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-                .map_err(|e| format!("no root certificates for https ({e})"))?
-                .https_only()
-                .enable_http1()
-                .build();
-            Transport::Tls(builder.build(connector))
-        } else {
-            Transport::Plain(builder.build(HttpConnector::new()))
-        };
+        let transport = HttpClient::for_url(&base)?;
         Ok(Endpoint { base, token, timeout, transport })
     }
 
@@ -101,11 +83,8 @@ impl Endpoint {
         }
         let request = request.body(Full::new(Bytes::from(form))).map_err(|e| e.to_string())?;
         let exchange = async {
-            let response = match &self.transport {
-                Transport::Plain(c) => c.request(request).await,
-                Transport::Tls(c) => c.request(request).await,
-            }
-            .map_err(|e| crate::error_chain(&e))?;
+            let response =
+                self.transport.request(request).await.map_err(|e| crate::error_chain(&e))?;
             let status = response.status();
             let body = Limited::new(response.into_body(), MAX_BODY)
                 .collect()
