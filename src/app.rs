@@ -404,6 +404,22 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ))
             .into())
         }
+        Command::Completions { shell } => {
+            write_output(None, |w: &mut dyn Write| {
+                crate::cli::generate::write_completions(shell, w)
+            })?;
+            Ok(Outcome::Success)
+        }
+        Command::Man { out_dir: None } => {
+            write_output(None, crate::cli::generate::write_man_page)?;
+            Ok(Outcome::Success)
+        }
+        Command::Man { out_dir: Some(dir) } => {
+            for page in crate::cli::generate::write_man_pages(&dir)? {
+                tracing::info!(page = %page.display(), "man page written");
+            }
+            Ok(Outcome::Success)
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! The command line: commands, sources and output flags (see PRODUCT.md for the contract).
 
+pub mod generate;
+
 use std::path::PathBuf;
 
 use crate::source::billing::{BillingInput, Scheme};
@@ -56,32 +58,54 @@ pub enum Command {
     Report(ReportArgs),
     /// Billing grouped by one dimension.
     Costs(CostsArgs),
-    /// What changed: each group's cost this period against the period before (month to date
-    /// against the same days of the month before, else week or day), top movers, new and
-    /// vanished groups.
+    /// What changed: each group's cost this period against the period before.
+    ///
+    /// Month to date against the same days of the month before, else week or day; top movers,
+    /// new and vanished groups.
     Trends(TrendsArgs),
-    /// Budgets of the config (`[[budget]]`): actual to date, forecast to the period's end,
-    /// variance, status and what drives it.
+    /// Budgets of the config (`[[budget]]`): actual, forecast and status.
+    ///
+    /// Actual to date, forecast to the period's end, variance, status and what drives it.
     Budgets(BudgetsArgs),
-    /// Days whose usage spend is far above its usual level, per group (a robust baseline of the
-    /// days before; `[anomalies]` of the config sets window and thresholds).
+    /// Days whose usage spend is far above its usual level, per group.
+    ///
+    /// The usual level is a robust baseline of the days before; `[anomalies]` of the config sets
+    /// window and thresholds.
     Anomalies(AnomaliesArgs),
-    /// Unit costs of the config (`[[unit]]`): cost per cluster, node, namespace, workload, tag
-    /// value or daily count, this period against the one before.
+    /// Unit costs of the config (`[[unit]]`), this period against the one before.
+    ///
+    /// Cost per cluster, node, namespace, workload, tag value or daily count.
     Units(UnitsArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
-    /// Commitment discounts (Savings Plans, reservations, committed use discounts): utilization,
-    /// coverage of eligible compute, and what to buy.
+    /// Commitment discounts: utilization, coverage and what to buy.
+    ///
+    /// Savings Plans, reservations and committed use discounts: utilization, coverage of
+    /// eligible compute, and what to buy.
     Commitments(CommitmentsArgs),
-    /// The report's digest (spend and change, forecast, top savings, anomalies, budget
-    /// breaches) to a Slack incoming webhook (Block Kit) and/or a generic JSON webhook.
+    /// The report's digest to Slack and/or a generic JSON webhook.
+    ///
+    /// Spend and change, forecast, top savings, anomalies and budget breaches, to a Slack
+    /// incoming webhook (Block Kit) and/or a generic JSON webhook.
     Notify(NotifyArgs),
     /// Gather the sources into one snapshot file.
     Collect(CollectArgs),
     /// List or check rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The completion script of a shell, on standard output (install lines: README).
+    Completions {
+        /// The shell the script is for.
+        shell: clap_complete::Shell,
+    },
+    /// The man page (roff) of every command on standard output, or with --out-dir a page each.
+    Man {
+        /// Write costscope.1 and a page per command (costscope-report.1,
+        /// costscope-rules-check.1, ...) into DIR, created if missing, as packages install them
+        /// into man1/.
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Where the data comes from.
@@ -211,6 +235,7 @@ impl Command {
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
             Command::Tui(_) | Command::Rules(_) | Command::Notify(_) => None,
+            Command::Completions { .. } | Command::Man { .. } => None,
         }
     }
 }
