@@ -78,6 +78,13 @@ fn report_sources(snapshot: &crate::model::Snapshot, quiet: bool) -> bool {
 
 /// Runs one command.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    // Completions and man pages describe the command line, not the data: a broken config file
+    // must not stop them.
+    if matches!(cli.command, Some(Command::Completions { .. } | Command::Man { .. }))
+        && let Some(command) = cli.command
+    {
+        return describe_cli(command);
+    }
     let quiet = cli.global.quiet;
     let config = Config::load(cli.global.config.as_deref())?;
     let Some(command) = cli.command else {
@@ -404,27 +411,33 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             ))
             .into())
         }
+        command @ (Command::Completions { .. } | Command::Man { .. }) => describe_cli(command),
+    }
+}
+
+/// `completions` and `man`: what the command line's definitions generate.
+fn describe_cli(command: Command) -> anyhow::Result<Outcome> {
+    match command {
         Command::Completions { shell } => {
             write_output(None, |w: &mut dyn Write| {
                 crate::cli::generate::write_completions(shell, w)
             })?;
-            Ok(Outcome::Success)
         }
         Command::Man { out_dir: None } => {
             write_output(None, crate::cli::generate::write_man_page)?;
-            Ok(Outcome::Success)
         }
         Command::Man { out_dir: Some(dir) } => {
             for page in crate::cli::generate::write_man_pages(&dir)? {
                 tracing::info!(page = %page.display(), "man page written");
             }
-            Ok(Outcome::Success)
+        }
+        other => {
+            return Err(UsageError(format!("{other:?} does not describe the command line")).into());
         }
     }
+    Ok(Outcome::Success)
 }
 
-/// With `--sample` and no `[[budget]]` in the config, the sample's own budgets
-/// (samples/costscope.toml), so the tour works without a config file.
 /// Gathers the sources at full grain and builds the whole report as `report` writes it (and
 /// as `notify` digests it): findings, overview, commitments, anomalies and the config's
 /// budgets. Says on stderr what the sources and skipped rows want known.
@@ -488,6 +501,8 @@ pub fn review_report(
     Ok(report)
 }
 
+/// With `--sample` and no `[[budget]]` in the config, the sample's own budgets
+/// (samples/costscope.toml), so the tour works without a config file.
 fn use_sample_budgets(config: &mut Config, sources: &crate::cli::SourceArgs) -> anyhow::Result<()> {
     if config.budgets.is_empty() && sources.sample {
         let sample =

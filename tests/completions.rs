@@ -179,6 +179,27 @@ fn zsh_fish_powershell_and_elvish_scripts_name_every_command() {
     assert!(powershell.contains("[CompletionResult]::new('--format', '--format',"));
 }
 
+/// They describe the command line, not the data: a config file that would stop every other
+/// command does not stop them.
+#[test]
+fn a_broken_config_does_not_stop_completions_or_the_man_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("costscope.toml");
+    std::fs::write(&config, "[tags\nrequired = 3\n").unwrap();
+    let config = config.to_str().unwrap();
+    let report = costscope().args(["--config", config, "report", "--sample"]).output().unwrap();
+    assert_eq!(report.status.code(), Some(2), "the config is broken for other commands");
+    let bash = costscope().args(["--config", config, "completions", "bash"]).output().unwrap();
+    assert!(bash.status.success(), "{}", String::from_utf8_lossy(&bash.stderr));
+    assert!(String::from_utf8_lossy(&bash.stdout).contains("_costscope"));
+    let man = costscope().args(["--config", config, "man"]).output().unwrap();
+    assert!(man.status.success(), "{}", String::from_utf8_lossy(&man.stderr));
+    assert!(
+        man.stdout.starts_with(b".TH COSTSCOPE 1")
+            || String::from_utf8_lossy(&man.stdout).contains(".TH COSTSCOPE 1")
+    );
+}
+
 #[test]
 fn an_unknown_shell_is_bad_usage() {
     let out = costscope().args(["completions", "tcsh"]).output().unwrap();
