@@ -46,6 +46,11 @@ fn amount(m: Money, currency: &Currency) -> String {
     format!("{} {}", money(m), esc(&currency.to_string()))
 }
 
+/// A headline figure: the amount large, its currency small beside it.
+fn card_amount(m: Money, currency: &Currency) -> String {
+    format!(r#"{} <span class="cur">{}</span>"#, money(m), esc(&currency.to_string()))
+}
+
 fn percent(share: Option<Money>) -> String {
     share.map_or_else(|| "—".to_string(), |s| format!("{:.1}%", s.to_f64() * 100.0))
 }
@@ -165,43 +170,48 @@ fn write_headline(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     writeln!(out, r#"<section id="headline"><h2>Summary</h2><div class="cards">"#)?;
     for o in &report.overview {
         let c = &o.currency;
-        let month = o.current_month.month.format("%B %Y");
-        let sub =
+        let month = o.current_month.month.format("%b %Y");
+        let mut sub =
             format!("{} of {} days", o.current_month.days_covered, o.current_month.days_in_month);
+        if let (Some(previous), Some(change)) = (&o.previous_month, o.change) {
+            let class = if change.is_negative() { "down" } else { "up" };
+            let percent = o.change_percent.map_or_else(String::new, |p| format!(" ({p:+.1}%)"));
+            sub.push_str(&format!(
+                r#"<br><span class="{class}">{}{}{percent}</span> against all of {}"#,
+                if change.is_negative() { "" } else { "+" },
+                money(change),
+                previous.month.format("%B")
+            ));
+        }
         card(
             out,
             &format!("Spend {month}"),
-            &amount(o.current_month.billed_cost, c),
+            &card_amount(o.current_month.billed_cost, c),
             &sub,
             "month",
         )?;
         if let Some(previous) = &o.previous_month {
-            let change = match (o.change, o.change_percent) {
-                (Some(ch), Some(p)) => {
-                    let class = if ch.is_negative() { "down" } else { "up" };
-                    format!(
-                        r#"<span class="{class}">{}{} ({:+.1}%)</span> month to date"#,
-                        if ch.is_negative() { "" } else { "+" },
-                        money(ch),
-                        p
-                    )
-                }
-                _ => String::new(),
-            };
             card(
                 out,
-                &format!("Spend {}", previous.month.format("%B %Y")),
-                &amount(previous.billed_cost, c),
-                &change,
+                &format!("Spend {}", previous.month.format("%b %Y")),
+                &card_amount(previous.billed_cost, c),
+                &format!("{} days", previous.days_covered),
                 "previous",
             )?;
         }
         match (&o.forecast, &o.forecast_unavailable) {
+            (Some(f), _) if f.days_remaining == 0 => card(
+                out,
+                &format!("Forecast {month}"),
+                &card_amount(f.total, c),
+                "the month is complete: its spend",
+                "forecast",
+            )?,
             (Some(f), _) => card(
                 out,
                 &format!("Forecast {month}"),
-                &amount(f.total, c),
-                &format!("range {} – {}", money(f.low), money(f.high)),
+                &card_amount(f.total, c),
+                &format!("likely {} – {}", money(f.low), money(f.high)),
                 "forecast",
             )?,
             (None, Some(why)) => card(out, "Forecast", "—", &esc(why), "forecast")?,
@@ -223,7 +233,7 @@ fn write_headline(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         card(
             out,
             "Potential savings / month",
-            &amount(t.estimated_monthly_savings, &t.currency),
+            &card_amount(t.estimated_monthly_savings, &t.currency),
             &format!("{} findings on {} resources", t.findings, t.resources),
             "savings",
         )?;
@@ -255,9 +265,13 @@ fn write_headline(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         };
         card(
             out,
-            "Budgets",
-            &format!(r#"<span class="{class}">{over} over · {at_risk} at risk</span>"#),
-            &format!("of {}", report.budgets.len()),
+            "Budgets over",
+            &format!(r#"<span class="{class}">{over}</span>"#),
+            &format!(
+                "{at_risk} at risk, {} ok, of {}",
+                count(BudgetStatus::Ok),
+                report.budgets.len()
+            ),
             "budgets",
         )?;
     }
@@ -295,11 +309,17 @@ fn write_daily(out: &mut dyn Write, report: &Report) -> io::Result<()> {
         }
         writeln!(out, "</ul></figure>")?;
         let charges: Money = spend.days.iter().map(|d| d.other_charges).sum();
+        let below_zero = spend.days.iter().any(|d| {
+            d.other_usage.is_negative()
+                || d.other_charges.is_negative()
+                || d.usage.iter().any(|m| m.is_negative())
+        });
         if !charges.is_zero() {
             writeln!(
                 out,
-                r#"<p class="note">Charges that are not usage (purchases, recurring fees, tax, credits) are hatched: {} in the period. Credits are drawn below zero.</p>"#,
-                amount(charges, &spend.currency)
+                r#"<p class="note">Charges that are not usage (purchases, recurring fees, tax, credits) are hatched: {} in the period.{}</p>"#,
+                amount(charges, &spend.currency),
+                if below_zero { " Credits and refunds are drawn below zero." } else { "" }
             )?;
         }
     }
