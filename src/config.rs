@@ -1076,8 +1076,7 @@ fn allocation(
                     ("weights", None) => {
                         return Err(invalid(
                             split_span,
-                            "split = \"weights\" needs weights = { team = \"percent\", … }"
-                                .into(),
+                            "split = \"weights\" needs weights = { team = \"percent\", … }".into(),
                         ));
                     }
                     ("weights", Some(w)) => SplitMethod::Weights(weights(w, &invalid)?),
