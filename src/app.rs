@@ -250,12 +250,28 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 AllocationPeriod::Month => allocation::DATED_GRAIN,
             };
             let billed = Billed::gather(&mut args.sources, &config, grain, quiet)?;
+            // Clusters only matter when namespaces map to teams; priced as `report` prices them.
+            let clusters: Vec<allocation::ClusterShares> =
+                if config.allocation.namespaces.is_empty() {
+                    Vec::new()
+                } else {
+                    let engine = engine(&config, cli.global.rules.as_deref())?;
+                    crate::analysis::cluster::cluster_report(
+                        &billed.snapshot,
+                        engine.catalog(),
+                        engine.cluster_pricing(),
+                    )
+                    .iter()
+                    .map(allocation::cluster_shares)
+                    .collect()
+                };
             let result = allocation::allocate(
                 billed.billing()?,
                 &config.allocation,
                 &key,
                 period,
                 args.detail,
+                &clusters,
             )
             .map_err(|e| UsageError(e.to_string()))?;
             let notes = &billed.notes;

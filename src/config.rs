@@ -69,6 +69,13 @@ struct AllocationSection {
     rules: Vec<AllocationRuleTable>,
     /// Absent: the default pools (tax, support); `shared = []`: none.
     shared: Option<Vec<SharedTable>>,
+    /// `[allocation.namespaces]`: namespace → team.
+    #[serde(default)]
+    namespaces: BTreeMap<String, toml::Spanned<String>>,
+    /// `line` (default) or `spread`.
+    idle: Option<toml::Spanned<String>>,
+    /// `billed` (default) or `effective`.
+    cost: Option<toml::Spanned<String>>,
 }
 
 /// `[[allocation.rule]]`: `match = { account = "…" }`, `team = "…"`.
@@ -992,7 +999,8 @@ fn allocation(
     path: &Path,
 ) -> Result<crate::analysis::allocation::AllocationSettings, ConfigError> {
     use crate::analysis::allocation::{
-        AllocationSettings, Normalize, Rule, SharedPool, SplitMethod, Unallocated, default_pools,
+        AllocationSettings, Idle, Normalize, Rule, SharedPool, SplitMethod, Unallocated,
+        default_pools,
     };
     let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
         path: path.to_path_buf(),
@@ -1092,7 +1100,47 @@ fn allocation(
             pools
         }
     };
-    Ok(AllocationSettings { key, normalize, rules, shared, unallocated })
+    let idle = match &raw.idle {
+        None => Idle::Line,
+        Some(i) => match i.get_ref().as_str() {
+            "line" => Idle::Line,
+            "spread" => Idle::Spread,
+            other => {
+                return Err(invalid(
+                    i.span(),
+                    format!("unknown idle {other:?}: use line or spread"),
+                ));
+            }
+        },
+    };
+    let cost = match &raw.cost {
+        None => crate::model::ResourceCost::Billed,
+        Some(c) => match c.get_ref().as_str() {
+            "billed" => crate::model::ResourceCost::Billed,
+            "effective" => crate::model::ResourceCost::Effective,
+            other => {
+                return Err(invalid(
+                    c.span(),
+                    format!("unknown cost {other:?}: use billed or effective"),
+                ));
+            }
+        },
+    };
+    let mut namespaces = BTreeMap::new();
+    for (namespace, team) in &raw.namespaces {
+        let t = team.get_ref().trim();
+        if namespace.trim().is_empty() || t.is_empty() {
+            return Err(invalid(
+                team.span(),
+                format!(
+                    "namespaces: {namespace:?} = {:?} needs a namespace and a team",
+                    team.get_ref()
+                ),
+            ));
+        }
+        namespaces.insert(namespace.clone(), t.to_string());
+    }
+    Ok(AllocationSettings { key, normalize, rules, shared, unallocated, namespaces, idle, cost })
 }
 
 /// A pool's `weights`: team → a quoted percentage, each positive, summing to exactly 100.

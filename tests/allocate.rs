@@ -47,7 +47,8 @@ fn of_kind<'a>(
 fn check_sums(rows: &[BTreeMap<String, String>], bill: i128) {
     let teams: i128 = of_kind(rows, "team").iter().map(|r| raw(&r["total_cost"])).sum();
     let unallocated = raw(&of_kind(rows, "unallocated")[0]["total_cost"]);
-    assert_eq!(teams + unallocated, bill);
+    let idle = raw(&of_kind(rows, "idle")[0]["total_cost"]);
+    assert_eq!(teams + unallocated + idle, bill);
     assert_eq!(raw(&of_kind(rows, "total")[0]["total_cost"]), bill);
     // Each team's total is its direct cost plus its shares.
     for team in of_kind(rows, "team") {
@@ -254,6 +255,7 @@ fn every_method_on_the_sample_sums_to_the_bill_to_the_last_digit() {
     let teams: i128 =
         c["teams"].as_array().unwrap().iter().map(|t| raw(t["total_cost"].as_str().unwrap())).sum();
     assert_eq!(teams + raw(c["unallocated"].as_str().unwrap()), bill);
+    assert_eq!(raw(c["idle"].as_str().unwrap()), 0);
     assert_eq!(raw(c["bill"].as_str().unwrap()), bill);
 }
 
@@ -508,4 +510,82 @@ fn bad_allocation_config_exits_2_with_file_and_line() {
     assert!(err.contains("--by tag:KEY"), "{err}");
     let (code, _, _) = run(&["allocate", "--sample", "--by", "service"]);
     assert_eq!(code, Some(2));
+}
+
+/// The sample cluster's nodes' instance ids, read from the snapshot file.
+fn sample_node_ids() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/snapshot.json");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut ids = Vec::new();
+    // Every `aws:///<az>/<instance-id>` provider id of the snapshot.
+    for part in text.split("aws:///").skip(1) {
+        let id: String = part.split('"').next().unwrap().rsplit('/').next().unwrap().to_string();
+        ids.push(id);
+    }
+    assert!(!ids.is_empty());
+    ids
+}
+
+#[test]
+fn kubernetes_nodes_go_to_namespaces_by_requests_and_idle_is_its_own_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = sample_node_ids();
+    // The sample's nodes run under a savings plan: their BilledCost is zero, so allocate the
+    // EffectiveCost (the plan amortized over the usage it covers).
+    let (_, csv_text, _) = run(&["costs", "--sample", "--by", "resource"]);
+    let costs = rows(&csv_text);
+    let node_cost: i128 = costs
+        .iter()
+        .filter(|r| ids.contains(&r["resource"]))
+        .map(|r| raw(&r["effective_cost"]))
+        .sum();
+    assert!(node_cost > 0);
+    let bill: i128 = costs.iter().map(|r| raw(&r["effective_cost"])).sum();
+    let (_, json, _) = run(&["costs", "--sample", "--by", "service", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(raw(v["totals"][0]["effective_cost"].as_str().unwrap()), bill);
+    let mapping = "[allocation.namespaces]\nweb = \"web\"\ndata = \"data\"\njobs = \"data\"\nmonitoring = \"platform\"\n";
+    let head = "[allocation]\nkey = \"team\"\ncost = \"effective\"\n";
+    let line = write_config(dir.path(), "k.toml", &format!("{head}{mapping}"));
+    let (code, out, err) = run(&["allocate", "--sample", "--config", &line]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows_line = rows(&out);
+    check_sums(&rows_line, bill);
+    let pool = of_kind(&rows_line, "pool").into_iter().find(|p| p["split"] == "requests").unwrap();
+    assert_eq!(pool["pool"], "kubernetes:acme-prod-eks");
+    assert_eq!(raw(&pool["shared_cost"]), node_cost);
+    let idle = raw(&of_kind(&rows_line, "idle")[0]["total_cost"]);
+    assert!(idle > 0 && idle < node_cost);
+    // JSON: the namespaces' parts + idle = the nodes' cost; kube-system (unmapped) is the
+    // pool's unallocated part.
+    let (_, json, _) = run(&["allocate", "--sample", "--config", &line, "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let pools = v["currencies"][0]["pools"].as_array().unwrap();
+    let k = pools.iter().find(|p| p["split"] == "requests").unwrap();
+    let parts: i128 = k["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| raw(n["amount"].as_str().unwrap()))
+        .sum();
+    assert_eq!(parts + raw(k["idle"].as_str().unwrap()), node_cost);
+    let system =
+        k["namespaces"].as_array().unwrap().iter().find(|n| n["namespace"] == "kube-system");
+    assert_eq!(system.unwrap()["team"], serde_json::Value::Null);
+    assert_eq!(k["left_unallocated"], system.unwrap()["amount"]);
+
+    // Spread: no idle line, the same bill.
+    let spread = write_config(dir.path(), "s.toml", &format!("{head}idle = \"spread\"\n{mapping}"));
+    let (code, out, err) = run(&["allocate", "--sample", "--config", &spread]);
+    assert_eq!(code, Some(0), "{err}");
+    let rows_spread = rows(&out);
+    check_sums(&rows_spread, bill);
+    assert_eq!(raw(&of_kind(&rows_spread, "idle")[0]["total_cost"]), 0);
+    let web_share = |rows: &[BTreeMap<String, String>]| {
+        raw(&of_kind(rows, "share")
+            .into_iter()
+            .find(|s| s["team"] == "web" && s["pool"] == "kubernetes:acme-prod-eks")
+            .unwrap()["shared_cost"])
+    };
+    assert!(web_share(&rows_spread) > web_share(&rows_line));
 }

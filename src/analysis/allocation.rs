@@ -14,11 +14,22 @@
 //! zero; when no team has positive direct cost, evenly), evenly between the teams with direct
 //! cost, or by fixed percentage weights. A pool with no team to go to stays unallocated.
 //! Splits are exact at Money's precision ([`split`]), so there is never a rounding residue.
-//! The amount allocated is `BilledCost` (the invoice), per currency; currencies never mix.
+//! The amount allocated is `BilledCost` (the invoice; `cost = "effective"` takes
+//! EffectiveCost, commitment purchases amortized over the usage they cover), per currency;
+//! currencies never mix.
+//!
+//! Kubernetes, when `[allocation.namespaces]` maps namespaces to teams: a billing line of a
+//! cluster's node (its resource id is a node's instance id) goes first of all to that cluster's
+//! pool, split between the namespaces by their requests (the cluster report's requests priced
+//! at the cluster's average core and GiB cost) and from each namespace to its team; a namespace
+//! the mapping does not name stays unallocated. What no request holds is idle: by default its
+//! own `idle` line (`idle = "line"`, as OpenCost shows `__idle__` apart: idle capacity is the
+//! platform's sizing decision, not a tenant's consumption, and spreading it hides it), or
+//! spread over the namespaces by their requests (`idle = "spread"`).
 
 pub mod split;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use chrono::{Datelike, Months, NaiveDate};
@@ -185,6 +196,8 @@ pub enum SplitMethod {
     Even,
     /// Team (as configured) → percent; the percents sum to 100.
     Weights(Vec<(String, Money)>),
+    /// A cluster's node cost by the namespaces' requests.
+    Requests,
 }
 
 impl SplitMethod {
@@ -193,6 +206,7 @@ impl SplitMethod {
             SplitMethod::Proportional => "proportional",
             SplitMethod::Even => "even",
             SplitMethod::Weights(_) => "weights",
+            SplitMethod::Requests => "requests",
         }
     }
 }
@@ -227,6 +241,46 @@ pub struct AllocationSettings {
     pub rules: Vec<Rule>,
     pub shared: Vec<SharedPool>,
     pub unallocated: Unallocated,
+    /// `[allocation.namespaces]`: namespace → team; Kubernetes allocation is on when not empty.
+    pub namespaces: BTreeMap<String, String>,
+    pub idle: Idle,
+    /// `billed` (default: the invoice) or `effective`.
+    pub cost: crate::model::ResourceCost,
+}
+
+/// Where a cluster's idle cost goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Idle {
+    /// Its own `idle` line.
+    #[default]
+    Line,
+    /// Over the namespaces by their requests.
+    Spread,
+}
+
+/// What a cluster report says about splitting its nodes' cost.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterShares {
+    pub name: String,
+    /// The nodes' instance ids: billing lines of these resources are the cluster's cost.
+    pub nodes: BTreeSet<String>,
+    /// Namespace → its requests priced (monthly); the weights of the split.
+    pub namespaces: Vec<(String, Money)>,
+    /// The monthly cost no request holds.
+    pub idle: Money,
+}
+
+/// The split weights of one cluster of the report (requests priced, idle); none of either when
+/// no node is priced.
+pub fn cluster_shares(cluster: &crate::analysis::cluster::ClusterReport) -> ClusterShares {
+    use crate::analysis::units::{idle_monthly, namespace_costs};
+    ClusterShares {
+        name: cluster.name.clone(),
+        nodes: cluster.nodes.iter().filter_map(|n| n.instance_id.clone()).collect(),
+        namespaces: namespace_costs(cluster).into_iter().map(|g| (g.name, g.monthly)).collect(),
+        idle: idle_monthly(cluster).unwrap_or(Money::ZERO),
+    }
 }
 
 impl Default for AllocationSettings {
@@ -239,6 +293,9 @@ impl Default for AllocationSettings {
             rules: Vec::new(),
             shared: default_pools(),
             unallocated: Unallocated::Line,
+            namespaces: BTreeMap::new(),
+            idle: Idle::Line,
+            cost: crate::model::ResourceCost::Billed,
         }
     }
 }
@@ -277,12 +334,29 @@ pub enum AllocationError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct PoolLine {
     pub name: String,
-    pub filter: Filter,
+    /// What the pool takes, as the config writes it (`charge_category=Tax`), `untagged, no
+    /// rule` for the unallocated pool, `nodes of cluster NAME` for a cluster.
+    pub scope: String,
     pub split: SplitMethod,
     pub amount: Money,
-    /// The part that had no team to go to (no team with direct cost, or weights naming none),
-    /// counted in the `unallocated` line.
+    /// The part that had no team to go to (no team with direct cost, weights naming none, a
+    /// namespace the mapping does not name), counted in the `unallocated` line.
     pub left_unallocated: Money,
+    /// A cluster's split per namespace (before idle).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<NamespaceShare>,
+    /// A cluster's idle part with `idle = "line"`, counted in the `idle` line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle: Option<Money>,
+}
+
+/// One namespace's part of a cluster's cost.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct NamespaceShare {
+    pub namespace: String,
+    /// The team `[allocation.namespaces]` maps it to; none: unallocated.
+    pub team: Option<String>,
+    pub amount: Money,
 }
 
 /// One team's direct cost of one service (`--detail`).
@@ -333,6 +407,9 @@ pub struct CurrencyAllocation {
     /// could take it).
     pub unallocated: Money,
     pub previous_unallocated: Option<Money>,
+    /// Clusters' idle cost (`idle = "line"`): `Σ teams + unallocated + idle = bill`.
+    pub idle: Money,
+    pub previous_idle: Option<Money>,
     pub previous_bill: Option<Money>,
 }
 
@@ -342,6 +419,8 @@ pub struct Allocation {
     pub key: String,
     pub normalize: Normalize,
     pub unallocated_mode: Unallocated,
+    /// The amount allocated: `billed` or `effective`.
+    pub cost: crate::model::ResourceCost,
     /// First and last day allocated (the data's period without `--period`).
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
@@ -352,6 +431,7 @@ pub struct Allocation {
 
 /// Where one line goes.
 enum Target {
+    Cluster(usize),
     Pool(usize),
     Team(String),
     Unallocated,
@@ -364,6 +444,7 @@ struct Sums {
     direct: BTreeMap<String, Money>,
     services: BTreeMap<(String, String), Money>,
     pools: Vec<Money>,
+    clusters: Vec<Money>,
     unallocated: Money,
 }
 
@@ -374,6 +455,7 @@ struct Split {
     /// folded team → (direct, shares per pool)
     teams: BTreeMap<String, (Money, Vec<Money>)>,
     unallocated: Money,
+    idle: Money,
     services: BTreeMap<(String, String), Money>,
 }
 
@@ -385,6 +467,7 @@ struct Allocator<'a> {
     pools: Vec<SharedPool>,
     /// folded team → spelling → cost (the spelling shown is the costliest).
     spellings: BTreeMap<String, BTreeMap<String, Money>>,
+    clusters: &'a [ClusterShares],
 }
 
 impl Allocator<'_> {
@@ -406,6 +489,11 @@ impl Allocator<'_> {
     }
 
     fn target(&self, line: &BillingLine) -> Target {
+        if !line.resource_id.is_empty()
+            && let Some(i) = self.clusters.iter().position(|c| c.nodes.contains(&line.resource_id))
+        {
+            return Target::Cluster(i);
+        }
         if let Some(i) =
             self.settings.shared.iter().position(|p| p.filter.matches(self.summary, line))
         {
@@ -435,12 +523,14 @@ impl Allocator<'_> {
             let target = self.target(line);
             let sums = out.entry(line.currency.clone()).or_insert_with(|| Sums {
                 pools: vec![Money::ZERO; self.pools.len()],
+                clusters: vec![Money::ZERO; self.clusters.len()],
                 ..Sums::default()
             });
-            let cost = line.billed_cost;
+            let cost = self.settings.cost.of(line);
             sums.bill += cost;
             match target {
                 Target::Pool(i) => sums.pools[i] += cost,
+                Target::Cluster(i) => sums.clusters[i] += cost,
                 Target::Unallocated => sums.unallocated += cost,
                 Target::Team(team) => {
                     let folded = self.note_spelling(&team, cost);
@@ -460,6 +550,9 @@ impl Allocator<'_> {
                 named.extend(weights.iter().map(|(t, _)| t.clone()));
             }
         }
+        if !self.clusters.is_empty() {
+            named.extend(self.settings.namespaces.values().cloned());
+        }
         for team in named {
             let folded = self.note_spelling(&team, Money::ZERO);
             sums.direct.entry(folded).or_default();
@@ -472,8 +565,9 @@ impl Allocator<'_> {
         }
         let teams: Vec<String> = sums.direct.keys().cloned().collect();
         let direct: Vec<i128> = sums.direct.values().map(|m| m.raw()).collect();
+        let slots = self.pools.len() + self.clusters.len();
         let mut shares: BTreeMap<String, Vec<Money>> =
-            teams.iter().map(|t| (t.clone(), vec![Money::ZERO; self.pools.len()])).collect();
+            teams.iter().map(|t| (t.clone(), vec![Money::ZERO; slots])).collect();
         let mut pools = Vec::with_capacity(self.pools.len());
         let mut unallocated = sums.unallocated;
         for (i, pool) in self.pools.iter().enumerate() {
@@ -485,6 +579,8 @@ impl Allocator<'_> {
                 SplitMethod::Even => {
                     split::even(amount, teams.len()).map(|p| teams.iter().cloned().zip(p).collect())
                 }
+                // Clusters are split below.
+                SplitMethod::Requests => None,
                 SplitMethod::Weights(weights) => {
                     let w: Vec<i128> = weights.iter().map(|(_, p)| p.raw()).collect();
                     split::largest_remainder(amount, &w).map(|p| {
@@ -509,12 +605,64 @@ impl Allocator<'_> {
                 None => left = amount,
             }
             unallocated += left;
+            let scope = if pool.filter.conditions.is_empty() {
+                "untagged, no rule".to_string()
+            } else {
+                pool.filter.to_string()
+            };
             pools.push(PoolLine {
                 name: pool.name.clone(),
-                filter: pool.filter.clone(),
+                scope,
                 split: pool.split.clone(),
                 amount,
                 left_unallocated: left,
+                namespaces: Vec::new(),
+                idle: None,
+            });
+        }
+        let mut idle_total = Money::ZERO;
+        for (j, cluster) in self.clusters.iter().enumerate() {
+            let amount = sums.clusters[j];
+            let slot = self.pools.len() + j;
+            let mut weights: Vec<i128> = cluster.namespaces.iter().map(|(_, m)| m.raw()).collect();
+            if self.settings.idle == Idle::Line {
+                weights.push(cluster.idle.raw());
+            }
+            let parts = split::largest_remainder(amount, &weights);
+            let mut left = Money::ZERO;
+            let mut namespaces = Vec::with_capacity(cluster.namespaces.len());
+            let mut idle = (self.settings.idle == Idle::Line).then_some(Money::ZERO);
+            match parts {
+                None => left = amount,
+                Some(parts) => {
+                    for (k, part) in parts.into_iter().enumerate() {
+                        let Some((namespace, _)) = cluster.namespaces.get(k) else {
+                            idle = Some(part);
+                            idle_total += part;
+                            continue;
+                        };
+                        let team = self.settings.namespaces.get(namespace);
+                        match team.and_then(|t| shares.get_mut(&self.settings.normalize.fold(t))) {
+                            Some(s) => s[slot] += part,
+                            None => left += part,
+                        }
+                        namespaces.push(NamespaceShare {
+                            namespace: namespace.clone(),
+                            team: team.cloned(),
+                            amount: part,
+                        });
+                    }
+                }
+            }
+            unallocated += left;
+            pools.push(PoolLine {
+                name: format!("kubernetes:{}", cluster.name),
+                scope: format!("nodes of cluster {}", cluster.name),
+                split: SplitMethod::Requests,
+                amount,
+                left_unallocated: left,
+                namespaces,
+                idle,
             });
         }
         let teams = sums
@@ -525,7 +673,14 @@ impl Allocator<'_> {
                 (t, (d, s))
             })
             .collect();
-        Split { bill: sums.bill, pools, teams, unallocated, services: sums.services }
+        Split {
+            bill: sums.bill,
+            pools,
+            teams,
+            unallocated,
+            idle: idle_total,
+            services: sums.services,
+        }
     }
 
     fn display(&self, folded: &str) -> String {
@@ -554,6 +709,7 @@ pub fn allocate(
     key: &str,
     period: AllocationPeriod,
     detail: bool,
+    clusters: &[ClusterShares],
 ) -> Result<Allocation, AllocationError> {
     if key.trim().is_empty() {
         return Err(AllocationError::EmptyKey);
@@ -572,6 +728,8 @@ pub fn allocate(
         key: settings.normalize.fold(key),
         pools,
         spellings: BTreeMap::new(),
+        // Clusters take their nodes' lines only when namespaces map to teams.
+        clusters: if settings.namespaces.is_empty() { &[] } else { clusters },
     };
     let (current, previous) = match period {
         AllocationPeriod::All => {
@@ -649,7 +807,11 @@ pub fn allocate(
         teams.sort_by(|a, b| b.total_cost.cmp(&a.total_cost).then_with(|| a.team.cmp(&b.team)));
         let allocated: Money = teams.iter().map(|t| t.total_cost).sum();
         // The invariant every method keeps; tests check it against independent sums.
-        debug_assert_eq!(allocated + split.unallocated, split.bill, "allocation lost money");
+        debug_assert_eq!(
+            allocated + split.unallocated + split.idle,
+            split.bill,
+            "allocation lost money"
+        );
         currencies.push(CurrencyAllocation {
             currency,
             bill: split.bill,
@@ -657,12 +819,15 @@ pub fn allocate(
             teams,
             unallocated: split.unallocated,
             previous_unallocated: before.map(|b| b.unallocated),
+            idle: split.idle,
+            previous_idle: before.map(|b| b.idle),
             previous_bill: before.map(|b| b.bill),
         });
     }
     Ok(Allocation {
         key: key.to_string(),
         normalize: settings.normalize,
+        cost: settings.cost,
         unallocated_mode: settings.unallocated,
         period_start,
         period_end,
@@ -740,7 +905,7 @@ mod tests {
     }
 
     fn run(settings: &AllocationSettings) -> CurrencyAllocation {
-        let a = allocate(&summary(), settings, "team", AllocationPeriod::All, true).unwrap();
+        let a = allocate(&summary(), settings, "team", AllocationPeriod::All, true, &[]).unwrap();
         a.currencies.into_iter().next().unwrap()
     }
 
@@ -819,7 +984,7 @@ mod tests {
             }],
             ..Default::default()
         };
-        let a = allocate(&s, &settings, "team", AllocationPeriod::Month, false).unwrap();
+        let a = allocate(&s, &settings, "team", AllocationPeriod::Month, false, &[]).unwrap();
         assert_eq!(a.period_start, NaiveDate::from_ymd_opt(2026, 10, 1));
         assert_eq!(a.previous_end, NaiveDate::from_ymd_opt(2026, 9, 30));
         let c = &a.currencies[0];
@@ -831,6 +996,52 @@ mod tests {
         assert_eq!(team(c, "web").previous_total_cost, Some(m("10")));
         assert_eq!(team(c, "web").change, Some(m("52.5")));
         assert_eq!(c.previous_bill, Some(m("17")));
+    }
+
+    #[test]
+    fn a_cluster_s_nodes_split_by_namespace_requests_with_idle_apart_or_spread() {
+        let mut s = summary();
+        s.lines.push(line("EC2", "Usage", "1", Some(0), "100"));
+        s.lines.last_mut().unwrap().resource_id = "i-node".into();
+        let cluster = ClusterShares {
+            name: "prod".into(),
+            nodes: ["i-node".to_string()].into(),
+            namespaces: vec![("web".into(), m("30")), ("jobs".into(), m("10"))],
+            idle: m("60"),
+        };
+        let mut settings = AllocationSettings {
+            namespaces: [("web".to_string(), "web".to_string())].into(),
+            shared: Vec::new(),
+            ..Default::default()
+        };
+        let run = |settings: &AllocationSettings| {
+            let a =
+                allocate(&s, settings, "team", AllocationPeriod::All, false, &[cluster.clone()])
+                    .unwrap();
+            a.currencies.into_iter().next().unwrap()
+        };
+        let a = run(&settings);
+        // The node's 100 is the cluster's, not web's direct cost: web 30, jobs (unmapped) 10
+        // unallocated, idle 60.
+        let web = team(&a, "web");
+        assert_eq!((web.direct_cost, web.shared_cost), (m("70"), m("30")));
+        let pool = &a.pools[0];
+        assert_eq!((pool.name.as_str(), pool.amount), ("kubernetes:prod", m("100")));
+        assert_eq!((pool.left_unallocated, pool.idle), (m("10"), Some(m("60"))));
+        assert_eq!(pool.namespaces[1].team, None);
+        assert_eq!(a.idle, m("60"));
+        // 10 untagged + 10 tax + 5 support + jobs 10.
+        assert_eq!(a.unallocated, m("35"));
+        assert_eq!(a.bill, m("225"));
+        settings.idle = Idle::Spread;
+        let a = run(&settings);
+        assert_eq!(team(&a, "web").shared_cost, m("75"));
+        assert_eq!((a.idle, a.unallocated), (Money::ZERO, m("50")));
+        // Without a mapping the nodes' lines are ordinary billing lines.
+        settings.namespaces.clear();
+        let a = run(&settings);
+        assert_eq!(team(&a, "web").direct_cost, m("170"));
+        assert!(a.pools.is_empty());
     }
 
     #[test]

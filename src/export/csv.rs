@@ -613,8 +613,9 @@ pub fn write_commitments(
 /// Showback and chargeback in a long, stable shape (the columns never depend on the config's
 /// pools): per currency, a `pool` row per shared pool before its split (`shared_cost` = the
 /// pool), then per team a `team` row followed by its `share` rows (one per pool) and, with
-/// `--detail`, `service` rows; then the `unallocated` row and the `total` row (the bill). The
-/// `team` rows' `total_cost` plus the `unallocated` row's equal the `total` row's, exactly.
+/// `--detail`, `service` rows; then the `unallocated` row, the `idle` row (clusters' idle
+/// cost; zero unless Kubernetes allocation is on) and the `total` row (the bill). The `team`
+/// rows' `total_cost` plus the `unallocated` and `idle` rows' equal the `total` row's, exactly.
 pub fn write_allocation(
     out: &mut dyn Write,
     allocation: &crate::analysis::allocation::Allocation,
@@ -729,6 +730,21 @@ pub fn write_allocation(
                 opt(c.unallocated.share_of(c.bill)),
                 opt(c.previous_unallocated),
                 change(c.unallocated, c.previous_unallocated),
+            ])
+            .map_err(csv_io)?;
+            w.write_record([
+                "idle".to_string(),
+                blank(),
+                blank(),
+                blank(),
+                blank(),
+                currency.clone(),
+                blank(),
+                blank(),
+                c.idle.to_string(),
+                opt(c.idle.share_of(c.bill)),
+                opt(c.previous_idle),
+                change(c.idle, c.previous_idle),
             ])
             .map_err(csv_io)?;
             w.write_record([

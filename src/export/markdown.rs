@@ -923,6 +923,11 @@ pub fn write_allocation(
     notes: &Notes,
 ) -> io::Result<()> {
     writeln!(out, "# Chargeback by tag:{}\n", cell(&allocation.key))?;
+    let basis = match allocation.cost {
+        crate::model::ResourceCost::Billed => "BilledCost",
+        crate::model::ResourceCost::Effective => "EffectiveCost",
+    };
+    writeln!(out, "Allocating {basis}.")?;
     if let (Some(start), Some(end)) = (allocation.period_start, allocation.period_end) {
         write!(out, "Period {start} – {end}")?;
         if let (Some(ps), Some(pe)) = (allocation.previous_start, allocation.previous_end) {
@@ -942,16 +947,27 @@ pub fn write_allocation(
         writeln!(out, "| Pool | Match | Split | Amount | Left unallocated |")?;
         writeln!(out, "|---|---|---|---:|---:|")?;
         for p in &c.pools {
-            let filter = p.filter.to_string();
             writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
                 cell(&p.name),
-                if filter.is_empty() { "untagged, no rule".to_string() } else { cell(&filter) },
+                cell(&p.scope),
                 p.split.as_str(),
                 money(p.amount),
                 money(p.left_unallocated)
             )?;
+        }
+        for p in c.pools.iter().filter(|p| !p.namespaces.is_empty() || p.idle.is_some()) {
+            writeln!(out, "\n{} by namespace requests:\n", cell(&p.name))?;
+            writeln!(out, "| Namespace | Team | Amount |")?;
+            writeln!(out, "|---|---|---:|")?;
+            for n in &p.namespaces {
+                let team = n.team.as_deref().map_or_else(|| "*unallocated*".to_string(), cell);
+                writeln!(out, "| {} | {} | {} |", cell(&n.namespace), team, money(n.amount))?;
+            }
+            if let Some(idle) = p.idle {
+                writeln!(out, "| *idle* | — | {} |", money(idle))?;
+            }
         }
         writeln!(out, "\n### Teams\n")?;
         let pools: Vec<String> = c.pools.iter().map(|p| cell(&p.name)).collect();
@@ -987,6 +1003,17 @@ pub fn write_allocation(
             change(c.unallocated, c.previous_unallocated),
         ]);
         writeln!(out, "| {} |", row.join(" | "))?;
+        if !c.idle.is_zero() || c.previous_idle.is_some_and(|i| !i.is_zero()) {
+            let mut row = vec!["*idle*".to_string(), String::new()];
+            row.extend(blanks.iter().cloned());
+            row.extend([
+                money(c.idle),
+                percent(c.idle.share_of(c.bill)),
+                opt_money(c.previous_idle),
+                change(c.idle, c.previous_idle),
+            ]);
+            writeln!(out, "| {} |", row.join(" | "))?;
+        }
         let mut row = vec!["**Bill**".to_string(), String::new()];
         row.extend(blanks);
         row.extend([
