@@ -484,6 +484,13 @@ fn bad_allocation_config_exits_2_with_file_and_line() {
         ),
         ("[allocation]\nnormalize = \"loose\"\n", 2, "unknown normalize"),
         ("[allocation]\n\nunallocated = \"hide\"\n", 3, "unknown unallocated"),
+        ("[allocation]\nidle = \"hide\"\n", 2, "unknown idle"),
+        ("[allocation]\ncost = \"list\"\n", 2, "unknown cost"),
+        (
+            "[allocation.namespaces]\nweb = \"web\"\njobs = \" \"\n",
+            3,
+            "needs a namespace and a team",
+        ),
         (
             "[[allocation.shared]]\nname = \"x\"\nmatch = { service = \"S3\" }\nsplit = \"weights\"\nweights = { web = 100 }\n",
             5,

@@ -398,7 +398,7 @@ pub struct TeamRow {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CurrencyAllocation {
     pub currency: Currency,
-    /// The billed cost of the period: `Σ teams' total_cost + unallocated`, exactly.
+    /// The cost of the period: `Σ teams' total_cost + unallocated + idle`, exactly.
     pub bill: Money,
     pub pools: Vec<PoolLine>,
     /// Largest total first, then name.
@@ -1015,9 +1015,15 @@ mod tests {
             ..Default::default()
         };
         let run = |settings: &AllocationSettings| {
-            let a =
-                allocate(&s, settings, "team", AllocationPeriod::All, false, &[cluster.clone()])
-                    .unwrap();
+            let a = allocate(
+                &s,
+                settings,
+                "team",
+                AllocationPeriod::All,
+                false,
+                std::slice::from_ref(&cluster),
+            )
+            .unwrap();
             a.currencies.into_iter().next().unwrap()
         };
         let a = run(&settings);

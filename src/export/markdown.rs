@@ -938,7 +938,7 @@ pub fn write_allocation(
     writeln!(
         out,
         "Amounts are rounded to cents here; CSV and JSON carry them exactly, and there the teams \
-         plus the unallocated line equal the bill to the last digit.\n"
+         plus the unallocated and idle lines equal the bill to the last digit.\n"
     )?;
     for c in &allocation.currencies {
         let currency = cell(&c.currency.to_string());
