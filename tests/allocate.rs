@@ -596,3 +596,26 @@ fn kubernetes_nodes_go_to_namespaces_by_requests_and_idle_is_its_own_line() {
     };
     assert!(web_share(&rows_spread) > web_share(&rows_line));
 }
+
+#[test]
+fn a_team_named_like_a_formula_is_inert_text_in_csv_and_markdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        HEADER.to_string(),
+        "5,5,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,USD,EC2,111,Usage,i-1,\"{\"\"team\"\":\"\"=1+1|x\"\"}\"".to_string(),
+    ];
+    let focus = dir.path().join("f.csv");
+    std::fs::write(&focus, lines.join("\n") + "\n").unwrap();
+    let focus = focus.to_str().unwrap();
+    let exact = write_config(dir.path(), "e.toml", "[allocation]\nnormalize = \"exact\"\n");
+    let (code, out, err) =
+        run(&["allocate", "--focus", focus, "--by", "tag:team", "--config", &exact]);
+    assert_eq!(code, Some(0), "{err}");
+    let team = of_kind(&rows(&out), "team")[0]["team"].clone();
+    assert_eq!(team, "'=1+1|x");
+    let (_, md, _) = run(&[
+        "allocate", "--focus", focus, "--by", "tag:team", "--config", &exact, "--format",
+        "markdown",
+    ]);
+    assert!(md.contains("| =1+1\\|x | 5.00 |"), "{md}");
+}
