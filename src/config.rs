@@ -1587,6 +1587,56 @@ weekday_min_weeks = 3
     }
 
     #[test]
+    fn allocation_parses_rules_pools_and_namespaces_and_defaults_without_it() {
+        use crate::analysis::allocation::{
+            AllocationSettings, Condition, Idle, Normalize, SplitMethod, Unallocated,
+        };
+        let text = r#"
+[allocation]
+key = "team"
+normalize = "exact"
+unallocated = "pool"
+idle = "spread"
+cost = "effective"
+[[allocation.rule]]
+match = { account = "111", resource_id = "i-*" }
+team = "platform"
+[[allocation.shared]]
+name = "net"
+match = { service = "Amazon VPC", "tag:shared" = "yes" }
+split = "weights"
+weights = { web = "62.5", data = "37.5" }
+[allocation.namespaces]
+jobs = "data"
+"#;
+        let a = Config::parse(text, Path::new("c.toml")).unwrap().allocation;
+        assert_eq!(a.key.as_deref(), Some("team"));
+        assert_eq!(
+            (a.normalize, a.unallocated, a.idle),
+            (Normalize::Exact, Unallocated::Pool, Idle::Spread)
+        );
+        assert_eq!(a.cost, crate::model::ResourceCost::Effective);
+        assert_eq!(a.rules[0].team, "platform");
+        assert_eq!(a.rules[0].filter.to_string(), "account=111 resource_id=i-*");
+        assert_eq!(a.shared.len(), 1);
+        assert_eq!(a.shared[0].filter.conditions.len(), 2);
+        assert_eq!(
+            a.shared[0].split,
+            SplitMethod::Weights(vec![
+                ("data".into(), "37.5".parse().unwrap()),
+                ("web".into(), "62.5".parse().unwrap()),
+            ])
+        );
+        assert_eq!(a.namespaces["jobs"], "data");
+        // No section: tax and support pools, proportional; `shared = []`: no pools.
+        let d = Config::parse("", Path::new("c.toml")).unwrap().allocation;
+        assert_eq!(d, AllocationSettings::default());
+        assert_eq!(d.shared[0].filter.conditions, [Condition::ChargeCategory("Tax".into())]);
+        let none = Config::parse("[allocation]\nshared = []\n", Path::new("c.toml")).unwrap();
+        assert!(none.allocation.shared.is_empty());
+    }
+
+    #[test]
     fn unknown_section_names_the_line() {
         let err = Config::parse("[tags]\nrequired = []\n[colour]\nx = 1\n", Path::new("c.toml"))
             .unwrap_err()
