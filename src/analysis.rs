@@ -1,6 +1,7 @@
 //! Pure, synchronous analyses of a snapshot: cost breakdowns, the overview, tag coverage, cluster
 //! utilization and idle cost, rules, budgets, trends, forecast, anomalies, unit costs.
 
+pub mod allocation;
 pub mod anomalies;
 pub mod budgets;
 pub mod cluster;

@@ -243,6 +243,54 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             })?;
             Ok(billed.outcome(false))
         }
+        Command::Allocate(mut args) => {
+            use crate::analysis::allocation::{self, AllocationPeriod};
+            let Some(key) = args.by.clone().or_else(|| config.allocation.key.clone()) else {
+                return Err(UsageError(
+                    "name the team tag: --by tag:KEY, or key in [allocation] of the config".into(),
+                )
+                .into());
+            };
+            let period = args.period.unwrap_or(AllocationPeriod::All);
+            let grain = match period {
+                AllocationPeriod::All => allocation::GRAIN,
+                AllocationPeriod::Month => allocation::DATED_GRAIN,
+            };
+            let billed = Billed::gather(&mut args.sources, &config, grain, quiet)?;
+            // Clusters only matter when namespaces map to teams; priced as `report` prices them.
+            let clusters: Vec<allocation::ClusterShares> =
+                if config.allocation.namespaces.is_empty() {
+                    Vec::new()
+                } else {
+                    let engine = engine(&config, cli.global.rules.as_deref())?;
+                    crate::analysis::cluster::cluster_report(
+                        &billed.snapshot,
+                        engine.catalog(),
+                        engine.cluster_pricing(),
+                    )
+                    .iter()
+                    .map(allocation::cluster_shares)
+                    .collect()
+                };
+            let result = allocation::allocate(
+                billed.billing()?,
+                &config.allocation,
+                &key,
+                period,
+                args.detail,
+                &clusters,
+            )
+            .map_err(|e| UsageError(e.to_string()))?;
+            let notes = &billed.notes;
+            write_output(args.output.out.as_deref(), |w: &mut dyn Write| {
+                match args.output.format {
+                    Format::Csv => export::csv::write_allocation(w, &result, notes),
+                    Format::Json => export::json::write_allocation(w, &result, notes),
+                    Format::Markdown => export::markdown::write_allocation(w, &result, notes),
+                }
+            })?;
+            Ok(billed.outcome(false))
+        }
         Command::Tags(mut args) => {
             let required = args.require.clone().unwrap_or_else(|| config.required_tags.clone());
             let required: Vec<String> = required

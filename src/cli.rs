@@ -76,6 +76,10 @@ pub enum Command {
     ///
     /// Cost per cluster, node, namespace, workload, tag value or daily count.
     Units(UnitsArgs),
+    /// Showback and chargeback: each team's direct cost, its share of each shared pool (tax,
+    /// support, untagged spend if configured), total and share of the bill; the teams plus the
+    /// `unallocated` line equal the bill exactly (`[allocation]` of the config).
+    Allocate(AllocateArgs),
     /// Tag coverage of required keys, untagged resources, normalization issues.
     Tags(TagsArgs),
     /// Commitment discounts: utilization, coverage and what to buy.
@@ -231,6 +235,7 @@ impl Command {
             Command::Budgets(a) => a.output.out.as_deref(),
             Command::Anomalies(a) => a.output.out.as_deref(),
             Command::Units(a) => a.output.out.as_deref(),
+            Command::Allocate(a) => a.output.out.as_deref(),
             Command::Tags(a) => a.output.out.as_deref(),
             Command::Commitments(a) => a.output.out.as_deref(),
             Command::Collect(a) => Some(&a.out),
@@ -400,6 +405,38 @@ pub struct UnitsArgs {
     pub period: Option<crate::analysis::trends::Period>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AllocateArgs {
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// The team tag, as tag:KEY (default: `[allocation] key` of the config).
+    #[arg(long, value_name = "tag:KEY", value_parser = team_tag)]
+    pub by: Option<String>,
+    /// month: the calendar month of the data's last day, with the change against the month
+    /// before (default: the whole data period).
+    #[arg(long, value_name = "month", value_parser = allocation_period)]
+    pub period: Option<crate::analysis::allocation::AllocationPeriod>,
+    /// Also each team's direct cost per service.
+    #[arg(long)]
+    pub detail: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+fn team_tag(text: &str) -> Result<String, String> {
+    match text.strip_prefix("tag:").map(str::trim) {
+        Some(key) if !key.is_empty() => Ok(key.to_string()),
+        _ => Err(format!("{text:?}: allocate by a tag, as tag:KEY (e.g. tag:team)")),
+    }
+}
+
+fn allocation_period(text: &str) -> Result<crate::analysis::allocation::AllocationPeriod, String> {
+    match text {
+        "month" => Ok(crate::analysis::allocation::AllocationPeriod::Month),
+        _ => Err(format!("{text:?}: the only period is month")),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -52,6 +52,50 @@ struct ConfigFile {
     units: Vec<UnitTable>,
     #[serde(default)]
     notify: NotifySection,
+    #[serde(default)]
+    allocation: Option<AllocationSection>,
+}
+
+/// `[allocation]`, as written; [`allocation`] checks it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocationSection {
+    key: Option<toml::Spanned<String>>,
+    /// `fold` (default) or `exact`.
+    normalize: Option<toml::Spanned<String>>,
+    /// `line` (default) or `pool`.
+    unallocated: Option<toml::Spanned<String>>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<AllocationRuleTable>,
+    /// Absent: the default pools (tax, support); `shared = []`: none.
+    shared: Option<Vec<SharedTable>>,
+    /// `[allocation.namespaces]`: namespace → team.
+    #[serde(default)]
+    namespaces: BTreeMap<String, toml::Spanned<String>>,
+    /// `line` (default) or `spread`.
+    idle: Option<toml::Spanned<String>>,
+    /// `billed` (default) or `effective`.
+    cost: Option<toml::Spanned<String>>,
+}
+
+/// `[[allocation.rule]]`: `match = { account = "…" }`, `team = "…"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AllocationRuleTable {
+    #[serde(rename = "match")]
+    filter: toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>,
+    team: toml::Spanned<String>,
+}
+
+/// `[[allocation.shared]]`: a named pool, its filter, how it is split.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharedTable {
+    name: toml::Spanned<String>,
+    #[serde(rename = "match")]
+    filter: toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>,
+    split: Option<toml::Spanned<String>>,
+    weights: Option<toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>>,
 }
 
 /// `[[unit]]`, as written; [`units`] checks it (and reads a count's file).
@@ -288,6 +332,8 @@ pub struct Config {
     pub units: Vec<crate::analysis::units::UnitDef>,
     /// `[notify]`.
     pub notify: NotifySettings,
+    /// `[allocation]`; the defaults when absent.
+    pub allocation: crate::analysis::allocation::AllocationSettings,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -389,6 +435,10 @@ impl Config {
         let anomalies = anomaly_settings(&file.anomalies, text, path)?;
         let units = units(&file.units, text, path)?;
         let notify = notify_settings(&file.notify, text, path)?;
+        let allocation = match &file.allocation {
+            Some(section) => allocation(section, text, path)?,
+            None => crate::analysis::allocation::AllocationSettings::default(),
+        };
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -410,6 +460,7 @@ impl Config {
             anomalies,
             units,
             notify,
+            allocation,
         })
     }
 }
@@ -903,6 +954,236 @@ fn aws_timeouts(aws: &AwsSection, text: &str, path: &Path) -> Result<Timeouts, C
     Ok(timeouts)
 }
 
+/// An allocation filter (`match = { … }`): at least one condition, known keys, non-empty quoted
+/// values.
+fn allocation_filter(
+    raw: &toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>,
+    invalid: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<crate::analysis::allocation::Filter, ConfigError> {
+    use crate::analysis::allocation::{Condition, Filter};
+    if raw.get_ref().is_empty() {
+        return Err(invalid(
+            raw.span(),
+            format!("match is empty: name at least one of {}", Condition::KEYS),
+        ));
+    }
+    let mut conditions = Vec::with_capacity(raw.get_ref().len());
+    for (key, value) in raw.get_ref() {
+        let toml::Value::String(v) = value.get_ref() else {
+            return Err(invalid(
+                value.span(),
+                format!("match {key:?} takes a quoted value, not {}", value.get_ref()),
+            ));
+        };
+        if v.trim().is_empty() {
+            return Err(invalid(value.span(), format!("match {key:?} has an empty value")));
+        }
+        let Some(condition) = Condition::from_key(key, v) else {
+            return Err(invalid(
+                value.span(),
+                format!("unknown match key {key:?}: use {}", Condition::KEYS),
+            ));
+        };
+        conditions.push(condition);
+    }
+    Ok(Filter { conditions })
+}
+
+/// `[allocation]`: a non-empty key; `normalize` fold or exact; `unallocated` line or pool; rules
+/// with a non-empty match and team; pools with a unique name, a non-empty match, a known split
+/// and, exactly for `weights`, percentages in quotes that sum to 100. Each error names the file
+/// and the line.
+fn allocation(
+    raw: &AllocationSection,
+    text: &str,
+    path: &Path,
+) -> Result<crate::analysis::allocation::AllocationSettings, ConfigError> {
+    use crate::analysis::allocation::{
+        AllocationSettings, Idle, Normalize, Rule, SharedPool, SplitMethod, Unallocated,
+        default_pools,
+    };
+    let invalid = |span: std::ops::Range<usize>, message: String| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        line: line_at(text, span.start),
+        message: format!("allocation: {message}"),
+    };
+    let key = match &raw.key {
+        Some(k) if k.get_ref().trim().is_empty() => {
+            return Err(invalid(k.span(), "key cannot be empty".into()));
+        }
+        Some(k) => Some(k.get_ref().trim().to_string()),
+        None => None,
+    };
+    let normalize = match &raw.normalize {
+        None => Normalize::Fold,
+        Some(n) => match n.get_ref().as_str() {
+            "fold" => Normalize::Fold,
+            "exact" => Normalize::Exact,
+            other => {
+                return Err(invalid(
+                    n.span(),
+                    format!("unknown normalize {other:?}: use fold or exact"),
+                ));
+            }
+        },
+    };
+    let unallocated = match &raw.unallocated {
+        None => Unallocated::Line,
+        Some(u) => match u.get_ref().as_str() {
+            "line" => Unallocated::Line,
+            "pool" => Unallocated::Pool,
+            other => {
+                return Err(invalid(
+                    u.span(),
+                    format!("unknown unallocated {other:?}: use line or pool"),
+                ));
+            }
+        },
+    };
+    let mut rules = Vec::with_capacity(raw.rules.len());
+    for rule in &raw.rules {
+        let team = rule.team.get_ref().trim();
+        if team.is_empty() {
+            return Err(invalid(rule.team.span(), "a rule's team cannot be empty".into()));
+        }
+        let filter = allocation_filter(&rule.filter, &|span, m| {
+            invalid(span, format!("rule for {team:?}: {m}"))
+        })?;
+        rules.push(Rule { filter, team: team.to_string() });
+    }
+    let shared = match &raw.shared {
+        None => default_pools(),
+        Some(tables) => {
+            let mut pools: Vec<SharedPool> = Vec::with_capacity(tables.len());
+            for table in tables {
+                let name = table.name.get_ref().trim().to_string();
+                let invalid = |span: std::ops::Range<usize>, m: String| {
+                    invalid(span, format!("shared pool {name:?}: {m}"))
+                };
+                if name.is_empty() {
+                    return Err(invalid(table.name.span(), "a pool needs a name".into()));
+                }
+                if name == "unallocated" || pools.iter().any(|p| p.name == name) {
+                    return Err(invalid(
+                        table.name.span(),
+                        "two pools have this name (`unallocated` is reserved)".into(),
+                    ));
+                }
+                let filter = allocation_filter(&table.filter, &invalid)?;
+                let method = table.split.as_ref().map_or("proportional", |s| s.get_ref().as_str());
+                let split_span = table.split.as_ref().map_or(table.name.span(), |s| s.span());
+                let split = match (method, &table.weights) {
+                    ("proportional", None) => SplitMethod::Proportional,
+                    ("even", None) => SplitMethod::Even,
+                    ("proportional" | "even", Some(w)) => {
+                        return Err(invalid(
+                            w.span(),
+                            format!("weights are only for split = \"weights\", not {method:?}"),
+                        ));
+                    }
+                    ("weights", None) => {
+                        return Err(invalid(
+                            split_span,
+                            "split = \"weights\" needs weights = { team = \"percent\", … }".into(),
+                        ));
+                    }
+                    ("weights", Some(w)) => SplitMethod::Weights(weights(w, &invalid)?),
+                    (other, _) => {
+                        return Err(invalid(
+                            split_span,
+                            format!("unknown split {other:?}: use proportional, even or weights"),
+                        ));
+                    }
+                };
+                pools.push(SharedPool { name, filter, split });
+            }
+            pools
+        }
+    };
+    let idle = match &raw.idle {
+        None => Idle::Line,
+        Some(i) => match i.get_ref().as_str() {
+            "line" => Idle::Line,
+            "spread" => Idle::Spread,
+            other => {
+                return Err(invalid(
+                    i.span(),
+                    format!("unknown idle {other:?}: use line or spread"),
+                ));
+            }
+        },
+    };
+    let cost = match &raw.cost {
+        None => crate::model::ResourceCost::Billed,
+        Some(c) => match c.get_ref().as_str() {
+            "billed" => crate::model::ResourceCost::Billed,
+            "effective" => crate::model::ResourceCost::Effective,
+            other => {
+                return Err(invalid(
+                    c.span(),
+                    format!("unknown cost {other:?}: use billed or effective"),
+                ));
+            }
+        },
+    };
+    let mut namespaces = BTreeMap::new();
+    for (namespace, team) in &raw.namespaces {
+        let t = team.get_ref().trim();
+        if namespace.trim().is_empty() || t.is_empty() {
+            return Err(invalid(
+                team.span(),
+                format!(
+                    "namespaces: {namespace:?} = {:?} needs a namespace and a team",
+                    team.get_ref()
+                ),
+            ));
+        }
+        namespaces.insert(namespace.clone(), t.to_string());
+    }
+    Ok(AllocationSettings { key, normalize, rules, shared, unallocated, namespaces, idle, cost })
+}
+
+/// A pool's `weights`: team → a quoted percentage, each positive, summing to exactly 100.
+fn weights(
+    raw: &toml::Spanned<BTreeMap<String, toml::Spanned<toml::Value>>>,
+    invalid: &impl Fn(std::ops::Range<usize>, String) -> ConfigError,
+) -> Result<Vec<(String, Money)>, ConfigError> {
+    if raw.get_ref().is_empty() {
+        return Err(invalid(raw.span(), "weights name no team".into()));
+    }
+    let mut out = Vec::with_capacity(raw.get_ref().len());
+    for (team, value) in raw.get_ref() {
+        if team.trim().is_empty() {
+            return Err(invalid(value.span(), "a weight's team cannot be empty".into()));
+        }
+        let percent = match decimal(value.get_ref(), false) {
+            Some(Ok(p)) => p,
+            Some(Err(e)) => return Err(invalid(value.span(), format!("weight of {team:?} {e}"))),
+            None => {
+                return Err(invalid(
+                    value.span(),
+                    format!(
+                        "write the weight of {team:?} as a quoted percentage, e.g. \"50\", not {}",
+                        value.get_ref()
+                    ),
+                ));
+            }
+        };
+        if percent <= Money::ZERO {
+            return Err(invalid(
+                value.span(),
+                format!("the weight of {team:?} must be positive, not {percent}"),
+            ));
+        }
+        out.push((team.trim().to_string(), percent));
+    }
+    let sum: Money = out.iter().map(|(_, p)| *p).sum();
+    if sum != Money::from_units(100) {
+        return Err(invalid(raw.span(), format!("weights sum to {sum}, not 100")));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1303,6 +1584,56 @@ weekday_min_weeks = 3
             assert!(err.contains(why), "{line}: {err}");
             assert!(!err.contains("SECRETxyz"), "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn allocation_parses_rules_pools_and_namespaces_and_defaults_without_it() {
+        use crate::analysis::allocation::{
+            AllocationSettings, Condition, Idle, Normalize, SplitMethod, Unallocated,
+        };
+        let text = r#"
+[allocation]
+key = "team"
+normalize = "exact"
+unallocated = "pool"
+idle = "spread"
+cost = "effective"
+[[allocation.rule]]
+match = { account = "111", resource_id = "i-*" }
+team = "platform"
+[[allocation.shared]]
+name = "net"
+match = { service = "Amazon VPC", "tag:shared" = "yes" }
+split = "weights"
+weights = { web = "62.5", data = "37.5" }
+[allocation.namespaces]
+jobs = "data"
+"#;
+        let a = Config::parse(text, Path::new("c.toml")).unwrap().allocation;
+        assert_eq!(a.key.as_deref(), Some("team"));
+        assert_eq!(
+            (a.normalize, a.unallocated, a.idle),
+            (Normalize::Exact, Unallocated::Pool, Idle::Spread)
+        );
+        assert_eq!(a.cost, crate::model::ResourceCost::Effective);
+        assert_eq!(a.rules[0].team, "platform");
+        assert_eq!(a.rules[0].filter.to_string(), "account=111 resource_id=i-*");
+        assert_eq!(a.shared.len(), 1);
+        assert_eq!(a.shared[0].filter.conditions.len(), 2);
+        assert_eq!(
+            a.shared[0].split,
+            SplitMethod::Weights(vec![
+                ("data".into(), "37.5".parse().unwrap()),
+                ("web".into(), "62.5".parse().unwrap()),
+            ])
+        );
+        assert_eq!(a.namespaces["jobs"], "data");
+        // No section: tax and support pools, proportional; `shared = []`: no pools.
+        let d = Config::parse("", Path::new("c.toml")).unwrap().allocation;
+        assert_eq!(d, AllocationSettings::default());
+        assert_eq!(d.shared[0].filter.conditions, [Condition::ChargeCategory("Tax".into())]);
+        let none = Config::parse("[allocation]\nshared = []\n", Path::new("c.toml")).unwrap();
+        assert!(none.allocation.shared.is_empty());
     }
 
     #[test]

@@ -104,3 +104,13 @@ pub fn write_commitments(
 ) -> io::Result<()> {
     write_pretty(out, report, notes)
 }
+
+/// The allocation as analysed: per currency the bill, the pools before their split, the teams
+/// (direct, shares per pool, total, share, change) and the unallocated amount.
+pub fn write_allocation(
+    out: &mut dyn Write,
+    allocation: &crate::analysis::allocation::Allocation,
+    notes: &Notes,
+) -> io::Result<()> {
+    write_pretty(out, allocation, notes)
+}

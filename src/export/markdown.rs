@@ -913,3 +913,132 @@ pub fn write_commitment_sections(
     }
     Ok(())
 }
+
+/// The chargeback: per currency, the shared pools before their split, then one row per team
+/// (direct, each pool's share, total, share of the bill, change), the unallocated line and the
+/// bill; with `--detail`, each team's direct cost per service.
+pub fn write_allocation(
+    out: &mut dyn Write,
+    allocation: &crate::analysis::allocation::Allocation,
+    notes: &Notes,
+) -> io::Result<()> {
+    writeln!(out, "# Chargeback by tag:{}\n", cell(&allocation.key))?;
+    let basis = match allocation.cost {
+        crate::model::ResourceCost::Billed => "BilledCost",
+        crate::model::ResourceCost::Effective => "EffectiveCost",
+    };
+    writeln!(out, "Allocating {basis}.")?;
+    if let (Some(start), Some(end)) = (allocation.period_start, allocation.period_end) {
+        write!(out, "Period {start} – {end}")?;
+        if let (Some(ps), Some(pe)) = (allocation.previous_start, allocation.previous_end) {
+            write!(out, ", compared with {ps} – {pe}")?;
+        }
+        writeln!(out, ".")?;
+    }
+    writeln!(
+        out,
+        "Amounts are rounded to cents here; CSV and JSON carry them exactly, and there the teams \
+         plus the unallocated and idle lines equal the bill to the last digit.\n"
+    )?;
+    for c in &allocation.currencies {
+        let currency = cell(&c.currency.to_string());
+        writeln!(out, "## {currency}\n")?;
+        writeln!(out, "### Shared pools, before the split\n")?;
+        writeln!(out, "| Pool | Match | Split | Amount | Left unallocated |")?;
+        writeln!(out, "|---|---|---|---:|---:|")?;
+        for p in &c.pools {
+            writeln!(
+                out,
+                "| {} | {} | {} | {} | {} |",
+                cell(&p.name),
+                cell(&p.scope),
+                p.split.as_str(),
+                money(p.amount),
+                money(p.left_unallocated)
+            )?;
+        }
+        for p in c.pools.iter().filter(|p| !p.namespaces.is_empty() || p.idle.is_some()) {
+            writeln!(out, "\n{} by namespace requests:\n", cell(&p.name))?;
+            writeln!(out, "| Namespace | Team | Amount |")?;
+            writeln!(out, "|---|---|---:|")?;
+            for n in &p.namespaces {
+                let team = n.team.as_deref().map_or_else(|| "*unallocated*".to_string(), cell);
+                writeln!(out, "| {} | {} | {} |", cell(&n.namespace), team, money(n.amount))?;
+            }
+            if let Some(idle) = p.idle {
+                writeln!(out, "| *idle* | — | {} |", money(idle))?;
+            }
+        }
+        writeln!(out, "\n### Teams\n")?;
+        let pools: Vec<String> = c.pools.iter().map(|p| cell(&p.name)).collect();
+        let mut header = vec!["Team".to_string(), "Direct".to_string()];
+        header.extend(pools.iter().cloned());
+        header.extend(["Total", "Share", "Previous", "Change"].map(String::from));
+        writeln!(out, "| {} |", header.join(" | "))?;
+        let mut align = vec!["---"];
+        align.extend(std::iter::repeat_n("---:", header.len() - 1));
+        writeln!(out, "|{}|", align.join("|"))?;
+        let opt_money = |m: Option<Money>| m.map_or_else(|| "—".to_string(), money);
+        for t in &c.teams {
+            let mut row = vec![cell(&t.team), money(t.direct_cost)];
+            row.extend(t.shares.iter().map(|s| money(s.amount)));
+            row.extend([
+                format!("**{}**", money(t.total_cost)),
+                percent(t.share_of_bill),
+                opt_money(t.previous_total_cost),
+                t.change.map_or_else(|| "—".to_string(), signed),
+            ]);
+            writeln!(out, "| {} |", row.join(" | "))?;
+        }
+        let blanks = vec![String::new(); pools.len()];
+        let change = |now: Money, before: Option<Money>| {
+            before.map_or_else(|| "—".to_string(), |b| signed(now - b))
+        };
+        let mut row = vec!["*unallocated*".to_string(), money(c.unallocated)];
+        row.extend(blanks.iter().cloned());
+        row.extend([
+            money(c.unallocated),
+            percent(c.unallocated.share_of(c.bill)),
+            opt_money(c.previous_unallocated),
+            change(c.unallocated, c.previous_unallocated),
+        ]);
+        writeln!(out, "| {} |", row.join(" | "))?;
+        if !c.idle.is_zero() || c.previous_idle.is_some_and(|i| !i.is_zero()) {
+            let mut row = vec!["*idle*".to_string(), String::new()];
+            row.extend(blanks.iter().cloned());
+            row.extend([
+                money(c.idle),
+                percent(c.idle.share_of(c.bill)),
+                opt_money(c.previous_idle),
+                change(c.idle, c.previous_idle),
+            ]);
+            writeln!(out, "| {} |", row.join(" | "))?;
+        }
+        let mut row = vec!["**Bill**".to_string(), String::new()];
+        row.extend(blanks);
+        row.extend([
+            format!("**{}**", money(c.bill)),
+            percent(c.bill.share_of(c.bill)),
+            opt_money(c.previous_bill),
+            change(c.bill, c.previous_bill),
+        ]);
+        writeln!(out, "| {} |", row.join(" | "))?;
+        if c.teams.iter().any(|t| !t.services.is_empty()) {
+            writeln!(out, "\n### Direct cost per service\n")?;
+            writeln!(out, "| Team | Service | Direct |")?;
+            writeln!(out, "|---|---|---:|")?;
+            for t in &c.teams {
+                for s in &t.services {
+                    writeln!(
+                        out,
+                        "| {} | {} | {} |",
+                        cell(&t.team),
+                        cell(&s.service),
+                        money(s.direct_cost)
+                    )?;
+                }
+            }
+        }
+    }
+    write_notes(out, notes)
+}
