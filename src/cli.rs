@@ -270,7 +270,7 @@ impl SourceArgs {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(long, default_value = "csv", value_name = "csv|json|markdown")]
+    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|xlsx")]
     pub format: Format,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -282,7 +282,7 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct ReportOutputArgs {
     /// Output format.
-    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|html|prometheus")]
+    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|html|prometheus|xlsx")]
     pub format: ReportFormat,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -298,6 +298,7 @@ pub enum ReportFormat {
     Markdown,
     Html,
     Prometheus,
+    Xlsx,
 }
 
 impl std::str::FromStr for ReportFormat {
@@ -309,8 +310,9 @@ impl std::str::FromStr for ReportFormat {
             "markdown" | "md" => Ok(ReportFormat::Markdown),
             "html" => Ok(ReportFormat::Html),
             "prometheus" | "openmetrics" | "prom" => Ok(ReportFormat::Prometheus),
+            "xlsx" => Ok(ReportFormat::Xlsx),
             other => Err(format!(
-                "unknown format {other:?}: expected csv, json, markdown, html or prometheus"
+                "unknown format {other:?}: expected csv, json, markdown, html, prometheus or xlsx"
             )),
         }
     }
