@@ -31,6 +31,8 @@ pub enum Cell {
     Count(u64),
     Signed(i64),
     Day(NaiveDate),
+    /// A moment, shown to the second (UTC).
+    Time(DateTime<Utc>),
     Bool(bool),
     Empty,
 }
@@ -56,6 +58,7 @@ impl Cell {
             Cell::Count(n) => n.to_string().len(),
             Cell::Signed(n) => n.to_string().len(),
             Cell::Day(_) => 10,
+            Cell::Time(_) => 19,
             Cell::Bool(_) => 5,
             Cell::Empty => 0,
         }
@@ -94,6 +97,7 @@ const MAX_WIDTH: usize = 60;
 /// Shows cents always and every further decimal a figure has (up to 10).
 const MONEY_FORMAT: &str = "#,##0.00########";
 const DAY_FORMAT: &str = "yyyy-mm-dd";
+const TIME_FORMAT: &str = "yyyy-mm-dd hh:mm:ss";
 
 fn xlsx_io(e: XlsxError) -> io::Error {
     io::Error::other(format!("xlsx: {e}"))
@@ -106,6 +110,7 @@ pub struct Book {
     header: Format,
     money: Format,
     day: Format,
+    time: Format,
 }
 
 impl Book {
@@ -123,6 +128,7 @@ impl Book {
             header: Format::new().set_bold(),
             money: Format::new().set_num_format(MONEY_FORMAT),
             day: Format::new().set_num_format(DAY_FORMAT),
+            time: Format::new().set_num_format(TIME_FORMAT),
         })
     }
 
@@ -156,6 +162,8 @@ impl Book {
                     *w = (*w).max(cell.width());
                 }
                 match cell {
+                    // An empty text is an empty cell, as in the CSV.
+                    Cell::Text(t) if t.is_empty() => Ok(()),
                     Cell::Text(t) => sheet.write_string(row, col, clean(t)).map(drop),
                     Cell::Money(m) => sheet
                         .write_number_with_format(row, col, money_f64(*m), &self.money)
@@ -168,6 +176,12 @@ impl Book {
                         }
                         // Outside Excel's calendar (1900–9999): the ISO text.
                         Err(_) => sheet.write_string(row, col, d.to_string()).map(drop),
+                    },
+                    Cell::Time(t) => match excel_datetime(*t) {
+                        Ok(x) => {
+                            sheet.write_datetime_with_format(row, col, &x, &self.time).map(drop)
+                        }
+                        Err(_) => sheet.write_string(row, col, t.to_rfc3339()).map(drop),
                     },
                     Cell::Bool(b) => sheet.write_boolean(row, col, *b).map(drop),
                     Cell::Empty => Ok(()),
@@ -273,9 +287,14 @@ pub fn costs_table(name: &str, costs: &CostBreakdown) -> Table {
         header.push("account_name");
     }
     let mut table = Table::new(name, &header);
+    let by_day = costs.dimension == "day";
     for row in &costs.rows {
+        let key = match NaiveDate::parse_from_str(&row.key, "%Y-%m-%d") {
+            Ok(day) if by_day => Cell::Day(day),
+            _ => Cell::text(&row.key),
+        };
         let mut cells = vec![
-            Cell::text(&row.key),
+            key,
             Cell::Money(row.billed_cost),
             Cell::money(row.effective_cost),
             Cell::text(&row.currency.to_string()),
@@ -417,11 +436,7 @@ fn summary_table(report: &Report) -> Table {
     let mut add = |figure: &str, value: Cell, currency: &str| {
         table.row(vec![Cell::text(figure), value, Cell::text(currency)]);
     };
-    add(
-        "data as of (UTC)",
-        Cell::Text(report.collected_at.format("%Y-%m-%d %H:%M:%S").to_string()),
-        "",
-    );
+    add("data as of (UTC)", Cell::Time(report.collected_at), "");
     for s in &report.spend {
         add("billed spend in the period", Cell::Money(s.billed_cost), &s.currency.to_string());
     }
