@@ -460,3 +460,39 @@ fn out_replaces_a_file_whole_and_a_failed_write_leaves_nothing() {
     assert!(!Path::new(&missing).exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "nothing partial beside it");
 }
+
+#[test]
+fn skipped_rows_are_on_the_notes_sheet_as_in_the_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let billing = dir.path().join("bad-row.csv");
+    std::fs::write(
+        &billing,
+        "BilledCost,ChargePeriodStart,BillingCurrency,ServiceName\n\
+         2.5,2026-10-01T00:00:00Z,USD,web\n\
+         not-a-number,2026-10-01T00:00:00Z,USD,web\n",
+    )
+    .unwrap();
+    let args = ["costs", "--focus", billing.to_str().unwrap(), "--skip-invalid"];
+    let csv = costscope().args(args).output().unwrap();
+    assert_eq!(csv.status.code(), Some(3), "skipped rows: exit 3");
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let note = csv.lines().find_map(|l| l.strip_prefix("# ")).expect("the CSV's note line");
+    assert!(note.contains("1 "), "{note}");
+
+    let path = dir.path().join("costs.xlsx");
+    let out =
+        costscope().args(args).args(["--format", "xlsx", "--out"]).arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let mut book = open(std::fs::read(&path).unwrap());
+    assert_eq!(book.sheet_names(), ["Costs by service", "Totals", "Notes"]);
+    let notes = sheet(&mut book, "Notes");
+    assert_eq!(
+        notes,
+        [
+            vec![Data::String("kind".into()), Data::String("note".into())],
+            vec![Data::String("skipped rows".into()), Data::String(note.into())],
+        ]
+    );
+    let costs = sheet(&mut book, "Costs by service");
+    assert_eq!(costs[1][..2], [Data::String("web".into()), Data::Float(2.5)]);
+}
