@@ -76,6 +76,42 @@ fn report_sources(snapshot: &crate::model::Snapshot, quiet: bool) -> bool {
     partial
 }
 
+/// Refuses `--format xlsx` before any data is read where no workbook can be written: a
+/// command that writes none (usage error), or standard output that is a terminal (a workbook is
+/// binary: give `--out FILE` or redirect).
+fn check_xlsx(command: &Command) -> Result<(), UsageError> {
+    let (xlsx, out) = match command {
+        Command::Costs(crate::cli::CostsArgs { output, .. })
+        | Command::Tags(crate::cli::TagsArgs { output, .. })
+        | Command::Allocate(crate::cli::AllocateArgs { output, .. }) => {
+            (output.format == Format::Xlsx, output.out.as_deref())
+        }
+        Command::Report(a) => (a.output.format == ReportFormat::Xlsx, a.output.out.as_deref()),
+        Command::Trends(crate::cli::TrendsArgs { output, .. })
+        | Command::Anomalies(crate::cli::AnomaliesArgs { output, .. })
+        | Command::Budgets(crate::cli::BudgetsArgs { output, .. })
+        | Command::Units(crate::cli::UnitsArgs { output, .. })
+        | Command::Commitments(crate::cli::CommitmentsArgs { output, .. }) => {
+            if output.format == Format::Xlsx {
+                return Err(UsageError(export::xlsx::UNSUPPORTED.into()));
+            }
+            (false, None)
+        }
+        Command::Tui(_)
+        | Command::Collect(_)
+        | Command::Rules(_)
+        | Command::Notify(_)
+        | Command::Completions { .. }
+        | Command::Man { .. } => (false, None),
+    };
+    if xlsx && out.is_none() && std::io::stdout().is_terminal() {
+        return Err(UsageError(
+            "an xlsx workbook is binary: give --out FILE or redirect standard output".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Runs one command.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     // Completions and man pages describe the command line, not the data: a broken config file
@@ -97,6 +133,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         )
         .into());
     };
+    check_xlsx(&command)?;
     // Held until the command returns: a second run writing the same file waits for this one.
     let _lock = match command.out_path() {
         Some(out) => Some(export::lock::OutputLock::acquire(
@@ -127,6 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_costs(w, &result, notes),
                     Format::Json => export::json::write_costs(w, &result, notes),
                     Format::Markdown => export::markdown::write_costs(w, &result, notes),
+                    Format::Xlsx => export::xlsx::write_costs(w, &result, notes),
                 }
             })?;
             Ok(billed.outcome(false))
@@ -143,6 +181,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_trends(w, &result, notes),
                     Format::Json => export::json::write_trends(w, &result, notes),
                     Format::Markdown => export::markdown::write_trends(w, &result, notes),
+                    Format::Xlsx => Err(export::xlsx::unsupported()),
                 }
             })?;
             Ok(billed.outcome(false))
@@ -161,6 +200,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_anomalies(w, &result, notes),
                     Format::Json => export::json::write_anomalies(w, &result, notes),
                     Format::Markdown => export::markdown::write_anomalies(w, &result, notes),
+                    Format::Xlsx => Err(export::xlsx::unsupported()),
                 }
             })?;
             Ok(billed.outcome(args.fail_on_anomaly && !result.anomalies.is_empty()))
@@ -192,6 +232,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_budgets(w, &result, notes),
                     Format::Json => export::json::write_budgets(w, &result, notes),
                     Format::Markdown => export::markdown::write_budgets(w, &result, notes),
+                    Format::Xlsx => Err(export::xlsx::unsupported()),
                 }
             })?;
             let breached = result
@@ -239,6 +280,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_units(w, &result, notes),
                     Format::Json => export::json::write_units(w, &result, notes),
                     Format::Markdown => export::markdown::write_units(w, &result, notes),
+                    Format::Xlsx => Err(export::xlsx::unsupported()),
                 }
             })?;
             Ok(billed.outcome(false))
@@ -287,6 +329,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_allocation(w, &result, notes),
                     Format::Json => export::json::write_allocation(w, &result, notes),
                     Format::Markdown => export::markdown::write_allocation(w, &result, notes),
+                    Format::Xlsx => export::xlsx::write_allocation(w, &result, notes),
                 }
             })?;
             Ok(billed.outcome(false))
@@ -315,6 +358,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_tags(w, &coverage, &notes),
                     Format::Json => export::json::write_tags(w, &coverage, &notes),
                     Format::Markdown => export::markdown::write_tags(w, &coverage, &notes),
+                    Format::Xlsx => export::xlsx::write_tags(w, &coverage, &notes),
                 }
             })?;
             Ok(if billing.skipped.count > 0 || partial {
@@ -340,6 +384,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 ReportFormat::Markdown => export::markdown::write_report(w, &report),
                 ReportFormat::Html => export::html::write_report(w, &report),
                 ReportFormat::Prometheus => export::prometheus::write_report(w, &report),
+                ReportFormat::Xlsx => export::xlsx::write_report(w, &report),
             })?;
             let savings = report.max_savings();
             tracing::info!(
@@ -403,6 +448,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     Format::Csv => export::csv::write_commitments(w, &result, args.table, &notes),
                     Format::Json => export::json::write_commitments(w, &result, &notes),
                     Format::Markdown => export::markdown::write_commitments(w, &result, &notes),
+                    Format::Xlsx => Err(export::xlsx::unsupported()),
                 }
             })?;
             Ok(if skipped > 0 || partial { Outcome::Partial } else { Outcome::Success })

@@ -300,7 +300,7 @@ impl SourceArgs {
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     /// Output format.
-    #[arg(long, default_value = "csv", value_name = "csv|json|markdown")]
+    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|xlsx")]
     pub format: Format,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -312,7 +312,7 @@ pub struct OutputArgs {
 #[derive(Debug, Args)]
 pub struct ReportOutputArgs {
     /// Output format.
-    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|html|prometheus")]
+    #[arg(long, default_value = "csv", value_name = "csv|json|markdown|html|prometheus|xlsx")]
     pub format: ReportFormat,
     /// Write to FILE (atomically) instead of standard output.
     #[arg(long, short, value_name = "FILE")]
@@ -328,6 +328,7 @@ pub enum ReportFormat {
     Markdown,
     Html,
     Prometheus,
+    Xlsx,
 }
 
 impl std::str::FromStr for ReportFormat {
@@ -339,8 +340,9 @@ impl std::str::FromStr for ReportFormat {
             "markdown" | "md" => Ok(ReportFormat::Markdown),
             "html" => Ok(ReportFormat::Html),
             "prometheus" | "prom" => Ok(ReportFormat::Prometheus),
+            "xlsx" => Ok(ReportFormat::Xlsx),
             other => Err(format!(
-                "unknown format {other:?}: expected csv, json, markdown, html or prometheus"
+                "unknown format {other:?}: expected csv, json, markdown, html, prometheus or xlsx"
             )),
         }
     }

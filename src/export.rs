@@ -1,5 +1,5 @@
-//! Exports shared by every command and the dashboard: CSV, JSON and Markdown, written
-//! atomically, with text made safe for spreadsheets and terminals.
+//! Exports shared by every command and the dashboard: CSV, JSON, Markdown and Excel
+//! workbooks, written atomically, with text made safe for spreadsheets and terminals.
 
 pub mod csv;
 pub mod html;
@@ -7,6 +7,7 @@ pub mod json;
 pub mod lock;
 pub mod markdown;
 pub mod prometheus;
+pub mod xlsx;
 
 use std::fmt;
 use std::fs;
@@ -28,6 +29,8 @@ pub enum Format {
     Csv,
     Json,
     Markdown,
+    /// An Excel workbook (binary): `costs`, `tags`, `report` and `allocate` write one.
+    Xlsx,
 }
 
 impl FromStr for Format {
@@ -37,7 +40,8 @@ impl FromStr for Format {
             "csv" => Ok(Format::Csv),
             "json" => Ok(Format::Json),
             "markdown" | "md" => Ok(Format::Markdown),
-            other => Err(format!("unknown format {other:?}: expected csv, json or markdown")),
+            "xlsx" => Ok(Format::Xlsx),
+            other => Err(format!("unknown format {other:?}: expected csv, json, markdown or xlsx")),
         }
     }
 }
@@ -48,6 +52,7 @@ impl fmt::Display for Format {
             Format::Csv => "csv",
             Format::Json => "json",
             Format::Markdown => "markdown",
+            Format::Xlsx => "xlsx",
         })
     }
 }

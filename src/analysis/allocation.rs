@@ -429,6 +429,129 @@ pub struct Allocation {
     pub currencies: Vec<CurrencyAllocation>,
 }
 
+/// One line of the chargeback in the long layout the CSV and the workbook share: pools first
+/// (so each split can be audited), then each team with its shares and, with `--detail`, its
+/// services, then the unallocated, idle and total lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerRow<'a> {
+    /// `pool`, `team`, `share`, `service`, `unallocated`, `idle` or `total`.
+    pub kind: &'static str,
+    pub team: &'a str,
+    pub pool: &'a str,
+    pub split: &'static str,
+    pub service: &'a str,
+    pub currency: &'a Currency,
+    pub direct_cost: Option<Money>,
+    pub shared_cost: Option<Money>,
+    pub total_cost: Option<Money>,
+    pub share_of_bill: Option<Money>,
+    pub previous_total_cost: Option<Money>,
+    pub change: Option<Money>,
+}
+
+impl Allocation {
+    /// The CSV's columns, in order.
+    pub const COLUMNS: [&'static str; 12] = [
+        "kind",
+        "team",
+        "pool",
+        "split",
+        "service",
+        "currency",
+        "direct_cost",
+        "shared_cost",
+        "total_cost",
+        "share_of_bill",
+        "previous_total_cost",
+        "change",
+    ];
+
+    /// Every line, in the order the CSV writes them.
+    pub fn rows(&self) -> Vec<LedgerRow<'_>> {
+        let mut rows = Vec::new();
+        for c in &self.currencies {
+            let row = |kind: &'static str| LedgerRow {
+                kind,
+                team: "",
+                pool: "",
+                split: "",
+                service: "",
+                currency: &c.currency,
+                direct_cost: None,
+                shared_cost: None,
+                total_cost: None,
+                share_of_bill: None,
+                previous_total_cost: None,
+                change: None,
+            };
+            for p in &c.pools {
+                rows.push(LedgerRow {
+                    pool: &p.name,
+                    split: p.split.as_str(),
+                    shared_cost: Some(p.amount),
+                    ..row("pool")
+                });
+            }
+            let split_of = |pool: &str| {
+                c.pools.iter().find(|p| p.name == pool).map_or("", |p| p.split.as_str())
+            };
+            for t in &c.teams {
+                rows.push(LedgerRow {
+                    team: &t.team,
+                    direct_cost: Some(t.direct_cost),
+                    shared_cost: Some(t.shared_cost),
+                    total_cost: Some(t.total_cost),
+                    share_of_bill: t.share_of_bill,
+                    previous_total_cost: t.previous_total_cost,
+                    change: t.change,
+                    ..row("team")
+                });
+                for s in &t.shares {
+                    rows.push(LedgerRow {
+                        team: &t.team,
+                        pool: &s.pool,
+                        split: split_of(&s.pool),
+                        shared_cost: Some(s.amount),
+                        ..row("share")
+                    });
+                }
+                for s in &t.services {
+                    rows.push(LedgerRow {
+                        team: &t.team,
+                        service: &s.service,
+                        direct_cost: Some(s.direct_cost),
+                        ..row("service")
+                    });
+                }
+            }
+            let change = |now: Money, before: Option<Money>| before.map(|b| now - b);
+            rows.push(LedgerRow {
+                direct_cost: Some(c.unallocated),
+                total_cost: Some(c.unallocated),
+                share_of_bill: c.unallocated.share_of(c.bill),
+                previous_total_cost: c.previous_unallocated,
+                change: change(c.unallocated, c.previous_unallocated),
+                ..row("unallocated")
+            });
+            rows.push(LedgerRow {
+                total_cost: Some(c.idle),
+                share_of_bill: c.idle.share_of(c.bill),
+                previous_total_cost: c.previous_idle,
+                change: change(c.idle, c.previous_idle),
+                ..row("idle")
+            });
+            rows.push(LedgerRow {
+                total_cost: Some(c.bill),
+                share_of_bill: (c.bill.raw() > 0).then_some(Money::from_units(1)),
+                previous_total_cost: c.previous_bill,
+                change: change(c.bill, c.previous_bill),
+                ..row("total")
+            });
+        }
+        rows
+    }
+}
+
 /// Where one line goes.
 enum Target {
     Cluster(usize),

@@ -623,143 +623,21 @@ pub fn write_allocation(
 ) -> io::Result<()> {
     {
         let mut w = writer(out);
-        w.write_record([
-            "kind",
-            "team",
-            "pool",
-            "split",
-            "service",
-            "currency",
-            "direct_cost",
-            "shared_cost",
-            "total_cost",
-            "share_of_bill",
-            "previous_total_cost",
-            "change",
-        ])
-        .map_err(csv_io)?;
-        let text = |s: &str| spreadsheet_text(s);
-        for c in &allocation.currencies {
-            let currency = text(&c.currency.to_string());
-            let blank = String::new;
-            for p in &c.pools {
-                w.write_record([
-                    "pool".to_string(),
-                    blank(),
-                    text(&p.name),
-                    p.split.as_str().to_string(),
-                    blank(),
-                    currency.clone(),
-                    blank(),
-                    p.amount.to_string(),
-                    blank(),
-                    blank(),
-                    blank(),
-                    blank(),
-                ])
-                .map_err(csv_io)?;
-            }
-            for t in &c.teams {
-                w.write_record([
-                    "team".to_string(),
-                    text(&t.team),
-                    blank(),
-                    blank(),
-                    blank(),
-                    currency.clone(),
-                    t.direct_cost.to_string(),
-                    t.shared_cost.to_string(),
-                    t.total_cost.to_string(),
-                    opt(t.share_of_bill),
-                    opt(t.previous_total_cost),
-                    opt(t.change),
-                ])
-                .map_err(csv_io)?;
-                let split_of = |pool: &str| {
-                    c.pools.iter().find(|p| p.name == pool).map_or("", |p| p.split.as_str())
-                };
-                for s in &t.shares {
-                    w.write_record([
-                        "share".to_string(),
-                        text(&t.team),
-                        text(&s.pool),
-                        split_of(&s.pool).to_string(),
-                        blank(),
-                        currency.clone(),
-                        blank(),
-                        s.amount.to_string(),
-                        blank(),
-                        blank(),
-                        blank(),
-                        blank(),
-                    ])
-                    .map_err(csv_io)?;
-                }
-                for s in &t.services {
-                    w.write_record([
-                        "service".to_string(),
-                        text(&t.team),
-                        blank(),
-                        blank(),
-                        text(&s.service),
-                        currency.clone(),
-                        s.direct_cost.to_string(),
-                        blank(),
-                        blank(),
-                        blank(),
-                        blank(),
-                        blank(),
-                    ])
-                    .map_err(csv_io)?;
-                }
-            }
-            let change = |now: crate::model::Money, before: Option<crate::model::Money>| {
-                before.map(|b| (now - b).to_string()).unwrap_or_default()
-            };
-            let one = (!c.bill.is_negative() && !c.bill.is_zero()).then(|| "1".to_string());
+        w.write_record(crate::analysis::allocation::Allocation::COLUMNS).map_err(csv_io)?;
+        for r in allocation.rows() {
             w.write_record([
-                "unallocated".to_string(),
-                blank(),
-                blank(),
-                blank(),
-                blank(),
-                currency.clone(),
-                c.unallocated.to_string(),
-                blank(),
-                c.unallocated.to_string(),
-                opt(c.unallocated.share_of(c.bill)),
-                opt(c.previous_unallocated),
-                change(c.unallocated, c.previous_unallocated),
-            ])
-            .map_err(csv_io)?;
-            w.write_record([
-                "idle".to_string(),
-                blank(),
-                blank(),
-                blank(),
-                blank(),
-                currency.clone(),
-                blank(),
-                blank(),
-                c.idle.to_string(),
-                opt(c.idle.share_of(c.bill)),
-                opt(c.previous_idle),
-                change(c.idle, c.previous_idle),
-            ])
-            .map_err(csv_io)?;
-            w.write_record([
-                "total".to_string(),
-                blank(),
-                blank(),
-                blank(),
-                blank(),
-                currency.clone(),
-                blank(),
-                blank(),
-                c.bill.to_string(),
-                one.unwrap_or_default(),
-                opt(c.previous_bill),
-                change(c.bill, c.previous_bill),
+                r.kind.to_string(),
+                spreadsheet_text(r.team),
+                spreadsheet_text(r.pool),
+                r.split.to_string(),
+                spreadsheet_text(r.service),
+                spreadsheet_text(&r.currency.to_string()),
+                opt(r.direct_cost),
+                opt(r.shared_cost),
+                opt(r.total_cost),
+                opt(r.share_of_bill),
+                opt(r.previous_total_cost),
+                opt(r.change),
             ])
             .map_err(csv_io)?;
         }
