@@ -208,7 +208,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Budgets(mut args) => {
             use crate::analysis::budgets::{self, BudgetStatus};
             let mut config = config;
-            use_sample_budgets(&mut config, &args.sources)?;
+            use_sample_config(&mut config, &args.sources)?;
             if config.budgets.is_empty() {
                 let place = config
                     .path
@@ -287,6 +287,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Allocate(mut args) => {
             use crate::analysis::allocation::{self, AllocationPeriod};
+            let mut config = config;
+            use_sample_config(&mut config, &args.sources)?;
             let Some(key) = args.by.clone().or_else(|| config.allocation.key.clone()) else {
                 return Err(UsageError(
                     "name the team tag: --by tag:KEY, or key in [allocation] of the config".into(),
@@ -546,7 +548,7 @@ pub fn review_report(
     quiet: bool,
     dated_budgets: bool,
 ) -> anyhow::Result<crate::report::Report> {
-    use_sample_budgets(&mut config, sources)?;
+    use_sample_config(&mut config, sources)?;
     let engine = engine(&config, rules_dir)?;
     configure(sources, &config, &config.required_tags, quiet);
     let snapshot = gather(sources, Grain::FULL)?;
@@ -595,17 +597,27 @@ pub fn review_report(
     Ok(report)
 }
 
-/// With `--sample` and no `[[budget]]` in the config, the sample's own budgets
-/// (samples/costscope.toml), so the tour works without a config file.
-fn use_sample_budgets(config: &mut Config, sources: &crate::cli::SourceArgs) -> anyhow::Result<()> {
-    if config.budgets.is_empty() && sources.sample {
-        let sample =
-            Config::parse(crate::sample::CONFIG_TOML, Path::new(crate::sample::CONFIG_NAME))?;
+/// With `--sample`, the sample's own settings (samples/costscope.toml) where the config has
+/// none: its budgets when there is no `[[budget]]`, its `[allocation]` when no key is named; so
+/// the tour works without a config file.
+fn use_sample_config(config: &mut Config, sources: &crate::cli::SourceArgs) -> anyhow::Result<()> {
+    if !sources.sample || (!config.budgets.is_empty() && config.allocation.key.is_some()) {
+        return Ok(());
+    }
+    let sample = Config::parse(crate::sample::CONFIG_TOML, Path::new(crate::sample::CONFIG_NAME))?;
+    if config.budgets.is_empty() {
         tracing::info!(
             "no [[budget]] in the config: using the sample's budgets ({})",
             crate::sample::CONFIG_NAME
         );
         config.budgets = sample.budgets;
+    }
+    if config.allocation.key.is_none() {
+        tracing::info!(
+            "no [allocation] key in the config: using the sample's ({})",
+            crate::sample::CONFIG_NAME
+        );
+        config.allocation = sample.allocation;
     }
     Ok(())
 }
@@ -634,7 +646,7 @@ fn dashboard(
     } else {
         None
     };
-    use_sample_budgets(&mut config, &sources)?;
+    use_sample_config(&mut config, &sources)?;
     crate::tui::run(crate::tui::loader::LoadContext { sources, config, rules_dir }, hint)?;
     Ok(Outcome::Success)
 }

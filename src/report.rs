@@ -361,6 +361,9 @@ pub struct Report {
     /// The config's budgets: actual, forecast, variance, status. Empty when none is configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub budgets: Vec<BudgetEvaluation>,
+    /// The chargeback over the whole period, when the config names an `[allocation] key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allocation: Option<crate::analysis::allocation::Allocation>,
     pub warnings: Vec<String>,
 }
 
@@ -370,6 +373,8 @@ pub struct Report {
 pub struct ReviewSettings {
     pub anomalies: AnomalyParams,
     pub budgets: Vec<Budget>,
+    /// The chargeback's settings; the report allocates when they name a key.
+    pub allocation: crate::analysis::allocation::AllocationSettings,
 }
 
 impl ReviewSettings {
@@ -377,6 +382,7 @@ impl ReviewSettings {
         ReviewSettings {
             anomalies: AnomalyParams::from_settings(&config.anomalies),
             budgets: config.budgets.clone(),
+            allocation: config.allocation.clone(),
         }
     }
 }
@@ -584,6 +590,22 @@ pub fn build_report_with(
         &commitment_params,
     ))
     .filter(|c| !c.is_empty());
+    let allocation = match (billing, &review.allocation.key) {
+        (Some(b), Some(key)) if b.grain.is_full() => {
+            use crate::analysis::allocation::{self, AllocationPeriod};
+            // Clusters matter only when namespaces map to teams (as in `allocate`).
+            let shares: Vec<allocation::ClusterShares> = if review.allocation.namespaces.is_empty()
+            {
+                Vec::new()
+            } else {
+                clusters.iter().map(allocation::cluster_shares).collect()
+            };
+            allocation::allocate(b, &review.allocation, key, AllocationPeriod::All, false, &shares)
+                .map_err(|e| warnings.push(format!("chargeback: {e}")))
+                .ok()
+        }
+        _ => None,
+    };
     Report {
         collected_at: snapshot.collected_at,
         sources: snapshot.sources.clone(),
@@ -606,6 +628,7 @@ pub fn build_report_with(
         commitments,
         anomalies,
         budgets,
+        allocation,
         warnings,
     }
 }

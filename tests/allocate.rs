@@ -510,11 +510,15 @@ fn bad_allocation_config_exits_2_with_file_and_line() {
     let (code, _, err) = run(&["allocate", "--sample", "--by", "tag:team", "--config", &config]);
     assert_eq!(code, Some(2));
     assert!(err.contains("nomatch.toml:1:") && err.contains("match"), "{err}");
-    // No key anywhere, or not a tag.
+    // No key anywhere, or not a tag. (`--sample` brings the sample's own key, `team`.)
     let empty = write_config(dir.path(), "empty.toml", "");
-    let (code, _, err) = run(&["allocate", "--sample", "--config", &empty]);
+    let sample_file = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/focus-2026-09-10.csv.gz");
+    let (code, _, err) = run(&["allocate", "--focus", sample_file, "--config", &empty]);
     assert_eq!(code, Some(2));
     assert!(err.contains("--by tag:KEY"), "{err}");
+    let (code, out, err) = run(&["allocate", "--sample", "--config", &empty]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("kind,team,"), "{out}");
     let (code, _, _) = run(&["allocate", "--sample", "--by", "service"]);
     assert_eq!(code, Some(2));
 }

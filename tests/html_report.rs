@@ -244,6 +244,38 @@ fn the_sample_report_renders_with_charts_that_measure_its_numbers() {
     assert!(descending.windows(2).all(|w| w[0] >= w[1]));
     assert_eq!(descending.first().copied(), before.iter().copied().reduce(f64::max));
 
+    // Chargeback: the teams are the report's, each bar's two parts its direct and shared cost on
+    // one scale, and the table adds up to the bill.
+    let teams = browser.eval(
+        r#"Array.from(document.querySelectorAll('table.chargeback tbody tr')).map(tr => {
+            const cell = tr.querySelector('.barcell').getBoundingClientRect().width - 16;
+            return { team: tr.dataset.team, total: tr.cells[3].dataset.sort,
+                     parts: Array.from(tr.querySelectorAll('.bar')).map(b => ({ value: b.dataset.value, width: b.getBoundingClientRect().width / cell })) };
+        })"#,
+    );
+    let usd = &report["allocation"]["currencies"][0];
+    let want = usd["teams"].as_array().unwrap();
+    let teams = teams.as_array().unwrap();
+    assert_eq!(teams.len(), want.len() + 1, "the teams and the unallocated line (no idle)");
+    let largest =
+        want.iter().map(|t| money(&t["total_cost"])).fold(money(&usd["unallocated"]), f64::max);
+    let mut sum = 0.0;
+    for (drawn, team) in teams.iter().zip(want) {
+        assert_eq!(drawn["team"], team["team"]);
+        assert!(close(money(&drawn["total"]), money(&team["total_cost"]), 1e-9));
+        let parts = drawn["parts"].as_array().unwrap();
+        for (part, key) in parts.iter().zip(["direct_cost", "shared_cost"]) {
+            assert!(close(money(&part["value"]), money(&team[key]), 1e-9), "{drawn}");
+            assert!(
+                close(part["width"].as_f64().unwrap(), money(&team[key]) / largest, 0.01),
+                "{drawn}"
+            );
+        }
+        sum += money(&drawn["total"]);
+    }
+    sum += money(&teams[want.len()]["total"]);
+    assert!(close(sum, money(&usd["bill"]), 1e-6), "{sum} vs {}", usd["bill"]);
+
     let png = browser.screenshot();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     std::fs::write(artifacts().join("sample.png"), &png).unwrap();

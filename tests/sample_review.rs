@@ -312,3 +312,29 @@ fn budgets_on_the_sample_use_its_config_and_show_team_ml_over() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["budgets"][1]["status"], "over");
 }
+
+/// The report's chargeback is `allocate`'s over the same period with the sample's
+/// `[allocation] key`, and its teams, unallocated and idle lines add up to the bill, which is
+/// the billed spend of `costs`, to the last digit.
+#[test]
+fn the_reports_chargeback_is_allocates_and_adds_up_to_the_bill() {
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["report", "--sample", "--format", "json"])).unwrap();
+    let allocate: serde_json::Value =
+        serde_json::from_str(&stdout_of(&["allocate", "--sample", "--format", "json"])).unwrap();
+    let in_report = &report["allocation"];
+    assert_eq!(in_report["key"], "team", "the sample's [allocation] key");
+    assert_eq!(in_report["currencies"], allocate["currencies"]);
+    let usd = &in_report["currencies"][0];
+    let money = |v: &serde_json::Value| scaled(v.as_str().unwrap());
+    let teams: i128 =
+        usd["teams"].as_array().unwrap().iter().map(|t| money(&t["total_cost"])).sum();
+    let bill = money(&usd["bill"]);
+    assert_eq!(teams + money(&usd["unallocated"]) + money(&usd["idle"]), bill);
+    assert_eq!(bill, money(&report["spend"][0]["billed_cost"]), "the bill is the billed spend");
+    let names: Vec<&str> =
+        usd["teams"].as_array().unwrap().iter().map(|t| t["team"].as_str().unwrap()).collect();
+    for team in ["data", "web", "payments", "platform", "ml", "search", "growth"] {
+        assert!(names.contains(&team), "{team} missing from {names:?}");
+    }
+}

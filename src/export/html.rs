@@ -93,6 +93,7 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     write_budgets(out, report)?;
     write_anomalies(out, report)?;
     write_commitments(out, report)?;
+    write_allocation(out, report)?;
     write_notes(out, report)?;
     writeln!(out, "</main>")?;
     writeln!(
@@ -151,6 +152,9 @@ fn write_nav(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     }
     if report.commitments.is_some() {
         links.push(("commitments", "Commitments"));
+    }
+    if report.allocation.is_some() {
+        links.push(("chargeback", "Chargeback"));
     }
     write!(out, "<nav>")?;
     for (id, label) in links {
@@ -438,7 +442,7 @@ fn write_tag_coverage(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     if !tags.untagged.is_empty() {
         writeln!(
             out,
-            r#"<p class="note">{} resources lack a required tag; the `tags` command lists them.</p>"#,
+            r#"<p class="note">{} resources lack a required tag; the <code>tags</code> command lists them.</p>"#,
             tags.untagged.len()
         )?;
     }
@@ -734,7 +738,7 @@ fn write_anomalies(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     if !a.non_usage.is_empty() {
         writeln!(
             out,
-            r#"<p class="note">{} charges that are not usage (purchases, fees, tax, credits) are not judged as anomalies; `costscope anomalies` lists them.</p>"#,
+            r#"<p class="note">{} charges that are not usage (purchases, fees, tax, credits) are not judged as anomalies; <code>costscope anomalies</code> lists them.</p>"#,
             a.non_usage.len()
         )?;
     }
@@ -790,6 +794,116 @@ fn write_commitments(out: &mut dyn Write, report: &Report) -> io::Result<()> {
     }
     for note in &c.notes {
         writeln!(out, r#"<p class="note">{}</p>"#, esc(note))?;
+    }
+    writeln!(out, "</section>")
+}
+
+fn write_allocation(out: &mut dyn Write, report: &Report) -> io::Result<()> {
+    let Some(a) = &report.allocation else {
+        return Ok(());
+    };
+    writeln!(
+        out,
+        r#"<section id="chargeback"><h2>Chargeback by tag <span class="id">{}</span></h2>"#,
+        esc(&a.key)
+    )?;
+    if let (Some(start), Some(end)) = (a.period_start, a.period_end) {
+        writeln!(
+            out,
+            r#"<p class="note">Billed cost from {start} to {end}: each team's direct cost and its share of every shared pool; with the unallocated and idle lines the teams add up to the bill exactly (<code>costscope allocate</code> has the exact figures and the options).</p>"#
+        )?;
+    }
+    for c in &a.currencies {
+        let currency = esc(&c.currency.to_string());
+        if a.currencies.len() > 1 {
+            writeln!(out, "<h3>{currency}</h3>")?;
+        }
+        if !c.pools.is_empty() {
+            writeln!(
+                out,
+                r#"<table class="pools"><thead><tr><th>Shared pool</th><th>Match</th><th>Split</th><th class="num">Amount</th><th class="num">Left unallocated</th></tr></thead><tbody>"#
+            )?;
+            for p in &c.pools {
+                writeln!(
+                    out,
+                    r#"<tr><td>{}</td><td class="id">{}</td><td>{}</td>{}{}</tr>"#,
+                    esc(&p.name),
+                    esc(&p.scope),
+                    p.split.as_str(),
+                    money_cell(p.amount),
+                    money_cell(p.left_unallocated)
+                )?;
+            }
+            writeln!(out, "</tbody></table>")?;
+        }
+        let max = c
+            .teams
+            .iter()
+            .map(|t| t.total_cost)
+            .chain([c.unallocated, c.idle])
+            .max()
+            .unwrap_or(Money::ZERO);
+        let stacked = |direct: Money, shared: Money| {
+            let width = |m: Money| {
+                if max.raw() > 0 {
+                    (m.to_f64() / max.to_f64() * 100.0).clamp(0.0, 100.0)
+                } else {
+                    0.0
+                }
+            };
+            format!(
+                r#"<span class="bar direct" style="width:{:.3}%" data-value="{direct}"></span><span class="bar shared" style="width:{:.3}%" data-value="{shared}"></span>"#,
+                width(direct),
+                width(shared)
+            )
+        };
+        let changes = c.teams.iter().any(|t| t.change.is_some());
+        let change_cell = |change: Option<Money>| {
+            if changes {
+                format!(r#"<td class="num">{}</td>"#, change.map_or_else(|| "—".to_string(), money))
+            } else {
+                String::new()
+            }
+        };
+        writeln!(
+            out,
+            r#"<table class="sortable chargeback" data-currency="{currency}"><thead><tr><th>Team</th><th class="num">Direct</th><th class="num">Shared</th><th class="num">Total ({currency})</th><th class="num">Share</th>{}<th class="barcell">direct · shared</th></tr></thead><tbody>"#,
+            if changes { r#"<th class="num">Change</th>"# } else { "" }
+        )?;
+        for t in &c.teams {
+            writeln!(
+                out,
+                r#"<tr data-team="{}"><td>{}</td>{}{}{}<td class="num">{}</td>{}<td class="barcell stack">{}</td></tr>"#,
+                esc(&t.team),
+                esc(&t.team),
+                money_cell(t.direct_cost),
+                money_cell(t.shared_cost),
+                money_cell(t.total_cost),
+                percent(t.share_of_bill),
+                change_cell(t.change),
+                stacked(t.direct_cost, t.shared_cost)
+            )?;
+        }
+        for (label, amount) in [("unallocated", c.unallocated), ("idle", c.idle)] {
+            if label == "idle" && amount.is_zero() {
+                continue;
+            }
+            writeln!(
+                out,
+                r#"<tr data-team=""><td><em>{label}</em></td>{}<td class="num"></td>{}<td class="num">{}</td>{}<td class="barcell stack">{}</td></tr>"#,
+                money_cell(amount),
+                money_cell(amount),
+                percent(amount.share_of(c.bill)),
+                change_cell(None),
+                stacked(amount, Money::ZERO)
+            )?;
+        }
+        writeln!(
+            out,
+            r#"</tbody><tfoot><tr><th>Bill</th><td></td><td></td><td class="num">{}</td><td></td>{}<td></td></tr></tfoot></table>"#,
+            money(c.bill),
+            change_cell(None)
+        )?;
     }
     writeln!(out, "</section>")
 }

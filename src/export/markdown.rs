@@ -736,6 +736,10 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
         writeln!(out, "\n## Commitments\n")?;
         write_commitment_sections(out, commitments, "###")?;
     }
+    if let Some(allocation) = &report.allocation {
+        writeln!(out, "\n## Chargeback by tag:{}\n", cell(&allocation.key))?;
+        write_allocation_sections(out, allocation, "###")?;
+    }
     write_notes(out, &report.notes())
 }
 
@@ -923,6 +927,17 @@ pub fn write_allocation(
     notes: &Notes,
 ) -> io::Result<()> {
     writeln!(out, "# Chargeback by tag:{}\n", cell(&allocation.key))?;
+    write_allocation_sections(out, allocation, "##")?;
+    write_notes(out, notes)
+}
+
+/// The chargeback's sections, each currency under a heading of `level` (`##` alone, `###`
+/// inside the report) and its tables one level below.
+pub fn write_allocation_sections(
+    out: &mut dyn Write,
+    allocation: &crate::analysis::allocation::Allocation,
+    level: &str,
+) -> io::Result<()> {
     let basis = match allocation.cost {
         crate::model::ResourceCost::Billed => "BilledCost",
         crate::model::ResourceCost::Effective => "EffectiveCost",
@@ -942,8 +957,8 @@ pub fn write_allocation(
     )?;
     for c in &allocation.currencies {
         let currency = cell(&c.currency.to_string());
-        writeln!(out, "## {currency}\n")?;
-        writeln!(out, "### Shared pools, before the split\n")?;
+        writeln!(out, "{level} {currency}\n")?;
+        writeln!(out, "{level}# Shared pools, before the split\n")?;
         writeln!(out, "| Pool | Match | Split | Amount | Left unallocated |")?;
         writeln!(out, "|---|---|---|---:|---:|")?;
         for p in &c.pools {
@@ -969,7 +984,7 @@ pub fn write_allocation(
                 writeln!(out, "| *idle* | — | {} |", money(idle))?;
             }
         }
-        writeln!(out, "\n### Teams\n")?;
+        writeln!(out, "\n{level}# Teams\n")?;
         let pools: Vec<String> = c.pools.iter().map(|p| cell(&p.name)).collect();
         let mut header = vec!["Team".to_string(), "Direct".to_string()];
         header.extend(pools.iter().cloned());
@@ -1024,7 +1039,7 @@ pub fn write_allocation(
         ]);
         writeln!(out, "| {} |", row.join(" | "))?;
         if c.teams.iter().any(|t| !t.services.is_empty()) {
-            writeln!(out, "\n### Direct cost per service\n")?;
+            writeln!(out, "\n{level}# Direct cost per service\n")?;
             writeln!(out, "| Team | Service | Direct |")?;
             writeln!(out, "|---|---|---:|")?;
             for t in &c.teams {
@@ -1040,5 +1055,5 @@ pub fn write_allocation(
             }
         }
     }
-    write_notes(out, notes)
+    Ok(())
 }

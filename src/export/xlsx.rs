@@ -703,6 +703,9 @@ pub fn write_report(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             book.sheet(&table)?;
         }
     }
+    if let Some(allocation) = &report.allocation {
+        book.sheet(&allocation_table(allocation))?;
+    }
     book.notes(&report.notes())?;
     book.write_to(out)
 }
@@ -721,6 +724,15 @@ pub fn write_allocation(
     allocation: &crate::analysis::allocation::Allocation,
     notes: &Notes,
 ) -> io::Result<()> {
+    let mut book = Book::new(fixed_time())?;
+    book.sheet(&allocation_table(allocation))?;
+    book.notes(notes)?;
+    book.write_to(out)
+}
+
+/// The chargeback's rows and columns as its CSV has them (long layout: pools, teams with their
+/// shares and services, unallocated, idle, total).
+fn allocation_table(allocation: &crate::analysis::allocation::Allocation) -> Table {
     let mut table = Table::new("Allocation", &crate::analysis::allocation::Allocation::COLUMNS);
     for r in allocation.rows() {
         table.row(vec![
@@ -738,10 +750,7 @@ pub fn write_allocation(
             Cell::money(r.change),
         ]);
     }
-    let mut book = Book::new(fixed_time())?;
-    book.sheet(&table)?;
-    book.notes(notes)?;
-    book.write_to(out)
+    table
 }
 
 #[cfg(test)]
