@@ -736,63 +736,93 @@ fn units(
     Ok(out)
 }
 
-/// `[anomalies]`: each value in its range, an error on its line otherwise.
-fn anomaly_settings(
-    raw: &AnomaliesSection,
-    text: &str,
-    path: &Path,
-) -> Result<AnomalySettings, ConfigError> {
-    let invalid = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        line: line_at(text, span.start),
-        message: format!("anomalies.{key}: {message}"),
-    };
-    let count =
-        |value: &Option<toml::Spanned<i64>>, key: &str, range: std::ops::RangeInclusive<u32>| {
-            value
-                .as_ref()
-                .map(|v| {
-                    let n = *v.get_ref();
-                    u32::try_from(n).ok().filter(|n| range.contains(n)).ok_or_else(|| {
-                        invalid(
-                            v.span(),
-                            key,
-                            format!("must be {} to {}, not {n}", range.start(), range.end()),
-                        )
-                    })
+/// One `[section]` of the file being read: how its values are checked, each error naming the
+/// file, the line and `section.key`.
+struct Section<'a> {
+    name: &'static str,
+    text: &'a str,
+    path: &'a Path,
+}
+
+impl Section<'_> {
+    fn invalid(&self, span: std::ops::Range<usize>, key: &str, message: String) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.path.to_path_buf(),
+            line: line_at(self.text, span.start),
+            message: format!("{}.{key}: {message}", self.name),
+        }
+    }
+
+    /// A whole number in `range` (`unit` follows the range in the message).
+    fn count(
+        &self,
+        value: &Option<toml::Spanned<i64>>,
+        key: &str,
+        range: std::ops::RangeInclusive<u32>,
+        unit: &str,
+    ) -> Result<Option<u32>, ConfigError> {
+        value
+            .as_ref()
+            .map(|v| {
+                let n = *v.get_ref();
+                u32::try_from(n).ok().filter(|n| range.contains(n)).ok_or_else(|| {
+                    self.invalid(
+                        v.span(),
+                        key,
+                        format!("must be {} to {}{unit}, not {n}", range.start(), range.end()),
+                    )
                 })
-                .transpose()
-        };
-    let decimal_in = |value: &Option<toml::Spanned<toml::Value>>,
-                      key: &str,
-                      allow_number: bool,
-                      ok: fn(Money) -> bool,
-                      expected: &str| {
+            })
+            .transpose()
+    }
+
+    /// A decimal (quoted, or a bare number where `allow_number`) for which `ok` holds.
+    fn decimal_in(
+        &self,
+        value: &Option<toml::Spanned<toml::Value>>,
+        key: &str,
+        allow_number: bool,
+        ok: fn(Money) -> bool,
+        expected: &str,
+    ) -> Result<Option<Money>, ConfigError> {
         value
             .as_ref()
             .map(|v| match decimal(v.get_ref(), allow_number) {
                 Some(Ok(m)) if ok(m) => Ok(m),
-                Some(Ok(m)) => Err(invalid(v.span(), key, format!("must be {expected}, not {m}"))),
-                Some(Err(e)) => Err(invalid(v.span(), key, e)),
-                None => Err(invalid(
+                Some(Ok(m)) => {
+                    Err(self.invalid(v.span(), key, format!("must be {expected}, not {m}")))
+                }
+                Some(Err(e)) => Err(self.invalid(v.span(), key, e)),
+                None => Err(self.invalid(
                     v.span(),
                     key,
                     format!("write {expected} as a quoted decimal, not {}", v.get_ref()),
                 )),
             })
             .transpose()
-    };
+    }
+}
+
+/// `[anomalies]`: each value in its range, an error on its line otherwise.
+fn anomaly_settings(
+    raw: &AnomaliesSection,
+    text: &str,
+    path: &Path,
+) -> Result<AnomalySettings, ConfigError> {
+    let section = Section { name: "anomalies", text, path };
+    let count =
+        |value: &Option<toml::Spanned<i64>>, key: &str, range| section.count(value, key, range, "");
     Ok(AnomalySettings {
         window_days: count(&raw.window_days, "window_days", 3..=366)?,
         min_history_days: count(&raw.min_history_days, "min_history_days", 1..=366)?,
-        min_mads: decimal_in(
+        min_mads: section.decimal_in(
             &raw.min_mads,
             "min_mads",
             true,
             |m| m > Money::ZERO && m <= Money::from_units(1000),
             "a number of MADs above 0 and up to 1000",
         )?,
-        min_excess: decimal_in(
+        min_excess: section.decimal_in(
             &raw.min_excess,
             "min_excess",
             false,
@@ -810,10 +840,9 @@ fn notify_settings(
     text: &str,
     path: &Path,
 ) -> Result<NotifySettings, ConfigError> {
-    let invalid = |span: std::ops::Range<usize>, key: &str, message: String| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        line: line_at(text, span.start),
-        message: format!("notify.{key}: {message}"),
+    let section = Section { name: "notify", text, path };
+    let invalid = |span: std::ops::Range<usize>, key: &str, message: String| {
+        section.invalid(span, key, message)
     };
     for (value, key) in [(&raw.slack_webhook, "slack_webhook"), (&raw.webhook, "webhook")] {
         if let Some(v) = value {
@@ -858,57 +887,21 @@ fn notify_settings(
             })
             .transpose()
     };
-    let count = |value: &Option<toml::Spanned<i64>>,
-                 key: &str,
-                 range: std::ops::RangeInclusive<u32>,
-                 unit: &str| {
-        value
-            .as_ref()
-            .map(|v| {
-                let n = *v.get_ref();
-                u32::try_from(n).ok().filter(|n| range.contains(n)).ok_or_else(|| {
-                    invalid(
-                        v.span(),
-                        key,
-                        format!("must be {} to {}{unit}, not {n}", range.start(), range.end()),
-                    )
-                })
-            })
-            .transpose()
-    };
-    let decimal_in = |value: &Option<toml::Spanned<toml::Value>>,
-                      key: &str,
-                      allow_number: bool,
-                      ok: fn(Money) -> bool,
-                      expected: &str| {
-        value
-            .as_ref()
-            .map(|v| match decimal(v.get_ref(), allow_number) {
-                Some(Ok(m)) if ok(m) => Ok(m),
-                Some(Ok(m)) => Err(invalid(v.span(), key, format!("must be {expected}, not {m}"))),
-                Some(Err(e)) => Err(invalid(v.span(), key, e)),
-                None => Err(invalid(
-                    v.span(),
-                    key,
-                    format!("write {expected} as a quoted decimal, not {}", v.get_ref()),
-                )),
-            })
-            .transpose()
-    };
     Ok(NotifySettings {
         slack_webhook_env: env_name(&raw.slack_webhook_env, "slack_webhook_env")?,
         webhook_env: env_name(&raw.webhook_env, "webhook_env")?,
-        timeout: count(&raw.timeout_seconds, "timeout_seconds", 1..=300, " seconds")?
+        timeout: section
+            .count(&raw.timeout_seconds, "timeout_seconds", 1..=300, " seconds")?
             .map(|s| std::time::Duration::from_secs(u64::from(s))),
-        retries: count(&raw.retries, "retries", 0..=10, "")?,
-        min_spend_change_percent: decimal_in(
+        retries: section.count(&raw.retries, "retries", 0..=10, "")?,
+        min_spend_change_percent: section.decimal_in(
             &raw.min_spend_change_percent,
             "min_spend_change_percent",
             true,
             |m| m > Money::ZERO && m <= Money::from_units(1000),
             "a percentage above 0 and up to 1000",
         )?,
-        min_savings_change: decimal_in(
+        min_savings_change: section.decimal_in(
             &raw.min_savings_change,
             "min_savings_change",
             false,

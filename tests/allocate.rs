@@ -623,3 +623,75 @@ fn a_team_named_like_a_formula_is_inert_text_in_csv_and_markdown() {
     ]);
     assert!(md.contains("| =1+1\\|x | 5.00 |"), "{md}");
 }
+
+/// samples/allocation.toml makes every part of the model fire on the sample: tags, rules,
+/// three kinds of split and the cluster's namespaces, and still adds up to the bill.
+#[test]
+fn the_samples_fuller_allocation_fires_every_part_and_adds_up() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/allocation.toml");
+    let allocate = |config: &str| -> serde_json::Value {
+        let (code, out, err) =
+            run(&["allocate", "--sample", "--config", config, "--format", "json"]);
+        assert_eq!(code, Some(0), "{err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let with = allocate(path);
+    let usd = &with["currencies"][0];
+    let money = |v: &serde_json::Value| raw(v.as_str().unwrap());
+    let pools = usd["pools"].as_array().unwrap();
+    let names: Vec<&str> = pools.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["tax", "support", "networking", "kubernetes:acme-prod-eks"]);
+    let splits: Vec<&str> = pools.iter().map(|p| p["split"].as_str().unwrap()).collect();
+    assert_eq!(splits, ["proportional", "even", "weights", "requests"]);
+    assert!(pools.iter().all(|p| money(&p["amount"]) > 0), "every pool has cost");
+    assert!(!pools[3]["namespaces"].as_array().unwrap().is_empty());
+    assert!(money(&usd["idle"]) > 0, "idle capacity on its own line");
+
+    // Σ teams + unallocated + idle = the bill = the effective cost `costs` sums.
+    let teams = usd["teams"].as_array().unwrap();
+    let total: i128 = teams.iter().map(|t| money(&t["total_cost"])).sum();
+    let bill = money(&usd["bill"]);
+    assert_eq!(total + money(&usd["unallocated"]) + money(&usd["idle"]), bill);
+    let (_, json, _) = run(&["costs", "--sample", "--by", "service", "--format", "json"]);
+    let costs: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(bill, money(&costs["totals"][0]["effective_cost"]));
+
+    // Even: every team's support share is the same to one unit of 10^-18.
+    let share = |team: &serde_json::Value, pool: &str| {
+        team["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["pool"] == pool)
+            .map_or(0, |s| money(&s["amount"]))
+    };
+    let support: Vec<i128> = teams.iter().map(|t| share(t, "support")).collect();
+    let (lo, hi) = (support.iter().min().unwrap(), support.iter().max().unwrap());
+    assert!(hi - lo <= 1, "{support:?}");
+    // Weights: web's networking share is 40 % of the pool, to one unit.
+    let networking = money(&pools[2]["amount"]);
+    let web = teams.iter().find(|t| t["team"] == "web").unwrap();
+    assert!((share(web, "networking") - networking * 40 / 100).abs() <= 1);
+
+    // The rules: without them, exactly what they gave platform is unallocated instead.
+    let text = std::fs::read_to_string(path).unwrap();
+    let without_rules: String = text
+        .split("\n\n")
+        .filter(|block| !block.contains("[[allocation.rule]]"))
+        .collect::<Vec<_>>()
+        .join("\n\n");
+    assert!(!without_rules.contains("allocation.rule") && without_rules.contains("[allocation]"));
+    let dir = tempfile::tempdir().unwrap();
+    let other = write_config(dir.path(), "no-rules.toml", &without_rules);
+    let without = allocate(&other);
+    let platform = |v: &serde_json::Value| {
+        let teams = v["currencies"][0]["teams"].as_array().unwrap().clone();
+        money(&teams.iter().find(|t| t["team"] == "platform").unwrap()["direct_cost"])
+    };
+    let gained = platform(&with) - platform(&without);
+    assert!(gained > 0, "the EKS and ECR rules fire");
+    assert_eq!(
+        money(&without["currencies"][0]["unallocated"]) - money(&usd["unallocated"]),
+        gained
+    );
+}
