@@ -497,3 +497,59 @@ fn chargeback_without_a_team_tag_says_how_to_name_the_key() {
     assert!(text.contains("13,674.86"), "data's total as by `team`:\n{text}");
     assert!(text.contains("key from [allocation] of the config"), "{text}");
 }
+
+#[test]
+fn chargeback_direct_teams_add_up_to_each_service_of_each_team() {
+    let data = sample_dataset();
+    let billing = data.snapshot.billing.as_ref().unwrap();
+    let settings = AllocationSettings::default();
+    let expected = allocate_sample(&data);
+    let direct = allocation::direct_teams(billing, &settings, "team", &[]);
+    assert_eq!(direct.len(), billing.lines.len());
+    let (start, end) = (expected.period_start.unwrap(), expected.period_end.unwrap());
+    let mut checked = 0;
+    for t in &expected.currencies[0].teams {
+        let folded = allocation::fold_team(&settings, &t.team);
+        for s in &t.services {
+            let sum: Money = billing
+                .lines
+                .iter()
+                .zip(&direct)
+                .filter(|(l, team)| {
+                    team.as_deref() == Some(folded.as_str())
+                        && l.service == s.service
+                        && l.day.is_some_and(|d| start <= d && d <= end)
+                })
+                .map(|(l, _)| l.billed_cost)
+                .sum();
+            assert_eq!(sum, s.direct_cost, "{} / {}", t.team, s.service);
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "{checked}");
+}
+
+#[test]
+fn chargeback_sorts_and_filters_like_every_table() {
+    let mut app = loaded();
+    app.update(super_key('8'));
+    // Sorted by the first column (team, ascending), then reversed.
+    app.update(super_key('s'));
+    let first = |app: &App| {
+        screen(app, 120, 40).lines().nth(5).map(|l| cells(l)[0].clone()).unwrap_or_default()
+    };
+    assert_eq!(first(&app), "data");
+    app.update(super_key('S'));
+    assert_eq!(first(&app), "·unallocated");
+    app.update(super_key('/'));
+    chars(&mut app, "team:pay");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.chargeback.table.len(), 1);
+    assert_eq!(first(&app), "payments");
+    // Enter drills into the filtered team; Backspace comes back to the filtered table.
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 120, 40).contains("payments · direct cost by service"));
+    app.update(key(KeyCode::Backspace));
+    assert_eq!(app.chargeback.table.filter, "team:pay");
+    assert_eq!(first(&app), "payments");
+}
