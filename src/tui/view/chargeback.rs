@@ -648,9 +648,10 @@ impl ViewState for ChargebackView {
 
     fn help(&self) -> Vec<(&'static str, &'static str)> {
         vec![
-            ("Enter, →", "drill down: team → its services → its resources of one"),
+            ("Enter, →", "drill: team → services → resources"),
             ("Esc, Backspace, ←", "back up one level (keeps the selection)"),
             ("/team:data", "filter by team, service, …"),
+            ("e", "none here: `costscope allocate --format csv` exports it"),
         ]
     }
 
