@@ -28,6 +28,8 @@ pub fn run(ctx: LoadContext, hint: Option<String>) -> anyhow::Result<()> {
         let (_guard, mut terminal) = terminal::TerminalGuard::enter()?;
         let mut app = App::new(Theme::from_env());
         app.hint = hint;
+        // The Chargeback view allocates as `costscope allocate` would with this config.
+        app.chargeback.settings = ctx.config.allocation.clone();
         event_loop::run(&mut terminal, &mut app, Arc::new(ctx), EventStream::new()).await
     })
 }

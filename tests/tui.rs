@@ -4,11 +4,13 @@
 
 use std::sync::Arc;
 
-use costscope::model::Grain;
+use costscope::analysis::allocation::{self, Allocation, AllocationPeriod, AllocationSettings};
+use costscope::model::{Grain, Money};
 use costscope::source::focus::FocusOptions;
 use costscope::tui::app::{App, Dataset, Effect, Loadable, Msg, Progress, Prompt, ViewId};
 use costscope::tui::theme::Theme;
 use costscope::tui::view;
+use costscope::tui::view::chargeback::Chargeback;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -87,11 +89,15 @@ fn tabs_switch_by_number_tab_and_back_tab() {
     app.update(key(KeyCode::Tab));
     assert_eq!(app.view, ViewId::Review);
     app.update(key(KeyCode::Tab));
+    assert_eq!(app.view, ViewId::Chargeback);
+    app.update(key(KeyCode::Tab));
     assert_eq!(app.view, ViewId::Overview, "Tab wraps around");
     app.update(key(KeyCode::BackTab));
-    assert_eq!(app.view, ViewId::Review);
+    assert_eq!(app.view, ViewId::Chargeback);
     app.update(key(KeyCode::Char('7')));
     assert_eq!(app.view, ViewId::Review);
+    app.update(key(KeyCode::Char('8')));
+    assert_eq!(app.view, ViewId::Chargeback);
     app.update(key(KeyCode::Char('2')));
     assert_eq!(app.view, ViewId::Costs);
 }
@@ -256,7 +262,7 @@ fn q_and_ctrl_c_quit() {
 #[test]
 fn screens_fit_small_terminals_without_panicking() {
     let mut app = loaded();
-    for view in ['1', '2', '3', '4', '5'] {
+    for view in ['1', '2', '3', '4', '5', '6', '7', '8'] {
         app.update(key(KeyCode::Char(view)));
         for (w, h) in [(80, 24), (60, 15), (20, 5), (1, 1)] {
             let _ = screen(&app, w, h);
@@ -341,6 +347,209 @@ fn a_failed_source_is_a_visible_warning_on_the_overview() {
     insta::assert_snapshot!(text);
 }
 
+/// A table line's cells: the words between its borders.
+fn cells(line: &str) -> Vec<String> {
+    line.trim_matches('│').split_whitespace().map(String::from).collect()
+}
+
 fn super_key(c: char) -> Msg {
     key(KeyCode::Char(c))
+}
+
+/// `costscope allocate --sample --by tag:team --period month --detail`, as the library computes it.
+fn allocate_sample(data: &Dataset) -> Allocation {
+    allocation::allocate(
+        data.snapshot.billing.as_ref().unwrap(),
+        &AllocationSettings::default(),
+        "team",
+        AllocationPeriod::Month,
+        true,
+        &[],
+    )
+    .unwrap()
+}
+
+#[test]
+fn chargeback_screens() {
+    let mut app = loaded();
+    app.update(super_key('8'));
+    insta::assert_snapshot!("chargeback_screen", screen(&app, 120, 40));
+    insta::assert_snapshot!("chargeback_screen_80x24", screen(&app, 80, 24));
+}
+
+#[test]
+fn chargeback_rows_are_allocate_teams_in_order_and_add_up_to_the_bill() {
+    let mut app = loaded();
+    app.update(super_key('8'));
+    let expected = allocate_sample(app.dataset().unwrap());
+    let Chargeback::Ready(ready) = &app.chargeback.chargeback else {
+        panic!("no allocation: {:?}", app.chargeback.chargeback)
+    };
+    assert_eq!(ready.allocation, expected, "the view allocates as `allocate --period month`");
+    assert!(!ready.configured, "the sample config names no key: `team` is found in the billing");
+    let [usd] = expected.currencies.as_slice() else { panic!("one currency") };
+    let teams: Money = usd.teams.iter().map(|t| t.total_cost).sum();
+    assert_eq!(teams + usd.unallocated + usd.idle, usd.bill);
+    // The figures `allocate --format markdown` prints for the sample's October.
+    assert_eq!(usd.bill.display_2dp(), "40,292.35");
+    assert_eq!(usd.teams[0].team, "data");
+    assert_eq!(usd.teams[0].total_cost.display_2dp(), "13,674.86");
+    assert_eq!(usd.unallocated.display_2dp(), "2,461.37");
+
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Chargeback by tag:team · Oct 2026 vs Sep 2026"), "{text}");
+    // Team rows in allocate's order, each with its direct, shared and total; then unallocated.
+    let mut at = 0;
+    for t in &usd.teams {
+        let row = [
+            t.team.clone(),
+            t.direct_cost.display_2dp(),
+            t.shared_cost.display_2dp(),
+            t.total_cost.display_2dp(),
+        ];
+        let line = text
+            .lines()
+            .position(|l| cells(l).starts_with(&row))
+            .unwrap_or_else(|| panic!("no row {row:?}:\n{text}"));
+        assert!(line > at, "{} out of order:\n{text}", t.team);
+        at = line;
+    }
+    let unallocated = text
+        .lines()
+        .position(|l| cells(l).starts_with(&["·unallocated".into(), usd.unallocated.display_2dp()]))
+        .expect("an unallocated row");
+    assert_eq!(unallocated, at + 1, "unallocated follows the teams");
+    assert!(!text.contains("·idle"), "no cluster is split: no idle line");
+    let bill = text.lines().find(|l| l.contains("│Bill")).expect("a bill footer");
+    assert!(bill.contains("40,292.35"), "{bill}");
+    assert!(text.contains("tax proportional 1,599.68"), "{text}");
+    assert!(text.contains("support proportional 2,601.43"), "{text}");
+}
+
+#[test]
+fn chargeback_drills_to_services_then_resources_and_back() {
+    let mut app = loaded();
+    app.update(super_key('8'));
+    let expected = allocate_sample(app.dataset().unwrap());
+    let data = &expected.currencies[0].teams[0];
+    app.update(key(KeyCode::Enter));
+    let text = screen(&app, 120, 40);
+    insta::assert_snapshot!("chargeback_services_screen", text);
+    assert!(text.contains("data · direct cost by service · Oct 2026"), "{text}");
+    let top = &data.services[0];
+    assert_eq!(top.service, "Amazon Elastic Compute Cloud");
+    assert!(text.contains(&top.direct_cost.display_2dp()), "{text}");
+    assert_eq!(app.chargeback.table.len(), data.services.len());
+
+    app.update(key(KeyCode::Enter));
+    let text = screen(&app, 120, 40);
+    insta::assert_snapshot!("chargeback_resources_screen", text);
+    assert!(text.contains("data · Amazon Elastic Compute Cloud · resources"), "{text}");
+    // The resources add up to the service's direct cost, cross-checked with the billing lines.
+    let footer = text.lines().find(|l| l.contains("│Direct")).expect("a footer");
+    assert!(footer.contains(&top.direct_cost.display_2dp()), "{footer}\n{text}");
+
+    app.update(key(KeyCode::Backspace));
+    assert!(screen(&app, 120, 40).contains("data · direct cost by service"));
+    app.update(key(KeyCode::Esc));
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Chargeback by tag:team"), "{text}");
+    assert_eq!(app.chargeback.table.selected_index(), Some(0), "back on the team drilled");
+    // Unallocated cost has no team to drill into.
+    app.update(key(KeyCode::End));
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 120, 40).contains("Chargeback by tag:team"));
+}
+
+#[test]
+fn chargeback_without_a_team_tag_says_how_to_name_the_key() {
+    let mut data = sample_dataset();
+    let mut snapshot = (*data.snapshot).clone();
+    for tags in &mut snapshot.billing.as_mut().unwrap().tag_sets {
+        // Every spelling of the key (`Team`, `team`, …), as allocation folds them.
+        let keys: Vec<String> =
+            tags.keys().filter(|k| k.to_lowercase().contains("team")).cloned().collect();
+        for k in keys {
+            let v = tags.remove(&k).unwrap();
+            tags.insert(k.to_lowercase().replace("team", "owner"), v);
+        }
+    }
+    data.snapshot = Arc::new(snapshot);
+    let snapshot = data.snapshot.clone();
+    let mut app = App::new(Theme::plain());
+    app.start();
+    app.update(Msg::Loaded { generation: 1, result: Ok(data) });
+    app.update(super_key('8'));
+    let text = screen(&app, 100, 24);
+    assert!(text.contains("No team tag to allocate by."), "{text}");
+    assert!(text.contains("key = \"team\""), "{text}");
+    assert!(text.contains("costscope allocate --by tag:KEY"), "{text}");
+
+    // Naming the key in [allocation] allocates by it: the same teams as by `team` before.
+    let mut app = App::new(Theme::plain());
+    app.chargeback.settings.key = Some("owner".into());
+    app.start();
+    let report = sample_dataset().report;
+    app.update(Msg::Loaded { generation: 1, result: Ok(Box::new(Dataset { report, snapshot })) });
+    app.update(super_key('8'));
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("Chargeback by tag:owner · Oct 2026"), "{text}");
+    assert!(text.contains("13,674.86"), "data's total as by `team`:\n{text}");
+    assert!(text.contains("key from [allocation] of the config"), "{text}");
+}
+
+#[test]
+fn chargeback_direct_teams_add_up_to_each_service_of_each_team() {
+    let data = sample_dataset();
+    let billing = data.snapshot.billing.as_ref().unwrap();
+    let settings = AllocationSettings::default();
+    let expected = allocate_sample(&data);
+    let direct = allocation::direct_teams(billing, &settings, "team", &[]);
+    assert_eq!(direct.len(), billing.lines.len());
+    let (start, end) = (expected.period_start.unwrap(), expected.period_end.unwrap());
+    let mut checked = 0;
+    for t in &expected.currencies[0].teams {
+        let folded = allocation::fold_team(&settings, &t.team);
+        for s in &t.services {
+            let sum: Money = billing
+                .lines
+                .iter()
+                .zip(&direct)
+                .filter(|(l, team)| {
+                    team.as_deref() == Some(folded.as_str())
+                        && l.service == s.service
+                        && l.day.is_some_and(|d| start <= d && d <= end)
+                })
+                .map(|(l, _)| l.billed_cost)
+                .sum();
+            assert_eq!(sum, s.direct_cost, "{} / {}", t.team, s.service);
+            checked += 1;
+        }
+    }
+    assert!(checked > 30, "{checked}");
+}
+
+#[test]
+fn chargeback_sorts_and_filters_like_every_table() {
+    let mut app = loaded();
+    app.update(super_key('8'));
+    // Sorted by the first column (team, ascending), then reversed.
+    app.update(super_key('s'));
+    let first = |app: &App| {
+        screen(app, 120, 40).lines().nth(5).map(|l| cells(l)[0].clone()).unwrap_or_default()
+    };
+    assert_eq!(first(&app), "data");
+    app.update(super_key('S'));
+    assert_eq!(first(&app), "·unallocated");
+    app.update(super_key('/'));
+    chars(&mut app, "team:pay");
+    app.update(key(KeyCode::Enter));
+    assert_eq!(app.chargeback.table.len(), 1);
+    assert_eq!(first(&app), "payments");
+    // Enter drills into the filtered team; Backspace comes back to the filtered table.
+    app.update(key(KeyCode::Enter));
+    assert!(screen(&app, 120, 40).contains("payments · direct cost by service"));
+    app.update(key(KeyCode::Backspace));
+    assert_eq!(app.chargeback.table.filter, "team:pay");
+    assert_eq!(first(&app), "payments");
 }

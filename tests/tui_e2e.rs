@@ -123,6 +123,15 @@ fn dashboard_end_to_end_in_tmux() {
     tmux.keys(&["4"]);
     tmux.wait_for("acme-prod-eks");
 
+    // Chargeback: the teams of the sample's last month, drilled into one team's services.
+    tmux.keys(&["8"]);
+    tmux.wait_for("Chargeback by tag:team · Oct 2026 vs Sep 2026");
+    tmux.wait_for("40,292.35");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("data · direct cost by service");
+    tmux.keys(&["BSpace"]);
+    tmux.wait_for("Chargeback by tag:team");
+
     // Recommendations: an incremental filter, then cleared.
     tmux.keys(&["5", "/"]);
     for c in "rule:ec2-idle".chars() {

@@ -960,6 +960,39 @@ pub fn allocate(
     })
 }
 
+/// The team each of `summary`'s lines is charged to directly, as [`allocate`] decides it, in
+/// the form [`fold_team`] gives; `None` for a line that goes to a shared pool, a cluster or the
+/// unallocated line. The dashboard reads it to list a team's resources of one service.
+pub fn direct_teams(
+    summary: &BillingSummary,
+    settings: &AllocationSettings,
+    key: &str,
+    clusters: &[ClusterShares],
+) -> Vec<Option<String>> {
+    let allocator = Allocator {
+        summary,
+        settings,
+        key: settings.normalize.fold(key),
+        pools: Vec::new(),
+        spellings: BTreeMap::new(),
+        clusters: if settings.namespaces.is_empty() { &[] } else { clusters },
+    };
+    summary
+        .lines
+        .iter()
+        .map(|line| match allocator.target(line) {
+            Target::Team(team) => Some(settings.normalize.fold(&team)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A team's name as the allocation compares names (a [`TeamRow`]'s `team` is its costliest
+/// spelling; every spelling folds to the same text).
+pub fn fold_team(settings: &AllocationSettings, team: &str) -> String {
+    settings.normalize.fold(team)
+}
+
 /// Names of the teams (folded) for a set, used by tests.
 #[cfg(test)]
 fn names(a: &CurrencyAllocation) -> std::collections::BTreeSet<String> {

@@ -12,6 +12,7 @@ use crossterm::event::{
 };
 
 use super::theme::Theme;
+use super::view::chargeback::ChargebackView;
 use super::view::cluster::ClusterView;
 use super::view::commitments::CommitmentsView;
 use super::view::costs::CostsView;
@@ -23,7 +24,7 @@ use super::view::{ExportJob, ViewOutcome, ViewState};
 use crate::model::Snapshot;
 use crate::report::Report;
 
-/// The seven views, in tab order (newer views last, so the older views keep their number keys).
+/// The eight views, in tab order (newer views last, so the older views keep their number keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ViewId {
     Overview,
@@ -33,10 +34,11 @@ pub enum ViewId {
     Recommendations,
     Commitments,
     Review,
+    Chargeback,
 }
 
 impl ViewId {
-    pub const ALL: [ViewId; 7] = [
+    pub const ALL: [ViewId; 8] = [
         ViewId::Overview,
         ViewId::Costs,
         ViewId::Tags,
@@ -44,6 +46,7 @@ impl ViewId {
         ViewId::Recommendations,
         ViewId::Commitments,
         ViewId::Review,
+        ViewId::Chargeback,
     ];
 
     pub fn title(self) -> &'static str {
@@ -55,6 +58,7 @@ impl ViewId {
             ViewId::Recommendations => "Recommendations",
             ViewId::Commitments => "Commitments",
             ViewId::Review => "Review",
+            ViewId::Chargeback => "Chargeback",
         }
     }
 
@@ -63,6 +67,7 @@ impl ViewId {
         match self {
             ViewId::Recommendations => "Recs",
             ViewId::Commitments => "Commits",
+            ViewId::Chargeback => "Charge",
             other => other.title(),
         }
     }
@@ -200,6 +205,7 @@ pub struct App {
     pub recommendations: RecommendationsView,
     pub commitments: CommitmentsView,
     pub review: ReviewView,
+    pub chargeback: ChargebackView,
     /// Where the tab titles were drawn, for mouse clicks: (x start, x end, view).
     pub tab_spans: std::cell::RefCell<Vec<(u16, u16, ViewId)>>,
 }
@@ -226,6 +232,7 @@ impl App {
             recommendations: RecommendationsView::default(),
             commitments: CommitmentsView::default(),
             review: ReviewView::default(),
+            chargeback: ChargebackView::default(),
             tab_spans: Default::default(),
         }
     }
@@ -266,6 +273,7 @@ impl App {
             ViewId::Recommendations => &mut self.recommendations,
             ViewId::Commitments => &mut self.commitments,
             ViewId::Review => &mut self.review,
+            ViewId::Chargeback => &mut self.chargeback,
         }
     }
 
@@ -278,6 +286,7 @@ impl App {
             ViewId::Recommendations => &self.recommendations,
             ViewId::Commitments => &self.commitments,
             ViewId::Review => &self.review,
+            ViewId::Chargeback => &self.chargeback,
         }
     }
 
@@ -440,7 +449,7 @@ impl App {
                 self.help = true;
                 return Vec::new();
             }
-            KeyCode::Char(c @ '1'..='7') => {
+            KeyCode::Char(c @ '1'..='8') => {
                 self.view = ViewId::ALL[(c as usize) - ('1' as usize)];
                 return Vec::new();
             }
@@ -529,6 +538,7 @@ impl App {
             ViewId::Recommendations => dispatch(&mut self.recommendations, key, &self.data),
             ViewId::Commitments => dispatch(&mut self.commitments, key, &self.data),
             ViewId::Review => dispatch(&mut self.review, key, &self.data),
+            ViewId::Chargeback => dispatch(&mut self.chargeback, key, &self.data),
         };
         match outcome {
             ViewOutcome::Handled | ViewOutcome::Ignored => {}

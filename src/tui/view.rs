@@ -1,5 +1,6 @@
 //! Drawing: the frame (tabs, status bar, overlays) and one module per view.
 
+pub mod chargeback;
 pub mod cluster;
 pub mod commitments;
 pub mod costs;
@@ -84,6 +85,7 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
             ViewId::Recommendations => app.recommendations.render(data, body, buf, theme),
             ViewId::Commitments => app.commitments.render(data, body, buf, theme),
             ViewId::Review => app.review.render(data, body, buf, theme),
+            ViewId::Chargeback => app.chargeback.render(data, body, buf, theme),
         },
         Loadable::Loading { .. } => render_loading(app, body, buf),
         Loadable::Failed(e) => {
@@ -111,13 +113,21 @@ pub fn render_app(app: &App, area: Rect, buf: &mut Buffer) {
 
 fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let theme = &app.theme;
-    // "costscope " and each " N Title " plus its gap: short titles when that overflows, and
-    // without the name when even those do (80 columns), so every tab stays visible.
+    // "costscope " and each " N Title " plus its gap: short titles without the padding
+    // ("N Title", the active one "[N Title]") when that overflows, and without the name when even
+    // those do (80 columns), so every tab stays visible.
     let tabs = |short: bool| -> usize {
-        ViewId::ALL
+        let each: usize = ViewId::ALL
             .iter()
-            .map(|id| if short { id.short_title() } else { id.title() }.chars().count() + 5)
-            .sum()
+            .map(|id| {
+                if short {
+                    id.short_title().chars().count() + 3
+                } else {
+                    id.title().chars().count() + 5
+                }
+            })
+            .sum();
+        if short { each + 2 } else { each }
     };
     let short = 10 + tabs(false) > usize::from(area.width);
     let brand = if 10 + tabs(true) > usize::from(area.width) { "" } else { "costscope " };
@@ -126,7 +136,8 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     let mut hits = Vec::new();
     for (i, id) in ViewId::ALL.iter().enumerate() {
         let title = if short { id.short_title() } else { id.title() };
-        let label = format!(" {} {} ", i + 1, title);
+        let label =
+            if short { format!("{} {}", i + 1, title) } else { format!(" {} {} ", i + 1, title) };
         let width = label.chars().count() as u16;
         let style = if *id == app.view { theme.active_tab() } else { theme.dim() };
         // The active tab is also marked with brackets, not only by colour.
@@ -195,7 +206,7 @@ fn render_status(app: &App, area: Rect, buf: &mut Buffer) {
 /// Global keys, then the current view's.
 pub fn help_entries(app: &App) -> Vec<(&'static str, &'static str)> {
     let mut keys = vec![
-        ("1-6, Tab, Shift-Tab", "switch view (or click a tab)"),
+        ("1-8, Tab, Shift-Tab", "switch view (or click a tab)"),
         ("↑↓ j k, PgUp PgDn, Home End g G", "move (or mouse wheel / click)"),
         ("/", "filter the table (words, or column:value)"),
         ("s / S", "sort by the next column / reverse (or click a header)"),

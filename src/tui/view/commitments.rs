@@ -167,7 +167,8 @@ impl ViewState for CommitmentsView {
         };
         let wide = area.width >= WIDE;
         let lower = (report.coverage.len() as u16 + report.scopes.len() as u16 * 3 + 4)
-            .clamp(8, area.height / 2);
+            // At most half the height, at least 8 rows when the screen has 16.
+            .clamp(8.min(area.height / 2), area.height / 2);
         let [summary, main, bottom] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(6),

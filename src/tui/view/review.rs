@@ -195,7 +195,8 @@ impl ViewState for ReviewView {
         let [list, detail] = if area.width >= WIDE {
             Layout::horizontal([Constraint::Percentage(62), Constraint::Percentage(38)]).areas(main)
         } else {
-            let rows = (self.table.len() as u16 + 3).clamp(4, main.height / 2);
+            let half = main.height / 2;
+            let rows = (self.table.len() as u16 + 3).clamp(4.min(half), half);
             Layout::vertical([Constraint::Length(rows), Constraint::Min(3)]).areas(main)
         };
         let title = format!("Anomalies: daily usage by {}", anomalies.by);
