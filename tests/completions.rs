@@ -270,7 +270,7 @@ fn man_page_describes_every_command_and_renders_cleanly() {
         let heading = format!(".SS \"costscope {}\"\n", path.join(" "));
         assert!(page.contains(&heading), "no section {heading:?}");
     }
-    assert!(page.contains("\\fB\\-\\-format\\fR \\fI<csv|json|markdown|html|prometheus>\\fR"));
+    assert!(page.contains("\\fB\\-\\-format\\fR \\fI<csv|json|markdown|html|prometheus|xlsx>\\fR"));
 
     let man_available = installed("man") && installed("groff");
     if !man_available {
@@ -287,7 +287,7 @@ fn man_page_describes_every_command_and_renders_cleanly() {
     }
     assert!(text.contains("costscope - FinOps cost analyzer for the terminal"));
     assert!(text.contains("costscope report [--format] [-o|--out] [--fail-on-savings]"), "{text}");
-    assert!(text.contains("--format <csv|json|markdown|html|prometheus> [default: csv]"));
+    assert!(text.contains("--format <csv|json|markdown|html|prometheus|xlsx> [default: csv]"));
     // Source and global options are listed once, not under each of the commands reading them.
     assert_eq!(text.matches("--focus <FILE>").count(), 1, "{text}");
     assert_eq!(text.matches("--lock-timeout <SECS>").count(), 1, "{text}");
@@ -337,7 +337,7 @@ fn man_out_dir_writes_a_page_per_command() {
     }
     let report = render(&man1.join("costscope-report.1"));
     assert!(report.contains("costscope-report - Savings recommendations with evidence"));
-    assert!(report.contains("--format <csv|json|markdown|html|prometheus> [default: csv]"));
+    assert!(report.contains("--format <csv|json|markdown|html|prometheus|xlsx> [default: csv]"));
     assert!(report.contains("--focus <FILE>"), "a page per command is complete: {report}");
     let check = render(&man1.join("costscope-rules-check.1"));
     assert!(check.contains("costscope rules check"), "{check}");
