@@ -295,6 +295,17 @@ pub struct RuleTotal {
     pub estimated_monthly_savings: BTreeMap<Currency, Money>,
 }
 
+impl RuleTotal {
+    /// `8`, or `8 (2 alternatives)` when some findings are another action on a resource.
+    pub fn findings_text(&self) -> String {
+        if self.alternatives > 0 {
+            format!("{} ({} alternatives)", self.findings, self.alternatives)
+        } else {
+            self.findings.to_string()
+        }
+    }
+}
+
 /// One account's billed spend in the overview's current month, to date.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct AccountSpend {

@@ -60,10 +60,14 @@ fn money_cell(m: Money) -> String {
     format!(r#"<td class="num" data-sort="{m}">{}</td>"#, money(m))
 }
 
+/// Where `value` falls on a scale whose full width is `max`, in percent (0 to 100).
+fn scaled_percent(value: Money, max: Money) -> f64 {
+    if max.raw() > 0 { (value.to_f64() / max.to_f64() * 100.0).clamp(0.0, 100.0) } else { 0.0 }
+}
+
 /// A horizontal bar of `value` on a scale whose full width is `max`.
 fn bar(value: Money, max: Money) -> String {
-    let width =
-        if max.raw() > 0 { (value.to_f64() / max.to_f64() * 100.0).clamp(0.0, 100.0) } else { 0.0 };
+    let width = scaled_percent(value, max);
     let class = if value.is_negative() { "bar neg" } else { "bar" };
     format!(r#"<span class="{class}" style="width:{width:.3}%" data-value="{value}"></span>"#)
 }
@@ -479,11 +483,7 @@ fn write_savings(out: &mut dyn Write, report: &Report) -> io::Result<()> {
                 (r.estimated_monthly_savings.values().copied().sum(), texts.join(", "))
             }
         };
-        let count = if r.alternatives > 0 {
-            format!("{} ({} alternatives)", r.findings, r.alternatives)
-        } else {
-            r.findings.to_string()
-        };
+        let count = r.findings_text();
         writeln!(
             out,
             r#"<tr data-rule="{}"><td class="id rule">{}</td><td>{}</td><td class="num" data-sort="{}">{count}</td><td class="num" data-sort="{value}">{text}</td><td class="barcell">{}</td></tr>"#,
@@ -626,13 +626,7 @@ fn write_budgets(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             .flatten()
             .max()
             .unwrap_or(Money::ZERO);
-        let pos = |m: Money| {
-            if scale.raw() > 0 {
-                (m.to_f64() / scale.to_f64() * 100.0).clamp(0.0, 100.0)
-            } else {
-                0.0
-            }
-        };
+        let pos = |m: Money| scaled_percent(m, scale);
         let forecast = b.forecast.map_or_else(String::new, |f| {
             format!(
                 r#"<span class="forecast-mark" style="left:{:.3}%" data-value="{f}" title="forecast {}"></span>"#,
@@ -844,13 +838,7 @@ fn write_allocation(out: &mut dyn Write, report: &Report) -> io::Result<()> {
             .max()
             .unwrap_or(Money::ZERO);
         let stacked = |direct: Money, shared: Money| {
-            let width = |m: Money| {
-                if max.raw() > 0 {
-                    (m.to_f64() / max.to_f64() * 100.0).clamp(0.0, 100.0)
-                } else {
-                    0.0
-                }
-            };
+            let width = |m: Money| scaled_percent(m, max);
             format!(
                 r#"<span class="bar direct" style="width:{:.3}%" data-value="{direct}"></span><span class="bar shared" style="width:{:.3}%" data-value="{shared}"></span>"#,
                 width(direct),

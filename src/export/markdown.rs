@@ -703,11 +703,7 @@ pub fn write_report(out: &mut dyn Write, report: &crate::report::Report) -> io::
                 .iter()
                 .map(|(c, m)| format!("{} {}", money(*m), cell(&c.to_string())))
                 .collect();
-            let count = if r.alternatives > 0 {
-                format!("{} ({} alternatives)", r.findings, r.alternatives)
-            } else {
-                r.findings.to_string()
-            };
+            let count = r.findings_text();
             writeln!(
                 out,
                 "| {} | {} | {} | {} |",
