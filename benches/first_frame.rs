@@ -46,9 +46,11 @@ fn loaded_frame(ctx: &LoadContext) -> App {
     let effects = app.start();
     let mut terminal = Terminal::new(TestBackend::new(120, 32)).unwrap();
     terminal.draw(|f| view::render(&app, f)).unwrap();
-    let [Effect::Load { generation }] = effects.as_slice() else { panic!("expected one load") };
+    let [Effect::Load { generation, watch }] = effects.as_slice() else {
+        panic!("expected one load")
+    };
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Msg>(1024);
-    let result = load(ctx, *generation, &tx);
+    let result = load(ctx, *generation, &tx, watch);
     drop(tx);
     while let Ok(msg) = rx.try_recv() {
         app.update(msg);

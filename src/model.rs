@@ -7,6 +7,7 @@ pub mod currency;
 pub mod inventory;
 pub mod money;
 pub mod snapshot;
+pub mod sym;
 pub mod tags;
 pub mod utilization;
 
@@ -18,4 +19,5 @@ pub use commitments::CommitmentData;
 pub use currency::Currency;
 pub use money::Money;
 pub use snapshot::{Snapshot, SourceState, SourceStatus};
+pub use sym::Sym;
 pub use tags::Tags;

@@ -4,6 +4,7 @@ pub mod aws;
 pub mod billing;
 pub mod focus;
 pub mod kube;
+pub mod progress;
 pub mod prometheus;
 pub mod record_limit;
 pub mod snapshot_file;
@@ -33,6 +34,9 @@ pub enum SourceError {
     /// No usable kubeconfig, context or in-cluster configuration.
     #[error("kubeconfig: {message}")]
     KubeConfig { message: String },
+    /// The user stopped the read (the dashboard's `q` while loading).
+    #[error("read cancelled")]
+    Cancelled,
 }
 
 fn located(column: &str, message: &str) -> String {
@@ -50,7 +54,7 @@ impl SourceError {
             SourceError::File { .. } | SourceError::Row { .. } => true,
             // A missing context is the user's to fix; a failing API server is not.
             SourceError::KubeConfig { .. } => true,
-            SourceError::Api { .. } => false,
+            SourceError::Api { .. } | SourceError::Cancelled => false,
         }
     }
 }

@@ -144,7 +144,12 @@ fn the_dashboard_loads_cur_parquet_with_the_samples_figures() {
         let ctx =
             LoadContext { sources, config: costscope::config::Config::defaults(), rules_dir: None };
         let (tx, _rx) = tokio::sync::mpsc::channel(64);
-        std::thread::spawn(move || load(&ctx, 1, &tx)).join().unwrap().unwrap()
+        std::thread::spawn(move || {
+            load(&ctx, 1, &tx, &costscope::source::progress::ReadProgress::new())
+        })
+        .join()
+        .unwrap()
+        .unwrap()
     };
     let focus = loaded(SourceArgs { focus: vec![sample()], ..Default::default() });
     let cur = loaded(SourceArgs { cur: vec![parquet.clone()], ..Default::default() });

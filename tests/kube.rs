@@ -725,7 +725,12 @@ fn the_dashboard_loads_a_dump_as_one_more_source() {
         rules_dir: None,
     };
     let (tx, mut rx) = tokio::sync::mpsc::channel(64);
-    let data = std::thread::spawn(move || load(&ctx, 1, &tx)).join().unwrap().unwrap();
+    let data = std::thread::spawn(move || {
+        load(&ctx, 1, &tx, &costscope::source::progress::ReadProgress::new())
+    })
+    .join()
+    .unwrap()
+    .unwrap();
     let mut progress = Vec::new();
     while let Ok(msg) = rx.try_recv() {
         if let Msg::Progress { state, .. } = msg {

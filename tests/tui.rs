@@ -58,7 +58,7 @@ fn chars(app: &mut App, text: &str) -> Vec<Effect> {
 fn loaded() -> App {
     let mut app = App::new(Theme::plain());
     let effects = app.start();
-    assert!(matches!(effects.as_slice(), [Effect::Load { generation: 1 }]));
+    assert!(matches!(effects.as_slice(), [Effect::Load { generation: 1, .. }]));
     app.update(Msg::Loaded { generation: 1, result: Ok(sample_dataset()) });
     assert!(app.dataset().is_some());
     app
@@ -106,7 +106,7 @@ fn tabs_switch_by_number_tab_and_back_tab() {
 fn a_stale_load_is_dropped_after_a_refresh() {
     let mut app = loaded();
     let effects = app.update(key(KeyCode::Char('r')));
-    assert!(matches!(effects.as_slice(), [Effect::Load { generation: 2 }]));
+    assert!(matches!(effects.as_slice(), [Effect::Load { generation: 2, .. }]));
     // The old load finishing late must not replace anything.
     app.update(Msg::Loaded { generation: 1, result: Err("old".into()) });
     assert!(app.dataset().is_some());

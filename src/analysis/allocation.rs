@@ -90,7 +90,7 @@ impl Condition {
             Condition::Scope(ScopeFilter::Region(v)) => line.region == *v,
             Condition::Scope(ScopeFilter::Account(v)) => {
                 line.account_id == *v
-                    || summary.account_names.get(&line.account_id).is_some_and(|n| n == v)
+                    || summary.account_names.get(line.account_id.as_str()).is_some_and(|n| n == v)
             }
             Condition::Scope(ScopeFilter::Tag { key, value }) => {
                 summary.tags_of(line).and_then(|t| t.get(key)).is_some_and(|v| v == value)
@@ -613,7 +613,8 @@ impl Allocator<'_> {
 
     fn target(&self, line: &BillingLine) -> Target {
         if !line.resource_id.is_empty()
-            && let Some(i) = self.clusters.iter().position(|c| c.nodes.contains(&line.resource_id))
+            && let Some(i) =
+                self.clusters.iter().position(|c| c.nodes.contains(line.resource_id.as_str()))
         {
             return Target::Cluster(i);
         }
@@ -658,7 +659,7 @@ impl Allocator<'_> {
                 Target::Team(team) => {
                     let folded = self.note_spelling(&team, cost);
                     *sums.direct.entry(folded.clone()).or_default() += cost;
-                    *sums.services.entry((folded, line.service.clone())).or_default() += cost;
+                    *sums.services.entry((folded, line.service.to_string())).or_default() += cost;
                 }
             }
         }
@@ -1021,9 +1022,9 @@ mod tests {
             account_id: account.into(),
             service: service.into(),
             region: "us-east-1".into(),
-            resource_id: format!("{service}-{cost}"),
+            resource_id: format!("{service}-{cost}").into(),
             charge_category: category.into(),
-            charge_frequency: String::new(),
+            charge_frequency: String::new().into(),
             tag_set: tag,
             currency: Currency::usd(),
             billed_cost: m(cost),

@@ -719,7 +719,7 @@ mod tests {
                 region: "us-east-1".into(),
                 resource_id: "i-a".into(),
                 charge_category: "Usage".into(),
-                charge_frequency: String::new(),
+                charge_frequency: String::new().into(),
                 tag_set: None,
                 currency: Currency::usd(),
                 billed_cost: m("23.04"),
@@ -728,7 +728,7 @@ mod tests {
                 rows: 10,
             }],
             resources: [(
-                "i-a".to_string(),
+                "i-a".into(),
                 BilledResource { first_day: day(1), last_day: day(10), ..Default::default() },
             )]
             .into_iter()

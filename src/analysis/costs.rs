@@ -232,7 +232,7 @@ fn group_lines<'a>(
                 GroupKey::Text(t) => t.to_string(),
             };
             let name = match dimension {
-                Dimension::Account => summary.account_names.get(&line.account_id).cloned(),
+                Dimension::Account => summary.account_names.get(line.account_id.as_str()).cloned(),
                 _ => None,
             };
             (text, name)
@@ -347,7 +347,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: resource.into(),
             charge_category: "Usage".into(),
-            charge_frequency: String::new(),
+            charge_frequency: String::new().into(),
             tag_set,
             currency: Currency::usd(),
             billed_cost: Money::parse(billed).unwrap(),
@@ -431,8 +431,8 @@ mod tests {
             service: service.into(),
             account_id: "222222222222".into(),
             region: "us-east-1".into(),
-            charge_category: String::new(),
-            charge_frequency: String::new(),
+            charge_category: String::new().into(),
+            charge_frequency: String::new().into(),
             currency: Currency::usd(),
             billed_cost: Money::parse(billed).unwrap(),
             effective_cost: None,

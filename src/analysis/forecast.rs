@@ -1167,13 +1167,13 @@ mod tests {
     ) -> BillingLine {
         BillingLine {
             day: Some(d),
-            provider: String::new(),
-            account_id: String::new(),
+            provider: String::new().into(),
+            account_id: String::new().into(),
             service: service.into(),
-            region: String::new(),
-            resource_id: String::new(),
+            region: String::new().into(),
+            resource_id: String::new().into(),
             charge_category: category.into(),
-            charge_frequency: String::new(),
+            charge_frequency: String::new().into(),
             tag_set: None,
             currency: Currency::new(currency),
             billed_cost: m(cost),
@@ -1228,10 +1228,10 @@ mod tests {
                 .map(|d| DailyLine {
                     day: oct(d),
                     service: "EC2".into(),
-                    account_id: String::new(),
-                    region: String::new(),
-                    charge_category: String::new(),
-                    charge_frequency: String::new(),
+                    account_id: String::new().into(),
+                    region: String::new().into(),
+                    charge_category: String::new().into(),
+                    charge_frequency: String::new().into(),
                     currency: usd(),
                     billed_cost: m("10"),
                     effective_cost: None,
@@ -1255,7 +1255,7 @@ mod tests {
         }
         full.daily.push(DailyLine {
             charge_category: "Purchase".into(),
-            charge_frequency: String::new(),
+            charge_frequency: String::new().into(),
             billed_cost: m("100"),
             ..full.daily[0].clone()
         });

@@ -193,10 +193,10 @@ pub fn tag_coverage(summary: &BillingSummary, required: &[String]) -> TagCoverag
         }
         untagged.push(UntaggedResource {
             resource_id: (*id).to_string(),
-            resource_type: resource.resource_type.clone(),
-            service: resource.service.clone(),
-            account_id: resource.account_id.clone(),
-            region: resource.region.clone(),
+            resource_type: resource.resource_type.to_string(),
+            service: resource.service.to_string(),
+            account_id: resource.account_id.to_string(),
+            region: resource.region.to_string(),
             missing,
             currency: (*currency).clone(),
             cost: *cost,

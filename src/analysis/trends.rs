@@ -233,7 +233,7 @@ pub fn trends(
         let key = by.key_text(summary, line);
         let entry = groups.entry((&line.currency, key)).or_insert_with(|| {
             let name = match by {
-                Dimension::Account => summary.account_names.get(&line.account_id).cloned(),
+                Dimension::Account => summary.account_names.get(line.account_id.as_str()).cloned(),
                 _ => None,
             };
             (Money::ZERO, Money::ZERO, false, false, name)
@@ -320,13 +320,13 @@ mod tests {
     fn line(d: &str, service: &str, currency: &str, cost: &str) -> BillingLine {
         BillingLine {
             day: Some(day(d)),
-            provider: String::new(),
-            account_id: String::new(),
+            provider: String::new().into(),
+            account_id: String::new().into(),
             service: service.into(),
-            region: String::new(),
-            resource_id: String::new(),
-            charge_category: String::new(),
-            charge_frequency: String::new(),
+            region: String::new().into(),
+            resource_id: String::new().into(),
+            charge_category: String::new().into(),
+            charge_frequency: String::new().into(),
             tag_set: None,
             currency: Currency::new(currency),
             billed_cost: cost.parse().unwrap(),

@@ -311,7 +311,7 @@ fn in_scope(scope: &BudgetScope, summary: &BillingSummary, line: &BillingLine) -
         ScopeFilter::Service(v) => line.service == *v,
         ScopeFilter::Region(v) => line.region == *v,
         ScopeFilter::Account(v) => {
-            line.account_id == *v || summary.account_names.get(&line.account_id) == Some(v)
+            line.account_id == *v || summary.account_names.get(line.account_id.as_str()) == Some(v)
         }
         ScopeFilter::Tag { key, value } => {
             summary.tags_of(line).and_then(|t| t.get(key)).is_some_and(|v| v == value)
@@ -943,7 +943,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: resource.into(),
             charge_category: "Usage".into(),
-            charge_frequency: String::new(),
+            charge_frequency: String::new().into(),
             tag_set,
             currency: Currency::new(currency),
             billed_cost: m(cost),

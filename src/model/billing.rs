@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::commitments::CommitmentData;
 use super::currency::Currency;
 use super::money::Money;
+use super::sym::Sym;
 use super::tags::Tags;
 
 /// Which dimensions a [`BillingSummary`] keeps. Dropping dimensions keeps memory proportional
@@ -116,22 +117,22 @@ impl ResourceCost {
 pub struct BillingLine {
     pub day: Option<NaiveDate>,
     #[serde(default)]
-    pub provider: String,
+    pub provider: Sym,
     /// SubAccountId, or BillingAccountId where SubAccountId is null.
     #[serde(default)]
-    pub account_id: String,
+    pub account_id: Sym,
     #[serde(default)]
-    pub service: String,
+    pub service: Sym,
     #[serde(default)]
-    pub region: String,
+    pub region: Sym,
     #[serde(default)]
-    pub resource_id: String,
+    pub resource_id: Sym,
     #[serde(default)]
-    pub charge_category: String,
+    pub charge_category: Sym,
     /// FOCUS ChargeFrequency (One-Time, Recurring, Usage-Based), kept with the charge category:
     /// what tells a one-time purchase from a monthly fee. Empty when the data has none.
     #[serde(default)]
-    pub charge_frequency: String,
+    pub charge_frequency: Sym,
     /// Index into [`BillingSummary::tag_sets`]; `None` when the rows carried no Tags.
     #[serde(default)]
     pub tag_set: Option<u32>,
@@ -151,19 +152,19 @@ pub struct BillingLine {
 pub struct DailyLine {
     pub day: NaiveDate,
     #[serde(default)]
-    pub service: String,
+    pub service: Sym,
     #[serde(default)]
-    pub account_id: String,
+    pub account_id: Sym,
     #[serde(default)]
-    pub region: String,
+    pub region: Sym,
     /// FOCUS ChargeCategory (Usage, Purchase, Tax, Credit, Adjustment): what keeps one-time and
     /// recurring charges apart from usage in forecasts and anomalies read at full grain. Empty
     /// in snapshots written before it was kept.
     #[serde(default)]
-    pub charge_category: String,
+    pub charge_category: Sym,
     /// FOCUS ChargeFrequency, as on [`BillingLine::charge_frequency`].
     #[serde(default)]
-    pub charge_frequency: String,
+    pub charge_frequency: Sym,
     pub currency: Currency,
     pub billed_cost: Money,
     pub effective_cost: Option<Money>,
@@ -174,12 +175,12 @@ pub struct DailyLine {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct BilledResource {
-    pub resource_type: String,
-    pub resource_name: String,
-    pub service: String,
-    pub account_id: String,
-    pub region: String,
-    pub provider: String,
+    pub resource_type: Sym,
+    pub resource_name: Sym,
+    pub service: Sym,
+    pub account_id: Sym,
+    pub region: Sym,
+    pub provider: Sym,
     /// Tags from the resource's most recent row.
     pub tags: Tags,
     pub first_day: Option<NaiveDate>,
@@ -255,7 +256,7 @@ pub struct BillingSummary {
     /// Account id → display name, where the data had one.
     pub account_names: BTreeMap<String, String>,
     /// Resource id → attributes; filled at full grain only.
-    pub resources: BTreeMap<String, BilledResource>,
+    pub resources: BTreeMap<Sym, BilledResource>,
     pub rows_read: u64,
     pub skipped: SkippedRows,
     /// Cost per value of each tag key, from sources that group by one tag key at a time
@@ -351,7 +352,7 @@ mod tests {
             region: "us-east-1".into(),
             resource_id: resource_id.into(),
             charge_category: "Usage".into(),
-            charge_frequency: String::new(),
+            charge_frequency: String::new().into(),
             tag_set: None,
             currency: Currency::new(currency),
             billed_cost: Money::parse(billed).unwrap(),
@@ -361,10 +362,10 @@ mod tests {
         }
     }
 
-    fn billed(id: &str, first: u32, last: u32) -> (String, BilledResource) {
+    fn billed(id: &str, first: u32, last: u32) -> (Sym, BilledResource) {
         let day = |d| NaiveDate::from_ymd_opt(2026, 10, d);
         (
-            id.to_string(),
+            id.into(),
             BilledResource { first_day: day(first), last_day: day(last), ..Default::default() },
         )
     }

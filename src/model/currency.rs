@@ -4,18 +4,20 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use super::sym::Sym;
+
 /// An ISO 4217 code (or a provider's virtual currency) as the data wrote it; `None` when the
 /// export had no BillingCurrency. Amounts in different currencies are never summed together.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Currency(Option<String>);
+pub struct Currency(Option<Sym>);
 
 impl Currency {
     pub const UNKNOWN_LABEL: &'static str = "unknown";
 
     pub fn new(code: &str) -> Currency {
         let code = code.trim();
-        if code.is_empty() { Currency(None) } else { Currency(Some(code.to_string())) }
+        if code.is_empty() { Currency(None) } else { Currency(Some(Sym::new(code))) }
     }
 
     pub fn unknown() -> Currency {

@@ -11,11 +11,13 @@ pub mod zip;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::focus::{
     Column, FocusOptions, Layout, Ledger, Row, RowError, Time, columns_for, parse_money_text,
     row_err,
 };
+use super::progress::ReadProgress;
 use super::{Result, SourceError};
 use crate::model::{BillingSummary, Grain, Money};
 
@@ -95,7 +97,27 @@ pub struct ReadOptions {
 /// Reads every input into one summary. Inputs are read in the order given; the result does not
 /// depend on that order.
 pub fn read_billing(inputs: &[BillingInput], options: ReadOptions) -> Result<BillingSummary> {
+    read_billing_watched(inputs, options, None)
+}
+
+/// [`read_billing`], reporting rows and bytes to `watch` as it goes and stopping with
+/// [`super::SourceError::Cancelled`] when the watcher cancels.
+pub fn read_billing_watched(
+    inputs: &[BillingInput],
+    options: ReadOptions,
+    watch: Option<Arc<ReadProgress>>,
+) -> Result<BillingSummary> {
     let mut ledger = Ledger::new(options.focus.grain);
+    if let Some(watch) = &watch {
+        for input in inputs {
+            if let Location::File(path) = &input.location
+                && let Ok(meta) = std::fs::metadata(path)
+            {
+                watch.add_total_bytes(meta.len());
+            }
+        }
+    }
+    ledger.progress = watch;
     let mut sources = Vec::new();
     for input in inputs {
         match &input.location {
@@ -109,6 +131,7 @@ pub fn read_billing(inputs: &[BillingInput], options: ReadOptions) -> Result<Bil
             }
         }
     }
+    ledger.report_progress(true)?;
     Ok(ledger.finish(sources))
 }
 

@@ -7,9 +7,11 @@ use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
+use super::progress::{Counted, ReadProgress};
 use super::{Result, SourceError};
 pub(crate) use tokenizer::Record;
 use tokenizer::{Next, Tokenizer, unescape};
@@ -20,7 +22,9 @@ use crate::model::commitments::{
     CommitmentCharge, CommitmentData, CommitmentDay, CommitmentInfo, ComputeUsage, Pricing,
 };
 use crate::model::tags::parse_focus_tags;
-use crate::model::{BilledResource, BillingLine, BillingSummary, Currency, Grain, Money, Tags};
+use crate::model::{
+    BilledResource, BillingLine, BillingSummary, Currency, Grain, Money, Sym, Tags,
+};
 
 /// How to read FOCUS files.
 #[derive(Clone, Copy, Debug)]
@@ -60,7 +64,7 @@ pub(crate) fn ingest_csv_file<D: Dialect>(
     if threads > 1 && size >= PARALLEL_MIN_BYTES && !is_gzip(path)? {
         ingest_parallel(ledger, path, size, threads, options, dialect)
     } else {
-        let reader = open_maybe_gzip(path)?;
+        let reader = open_maybe_gzip(path, ledger.progress.clone())?;
         ingest(ledger, reader, path, options, dialect)
     }
 }
@@ -78,10 +82,10 @@ pub fn read_focus_reader(
 
 pub(crate) const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-fn open_maybe_gzip(path: &Path) -> Result<Box<dyn BufRead>> {
+fn open_maybe_gzip(path: &Path, progress: Option<Arc<ReadProgress>>) -> Result<Box<dyn BufRead>> {
     let file =
         File::open(path).map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
-    let mut buffered = BufReader::with_capacity(256 * 1024, file);
+    let mut buffered = BufReader::with_capacity(256 * 1024, Counted::new(file, progress));
     let head = buffered
         .fill_buf()
         .map_err(|source| SourceError::Io { path: path.to_path_buf(), source })?;
@@ -426,8 +430,14 @@ fn records<R: Read, D: Dialect>(
         let last_line = tokens.line();
         let record = match tokens.next(stop_at) {
             Ok(Next::Record(record)) => record,
-            Ok(Next::Eof) => return Ok(None),
-            Ok(Next::Stop { byte, line }) => return Ok(Some(Stop { byte, line })),
+            Ok(Next::Eof) => {
+                ledger.report_progress(true)?;
+                return Ok(None);
+            }
+            Ok(Next::Stop { byte, line }) => {
+                ledger.report_progress(true)?;
+                return Ok(Some(Stop { byte, line }));
+            }
             Err(e) => return Err(io_error(e, path, last_line)),
         };
         let line = record.line;
@@ -435,6 +445,7 @@ fn records<R: Read, D: Dialect>(
             continue; // a blank line between records is not data
         }
         ledger.rows_read += 1;
+        ledger.report_progress(false)?;
         let outcome = if record.len() != columns {
             let column = if record.len() < columns {
                 header.get(record.len()).map_or("", |h| h.trim()).to_string()
@@ -530,10 +541,11 @@ fn ingest_parallel<D: Dialect>(
 ) -> Result<()> {
     use std::io::{Seek, SeekFrom};
     let io = |source| SourceError::Io { path: path.to_path_buf(), source };
-    let open_at = |offset: u64| -> Result<Tokenizer<File>> {
+    let progress = ledger.progress.clone();
+    let open_at = |offset: u64| -> Result<Tokenizer<Counted<File>>> {
         let mut file = File::open(path).map_err(io)?;
         file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        Ok(Tokenizer::new(file))
+        Ok(Tokenizer::new(Counted::new(file, progress.clone())))
     };
     let mut first = open_at(0)?;
     let header = read_header(&mut first, path)?;
@@ -557,10 +569,10 @@ fn ingest_parallel<D: Dialect>(
             .map(|range| {
                 let (start, end) = (range[0], range[1]);
                 let (header, cols) = (&header, &cols);
+                let mut chunk = ledger.sibling();
                 scope.spawn(move || -> Result<(Ledger, Option<Stop>)> {
                     let mut csv = open_at(start)?;
                     csv.keep_escaped(cols.escaped_column());
-                    let mut chunk = Ledger::new(options.grain);
                     let stop = records(
                         &mut chunk,
                         &mut csv,
@@ -604,7 +616,7 @@ fn ingest_parallel<D: Dialect>(
                 Some(at) => {
                     let mut csv = open_at(at.byte)?;
                     csv.keep_escaped(cols.escaped_column());
-                    let mut rest = Ledger::new(options.grain);
+                    let mut rest = ledger.sibling();
                     let result = records(&mut rest, &mut csv, &header, &cols, options, path, None)
                         .map(|_| rest);
                     let rest = shift_lines(result, at.line - 1)?;
@@ -961,9 +973,32 @@ impl Interner {
     fn get(&self, id: u32) -> &str {
         self.texts.get(id as usize).map_or("", |t| t)
     }
+
+    /// Each id's position among the texts in byte order (equal texts cannot occur).
+    fn ranks(&self) -> Vec<u32> {
+        let mut order: Vec<u32> = (0..self.texts.len() as u32).collect();
+        order.sort_unstable_by(|a, b| self.get(*a).cmp(self.get(*b)));
+        let mut rank = vec![0u32; order.len()];
+        for (position, id) in order.iter().enumerate() {
+            rank[*id as usize] = position as u32;
+        }
+        rank
+    }
+
+    /// The inverse of [`Self::ranks`]: the id at each rank.
+    fn ids_by_rank(&self, rank: &[u32]) -> Vec<u32> {
+        let mut ids = vec![0u32; rank.len()];
+        for (id, r) in rank.iter().enumerate() {
+            ids[*r as usize] = id as u32;
+        }
+        ids
+    }
 }
 
 const NO_TAGS: u32 = u32::MAX;
+/// Rows between two progress reports: often enough for a 10 Hz screen at any read speed,
+/// rarely enough to cost nothing.
+const PROGRESS_BATCH: u64 = 1 << 14;
 const NO_DAY: i32 = i32::MIN;
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -1169,6 +1204,9 @@ pub(crate) struct Ledger {
     account_names: FastMap<u32, u32>,
     pub(crate) rows_read: u64,
     pub(crate) skipped: crate::model::SkippedRows,
+    /// Who watches the read (the dashboard's loading screen), and the rows passed on so far.
+    pub(crate) progress: Option<Arc<ReadProgress>>,
+    rows_reported: u64,
     /// The last ChargePeriodStart cell parsed, and its value.
     last_start: Option<(Vec<u8>, chrono::NaiveDateTime)>,
     commit_days: FastMap<CommitKey, Sums>,
@@ -1213,12 +1251,35 @@ impl Ledger {
             account_names: FastMap::default(),
             rows_read: 0,
             skipped: Default::default(),
+            progress: None,
+            rows_reported: 0,
             last_start: None,
             commit_days: FastMap::default(),
             commit_info: FastMap::default(),
             compute: FastMap::default(),
             service_category_known: false,
         }
+    }
+
+    /// A ledger for a part of the same read (a chunk of a file): same grain, same watcher.
+    pub(crate) fn sibling(&self) -> Ledger {
+        let mut ledger = Ledger::new(self.grain);
+        ledger.progress = self.progress.clone();
+        ledger
+    }
+
+    /// Passes the rows read since the last call on to the watcher, once `PROGRESS_BATCH` have
+    /// gathered (or always, with `flush`), and stops the read when the watcher asked.
+    #[inline]
+    pub(crate) fn report_progress(&mut self, flush: bool) -> Result<()> {
+        let Some(progress) = &self.progress else { return Ok(()) };
+        let unreported = self.rows_read - self.rows_reported;
+        if unreported < PROGRESS_BATCH && !flush {
+            return Ok(());
+        }
+        progress.add_rows(unreported);
+        self.rows_reported = self.rows_read;
+        if progress.is_cancelled() { Err(SourceError::Cancelled) } else { Ok(()) }
     }
 
     /// Interns the dimensions a row is grouped by at this grain, `text` giving each column's
@@ -1657,6 +1718,7 @@ impl Ledger {
         }
         self.service_category_known |= other.service_category_known;
         self.rows_read += other.rows_read;
+        self.rows_reported += other.rows_reported;
         self.skipped.merge(other.skipped);
         for day in [other.first_day, other.last_day].into_iter().flatten() {
             self.first_day = Some(self.first_day.map_or(day, |d| d.min(day)));
@@ -1807,7 +1869,7 @@ impl Ledger {
         CommitmentData { days, info, compute, service_category_known: self.service_category_known }
     }
 
-    pub(crate) fn finish(self, sources: Vec<String>) -> BillingSummary {
+    pub(crate) fn finish(mut self, sources: Vec<String>) -> BillingSummary {
         // Tag sets are renumbered in content order, and equal sets written differently merge,
         // so ids do not depend on which row came first.
         let mut by_content: BTreeMap<&Tags, u32> = BTreeMap::new();
@@ -1826,43 +1888,70 @@ impl Ledger {
         };
         let ordered_sets: Vec<Tags> = by_content.keys().map(|t| (*t).clone()).collect();
         let s = &self.strings;
-        let mut merged: BTreeMap<LineKey, Sums> = BTreeMap::new();
-        for (key, sums) in &self.groups {
-            let line_key = LineKey {
-                day: day_from_number(key.day),
-                provider: s.get(key.provider).to_string(),
-                account_id: s.get(key.account).to_string(),
-                service: s.get(key.service).to_string(),
-                region: s.get(key.region).to_string(),
-                resource_id: s.get(key.resource).to_string(),
-                charge_category: s.get(key.charge_category).to_string(),
-                charge_frequency: s.get(key.charge_frequency).to_string(),
-                tag_set: remap(key.tag_set),
-                currency: s.get(key.currency).to_string(),
-            };
-            let slot = merged.entry(line_key).or_default();
-            slot.billed += sums.billed;
-            if let Some(e) = sums.effective {
-                *slot.effective.get_or_insert(Money::ZERO) += e;
-            }
-            if let Some(l) = sums.list {
-                *slot.list.get_or_insert(Money::ZERO) += l;
-            }
-            slot.rows += sums.rows;
-        }
-        let lines = merged
+        // One shared text per distinct value: lines clone a pointer, never the text.
+        let syms: Vec<Sym> = s.texts.iter().map(|t| Sym::new(t)).collect();
+        let sym = |id: u32| syms.get(id as usize).cloned().unwrap_or_default();
+        let currencies: Vec<Currency> = s.texts.iter().map(|t| Currency::new(t)).collect();
+        let currency = |id: u32| currencies.get(id as usize).cloned().unwrap_or_default();
+        // Lines are ordered by their texts; ranking the distinct texts once lets a million
+        // lines sort on integers.
+        let rank = s.ranks();
+        let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
+        let mut keyed: Vec<([u32; 10], Sums)> = std::mem::take(&mut self.groups)
             .into_iter()
-            .map(|(k, v)| BillingLine {
-                day: k.day,
-                provider: k.provider,
-                account_id: k.account_id,
-                service: k.service,
-                region: k.region,
-                resource_id: k.resource_id,
-                charge_category: k.charge_category,
-                charge_frequency: k.charge_frequency,
-                tag_set: k.tag_set,
-                currency: Currency::new(&k.currency),
+            .map(|(key, sums)| {
+                let tag_rank = remap(key.tag_set).map_or(0, |i| i + 1);
+                let day_rank = if key.day == NO_DAY { 0 } else { (key.day as u32) ^ (1 << 31) };
+                let order = [
+                    day_rank,
+                    r(key.provider),
+                    r(key.account),
+                    r(key.service),
+                    r(key.region),
+                    r(key.resource),
+                    r(key.charge_category),
+                    r(key.charge_frequency),
+                    tag_rank,
+                    r(key.currency),
+                ];
+                (order, sums)
+            })
+            .collect();
+        keyed.sort_unstable_by_key(|(order, _)| *order);
+        // Equal tag sets written differently share a rank now: their groups merge.
+        keyed.dedup_by(|later, kept| {
+            if later.0 != kept.0 {
+                return false;
+            }
+            kept.1.billed += later.1.billed;
+            if let Some(e) = later.1.effective {
+                *kept.1.effective.get_or_insert(Money::ZERO) += e;
+            }
+            if let Some(l) = later.1.list {
+                *kept.1.list.get_or_insert(Money::ZERO) += l;
+            }
+            kept.1.rows += later.1.rows;
+            true
+        });
+        let by_rank = s.ids_by_rank(&rank);
+        let id = |rank: u32| by_rank.get(rank as usize).copied().unwrap_or(0);
+        let lines = keyed
+            .into_iter()
+            .map(|(order, v)| BillingLine {
+                day: if order[0] == 0 {
+                    None
+                } else {
+                    day_from_number((order[0] ^ (1 << 31)) as i32)
+                },
+                provider: sym(id(order[1])),
+                account_id: sym(id(order[2])),
+                service: sym(id(order[3])),
+                region: sym(id(order[4])),
+                resource_id: sym(id(order[5])),
+                charge_category: sym(id(order[6])),
+                charge_frequency: sym(id(order[7])),
+                tag_set: order[8].checked_sub(1),
+                currency: currency(id(order[9])),
                 billed_cost: v.billed,
                 effective_cost: v.effective,
                 list_cost: v.list,
@@ -1877,14 +1966,14 @@ impl Ledger {
                     .and_then(|i| ordered_sets.get(i as usize).cloned())
                     .unwrap_or_default();
                 (
-                    s.get(*id).to_string(),
+                    sym(*id),
                     BilledResource {
-                        resource_type: s.get(acc.resource_type).to_string(),
-                        resource_name: s.get(acc.resource_name).to_string(),
-                        service: s.get(acc.service).to_string(),
-                        account_id: s.get(acc.account).to_string(),
-                        region: s.get(acc.region).to_string(),
-                        provider: s.get(acc.provider).to_string(),
+                        resource_type: sym(acc.resource_type),
+                        resource_name: sym(acc.resource_name),
+                        service: sym(acc.service),
+                        account_id: sym(acc.account),
+                        region: sym(acc.region),
+                        provider: sym(acc.provider),
                         tags,
                         first_day: day_from_number(acc.first_day),
                         last_day: day_from_number(acc.last_day),
@@ -1903,12 +1992,12 @@ impl Ledger {
             .filter_map(|(k, v)| {
                 Some(crate::model::DailyLine {
                     day: day_from_number(k.day)?,
-                    service: s.get(k.service).to_string(),
-                    account_id: s.get(k.account).to_string(),
-                    region: s.get(k.region).to_string(),
-                    charge_category: s.get(k.charge_category).to_string(),
-                    charge_frequency: s.get(k.charge_frequency).to_string(),
-                    currency: Currency::new(s.get(k.currency)),
+                    service: sym(k.service),
+                    account_id: sym(k.account),
+                    region: sym(k.region),
+                    charge_category: sym(k.charge_category),
+                    charge_frequency: sym(k.charge_frequency),
+                    currency: currency(k.currency),
                     billed_cost: v.billed,
                     effective_cost: v.effective,
                     rows: v.rows,
@@ -1942,20 +2031,6 @@ impl Ledger {
             commitments,
         }
     }
-}
-
-#[derive(PartialEq, Eq, PartialOrd, Ord)]
-struct LineKey {
-    day: Option<NaiveDate>,
-    provider: String,
-    account_id: String,
-    service: String,
-    region: String,
-    resource_id: String,
-    charge_category: String,
-    charge_frequency: String,
-    tag_set: Option<u32>,
-    currency: String,
 }
 
 #[cfg(test)]
@@ -2025,7 +2100,7 @@ mod tests {
 
     fn sequential(path: &Path, options: FocusOptions) -> Result<BillingSummary> {
         let mut ledger = Ledger::new(options.grain);
-        ingest(&mut ledger, open_maybe_gzip(path)?, path, options, Layout::from_header)?;
+        ingest(&mut ledger, open_maybe_gzip(path, None)?, path, options, Layout::from_header)?;
         Ok(ledger.finish(vec![]))
     }
 

@@ -23,6 +23,7 @@ use super::view::tags::TagsView;
 use super::view::{ExportJob, ViewOutcome, ViewState};
 use crate::model::Snapshot;
 use crate::report::Report;
+use crate::source::progress::ReadProgress;
 
 /// The eight views, in tab order (newer views last, so the older views keep their number keys).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -143,6 +144,8 @@ pub enum Effect {
     /// Read the sources again and rebuild everything; results carry `generation`.
     Load {
         generation: u64,
+        /// Shared with the load, which reports rows read into it and stops when it is cancelled.
+        watch: Arc<ReadProgress>,
     },
     /// Rebuild the report from the loaded snapshot (after a suppression changed).
     Rebuild {
@@ -188,6 +191,8 @@ pub struct App {
     /// Incremented by each load; results of older loads are dropped.
     pub generation: u64,
     pub progress: Vec<SourceProgress>,
+    /// The current load's rows and bytes read (the loading screen's bar); cancelled by `q`.
+    pub read: Arc<ReadProgress>,
     pub status: Option<(StatusKind, String)>,
     /// Shown in the status bar permanently, e.g. "showing the bundled sample".
     pub hint: Option<String>,
@@ -217,6 +222,7 @@ impl App {
             data: Loadable::Loading { since: Instant::now() },
             generation: 0,
             progress: Vec::new(),
+            read: ReadProgress::new(),
             status: None,
             hint: None,
             help: false,
@@ -249,7 +255,10 @@ impl App {
             self.data = Loadable::Loading { since: Instant::now() };
         }
         self.status = Some((StatusKind::Info, "loading…".into()));
-        vec![Effect::Load { generation: self.generation }]
+        // A refresh replaces an unfinished load: the old one stops reading.
+        self.read.cancel();
+        self.read = ReadProgress::new();
+        vec![Effect::Load { generation: self.generation, watch: self.read.clone() }]
     }
 
     pub fn dataset(&self) -> Option<&Dataset> {
@@ -383,6 +392,7 @@ impl App {
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         if ctrl && matches!(key.code, KeyCode::Char('c')) {
+            self.read.cancel();
             self.quit = true;
             return Vec::new();
         }
@@ -442,6 +452,8 @@ impl App {
         }
         match key.code {
             KeyCode::Char('q') => {
+                // Stops a read in progress, so quitting never waits for a big file.
+                self.read.cancel();
                 self.quit = true;
                 return Vec::new();
             }

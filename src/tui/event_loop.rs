@@ -77,8 +77,8 @@ fn spawn(effect: Effect, ctx: &Arc<LoadContext>, tx: &mpsc::Sender<Msg>) {
     let tx = tx.clone();
     tokio::task::spawn_blocking(move || {
         let msg = match effect {
-            Effect::Load { generation } => {
-                Msg::Loaded { generation, result: load(&ctx, generation, &tx) }
+            Effect::Load { generation, watch } => {
+                Msg::Loaded { generation, result: load(&ctx, generation, &tx, &watch) }
             }
             Effect::Rebuild { generation, snapshot } => {
                 Msg::Loaded { generation, result: analyse(&ctx, snapshot) }

@@ -12,8 +12,9 @@ use crate::config::Config;
 use crate::model::cluster::UsageSource;
 use crate::model::{Grain, Snapshot, SourceState, SourceStatus};
 use crate::report::build_report_with;
-use crate::source::billing::{BillingInput, ReadOptions, read_billing};
+use crate::source::billing::{BillingInput, ReadOptions, read_billing_watched};
 use crate::source::focus::FocusOptions;
+use crate::source::progress::ReadProgress;
 use crate::source::snapshot_file::read_snapshot;
 
 /// What a load needs: the sources and the configuration the dashboard was started with.
@@ -53,13 +54,21 @@ impl Step {
     }
 }
 
+/// Why a load ended early: the user quit or refreshed while it read.
+pub const CANCELLED: &str = "load cancelled";
+
 fn send(tx: &Sender<Msg>, msg: Msg) {
     // The dashboard may have quit; then nobody is listening and that is fine.
     let _ = tx.blocking_send(msg);
 }
 
 /// Loads every source, then analyses. Runs on a blocking thread.
-pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<Dataset>, String> {
+pub fn load(
+    ctx: &LoadContext,
+    generation: u64,
+    tx: &Sender<Msg>,
+    watch: &Arc<ReadProgress>,
+) -> Result<Box<Dataset>, String> {
     let mut steps = Vec::new();
     if ctx.sources.sample {
         steps.push(Step::Sample);
@@ -82,6 +91,9 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
     let mut snapshot: Option<Snapshot> = None;
     let mut statuses = Vec::new();
     for (i, step) in steps.iter().enumerate() {
+        if watch.is_cancelled() {
+            return Err(CANCELLED.to_string());
+        }
         send(tx, Msg::Progress { generation, source: i, state: Progress::Loading });
         // A cluster read without metrics is Partial, with its warnings; AWS has one per profile.
         let mut cluster_status: Option<SourceStatus> = None;
@@ -108,7 +120,8 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
                 .map_err(|e| e.to_string()),
             // Progress lines would scribble over the dashboard; it shows its own.
             Step::Billing(inputs) => {
-                read_billing(inputs, ReadOptions { focus: options, progress: false })
+                let read = ReadOptions { focus: options, progress: false };
+                read_billing_watched(inputs, read, Some(watch.clone()))
                     .map(|billing| {
                         let detail = format!(
                             "{} rows, {} resources{}",
@@ -188,6 +201,9 @@ pub fn load(ctx: &LoadContext, generation: u64, tx: &Sender<Msg>) -> Result<Box<
             None => statuses.push(cluster_status.unwrap_or(status)),
         }
         send(tx, Msg::Progress { generation, source: i, state });
+    }
+    if watch.is_cancelled() {
+        return Err(CANCELLED.to_string());
     }
     let mut snapshot = snapshot.unwrap_or_else(|| Snapshot::empty(chrono::DateTime::UNIX_EPOCH));
     snapshot.sources = statuses;

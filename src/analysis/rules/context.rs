@@ -547,7 +547,7 @@ pub fn resource_views<'a>(
     if let Some(billing) = snapshot.billing.as_ref() {
         let known: std::collections::HashSet<String> = views.iter().map(|v| v.id.clone()).collect();
         for (id, r) in &billing.resources {
-            if known.contains(id) {
+            if known.contains(id.as_str()) {
                 continue;
             }
             let cost = billed.monthly(id).unwrap_or(CurrentCost {

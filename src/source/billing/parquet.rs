@@ -373,6 +373,7 @@ impl Plan<'_> {
             let columns = self
                 .columns(&batch)
                 .ok_or_else(|| corrupt(&"the decoded columns do not match the file's schema"))?;
+            ledger.report_progress(false)?;
             if let Some(layout) = fold_layout {
                 let rows = batch.num_rows();
                 let grain = self.options.grain;

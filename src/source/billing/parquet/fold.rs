@@ -366,7 +366,7 @@ mod tests {
             .iter()
             .map(|l| {
                 let effective = l.effective_cost.map(|m| m.to_string()).unwrap_or_default();
-                (l.service.clone(), l.billed_cost.to_string(), effective)
+                (l.service.to_string(), l.billed_cost.to_string(), effective)
             })
             .collect();
         // " EC2 " is EC2 once trimmed, as the CSV reader trims it.
