@@ -33,6 +33,10 @@ pub enum SourceError {
     /// No usable kubeconfig, context or in-cluster configuration.
     #[error("kubeconfig: {message}")]
     KubeConfig { message: String },
+    /// Amazon Athena could not answer for a billing table (`athena:db.table`): the API failed,
+    /// or the query failed, was cancelled or ran past its timeout.
+    #[error("{table}: {message}")]
+    Athena { table: String, message: String },
 }
 
 fn located(column: &str, message: &str) -> String {
@@ -50,7 +54,7 @@ impl SourceError {
             SourceError::File { .. } | SourceError::Row { .. } => true,
             // A missing context is the user's to fix; a failing API server is not.
             SourceError::KubeConfig { .. } => true,
-            SourceError::Api { .. } => false,
+            SourceError::Api { .. } | SourceError::Athena { .. } => false,
         }
     }
 }
