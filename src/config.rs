@@ -1350,9 +1350,10 @@ mod tests {
         assert_eq!(cfg.athena.workgroup.as_deref(), Some("finops"));
         assert_eq!(cfg.athena.output_location.as_deref(), Some("s3://results/athena/"));
         assert_eq!(cfg.athena.timeout, Some(std::time::Duration::from_secs(900)));
-        let bad = Config::parse("[athena]\n\noutput_location = \"results/\"\n", Path::new("c.toml"))
-            .unwrap_err()
-            .to_string();
+        let bad =
+            Config::parse("[athena]\n\noutput_location = \"results/\"\n", Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
         assert!(bad.starts_with("c.toml:3: athena.output_location: must be an s3://"), "{bad}");
         let bad = Config::parse("[athena]\ntimeout_seconds = 0\n", Path::new("c.toml"))
             .unwrap_err()

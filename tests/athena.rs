@@ -113,7 +113,8 @@ fn sample_table_columns() -> Vec<String> {
 
 fn file_summary(grain: Grain) -> BillingSummary {
     let input = BillingInput::new(Scheme::Focus, &sample_path()).unwrap();
-    let options = ReadOptions { focus: FocusOptions { grain, skip_invalid: false }, progress: false };
+    let options =
+        ReadOptions { focus: FocusOptions { grain, skip_invalid: false }, progress: false };
     read_billing(&[input], options).unwrap()
 }
 
@@ -170,7 +171,9 @@ fn a_period_reads_only_its_billing_period_partitions() {
     let grain = Dimension::Day.grain();
     let october = Months { since: Some("2026-10".into()), until: Some("2026-10".into()) };
     let sql = focus_query("focus", &columns, grain, &october);
-    assert!(sql.contains("WHERE \"billing_period\" >= '2026-10' AND \"billing_period\" <= '2026-10'"));
+    assert!(
+        sql.contains("WHERE \"billing_period\" >= '2026-10' AND \"billing_period\" <= '2026-10'")
+    );
     let answers = duckdb_answers(&[sql]);
     let pushed = summary(&answers[0], grain, "athena:duckdb.focus").unwrap();
     // The file's lines of October, and only them.
@@ -182,4 +185,592 @@ fn a_period_reads_only_its_billing_period_partitions() {
     assert!(!want.is_empty() && want.len() < own.lines.len());
     assert_eq!(pushed.lines, want);
     assert_eq!(pushed.rows_read, want.iter().map(|l| l.rows).sum::<u64>());
+}
+
+/// The binary with a clean environment: AWS credentials that go nowhere but `endpoint`, the
+/// cache and home in `home`.
+fn costscope(home: &Path, endpoint: &str, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_costscope"))
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("COSTSCOPE_CACHE_DIR", home.join("cache"))
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("no-aws-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-aws-credentials"))
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `costs --format json`'s rows as (key, billed, effective, rows).
+fn cost_rows(stdout: &str) -> Vec<(String, String, String, u64)> {
+    let v: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["billed_cost"].as_str().unwrap().to_string(),
+                r["effective_cost"].as_str().unwrap_or("").to_string(),
+                r["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// moto's server, from the venv the harness installs; stopped (by its pid) when dropped.
+struct Moto {
+    child: Child,
+    port: u16,
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let python = venv_python();
+        let server = python.with_file_name("moto_server");
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = Command::new(server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..200 {
+            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Moto { child, port };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("moto did not listen on {port}");
+    }
+
+    fn post(&self, path: &str, body: &str) -> String {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Rows as moto's query-results API takes them (and GetQueryResults answers them).
+fn athena_rows(rows: &[&[&str]]) -> serde_json::Value {
+    let data = |row: &&[&str]| {
+        let cells: Vec<serde_json::Value> = row
+            .iter()
+            .map(|c| {
+                if *c == "NULL" {
+                    serde_json::json!({})
+                } else {
+                    serde_json::json!({ "VarCharValue": c })
+                }
+            })
+            .collect();
+        serde_json::json!({ "Data": cells })
+    };
+    serde_json::Value::Array(rows.iter().map(data).collect())
+}
+
+#[test]
+fn costs_on_a_table_in_moto_equals_the_figures_its_rows_imply() {
+    let moto = Moto::start();
+    // moto has no GetTableMetadata (NotImplementedError, a 500): costscope then asks
+    // information_schema, the first canned result; the grouped rows are the second.
+    let columns = athena_rows(&[
+        &["column_name"],
+        &["billedcost"],
+        &["effectivecost"],
+        &["chargeperiodstart"],
+        &["billingcurrency"],
+        &["servicename"],
+    ]);
+    let grouped = athena_rows(&[
+        &[
+            "chargeperiodstart",
+            "billedcost",
+            "effectivecost",
+            "billingcurrency",
+            "servicename",
+            "row_count",
+        ],
+        &[
+            "2026-09-01 23:00:00.000",
+            "10.250000000000",
+            "9.000000000000",
+            "USD",
+            "Amazon EC2",
+            "24",
+        ],
+        &["2026-09-02 23:00:00.000", "11.750000000000", "NULL", "USD", "Amazon EC2", "24"],
+        &["2026-09-01 00:00:00.000", "0.000000004200", "0.000000004200", "USD", "Amazon S3", "3"],
+        &["2026-09-02 00:00:00.000", "-1.500000000000", "-1.500000000000", "USD", "Amazon S3", "1"],
+    ]);
+    let body = serde_json::json!({ "results": [
+        { "rows": columns, "column_info": [] },
+        { "rows": grouped, "column_info": [] },
+    ]});
+    let answer = moto.post("/moto-api/static/athena/query-results", &body.to_string());
+    assert!(answer.starts_with("HTTP/1.1 201") || answer.starts_with("HTTP/1.0 201"), "{answer}");
+
+    let home = tempfile::tempdir().unwrap();
+    let endpoint = format!("http://127.0.0.1:{}", moto.port);
+    let (code, stdout, stderr) = costscope(
+        home.path(),
+        &endpoint,
+        &["costs", "--athena", "db.focus", "--by", "service", "--format", "json"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    // EC2: 10.25 + 11.75 billed over 48 rows; effective only where given (9). S3: 0.0000000042
+    // − 1.5 over 4 rows, every digit kept.
+    assert_eq!(
+        cost_rows(&stdout),
+        vec![
+            ("Amazon EC2".into(), "22".into(), "9".into(), 48),
+            ("Amazon S3".into(), "-1.4999999958".into(), "-1.4999999958".into(), 4),
+        ]
+    );
+    // Both queries are told, with moto's bytes scanned (always 0).
+    assert!(stderr.contains("athena:db.focus: Athena: 2 queries scanned 0 bytes"), "{stderr}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// A loopback Athena. moto cannot fail, cancel or keep running a query, page results or count
+// bytes scanned, so this server answers Athena's JSON 1.1 protocol (POST /, the operation in
+// `X-Amz-Target: AmazonAthena.<Operation>`) with the response shapes of AWS's Athena API
+// reference (GetTableMetadata, StartQueryExecution, GetQueryExecution, GetQueryResults,
+// StopQueryExecution), and records every call.
+
+/// What the server's query does.
+#[derive(Clone)]
+enum Outcome {
+    /// SUCCEEDED, scanning this many bytes; results in these pages (the header first).
+    Succeed {
+        scanned: u64,
+        pages: Vec<Vec<Vec<&'static str>>>,
+    },
+    Fail(&'static str),
+    Cancel(&'static str),
+    /// RUNNING until stopped.
+    Hang,
+}
+
+#[derive(Default)]
+struct Calls {
+    /// (operation, request body)
+    log: Vec<(String, serde_json::Value)>,
+}
+
+impl Calls {
+    fn of(&self, operation: &str) -> Vec<&serde_json::Value> {
+        self.log.iter().filter(|(op, _)| op == operation).map(|(_, b)| b).collect()
+    }
+}
+
+struct Athena {
+    port: u16,
+    calls: Arc<Mutex<Calls>>,
+}
+
+impl Athena {
+    fn start(outcome: Outcome) -> Athena {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let calls = Arc::new(Mutex::new(Calls::default()));
+        let shared = calls.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                let (calls, outcome) = (shared.clone(), outcome.clone());
+                std::thread::spawn(move || serve(stream, &calls, &outcome));
+            }
+        });
+        Athena { port, calls }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn calls(&self, operation: &str) -> Vec<serde_json::Value> {
+        self.calls.lock().unwrap().of(operation).into_iter().cloned().collect()
+    }
+
+    fn forget(&self) {
+        self.calls.lock().unwrap().log.clear();
+    }
+}
+
+/// Answers requests on one connection (the SDK keeps connections alive) until it closes.
+fn serve(stream: TcpStream, calls: &Mutex<Calls>, outcome: &Outcome) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    loop {
+        let mut target = String::new();
+        let mut length = 0usize;
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let header = line.trim_end();
+            if header.is_empty() {
+                break;
+            }
+            let (name, value) = header.split_once(':').unwrap_or((header, ""));
+            match name.to_ascii_lowercase().as_str() {
+                "x-amz-target" => target = value.trim().to_string(),
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).unwrap();
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let operation = target.strip_prefix("AmazonAthena.").unwrap_or(&target).to_string();
+        calls.lock().unwrap().log.push((operation.clone(), request.clone()));
+        let response = answer(&operation, &request, outcome);
+        let text = response.to_string();
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.1\r\nx-amzn-RequestId: test-{}\r\nContent-Length: {}\r\n\r\n",
+            calls.lock().unwrap().log.len(),
+            text.len()
+        );
+        if writer
+            .write_all(head.as_bytes())
+            .and_then(|_| writer.write_all(text.as_bytes()))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+const QUERY_ID: &str = "7e1f0c2a-1b2c-4d5e-8f90-athena000001";
+
+fn answer(operation: &str, request: &serde_json::Value, outcome: &Outcome) -> serde_json::Value {
+    use serde_json::json;
+    let column = |name: &str, kind: &str| json!({ "Name": name, "Type": kind });
+    match operation {
+        "GetTableMetadata" => json!({ "TableMetadata": {
+            "Name": request["TableName"],
+            "CreateTime": 1_790_000_000.0,
+            "LastAccessTime": 0.0,
+            "TableType": "EXTERNAL_TABLE",
+            "Columns": [
+                column("billedcost", "double"),
+                column("effectivecost", "double"),
+                column("chargeperiodstart", "timestamp"),
+                column("billingcurrency", "string"),
+                column("servicename", "string"),
+                column("tags", "map<string,string>"),
+            ],
+            "PartitionKeys": [column("billing_period", "string")],
+            "Parameters": { "classification": "parquet", "transient_lastDdlTime": "1790000000" },
+        }}),
+        "StartQueryExecution" => json!({ "QueryExecutionId": QUERY_ID }),
+        "GetQueryExecution" => {
+            let (state, reason, scanned) = match outcome {
+                Outcome::Succeed { scanned, .. } => ("SUCCEEDED", None, *scanned),
+                Outcome::Fail(why) => ("FAILED", Some(*why), 0),
+                Outcome::Cancel(why) => ("CANCELLED", Some(*why), 0),
+                Outcome::Hang => ("RUNNING", None, 0),
+            };
+            let mut status = json!({ "State": state, "SubmissionDateTime": 1_790_000_100.0 });
+            if let Some(reason) = reason {
+                status["StateChangeReason"] = json!(reason);
+            }
+            json!({ "QueryExecution": {
+                "QueryExecutionId": QUERY_ID,
+                "Query": "SELECT …",
+                "StatementType": "DML",
+                "Status": status,
+                "Statistics": { "EngineExecutionTimeInMillis": 1200, "DataScannedInBytes": scanned },
+                "WorkGroup": "primary",
+            }})
+        }
+        "GetQueryResults" => {
+            let Outcome::Succeed { pages, .. } = outcome else {
+                return json!({ "__type": "InvalidRequestException", "Message": "not finished" });
+            };
+            let page: usize = request["NextToken"]
+                .as_str()
+                .and_then(|t| t.strip_prefix("page-"))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let rows: Vec<&[&str]> = pages[page].iter().map(|r| r.as_slice()).collect();
+            let mut out = json!({
+                "ResultSet": { "Rows": athena_rows(&rows), "ResultSetMetadata": { "ColumnInfo": [] } },
+                "UpdateCount": 0,
+            });
+            if page + 1 < pages.len() {
+                out["NextToken"] = json!(format!("page-{}", page + 1));
+            }
+            out
+        }
+        "StopQueryExecution" => json!({}),
+        _ => json!({}),
+    }
+}
+
+/// A config naming the database, workgroup and result location (`--athena focus` then needs
+/// no more).
+fn athena_config(home: &Path) -> PathBuf {
+    let path = home.join("costscope.toml");
+    std::fs::write(
+        &path,
+        "[athena]\ndatabase = \"billing\"\nworkgroup = \"finops\"\noutput_location = \"s3://athena-results/costscope/\"\n",
+    )
+    .unwrap();
+    path
+}
+
+fn three_pages() -> Vec<Vec<Vec<&'static str>>> {
+    let header = vec![
+        "chargeperiodstart",
+        "billedcost",
+        "effectivecost",
+        "billingcurrency",
+        "servicename",
+        "tags",
+        "row_count",
+    ];
+    vec![
+        vec![
+            header,
+            vec![
+                "2026-09-01 00:00:00.000",
+                "100.000000000000",
+                "90.000000000000",
+                "USD",
+                "Amazon EC2",
+                "{\"team\":\"web\"}",
+                "720",
+            ],
+            vec![
+                "2026-09-02 00:00:00.000",
+                "0.000000000001",
+                "0.000000000001",
+                "USD",
+                "Amazon S3",
+                "{}",
+                "5",
+            ],
+        ],
+        vec![
+            vec![
+                "2026-09-02 00:00:00.000",
+                "50.500000000000",
+                "45.000000000000",
+                "USD",
+                "Amazon EC2",
+                "NULL",
+                "360",
+            ],
+            vec![
+                "2026-09-03 00:00:00.000",
+                "7.250000000000",
+                "7.250000000000",
+                "USD",
+                "Amazon RDS",
+                "{\"team\":\"data\"}",
+                "24",
+            ],
+        ],
+        vec![vec![
+            "2026-09-03 00:00:00.000",
+            "2.750000000000",
+            "2.750000000000",
+            "USD",
+            "Amazon RDS",
+            "NULL",
+            "24",
+        ]],
+    ]
+}
+
+#[test]
+fn pages_are_joined_in_order_bytes_scanned_are_told_and_the_answer_is_cached() {
+    let athena = Athena::start(Outcome::Succeed { scanned: 1_500_000_000, pages: three_pages() });
+    let home = tempfile::tempdir().unwrap();
+    let config = athena_config(home.path());
+    let args = [
+        "costs",
+        "--config",
+        config.to_str().unwrap(),
+        "--athena",
+        "focus",
+        "--athena-since",
+        "2026-09",
+        "--by",
+        "service",
+        "--format",
+        "json",
+    ];
+    let (code, stdout, stderr) = costscope(home.path(), &athena.endpoint(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    let want = vec![
+        ("Amazon EC2".to_string(), "150.5".to_string(), "135".to_string(), 1080),
+        ("Amazon RDS".to_string(), "10".to_string(), "10".to_string(), 48),
+        ("Amazon S3".to_string(), "0.000000000001".to_string(), "0.000000000001".to_string(), 5),
+    ];
+    assert_eq!(cost_rows(&stdout), want);
+    // 1.5 GB at 5 USD/TB: 0.0075 USD.
+    assert!(
+        stderr.contains("athena:billing.focus: Athena: 1 query scanned 1500000000 bytes (1.500 GB, 0.0075 USD at 5 USD/TB"),
+        "{stderr}"
+    );
+    // One query, in the configured database, workgroup and result location, pruned to the
+    // months asked; the grouped service read.
+    let started = athena.calls("StartQueryExecution");
+    assert_eq!(started.len(), 1);
+    let start = &started[0];
+    assert_eq!(start["QueryExecutionContext"]["Database"], "billing");
+    assert_eq!(start["WorkGroup"], "finops");
+    assert_eq!(start["ResultConfiguration"]["OutputLocation"], "s3://athena-results/costscope/");
+    let sql = start["QueryString"].as_str().unwrap();
+    assert!(
+        sql.contains("FROM \"billing\".\"focus\" WHERE \"billing_period\" >= '2026-09' GROUP BY"),
+        "{sql}"
+    );
+    assert!(sql.contains("COUNT(*) AS \"row_count\""), "{sql}");
+    // The three pages were asked in order, each with the previous page's token.
+    let tokens: Vec<serde_json::Value> =
+        athena.calls("GetQueryResults").iter().map(|r| r["NextToken"].clone()).collect();
+    assert_eq!(tokens, vec![serde_json::Value::Null, "page-1".into(), "page-2".into()]);
+    // … and joined in order: the cached answer holds the rows as the pages listed them.
+    let cached: Vec<PathBuf> = std::fs::read_dir(home.path().join("cache/athena"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1, "{cached:?}");
+    let entry: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&cached[0]).unwrap()).unwrap();
+    let billed: Vec<&str> = entry["answer"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[1].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        billed,
+        [
+            "100.000000000000",
+            "0.000000000001",
+            "50.500000000000",
+            "7.250000000000",
+            "2.750000000000"
+        ]
+    );
+    assert_eq!(entry["answer"]["header"][0], "chargeperiodstart");
+
+    // Again: the same figures from the cache; Athena is asked for the table only.
+    athena.forget();
+    let (code, again, stderr) = costscope(home.path(), &athena.endpoint(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(cost_rows(&again), want);
+    assert!(athena.calls("StartQueryExecution").is_empty());
+    assert_eq!(athena.calls("GetTableMetadata").len(), 1);
+    assert!(
+        stderr.contains("Athena: 0 queries scanned 0 bytes")
+            && stderr.contains("1 answer from the cache"),
+        "{stderr}"
+    );
+
+    // --no-cache asks again.
+    athena.forget();
+    let mut fresh = args.to_vec();
+    fresh.push("--no-cache");
+    let (code, third, stderr) = costscope(home.path(), &athena.endpoint(), &fresh);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(cost_rows(&third), want);
+    assert_eq!(athena.calls("StartQueryExecution").len(), 1);
+}
+
+/// Runs `costs` on a table whose query ends as `outcome`; returns (exit code, stderr, calls).
+fn failing_run(outcome: Outcome, extra: &[&str]) -> (i32, String, String, Athena) {
+    let athena = Athena::start(outcome);
+    let home = tempfile::tempdir().unwrap();
+    let mut args =
+        vec!["costs", "--athena", "billing.focus", "--by", "service", "--format", "json"];
+    args.extend_from_slice(extra);
+    let (code, stdout, stderr) = costscope(home.path(), &athena.endpoint(), &args);
+    (code, stdout, stderr, athena)
+}
+
+#[test]
+fn a_failed_query_is_a_warning_naming_the_table_and_its_reason_and_exit_3() {
+    let reason = "COLUMN_NOT_FOUND: line 1:8: Column 'billedcost' cannot be resolved";
+    let (code, stdout, stderr, athena) = failing_run(Outcome::Fail(reason), &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!("athena:billing.focus: query {QUERY_ID} FAILED: {reason}")),
+        "{stderr}"
+    );
+    // The output is still written: no billing rows, and the warning in it.
+    assert!(cost_rows(&stdout).is_empty());
+    assert!(stdout.contains("FAILED"), "{stdout}");
+    assert!(athena.calls("GetQueryResults").is_empty());
+}
+
+#[test]
+fn a_cancelled_query_is_a_warning_and_exit_3() {
+    let reason = "Query cancelled by user";
+    let (code, _, stderr, _) = failing_run(Outcome::Cancel(reason), &[]);
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!("athena:billing.focus: query {QUERY_ID} CANCELLED: {reason}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_query_past_its_timeout_is_stopped_and_exit_3() {
+    let began = std::time::Instant::now();
+    let (code, _, stderr, athena) = failing_run(Outcome::Hang, &["--athena-timeout", "1"]);
+    let took = began.elapsed();
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "query {QUERY_ID} still RUNNING after the 1 s timeout (--athena-timeout): stopped it"
+        )),
+        "{stderr}"
+    );
+    let stops = athena.calls("StopQueryExecution");
+    assert_eq!(stops.len(), 1);
+    assert_eq!(stops[0]["QueryExecutionId"], QUERY_ID);
+    // Polled with backoff from 100 ms: 100 + 200 + 400 + 300 (the rest of the second) → 5
+    // polls, not a busy loop, and the run ends soon after the timeout.
+    let polls = athena.calls("GetQueryExecution").len();
+    assert!((4..=6).contains(&polls), "{polls} polls");
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
 }

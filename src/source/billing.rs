@@ -49,7 +49,7 @@ pub enum Location {
         prefix: String,
     },
     /// A table Athena queries: the grouping runs there (the scheme is told by its columns).
-    Athena(athena::AthenaTable),
+    Athena(Box<athena::AthenaTable>),
 }
 
 /// One `--focus`, `--cur` or `--athena` argument.
@@ -81,7 +81,7 @@ impl BillingInput {
 
     /// `--athena`: a FOCUS table (see [`athena`]).
     pub fn athena(table: athena::AthenaTable) -> BillingInput {
-        BillingInput { scheme: Scheme::Focus, location: Location::Athena(table) }
+        BillingInput { scheme: Scheme::Focus, location: Location::Athena(Box::new(table)) }
     }
 
     /// The input as the user wrote it.

@@ -1396,7 +1396,13 @@ impl Ledger {
                 charge_frequency,
                 currency,
             };
-            add_amounts(self.daily.entry(daily).or_default(), billed, effective, list, self.weight)?;
+            add_amounts(
+                self.daily.entry(daily).or_default(),
+                billed,
+                effective,
+                list,
+                self.weight,
+            )?;
         }
         if g.commitments {
             let scope = Scope { provider, account, service, region, currency };

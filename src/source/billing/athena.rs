@@ -82,9 +82,8 @@ pub struct Usage {
 impl Usage {
     /// The note a status carries, as Cost Explorer's paid requests are told.
     pub fn note(&self) -> String {
-        let usd = crate::model::Money::from_raw(
-            i128::from(self.scanned_bytes) * USD_PER_TB * 1_000_000,
-        );
+        let usd =
+            crate::model::Money::from_raw(i128::from(self.scanned_bytes) * USD_PER_TB * 1_000_000);
         format!(
             "Athena: {} quer{} scanned {} bytes ({:.3} GB, {} USD at {USD_PER_TB} USD/TB; Athena \
              bills at least 10 MB a query), {} answer{} from the cache",
@@ -100,7 +99,11 @@ impl Usage {
 }
 
 /// Reads `table` at `grain` into `ledger`. `Err` says why, for a warning naming the table.
-pub(crate) fn ingest(ledger: &mut Ledger, table: &AthenaTable, grain: Grain) -> Result<Usage, String> {
+pub(crate) fn ingest(
+    ledger: &mut Ledger,
+    table: &AthenaTable,
+    grain: Grain,
+) -> Result<Usage, String> {
     let (answer, usage) = crate::source::block_on_own_runtime(|| fetch(table, grain))??;
     rows::fold_focus(ledger, &answer, &table.display())?;
     Ok(usage)
@@ -128,8 +131,10 @@ async fn fetch(table: &AthenaTable, grain: Grain) -> Result<(query::Answer, Usag
                     .await?;
             usage.queries += 1;
             usage.scanned_bytes += answer.scanned_bytes;
-            let columns =
-                answer.rows.iter().filter_map(|r| r.first()?.as_ref().map(|c| c.to_ascii_lowercase()));
+            let columns = answer
+                .rows
+                .iter()
+                .filter_map(|r| r.first()?.as_ref().map(|c| c.to_ascii_lowercase()));
             let columns: Vec<String> = columns.collect();
             let version = columns.join(",");
             query::TableInfo { columns, version }
@@ -184,7 +189,10 @@ mod tests {
         assert!(note.contains("1 query scanned 2000000000000 bytes"), "{note}");
         assert!(note.contains("(2000.000 GB, 10 USD at 5 USD/TB"), "{note}");
         let small = Usage { queries: 2, scanned_bytes: 123_456_789, cached_answers: 1 }.note();
-        assert!(small.contains("2 queries scanned 123456789 bytes (0.123 GB, 0.0006 USD"), "{small}");
+        assert!(
+            small.contains("2 queries scanned 123456789 bytes (0.123 GB, 0.0006 USD"),
+            "{small}"
+        );
         assert!(small.contains("1 answer from the cache"), "{small}");
     }
 }

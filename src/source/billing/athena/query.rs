@@ -79,7 +79,9 @@ pub async fn run(client: &Client, sql: &str, target: &Target) -> Result<Answer, 
     let start = client
         .start_query_execution()
         .query_string(sql)
-        .query_execution_context(QueryExecutionContext::builder().database(&target.database).build())
+        .query_execution_context(
+            QueryExecutionContext::builder().database(&target.database).build(),
+        )
         .set_work_group(target.workgroup.clone())
         .set_result_configuration(
             target

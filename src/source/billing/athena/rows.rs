@@ -54,9 +54,7 @@ pub(crate) fn fold_focus(ledger: &mut Ledger, answer: &Answer, name: &str) -> Re
             .parse()
             .map_err(|_| at(COUNT_COLUMN, &format!("not a row count: {count_text:?}")))?;
         let row = ResultRow { layout: &layout, cells };
-        ledger
-            .weighted(count, |l| l.add_row(&row))
-            .map_err(|e| at(&e.column, &e.message))?;
+        ledger.weighted(count, |l| l.add_row(&row)).map_err(|e| at(&e.column, &e.message))?;
     }
     Ok(())
 }
