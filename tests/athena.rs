@@ -19,7 +19,7 @@ use costscope::analysis::costs::{Dimension, breakdown};
 use costscope::model::{BillingSummary, Grain};
 use costscope::source::billing::athena::query::Answer;
 use costscope::source::billing::athena::rows::summary;
-use costscope::source::billing::athena::sql::{Months, focus_query};
+use costscope::source::billing::athena::sql::{Months, TableKind, cur_query, focus_query};
 use costscope::source::billing::{BillingInput, ReadOptions, Scheme, read_billing};
 use costscope::source::focus::FocusOptions;
 
@@ -49,30 +49,39 @@ fn venv_python() -> PathBuf {
     python
 }
 
-/// Lays the sample out as the FOCUS table of AWS Data Exports (`focus`), with its
-/// `billing_period` partition column, and runs each query given, unchanged; prints each answer
-/// as Athena's (every value as text, NULL as null, the header first).
+/// Lays a billing CSV out as the table AWS Data Exports' Athena integration makes of it — the
+/// sample as the FOCUS table (`focus`: lowercase names, `double` costs, timestamps, `tags` a
+/// map), a CUR 2.0 export as the CUR table (`cur`: amounts `double`, dates timestamps, the
+/// maps maps) — each with its `billing_period` partition column, and runs each query given,
+/// unchanged; prints each answer as Athena's (every value as text, NULL as null, header first).
 const DUCKDB_SCRIPT: &str = r#"
 import duckdb, json, sys
-src, queries = sys.argv[1], json.load(open(sys.argv[2]))
+kind, src, queries = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 con = duckdb.connect()
 con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv('{src}', all_varchar = true, header = true)")
 names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
+AMOUNTS = {"billedcost", "effectivecost", "listcost", "line_item_unblended_cost",
+    "line_item_net_unblended_cost", "pricing_public_on_demand_cost",
+    "savings_plan_savings_plan_effective_cost", "savings_plan_total_commitment_to_date",
+    "savings_plan_used_commitment", "reservation_effective_cost",
+    "reservation_unused_amortized_upfront_fee_for_billing_period", "reservation_unused_recurring_fee"}
+MAPS = {"tags", "resource_tags", "product", "cost_category", "discount"}
 def column(n):
     low = n.lower()
     # A CSV writes SQL NULL as `NULL` or nothing; the table holds NULL.
     q = f"""CASE WHEN upper(trim("{n}")) IN ('', 'NULL') THEN NULL ELSE "{n}" END"""
-    if low in ("billedcost", "effectivecost", "listcost"):
+    if low in AMOUNTS:
         return f"CAST({q} AS DOUBLE) AS {low}"
-    if low in ("chargeperiodstart", "chargeperiodend"):
+    if low in ("chargeperiodstart", "chargeperiodend") or low.endswith("_date"):
         return f"CAST(replace(replace({q}, 'T', ' '), 'Z', '') AS TIMESTAMP) AS {low}"
-    if low == "tags":
-        return f"CAST(CAST({q} AS JSON) AS MAP(VARCHAR, VARCHAR)) AS tags"
+    if low in MAPS:
+        return f"CAST(CAST({q} AS JSON) AS MAP(VARCHAR, VARCHAR)) AS {low}"
     return f"{q} AS {low}"
 cols = ", ".join(column(n) for n in names)
-con.execute(f"CREATE TABLE focus AS SELECT {cols} FROM raw")
-con.execute("ALTER TABLE focus ADD COLUMN billing_period VARCHAR")
-con.execute("UPDATE focus SET billing_period = strftime(chargeperiodstart, '%Y-%m')")
+start = "chargeperiodstart" if kind == "focus" else "bill_billing_period_start_date"
+con.execute(f"CREATE TABLE {kind} AS SELECT {cols} FROM raw")
+con.execute(f"ALTER TABLE {kind} ADD COLUMN billing_period VARCHAR")
+con.execute(f"UPDATE {kind} SET billing_period = strftime({start}, '%Y-%m')")
 def text(v):
     if v is None:
         return None
@@ -89,13 +98,17 @@ json.dump(out, sys.stdout)
 "#;
 
 fn duckdb_answers(queries: &[String]) -> Vec<Answer> {
+    duckdb_answers_on("focus", &sample_path(), queries)
+}
+
+fn duckdb_answers_on(kind: &str, source: &Path, queries: &[String]) -> Vec<Answer> {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("focus_table.py");
     std::fs::write(&script, DUCKDB_SCRIPT).unwrap();
     let list = dir.path().join("queries.json");
     std::fs::write(&list, serde_json::to_string(queries).unwrap()).unwrap();
     let out =
-        Command::new(venv_python()).arg(&script).arg(sample_path()).arg(&list).output().unwrap();
+        Command::new(venv_python()).arg(&script).arg(kind).arg(source).arg(&list).output().unwrap();
     assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -135,7 +148,7 @@ fn duckdb_runs_the_generated_sql_and_its_answer_equals_the_file_read_at_every_gr
         .collect();
     let answers = duckdb_answers(&queries);
     for ((name, grain), answer) in grains.iter().zip(&answers) {
-        let mut pushed = summary(answer, *grain, "athena:duckdb.focus").unwrap();
+        let mut pushed = summary(answer, TableKind::Focus, *grain, "athena:duckdb.focus").unwrap();
         let mut own = file_summary(*grain);
         // Grouped: far fewer rows come back than the file has, and they count all of them.
         assert!(answer.rows.len() < 20_304, "{name}: {} rows", answer.rows.len());
@@ -159,10 +172,58 @@ fn duckdb_runs_the_generated_sql_and_its_answer_equals_the_file_read_at_every_gr
     // What `costs --sample --by service` prints, from both: the same figures.
     let service = Dimension::Service;
     let (at, _) = grains.iter().enumerate().find(|(_, (n, _))| n == "costs --by service").unwrap();
-    let pushed = summary(&answers[at], service.grain(), "athena:duckdb.focus").unwrap();
+    let pushed =
+        summary(&answers[at], TableKind::Focus, service.grain(), "athena:duckdb.focus").unwrap();
     let by_service = breakdown(&pushed, &service);
     assert_eq!(by_service, breakdown(&file_summary(service.grain()), &service));
     assert!(by_service.rows.len() > 5, "{by_service:?}");
+}
+
+#[test]
+fn a_cur_2_table_folds_through_the_cur_mapping_to_the_cur_file_read() {
+    let fixture = root().join("tests/fixtures/cur/cur2-data-exports.csv");
+    let header = std::fs::read_to_string(&fixture).unwrap();
+    let mut columns: Vec<String> =
+        header.lines().next().unwrap().split(',').map(|c| c.to_ascii_lowercase()).collect();
+    columns.push("billing_period".into());
+    let grains: Vec<(String, Grain)> = [
+        ("full", Grain::FULL),
+        ("detailed", Grain::DETAILED),
+        ("service", "service".parse::<Dimension>().unwrap().grain()),
+        ("account", "account".parse::<Dimension>().unwrap().grain()),
+        ("tag:team", "tag:team".parse::<Dimension>().unwrap().grain()),
+    ]
+    .into_iter()
+    .map(|(n, g)| (n.to_string(), g))
+    .collect();
+    let queries: Vec<String> = grains
+        .iter()
+        .map(|(_, g)| cur_query("cur", &columns, *g, &Months::default()).unwrap())
+        .collect();
+    assert!(queries[0].contains("CAST(\"resource_tags\" AS JSON) AS \"resource_tags\""));
+    assert!(queries[0].contains(
+        "SUM(CAST(COALESCE(\"line_item_net_unblended_cost\", \"line_item_unblended_cost\") AS DECIMAL(38, 12)))"
+    ));
+    let answers = duckdb_answers_on("cur", &fixture, &queries);
+    let input = BillingInput::new(Scheme::Cur, &fixture).unwrap();
+    for ((name, grain), answer) in grains.iter().zip(&answers) {
+        let mut pushed = summary(answer, TableKind::Cur, *grain, "athena:duckdb.cur").unwrap();
+        let options = ReadOptions {
+            focus: FocusOptions { grain: *grain, skip_invalid: false },
+            progress: false,
+        };
+        let mut own = read_billing(std::slice::from_ref(&input), options).unwrap();
+        pushed.sources.clear();
+        own.sources.clear();
+        // The CUR mapping reads `resource_tags` at every grain (it validates them), so tag
+        // sets come back at every grain too.
+        assert_eq!(pushed.tag_sets, own.tag_sets, "{name}: tag sets");
+        assert!(!own.lines.is_empty(), "{name}");
+        assert_eq!(pushed.lines, own.lines, "{name}: lines");
+        assert_eq!(pushed.resources, own.resources, "{name}: resources");
+        assert_eq!(pushed.commitments, own.commitments, "{name}: commitments");
+        assert_eq!(pushed, own, "{name}: the whole summary");
+    }
 }
 
 #[test]
@@ -175,7 +236,7 @@ fn a_period_reads_only_its_billing_period_partitions() {
         sql.contains("WHERE \"billing_period\" >= '2026-10' AND \"billing_period\" <= '2026-10'")
     );
     let answers = duckdb_answers(&[sql]);
-    let pushed = summary(&answers[0], grain, "athena:duckdb.focus").unwrap();
+    let pushed = summary(&answers[0], TableKind::Focus, grain, "athena:duckdb.focus").unwrap();
     // The file's lines of October, and only them.
     let own = file_summary(grain);
     let in_october = |l: &costscope::model::BillingLine| {

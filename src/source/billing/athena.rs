@@ -104,13 +104,16 @@ pub(crate) fn ingest(
     table: &AthenaTable,
     grain: Grain,
 ) -> Result<Usage, String> {
-    let (answer, usage) = crate::source::block_on_own_runtime(|| fetch(table, grain))??;
-    rows::fold_focus(ledger, &answer, &table.display())?;
+    let (kind, answer, usage) = crate::source::block_on_own_runtime(|| fetch(table, grain))??;
+    rows::fold(ledger, &answer, kind, &table.display())?;
     Ok(usage)
 }
 
 /// The grouped rows of `table` at `grain`, from the cache or from Athena.
-async fn fetch(table: &AthenaTable, grain: Grain) -> Result<(query::Answer, Usage), String> {
+async fn fetch(
+    table: &AthenaTable,
+    grain: Grain,
+) -> Result<(sql::TableKind, query::Answer, Usage), String> {
     let s = &table.settings;
     let config = client::load(s.profile.as_deref(), None, s.timeouts).await;
     let client = aws_sdk_athena::Client::new(&config);
@@ -140,30 +143,25 @@ async fn fetch(table: &AthenaTable, grain: Grain) -> Result<(query::Answer, Usag
             query::TableInfo { columns, version }
         }
     };
-    match sql::kind_of(&info.columns)? {
-        sql::TableKind::Focus => {}
-        sql::TableKind::Cur => {
-            return Err("a CUR 2.0 table: costscope reads CUR through Athena only as a FOCUS \
-                        table for now (AWS Data Exports can export FOCUS 1.0 beside CUR 2.0), \
-                        or give the CUR files with --cur s3://BUCKET/PREFIX"
-                .to_string());
-        }
-    }
+    let kind = sql::kind_of(&info.columns)?;
     let from = format!("{}.{}", sql::ident(&table.database), sql::ident(&table.table));
-    let text = sql::focus_query(&from, &info.columns, grain, &s.months);
+    let text = match kind {
+        sql::TableKind::Focus => sql::focus_query(&from, &info.columns, grain, &s.months),
+        sql::TableKind::Cur => sql::cur_query(&from, &info.columns, grain, &s.months)?,
+    };
     let ttl = s.cache_ttl.unwrap_or(crate::source::aws::cache::DEFAULT_TTL);
     let cache = cache::AnswerCache::new(ttl, s.refresh);
     let name = format!("{}.{}", table.database, table.table);
     if let Some(answer) = cache.get(&name, &text, &info.version) {
         usage.cached_answers += 1;
-        return Ok((answer, usage));
+        return Ok((kind, answer, usage));
     }
     tracing::info!(table = %table.display(), sql = %text, "querying Athena");
     let answer = query::run(&client, &text, &target).await?;
     usage.queries += 1;
     usage.scanned_bytes += answer.scanned_bytes;
     cache.put(&name, &text, &info.version, &answer);
-    Ok((answer, usage))
+    Ok((kind, answer, usage))
 }
 
 #[cfg(test)]

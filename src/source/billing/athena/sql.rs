@@ -6,6 +6,9 @@
 //! unchanged on DuckDB over the bundled sample (tests/athena.rs).
 
 use crate::model::Grain;
+use crate::source::billing::Mapping;
+use crate::source::billing::cur::CurMapping;
+use crate::source::billing::cur::mapping::{Canonical, SOURCES, Src, canonical};
 use crate::source::focus::{Column, column_name, columns_for};
 
 /// Which billing table a table is, told by its columns.
@@ -111,8 +114,95 @@ pub fn focus_query(from: &str, columns: &[String], grain: Grain, months: &Months
         }
     }
     select.push(format!("COUNT(*) AS {}", ident(COUNT_COLUMN)));
+    finish(select, group, from, columns, months)
+}
+
+/// The CUR columns that hold amounts: summed, never grouped by.
+const CUR_AMOUNTS: [Src; 9] = [
+    Src::UnblendedCost,
+    Src::NetUnblendedCost,
+    Src::PublicOnDemandCost,
+    Src::SpEffectiveCost,
+    Src::SpTotalCommitment,
+    Src::SpUsedCommitment,
+    Src::RiEffectiveCost,
+    Src::RiUnusedUpfront,
+    Src::RiUnusedRecurring,
+];
+
+/// The one query a read at `grain` needs of a CUR 2.0 table: grouped by the CUR columns the
+/// CUR → FOCUS mapping reads at the grain (so each grouped row maps as its rows would), amounts
+/// summed. The maps (`resource_tags`, `product`) are grouped by whole and come back as JSON.
+pub fn cur_query(
+    from: &str,
+    columns: &[String],
+    grain: Grain,
+    months: &Months,
+) -> Result<String, String> {
+    let mapping =
+        CurMapping::from_header(columns, std::path::Path::new(from)).map_err(|e| e.to_string())?;
+    let src_of = |name: &str| match canonical(name) {
+        Canonical::Column(canon) => {
+            SOURCES.iter().find(|(_, n)| *n == canon).map(|(src, _)| Some(*src))
+        }
+        Canonical::TagMap | Canonical::ProductMap => Some(None),
+        _ => None,
+    };
+    let named = |src: Src| columns.iter().find(|c| src_of(c) == Some(Some(src)));
+    let mut select = Vec::new();
+    let mut group = Vec::new();
+    for i in mapping.needed(grain) {
+        let Some(name) = columns.get(i) else { continue };
+        let id = ident(name);
+        match canonical(name) {
+            Canonical::TagMap | Canonical::ProductMap => {
+                select.push(format!("CAST({id} AS JSON) AS {id}"));
+                group.push(id);
+                continue;
+            }
+            Canonical::Column(_) | Canonical::Tag(_) | Canonical::Ignored => {}
+        }
+        match src_of(name).flatten() {
+            Some(Src::UsageStart) => {
+                group.push(if grain.commitments {
+                    format!("date_trunc('hour', {id})")
+                } else {
+                    format!("CAST({id} AS DATE)")
+                });
+                select.push(format!("MAX({id}) AS {id}"));
+            }
+            Some(Src::UsageEnd) => select.push(format!("MAX({id}) AS {id}")),
+            // Per row the mapping bills the net amount, else the unblended one.
+            Some(Src::NetUnblendedCost) => {
+                let amount = match named(Src::UnblendedCost) {
+                    Some(unblended) => format!("COALESCE({id}, {})", ident(unblended)),
+                    None => id.clone(),
+                };
+                select.push(format!("SUM(CAST({amount} AS DECIMAL(38, {COST_SCALE}))) AS {id}"));
+            }
+            Some(src) if CUR_AMOUNTS.contains(&src) => {
+                select.push(format!("SUM(CAST({id} AS DECIMAL(38, {COST_SCALE}))) AS {id}"));
+            }
+            _ => {
+                select.push(id.clone());
+                group.push(id);
+            }
+        }
+    }
+    select.push(format!("COUNT(*) AS {}", ident(COUNT_COLUMN)));
+    Ok(finish(select, group, from, columns, months))
+}
+
+/// `SELECT … FROM … [WHERE period] GROUP BY …`.
+fn finish(
+    select: Vec<String>,
+    group: Vec<String>,
+    from: &str,
+    columns: &[String],
+    months: &Months,
+) -> String {
     let mut sql = format!("SELECT {} FROM {from}", select.join(", "));
-    if has(PERIOD_COLUMN) {
+    if columns.iter().any(|c| c == PERIOD_COLUMN) {
         let period = ident(PERIOD_COLUMN);
         let mut bounds = Vec::new();
         if let Some(since) = &months.since {
