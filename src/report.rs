@@ -495,7 +495,8 @@ pub fn gather_billing(
     let inputs = sources.billing_inputs()?;
     if !inputs.is_empty() {
         let read = ReadOptions { focus: options, progress: sources.progress };
-        return Ok(Some(read_billing(&inputs, read)?));
+        // A failing Athena table was already told by the main read's status.
+        return Ok(Some(read_inputs(&inputs, read)?.0));
     }
     if sources.sample {
         return Ok(Some(crate::sample::billing(options)?));

@@ -830,8 +830,9 @@ fn a_query_past_its_timeout_is_stopped_and_exit_3() {
     assert_eq!(stops.len(), 1);
     assert_eq!(stops[0]["QueryExecutionId"], QUERY_ID);
     // Polled with backoff from 100 ms: 100 + 200 + 400 + 300 (the rest of the second) → 5
-    // polls, not a busy loop, and the run ends soon after the timeout.
+    // polls at most, not a busy loop (fewer when a call is slow), and the run ends soon after
+    // the timeout.
     let polls = athena.calls("GetQueryExecution").len();
-    assert!((4..=6).contains(&polls), "{polls} polls");
+    assert!((2..=5).contains(&polls), "{polls} polls");
     assert!(took < std::time::Duration::from_secs(20), "{took:?}");
 }
