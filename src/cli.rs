@@ -606,3 +606,49 @@ pub enum RulesCommand {
         dir: Option<PathBuf>,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::billing::Location;
+
+    #[test]
+    fn athena_flags_override_the_config_and_make_one_billing_input() {
+        let cli = Cli::try_parse_from([
+            "costscope",
+            "costs",
+            "--athena",
+            "focus",
+            "--athena-workgroup",
+            "adhoc",
+            "--athena-since",
+            "2026-09",
+            "--no-cache",
+        ])
+        .unwrap();
+        let Some(Command::Costs(mut args)) = cli.command else { panic!("not costs") };
+        args.sources.athena_config = crate::source::billing::athena::AthenaSettings {
+            database: Some("billing".into()),
+            workgroup: Some("finops".into()),
+            output_location: Some("s3://results/".into()),
+            ..Default::default()
+        };
+        assert!(!args.sources.is_empty());
+        let inputs = args.sources.billing_inputs().unwrap();
+        let [input] = inputs.as_slice() else { panic!("{inputs:?}") };
+        let Location::Athena(table) = &input.location else { panic!("{input:?}") };
+        assert_eq!(input.display(), "athena:billing.focus");
+        assert_eq!(table.settings.workgroup.as_deref(), Some("adhoc"));
+        assert_eq!(table.settings.output_location.as_deref(), Some("s3://results/"));
+        assert_eq!(table.settings.months.since.as_deref(), Some("2026-09"));
+        assert!(table.settings.refresh);
+    }
+
+    #[test]
+    fn a_billing_month_is_yyyy_mm() {
+        assert_eq!(billing_month("2026-09"), Ok("2026-09".to_string()));
+        for bad in ["2026-9", "2026-13", "09-2026", "2026-09-01"] {
+            assert!(billing_month(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -55,12 +55,12 @@ impl AthenaTable {
         };
         let database = database.filter(|d| !d.trim().is_empty()).ok_or_else(|| {
             format!(
-                "--athena {arg}: no database; write DB.TABLE, or give --athena-database or \
-                 [athena] database"
+                "{arg}: no database; write DB.TABLE, or give --athena-database or [athena] \
+                 database"
             )
         })?;
         if table.trim().is_empty() {
-            return Err(format!("--athena {arg}: no table name"));
+            return Err(format!("{arg}: no table name"));
         }
         Ok(AthenaTable { database, table, settings })
     }

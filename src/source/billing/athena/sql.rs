@@ -132,7 +132,11 @@ const CUR_AMOUNTS: [Src; 9] = [
 
 /// The one query a read at `grain` needs of a CUR 2.0 table: grouped by the CUR columns the
 /// CUR → FOCUS mapping reads at the grain (so each grouped row maps as its rows would), amounts
-/// summed. The maps (`resource_tags`, `product`) are grouped by whole and come back as JSON.
+/// summed. The maps (`resource_tags`, `product`) are grouped by whole and come back as JSON
+/// (DuckDB has no map lookup that answers NULL for a missing key as Trino's `element_at` does).
+///
+/// Amounts are exact, with one difference in row counts: a commitment fee's unused part is a
+/// row of its own when it is not zero, judged per group here rather than per source row.
 pub fn cur_query(
     from: &str,
     columns: &[String],
@@ -265,6 +269,48 @@ mod tests {
         assert!(sql.contains("MAX(\"chargeperiodend\") AS \"chargeperiodend\""), "{sql}");
         assert!(sql.contains("CAST(\"tags\" AS JSON) AS \"tags\""), "{sql}");
         assert!(sql.ends_with(", \"tags\""), "{sql}");
+    }
+
+    #[test]
+    fn a_cur_read_sums_amounts_groups_the_rest_and_bills_net_else_unblended() {
+        let columns = names(&[
+            "line_item_line_item_type",
+            "line_item_unblended_cost",
+            "line_item_net_unblended_cost",
+            "line_item_usage_start_date",
+            "line_item_currency_code",
+            "line_item_product_code",
+            "product",
+            "resource_tags",
+            "billing_period",
+        ]);
+        let grain = Grain { day: true, service: true, ..Grain::NONE };
+        let months = Months { since: Some("2026-10".into()), until: None };
+        let sql = cur_query("\"cur\"", &columns, grain, &months).unwrap();
+        assert!(sql.contains("\"line_item_line_item_type\", "), "{sql}");
+        assert!(
+            sql.contains(
+                "SUM(CAST(COALESCE(\"line_item_net_unblended_cost\", \"line_item_unblended_cost\") \
+                 AS DECIMAL(38, 12))) AS \"line_item_net_unblended_cost\""
+            ),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("MAX(\"line_item_usage_start_date\") AS \"line_item_usage_start_date\"")
+        );
+        assert!(sql.contains("CAST(\"product\" AS JSON) AS \"product\""), "{sql}");
+        assert!(sql.contains("CAST(\"resource_tags\" AS JSON) AS \"resource_tags\""), "{sql}");
+        assert!(sql.contains(" WHERE \"billing_period\" >= '2026-10' GROUP BY "), "{sql}");
+        assert!(
+            sql.ends_with(
+                "GROUP BY \"line_item_line_item_type\", CAST(\"line_item_usage_start_date\" AS DATE), \
+                 \"line_item_currency_code\", \"product\", \"resource_tags\""
+            ),
+            "{sql}"
+        );
+        assert!(!sql.contains("GROUP BY \"line_item_unblended_cost\""), "{sql}");
+        let missing = cur_query("t", &names(&["line_item_usage_start_date"]), grain, &months);
+        assert!(missing.unwrap_err().contains("line_item_unblended_cost"));
     }
 
     #[test]
