@@ -58,6 +58,14 @@ const DUCKDB_SCRIPT: &str = r#"
 import duckdb, json, sys
 kind, src, queries = sys.argv[1], sys.argv[2], json.load(open(sys.argv[3]))
 con = duckdb.connect()
+if len(sys.argv) > 4:
+    # Hourly rows: each row moved to an hour of its day, written as a FOCUS CSV for costscope
+    # to read itself, and the table made of that file.
+    hourly = sys.argv[4]
+    con.execute(f"""COPY (SELECT * REPLACE (strftime(CAST(replace(replace(ChargePeriodStart, 'T', ' '), 'Z', '') AS TIMESTAMP)
+        + to_hours(CAST(hash(ResourceId, BilledCost) % 24 AS INTEGER)), '%Y-%m-%dT%H:%M:%SZ') AS ChargePeriodStart)
+        FROM read_csv('{src}', all_varchar = true, header = true)) TO '{hourly}' (HEADER, QUOTE '"')""")
+    src = hourly
 con.execute(f"CREATE VIEW raw AS SELECT * FROM read_csv('{src}', all_varchar = true, header = true)")
 names = [r[0] for r in con.execute("DESCRIBE raw").fetchall()]
 AMOUNTS = {"billedcost", "effectivecost", "listcost", "line_item_unblended_cost",
@@ -102,13 +110,23 @@ fn duckdb_answers(queries: &[String]) -> Vec<Answer> {
 }
 
 fn duckdb_answers_on(kind: &str, source: &Path, queries: &[String]) -> Vec<Answer> {
+    duckdb_run(&[kind, source.to_str().unwrap()], queries, &[])
+}
+
+/// Runs the script with `args` before and `after` after the queries file.
+fn duckdb_run(args: &[&str], queries: &[String], after: &[&str]) -> Vec<Answer> {
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("focus_table.py");
     std::fs::write(&script, DUCKDB_SCRIPT).unwrap();
     let list = dir.path().join("queries.json");
     std::fs::write(&list, serde_json::to_string(queries).unwrap()).unwrap();
-    let out =
-        Command::new(venv_python()).arg(&script).arg(kind).arg(source).arg(&list).output().unwrap();
+    let out = Command::new(venv_python())
+        .arg(&script)
+        .args(args)
+        .arg(&list)
+        .args(after)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "duckdb: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -177,6 +195,42 @@ fn duckdb_runs_the_generated_sql_and_its_answer_equals_the_file_read_at_every_gr
     let by_service = breakdown(&pushed, &service);
     assert_eq!(by_service, breakdown(&file_summary(service.grain()), &service));
     assert!(by_service.rows.len() > 5, "{by_service:?}");
+}
+
+#[test]
+fn hourly_compute_usage_keeps_its_hours_and_the_rest_is_grouped_by_day() {
+    // The sample is daily; spread its rows over the hours of their day, so compute usage
+    // (commitment coverage) is hourly, and check the report's and the dashboard's reads.
+    let dir = tempfile::tempdir().unwrap();
+    let hourly = dir.path().join("hourly.csv");
+    let columns = sample_table_columns();
+    let grains = [("full", Grain::FULL), ("detailed", Grain::DETAILED)];
+    let queries: Vec<String> = grains
+        .iter()
+        .map(|(_, g)| focus_query("focus", &columns, *g, &Months::default()))
+        .collect();
+    let sample = sample_path();
+    let answers =
+        duckdb_run(&["focus", sample.to_str().unwrap()], &queries, &[hourly.to_str().unwrap()]);
+    let input = BillingInput::new(Scheme::Focus, &hourly).unwrap();
+    for ((name, grain), answer) in grains.iter().zip(&answers) {
+        let mut pushed = summary(answer, TableKind::Focus, *grain, "athena:duckdb.focus").unwrap();
+        let options = ReadOptions {
+            focus: FocusOptions { grain: *grain, skip_invalid: false },
+            progress: false,
+        };
+        let mut own = read_billing(std::slice::from_ref(&input), options).unwrap();
+        let hours: std::collections::BTreeSet<_> =
+            own.commitments.compute.iter().map(|c| c.hour).collect();
+        assert!(hours.len() > 24 * 30, "{name}: {} distinct hours", hours.len());
+        pushed.sources.clear();
+        own.sources.clear();
+        assert_eq!(pushed.commitments, own.commitments, "{name}: commitments");
+        assert_eq!(pushed.resources, own.resources, "{name}: resources");
+        assert_eq!(pushed, own, "{name}: the whole summary");
+        // Fewer rows than the file: only compute usage stays hourly.
+        assert!(answer.rows.len() < 20_304, "{name}: {} rows", answer.rows.len());
+    }
 }
 
 #[test]

@@ -85,8 +85,18 @@ pub fn focus_query(from: &str, columns: &[String], grain: Grain, months: &Months
     let mut select = Vec::new();
     let mut group = Vec::new();
     let start = ident(&name(Column::ChargePeriodStart));
-    group.push(if grain.commitments {
-        format!("date_trunc('hour', {start})")
+    let category = name(Column::ChargeCategory);
+    group.push(if grain.commitments && has(&category) {
+        // Only compute usage is kept by the hour (commitment coverage); every other row is
+        // bucketed by day, so a report's query does not come back at hourly resolution.
+        let mut compute = format!("lower(trim({})) = 'usage'", ident(&category));
+        let service_category = name(Column::ServiceCategory);
+        if has(&service_category) {
+            compute.push_str(&format!(" AND lower(trim({})) = 'compute'", ident(&service_category)));
+        }
+        format!(
+            "CASE WHEN {compute} THEN date_trunc('hour', {start}) ELSE date_trunc('day', {start}) END"
+        )
     } else {
         format!("CAST({start} AS DATE)")
     });
@@ -262,13 +272,27 @@ mod tests {
     }
 
     #[test]
-    fn commitments_group_by_hour_and_tags_come_back_as_json() {
-        let columns = names(&["billedcost", "chargeperiodstart", "chargeperiodend", "tags"]);
+    fn commitments_keep_compute_usage_by_the_hour_and_tags_come_back_as_json() {
+        let columns = names(&[
+            "billedcost",
+            "chargeperiodstart",
+            "chargeperiodend",
+            "chargecategory",
+            "servicecategory",
+            "tags",
+        ]);
         let sql = focus_query("t", &columns, Grain::FULL, &Months::default());
-        assert!(sql.contains("GROUP BY date_trunc('hour', \"chargeperiodstart\")"), "{sql}");
+        assert!(
+            sql.contains(
+                "GROUP BY CASE WHEN lower(trim(\"chargecategory\")) = 'usage' AND \
+                 lower(trim(\"servicecategory\")) = 'compute' THEN date_trunc('hour', \
+                 \"chargeperiodstart\") ELSE date_trunc('day', \"chargeperiodstart\") END"
+            ),
+            "{sql}"
+        );
         assert!(sql.contains("MAX(\"chargeperiodend\") AS \"chargeperiodend\""), "{sql}");
         assert!(sql.contains("CAST(\"tags\" AS JSON) AS \"tags\""), "{sql}");
-        assert!(sql.ends_with(", \"tags\""), "{sql}");
+        assert!(sql.ends_with("END, \"chargecategory\", \"tags\", \"servicecategory\""), "{sql}");
     }
 
     #[test]
