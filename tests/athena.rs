@@ -484,10 +484,12 @@ fn costs_on_a_table_in_moto_equals_the_figures_its_rows_imply() {
 /// What the server's query does.
 #[derive(Clone)]
 enum Outcome {
-    /// SUCCEEDED, scanning this many bytes; results in these pages (the header first).
+    /// SUCCEEDED, scanning this many bytes; results in these pages (the header first), and in
+    /// `file`, when given, the result file at RESULT_FILE as Athena writes it to S3.
     Succeed {
         scanned: u64,
         pages: Vec<Vec<Vec<&'static str>>>,
+        file: Option<String>,
     },
     Fail(&'static str),
     Cancel(&'static str),
@@ -552,6 +554,7 @@ fn serve(stream: TcpStream, calls: &Mutex<Calls>, outcome: &Outcome) {
         if reader.read_line(&mut line).unwrap_or(0) == 0 {
             return;
         }
+        let request_line = line.trim_end().to_string();
         loop {
             line.clear();
             if reader.read_line(&mut line).unwrap_or(0) == 0 {
@@ -570,6 +573,34 @@ fn serve(stream: TcpStream, calls: &Mutex<Calls>, outcome: &Outcome) {
         }
         let mut body = vec![0; length];
         reader.read_exact(&mut body).unwrap();
+        // S3's GetObject of the result file (path style, on the same endpoint).
+        if let Some(path) = request_line.strip_prefix("GET ") {
+            let target = path.split_whitespace().next().unwrap_or_default();
+            let path = target.split('?').next().unwrap_or_default().to_string();
+            calls.lock().unwrap().log.push(("S3 GET".into(), serde_json::json!(path)));
+            let file = match outcome {
+                Outcome::Succeed { file: Some(file), .. } if path.starts_with(RESULT_PATH) => {
+                    Some(file.clone())
+                }
+                _ => None,
+            };
+            let (status, text) = match file {
+                Some(text) => ("200 OK", text),
+                None => ("404 Not Found", "<Error><Code>NoSuchKey</Code></Error>".to_string()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+                text.len()
+            );
+            if writer
+                .write_all(head.as_bytes())
+                .and_then(|_| writer.write_all(text.as_bytes()))
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
         let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let operation = target.strip_prefix("AmazonAthena.").unwrap_or(&target).to_string();
         calls.lock().unwrap().log.push((operation.clone(), request.clone()));
@@ -591,6 +622,8 @@ fn serve(stream: TcpStream, calls: &Mutex<Calls>, outcome: &Outcome) {
 }
 
 const QUERY_ID: &str = "7e1f0c2a-1b2c-4d5e-8f90-athena000001";
+const RESULT_FILE: &str = "s3://athena-results/costscope/7e1f0c2a-1b2c-4d5e-8f90-athena000001.csv";
+const RESULT_PATH: &str = "/athena-results/costscope/7e1f0c2a-1b2c-4d5e-8f90-athena000001.csv";
 
 fn answer(operation: &str, request: &serde_json::Value, outcome: &Outcome) -> serde_json::Value {
     use serde_json::json;
@@ -624,14 +657,18 @@ fn answer(operation: &str, request: &serde_json::Value, outcome: &Outcome) -> se
             if let Some(reason) = reason {
                 status["StateChangeReason"] = json!(reason);
             }
-            json!({ "QueryExecution": {
+            let mut execution = json!({
                 "QueryExecutionId": QUERY_ID,
                 "Query": "SELECT …",
                 "StatementType": "DML",
                 "Status": status,
                 "Statistics": { "EngineExecutionTimeInMillis": 1200, "DataScannedInBytes": scanned },
                 "WorkGroup": "primary",
-            }})
+            });
+            if let Outcome::Succeed { file: Some(_), .. } = outcome {
+                execution["ResultConfiguration"] = json!({ "OutputLocation": RESULT_FILE });
+            }
+            json!({ "QueryExecution": execution })
         }
         "GetQueryResults" => {
             let Outcome::Succeed { pages, .. } = outcome else {
@@ -735,7 +772,11 @@ fn three_pages() -> Vec<Vec<Vec<&'static str>>> {
 
 #[test]
 fn pages_are_joined_in_order_bytes_scanned_are_told_and_the_answer_is_cached() {
-    let athena = Athena::start(Outcome::Succeed { scanned: 1_500_000_000, pages: three_pages() });
+    let athena = Athena::start(Outcome::Succeed {
+        scanned: 1_500_000_000,
+        pages: three_pages(),
+        file: None,
+    });
     let home = tempfile::tempdir().unwrap();
     let config = athena_config(home.path());
     let args = [
@@ -889,4 +930,56 @@ fn a_query_past_its_timeout_is_stopped_and_exit_3() {
     let polls = athena.calls("GetQueryExecution").len();
     assert!((2..=5).contains(&polls), "{polls} polls");
     assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+}
+
+/// The pages as Athena's result file: every value quoted (`""` inside), NULL an empty field.
+fn result_file(pages: &[Vec<Vec<&str>>]) -> String {
+    let mut out = String::new();
+    for row in pages.iter().flatten() {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|c| {
+                if *c == "NULL" { String::new() } else { format!("\"{}\"", c.replace('"', "\"\"")) }
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn service_figures(athena: &Athena) -> Vec<(String, String, String, u64)> {
+    let home = tempfile::tempdir().unwrap();
+    let args = ["costs", "--athena", "billing.focus", "--by", "service", "--format", "json"];
+    let (code, stdout, stderr) = costscope(home.path(), &athena.endpoint(), &args);
+    assert_eq!(code, 0, "{stderr}");
+    cost_rows(&stdout)
+}
+
+#[test]
+fn a_long_answer_is_read_from_its_result_file_when_it_agrees_with_the_first_page() {
+    let pages = three_pages();
+    let paged = Athena::start(Outcome::Succeed { scanned: 1, pages: pages.clone(), file: None });
+    let want = service_figures(&paged);
+    assert_eq!(want.len(), 3);
+
+    // The result file in S3: one GetObject instead of the pages after the first.
+    let file = result_file(&pages);
+    assert!(file.contains("\"{\"\"team\"\":\"\"web\"\"}\""), "{file}");
+    let athena = Athena::start(Outcome::Succeed {
+        scanned: 1,
+        pages: pages.clone(),
+        file: Some(file.clone()),
+    });
+    assert_eq!(service_figures(&athena), want);
+    assert_eq!(athena.calls("GetQueryResults").len(), 1);
+    assert_eq!(athena.calls("S3 GET"), vec![serde_json::json!(RESULT_PATH)]);
+
+    // A file that does not start as the first page does (another query's, a half-written
+    // one) is not trusted: the pages are read.
+    let other = file.replacen("100.000000000000", "999.000000000000", 1);
+    let athena = Athena::start(Outcome::Succeed { scanned: 1, pages, file: Some(other) });
+    assert_eq!(service_figures(&athena), want);
+    assert_eq!(athena.calls("S3 GET").len(), 1);
+    assert_eq!(athena.calls("GetQueryResults").len(), 3);
 }

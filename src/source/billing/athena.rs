@@ -117,6 +117,7 @@ async fn fetch(
     let s = &table.settings;
     let config = client::load(s.profile.as_deref(), None, s.timeouts).await;
     let client = aws_sdk_athena::Client::new(&config);
+    let s3 = crate::source::aws::s3::client(&config);
     let target = query::Target {
         database: table.database.clone(),
         workgroup: s.workgroup.clone(),
@@ -129,9 +130,13 @@ async fn fetch(
         Ok(info) => info,
         Err(e) => {
             tracing::debug!(table = %table.display(), error = %e, "asking information_schema");
-            let answer =
-                query::run(&client, &sql::columns_query(&table.database, &table.table), &target)
-                    .await?;
+            let answer = query::run(
+                &client,
+                &s3,
+                &sql::columns_query(&table.database, &table.table),
+                &target,
+            )
+            .await?;
             usage.queries += 1;
             usage.scanned_bytes += answer.scanned_bytes;
             let columns = answer
@@ -157,7 +162,7 @@ async fn fetch(
         return Ok((kind, answer, usage));
     }
     tracing::info!(table = %table.display(), sql = %text, "querying Athena");
-    let answer = query::run(&client, &text, &target).await?;
+    let answer = query::run(&client, &s3, &text, &target).await?;
     usage.queries += 1;
     usage.scanned_bytes += answer.scanned_bytes;
     cache.put(&name, &text, &info.version, &answer);

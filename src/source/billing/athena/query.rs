@@ -1,9 +1,13 @@
 //! One Athena query, start to rows: StartQueryExecution, GetQueryExecution polled with backoff
 //! until a final state (StopQueryExecution past the timeout), then GetQueryResults page by
+//! page — or, for an answer of more than one page, the result file Athena wrote to S3 (one
+//! GetObject instead of a call per 1,000 rows), when it can be read and agrees with the first
 //! page. The table's columns come from GetTableMetadata, which is free and runs no query.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+use bytes::Buf;
 
 use aws_sdk_athena::Client;
 use aws_sdk_athena::error::DisplayErrorContext;
@@ -74,8 +78,13 @@ pub async fn table_info(client: &Client, database: &str, table: &str) -> Result<
     Ok(TableInfo { columns, version })
 }
 
-/// Runs `sql` and reads all its rows.
-pub async fn run(client: &Client, sql: &str, target: &Target) -> Result<Answer, String> {
+/// Runs `sql` and reads all its rows (`s3` reads the result file of a long answer).
+pub async fn run(
+    client: &Client,
+    s3: &aws_sdk_s3::Client,
+    sql: &str,
+    target: &Target,
+) -> Result<Answer, String> {
     let start = client
         .start_query_execution()
         .query_string(sql)
@@ -93,15 +102,19 @@ pub async fn run(client: &Client, sql: &str, target: &Target) -> Result<Answer, 
         .await
         .map_err(|e| format!("StartQueryExecution: {}", DisplayErrorContext(e)))?;
     let id = start.query_execution_id().ok_or("StartQueryExecution: no QueryExecutionId")?;
-    let scanned_bytes = wait(client, id, target.timeout).await?;
-    let mut answer = results(client, id).await?;
+    let (scanned_bytes, result_file) = wait(client, id, target.timeout).await?;
+    let mut answer = results(client, s3, id, result_file.as_deref()).await?;
     answer.scanned_bytes = scanned_bytes;
     Ok(answer)
 }
 
-/// Polls until the query succeeds (its bytes scanned) or fails (why); past `timeout` the query
-/// is stopped, so it does not go on scanning, and billing, for nobody.
-async fn wait(client: &Client, id: &str, timeout: Duration) -> Result<u64, String> {
+/// Polls until the query succeeds (its bytes scanned and result file) or fails (why); past
+/// `timeout` the query is stopped, so it does not go on scanning, and billing, for nobody.
+async fn wait(
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+) -> Result<(u64, Option<String>), String> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut pause = FIRST_POLL;
     loop {
@@ -121,7 +134,11 @@ async fn wait(client: &Client, id: &str, timeout: Duration) -> Result<u64, Strin
                     .and_then(|e| e.statistics())
                     .and_then(|s| s.data_scanned_in_bytes())
                     .unwrap_or(0);
-                return Ok(u64::try_from(scanned).unwrap_or(0));
+                let file = execution
+                    .and_then(|e| e.result_configuration())
+                    .and_then(|r| r.output_location())
+                    .map(str::to_string);
+                return Ok((u64::try_from(scanned).unwrap_or(0), file));
             }
             Some(QueryExecutionState::Failed) => {
                 return Err(format!("query {id} FAILED: {reason}"));
@@ -148,33 +165,96 @@ async fn wait(client: &Client, id: &str, timeout: Duration) -> Result<u64, Strin
     }
 }
 
-/// Every page of the results; the first row of the first page is the header.
-async fn results(client: &Client, id: &str) -> Result<Answer, String> {
-    let mut answer = Answer::default();
-    let mut token: Option<String> = None;
-    let mut first = true;
-    loop {
-        let out = client
-            .get_query_results()
-            .query_execution_id(id)
-            .set_next_token(token.take())
-            .send()
-            .await
-            .map_err(|e| format!("GetQueryResults: {}", DisplayErrorContext(e)))?;
-        let rows = out.result_set().map(|r| r.rows()).unwrap_or_default();
-        for row in rows {
-            let cells: Vec<Option<String>> =
-                row.data().iter().map(|d| d.var_char_value().map(str::to_string)).collect();
-            if first {
-                answer.header = cells.into_iter().map(Option::unwrap_or_default).collect();
-                first = false;
-            } else {
-                answer.rows.push(cells);
-            }
-        }
-        match out.next_token() {
-            Some(next) if !next.is_empty() => token = Some(next.to_string()),
-            _ => return Ok(answer),
+/// One page of results: its rows and the next page's token.
+async fn page(
+    client: &Client,
+    id: &str,
+    token: Option<String>,
+) -> Result<(Vec<Vec<Option<String>>>, Option<String>), String> {
+    let out = client
+        .get_query_results()
+        .query_execution_id(id)
+        .set_next_token(token)
+        .send()
+        .await
+        .map_err(|e| format!("GetQueryResults: {}", DisplayErrorContext(e)))?;
+    let rows = out.result_set().map(|r| r.rows()).unwrap_or_default();
+    let rows = rows
+        .iter()
+        .map(|row| row.data().iter().map(|d| d.var_char_value().map(str::to_string)).collect())
+        .collect();
+    let next = out.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+    Ok((rows, next))
+}
+
+/// Every row; the first row of the first page is the header.
+async fn results(
+    client: &Client,
+    s3: &aws_sdk_s3::Client,
+    id: &str,
+    result_file: Option<&str>,
+) -> Result<Answer, String> {
+    let (mut rows, mut next) = page(client, id, None).await?;
+    let header: Vec<String> = if rows.is_empty() {
+        Vec::new()
+    } else {
+        rows.remove(0).into_iter().map(Option::unwrap_or_default).collect()
+    };
+    if next.is_some()
+        && let Some(file) = result_file
+    {
+        match from_result_file(s3, file, &header, &rows).await {
+            Ok(all) => return Ok(Answer { header, rows: all, scanned_bytes: 0 }),
+            Err(e) => tracing::debug!(file, error = %e, "reading the results page by page"),
         }
     }
+    while let Some(token) = next.take() {
+        let (more, after) = page(client, id, Some(token)).await?;
+        rows.extend(more);
+        next = after;
+    }
+    Ok(Answer { header, rows, scanned_bytes: 0 })
+}
+
+/// The rows of Athena's result file (`s3://bucket/key.csv`, RFC 4180 with NULL as an empty
+/// unquoted field), if its header and first rows are the first page's.
+async fn from_result_file(
+    s3: &aws_sdk_s3::Client,
+    file: &str,
+    header: &[String],
+    first_page: &[Vec<Option<String>>],
+) -> Result<Vec<Vec<Option<String>>>, String> {
+    let (bucket, key) = file
+        .strip_prefix("s3://")
+        .and_then(|rest| rest.split_once('/'))
+        .ok_or_else(|| format!("{file}: not an s3:// location"))?;
+    let object = s3
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| format!("GetObject: {}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+    let body = object.body.collect().await.map_err(|e| format!("GetObject body: {e}"))?;
+    let mut csv = ::csv::ReaderBuilder::new().has_headers(false).from_reader(body.reader());
+    // An empty cell is NULL or an empty text: the ledger reads both as empty.
+    fn blank(cell: &Option<String>) -> Option<&str> {
+        cell.as_deref().filter(|c| !c.is_empty())
+    }
+    let mut records = csv.records();
+    let first = records.next().ok_or("an empty result file")?.map_err(|e| e.to_string())?;
+    if first.iter().ne(header.iter().map(String::as_str)) {
+        return Err("its header is not the first page's".to_string());
+    }
+    let mut rows: Vec<Vec<Option<String>>> = Vec::new();
+    for record in records {
+        let record = record.map_err(|e| e.to_string())?;
+        rows.push(record.iter().map(|c| (!c.is_empty()).then(|| c.to_string())).collect());
+    }
+    let agrees = rows.len() >= first_page.len()
+        && rows.iter().zip(first_page).all(|(a, b)| a.iter().map(blank).eq(b.iter().map(blank)));
+    if !agrees {
+        return Err("its rows are not the first page's".to_string());
+    }
+    Ok(rows)
 }
