@@ -127,9 +127,9 @@ pub struct SourceArgs {
     /// FOCUS as docs/cur-mapping.md says.
     #[arg(long, value_name = "FILE")]
     pub cur: Vec<PathBuf>,
-    /// A billing table in Amazon Athena, `DB.TABLE` or `TABLE` (AWS Data Exports' FOCUS 1.x
-    /// table): the aggregation runs in Athena, one query per read, and only grouped rows come
-    /// back. Database, workgroup and result location from `[athena]` of the config or the
+    /// A billing table in Amazon Athena, `DB.TABLE` or `TABLE` (AWS Data Exports' FOCUS 1.x or
+    /// CUR 2.0 table): the aggregation runs in Athena, one query per read, and only grouped rows
+    /// come back. Database, workgroup and result location from `[athena]` of the config or the
     /// flags below; the bytes each query scans are printed (5 USD per TB); answers are cached.
     #[arg(long, value_name = "[DB.]TABLE")]
     pub athena: Option<String>,

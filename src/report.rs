@@ -26,7 +26,7 @@ pub enum GatherError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(
-        "no data source: give --sample, --focus FILE, --cur FILE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
+        "no data source: give --sample, --focus FILE, --cur FILE, --athena TABLE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
     )]
     NoSource,
     #[error("{0}")]
