@@ -54,6 +54,7 @@ fn configure(
     sources.kube_timeout = config.kube_timeout;
     sources.aws_timeouts = config.aws_timeouts;
     sources.aws_commitments = config.aws_commitments;
+    sources.athena_config = config.athena.clone();
     sources.progress = !quiet && std::io::stderr().is_terminal();
 }
 

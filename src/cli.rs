@@ -127,6 +127,36 @@ pub struct SourceArgs {
     /// FOCUS as docs/cur-mapping.md says.
     #[arg(long, value_name = "FILE")]
     pub cur: Vec<PathBuf>,
+    /// A billing table in Amazon Athena, `DB.TABLE` or `TABLE` (AWS Data Exports' FOCUS 1.x or
+    /// CUR 2.0 table): the aggregation runs in Athena, one query per read, and only grouped rows
+    /// come back. Database, workgroup and result location from `[athena]` of the config or the
+    /// flags below; the bytes each query scans are printed (5 USD per TB); answers are cached.
+    #[arg(long, value_name = "[DB.]TABLE")]
+    pub athena: Option<String>,
+    /// The Athena database of --athena TABLE (`[athena] database`).
+    #[arg(long, value_name = "NAME")]
+    pub athena_database: Option<String>,
+    /// The Athena workgroup queries run in (`[athena] workgroup`; default: primary).
+    #[arg(long, value_name = "NAME")]
+    pub athena_workgroup: Option<String>,
+    /// Where Athena writes query results, s3://BUCKET/PREFIX/ (`[athena] output_location`;
+    /// default: the workgroup's).
+    #[arg(long, value_name = "S3_URL")]
+    pub athena_output: Option<String>,
+    /// Seconds an Athena query may run before it is stopped (`[athena] timeout_seconds`;
+    /// default 600).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86400))]
+    pub athena_timeout: Option<u64>,
+    /// The first billing month an Athena query reads (YYYY-MM): a WHERE on the table's
+    /// billing_period partitions, so Athena scans (and bills) only those months.
+    #[arg(long, value_name = "YYYY-MM", value_parser = billing_month)]
+    pub athena_since: Option<String>,
+    /// The last billing month an Athena query reads (YYYY-MM, inclusive).
+    #[arg(long, value_name = "YYYY-MM", value_parser = billing_month)]
+    pub athena_until: Option<String>,
+    /// `[athena]` of the config, under the flags above.
+    #[arg(skip)]
+    pub athena_config: crate::source::billing::athena::AthenaSettings,
     /// A snapshot written by `costscope collect`.
     #[arg(long, value_name = "FILE")]
     pub snapshot: Option<PathBuf>,
@@ -167,8 +197,8 @@ pub struct SourceArgs {
     #[arg(long, default_value_t = DEFAULT_LOOKBACK_DAYS, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=455))]
     pub lookback_days: u32,
-    /// Ask Cost Explorer again even when a cached answer is younger than its TTL.
-    #[arg(long)]
+    /// Ask Cost Explorer and Athena again even when a cached answer is younger than its TTL.
+    #[arg(long, visible_alias = "no-cache")]
     pub refresh: bool,
     /// Tag keys Cost Explorer groups by (set from the config, not the command line).
     #[arg(skip)]
@@ -200,6 +230,14 @@ impl Default for SourceArgs {
             sample: false,
             focus: Vec::new(),
             cur: Vec::new(),
+            athena: None,
+            athena_database: None,
+            athena_workgroup: None,
+            athena_output: None,
+            athena_timeout: None,
+            athena_since: None,
+            athena_until: None,
+            athena_config: Default::default(),
             snapshot: None,
             skip_invalid: false,
             kube: false,
@@ -219,6 +257,14 @@ impl Default for SourceArgs {
             kube_timeout: None,
         }
     }
+}
+
+fn billing_month(text: &str) -> Result<String, String> {
+    chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d")
+        .ok()
+        .filter(|_| text.len() == 7)
+        .map(|_| text.to_string())
+        .ok_or_else(|| format!("{text:?}: a billing month is YYYY-MM"))
 }
 
 fn prometheus_url(url: &str) -> Result<String, String> {
@@ -250,6 +296,7 @@ impl SourceArgs {
         !self.sample
             && self.focus.is_empty()
             && self.cur.is_empty()
+            && self.athena.is_none()
             && self.snapshot.is_none()
             && !self.kube
             && self.context.is_empty()
@@ -257,11 +304,40 @@ impl SourceArgs {
             && !self.uses_aws()
     }
 
-    /// The `--focus` and `--cur` arguments, in that order.
+    /// The `--focus`, `--cur` and `--athena` arguments, in that order.
     pub fn billing_inputs(&self) -> Result<Vec<BillingInput>, crate::source::SourceError> {
         let focus = self.focus.iter().map(|a| BillingInput::new(Scheme::Focus, a));
         let cur = self.cur.iter().map(|a| BillingInput::new(Scheme::Cur, a));
-        focus.chain(cur).collect()
+        let mut inputs: Vec<BillingInput> = focus.chain(cur).collect::<Result<_, _>>()?;
+        if let Some(table) = &self.athena {
+            let table = crate::source::billing::athena::AthenaTable::new(table, self.athena())
+                .map_err(|message| crate::source::SourceError::File {
+                    path: PathBuf::from("--athena"),
+                    message,
+                })?;
+            inputs.push(BillingInput::athena(table));
+        }
+        Ok(inputs)
+    }
+
+    /// The Athena settings: each `--athena-*` flag over `[athena]` of the config.
+    pub fn athena(&self) -> crate::source::billing::athena::AthenaSettings {
+        let config = &self.athena_config;
+        let or = |flag: &Option<String>, set: &Option<String>| flag.clone().or_else(|| set.clone());
+        crate::source::billing::athena::AthenaSettings {
+            database: or(&self.athena_database, &config.database),
+            workgroup: or(&self.athena_workgroup, &config.workgroup),
+            output_location: or(&self.athena_output, &config.output_location),
+            timeout: self.athena_timeout.map(std::time::Duration::from_secs).or(config.timeout),
+            months: crate::source::billing::athena::sql::Months {
+                since: self.athena_since.clone(),
+                until: self.athena_until.clone(),
+            },
+            cache_ttl: self.cost_explorer_ttl,
+            refresh: self.refresh,
+            profile: self.profile.first().cloned(),
+            timeouts: self.aws_timeouts,
+        }
     }
 
     /// Whether live AWS is asked for (`--aws` or any `--profile`).
@@ -529,4 +605,50 @@ pub enum RulesCommand {
         /// A directory of rule files.
         dir: Option<PathBuf>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::billing::Location;
+
+    #[test]
+    fn athena_flags_override_the_config_and_make_one_billing_input() {
+        let cli = Cli::try_parse_from([
+            "costscope",
+            "costs",
+            "--athena",
+            "focus",
+            "--athena-workgroup",
+            "adhoc",
+            "--athena-since",
+            "2026-09",
+            "--no-cache",
+        ])
+        .unwrap();
+        let Some(Command::Costs(mut args)) = cli.command else { panic!("not costs") };
+        args.sources.athena_config = crate::source::billing::athena::AthenaSettings {
+            database: Some("billing".into()),
+            workgroup: Some("finops".into()),
+            output_location: Some("s3://results/".into()),
+            ..Default::default()
+        };
+        assert!(!args.sources.is_empty());
+        let inputs = args.sources.billing_inputs().unwrap();
+        let [input] = inputs.as_slice() else { panic!("{inputs:?}") };
+        let Location::Athena(table) = &input.location else { panic!("{input:?}") };
+        assert_eq!(input.display(), "athena:billing.focus");
+        assert_eq!(table.settings.workgroup.as_deref(), Some("adhoc"));
+        assert_eq!(table.settings.output_location.as_deref(), Some("s3://results/"));
+        assert_eq!(table.settings.months.since.as_deref(), Some("2026-09"));
+        assert!(table.settings.refresh);
+    }
+
+    #[test]
+    fn a_billing_month_is_yyyy_mm() {
+        assert_eq!(billing_month("2026-09"), Ok("2026-09".to_string()));
+        for bad in ["2026-9", "2026-13", "09-2026", "2026-09-01"] {
+            assert!(billing_month(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -54,6 +54,19 @@ struct ConfigFile {
     notify: NotifySection,
     #[serde(default)]
     allocation: Option<AllocationSection>,
+    #[serde(default)]
+    athena: AthenaSection,
+}
+
+/// `[athena]`: where `--athena TABLE` queries run (database of a bare TABLE, workgroup, the
+/// s3:// location results are written to) and how long one may run.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AthenaSection {
+    database: Option<toml::Spanned<String>>,
+    workgroup: Option<toml::Spanned<String>>,
+    output_location: Option<toml::Spanned<String>>,
+    timeout_seconds: Option<toml::Spanned<i64>>,
 }
 
 /// `[allocation]`, as written; [`allocation`] checks it.
@@ -334,6 +347,8 @@ pub struct Config {
     pub notify: NotifySettings,
     /// `[allocation]`; the defaults when absent.
     pub allocation: crate::analysis::allocation::AllocationSettings,
+    /// `[athena]`.
+    pub athena: crate::source::billing::athena::AthenaSettings,
 }
 
 /// `$XDG_CONFIG_HOME/costscope/costscope.toml`, else `~/.config/costscope/costscope.toml`.
@@ -439,6 +454,7 @@ impl Config {
             Some(section) => allocation(section, text, path)?,
             None => crate::analysis::allocation::AllocationSettings::default(),
         };
+        let athena = athena_settings(&file.athena, text, path)?;
         Ok(Config {
             path: Some(path.to_path_buf()),
             text: text.to_string(),
@@ -461,8 +477,48 @@ impl Config {
             units,
             notify,
             allocation,
+            athena,
         })
     }
+}
+
+/// `[athena]`: names that are not blank, an s3:// result location, a timeout of 1 s to a day.
+fn athena_settings(
+    raw: &AthenaSection,
+    text: &str,
+    path: &Path,
+) -> Result<crate::source::billing::athena::AthenaSettings, ConfigError> {
+    let section = Section { name: "athena", text, path };
+    let name = |value: &Option<toml::Spanned<String>>, key: &str| {
+        value
+            .as_ref()
+            .map(|v| {
+                if v.get_ref().trim().is_empty() {
+                    Err(section.invalid(v.span(), key, "is empty".to_string()))
+                } else {
+                    Ok(v.get_ref().clone())
+                }
+            })
+            .transpose()
+    };
+    let output_location = name(&raw.output_location, "output_location")?;
+    if let (Some(location), Some(raw_value)) = (&output_location, &raw.output_location)
+        && !location.starts_with("s3://")
+    {
+        return Err(section.invalid(
+            raw_value.span(),
+            "output_location",
+            format!("must be an s3://BUCKET/PREFIX/ location, not {location:?}"),
+        ));
+    }
+    let timeout = section.count(&raw.timeout_seconds, "timeout_seconds", 1..=86_400, " seconds")?;
+    Ok(crate::source::billing::athena::AthenaSettings {
+        database: name(&raw.database, "database")?,
+        workgroup: name(&raw.workgroup, "workgroup")?,
+        output_location,
+        timeout: timeout.map(|t| std::time::Duration::from_secs(u64::from(t))),
+        ..Default::default()
+    })
 }
 
 /// `[kubernetes.storage_class_prices]`: each value an exact, non-negative decimal in quotes
@@ -1281,6 +1337,30 @@ mod tests {
         assert_eq!(cfg.cost_explorer_ttl, Some(std::time::Duration::from_secs(7200)));
         assert_eq!(Config::parse("", Path::new("c.toml")).unwrap().cost_explorer_ttl, None);
         assert!(Config::parse("[aws]\ncache_ttl_hours = -1\n", Path::new("c.toml")).is_err());
+    }
+
+    #[test]
+    fn athena_section_is_read_and_checked_on_its_line() {
+        let cfg = Config::parse(
+            "[athena]\ndatabase = \"billing\"\nworkgroup = \"finops\"\noutput_location = \"s3://results/athena/\"\ntimeout_seconds = 900\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(cfg.athena.database.as_deref(), Some("billing"));
+        assert_eq!(cfg.athena.workgroup.as_deref(), Some("finops"));
+        assert_eq!(cfg.athena.output_location.as_deref(), Some("s3://results/athena/"));
+        assert_eq!(cfg.athena.timeout, Some(std::time::Duration::from_secs(900)));
+        let bad =
+            Config::parse("[athena]\n\noutput_location = \"results/\"\n", Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+        assert!(bad.starts_with("c.toml:3: athena.output_location: must be an s3://"), "{bad}");
+        let bad = Config::parse("[athena]\ntimeout_seconds = 0\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.starts_with("c.toml:2: athena.timeout_seconds: must be 1 to 86400"), "{bad}");
+        let bad = Config::parse("[athena]\ntable = \"x\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(bad.to_string().contains("unknown field `table`"), "{bad}");
     }
 
     #[test]

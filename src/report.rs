@@ -26,7 +26,7 @@ pub enum GatherError {
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error(
-        "no data source: give --sample, --focus FILE, --cur FILE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
+        "no data source: give --sample, --focus FILE, --cur FILE, --athena TABLE, --snapshot FILE, --aws, --kube or --kube-dump DIR"
     )]
     NoSource,
     #[error("{0}")]
@@ -46,17 +46,55 @@ impl GatherError {
     }
 }
 
-/// The source name of billing files: `focus:a.csv,b.parquet`, then `cur:…` when given.
+/// The source name of billing files: `focus:a.csv,b.parquet`, then `cur:…` when given, then
+/// the Athena table (`athena:db.table`).
 pub fn billing_source_name(inputs: &[crate::source::billing::BillingInput]) -> String {
+    use crate::source::billing::Location;
     let mut parts: Vec<String> = Vec::new();
+    let (tables, files): (Vec<_>, Vec<_>) =
+        inputs.iter().partition(|i| matches!(i.location, Location::Athena(_)));
     for scheme in [crate::source::billing::Scheme::Focus, crate::source::billing::Scheme::Cur] {
         let names: Vec<String> =
-            inputs.iter().filter(|i| i.scheme == scheme).map(|i| i.display()).collect();
+            files.iter().filter(|i| i.scheme == scheme).map(|i| i.display()).collect();
         if !names.is_empty() {
             parts.push(format!("{}:{}", scheme.flag(), names.join(",")));
         }
     }
+    parts.extend(tables.iter().map(|i| i.display()));
     parts.join(" ")
+}
+
+/// Reads the billing inputs. An Athena table that cannot be read is a Failed status (exit 3)
+/// rather than the end of the run, as a failing live source is: the files given beside it are
+/// read alone, and with none the billing is empty.
+fn read_inputs(
+    inputs: &[crate::source::billing::BillingInput],
+    read: ReadOptions,
+) -> Result<(crate::model::BillingSummary, SourceStatus), GatherError> {
+    use crate::source::billing::{Location, read_billing_noted};
+    match read_billing_noted(inputs, read, None) {
+        Ok((billing, notes)) => {
+            let mut status = ok_status(&billing_source_name(inputs));
+            status.notes = notes;
+            Ok((billing, status))
+        }
+        Err(SourceError::Athena { table, message }) => {
+            let files: Vec<_> = inputs
+                .iter()
+                .filter(|i| !matches!(i.location, Location::Athena(_)))
+                .cloned()
+                .collect();
+            let billing = read_billing(&files, read)?;
+            let status = SourceStatus {
+                name: billing_source_name(inputs),
+                state: SourceState::Failed,
+                warnings: vec![format!("{table}: {message}")],
+                notes: Vec::new(),
+            };
+            Ok((billing, status))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads every requested source into one snapshot. Billing is aggregated at `grain`.
@@ -93,8 +131,7 @@ pub fn gather(sources: &SourceArgs, grain: Grain) -> Result<Snapshot, GatherErro
     let inputs = sources.billing_inputs()?;
     if !inputs.is_empty() {
         let read = ReadOptions { focus: options, progress: sources.progress };
-        let billing = read_billing(&inputs, read)?;
-        let mut status = ok_status(&billing_source_name(&inputs));
+        let (billing, mut status) = read_inputs(&inputs, read)?;
         if let Some(s) = billing.skipped.summary() {
             status.state = SourceState::Partial;
             status.warnings.push(s);
@@ -458,7 +495,8 @@ pub fn gather_billing(
     let inputs = sources.billing_inputs()?;
     if !inputs.is_empty() {
         let read = ReadOptions { focus: options, progress: sources.progress };
-        return Ok(Some(read_billing(&inputs, read)?));
+        // A failing Athena table was already told by the main read's status.
+        return Ok(Some(read_inputs(&inputs, read)?.0));
     }
     if sources.sample {
         return Ok(Some(crate::sample::billing(options)?));

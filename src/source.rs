@@ -37,6 +37,10 @@ pub enum SourceError {
     /// The user stopped the read (the dashboard's `q` while loading).
     #[error("read cancelled")]
     Cancelled,
+    /// Amazon Athena could not answer for a billing table (`athena:db.table`): the API failed,
+    /// or the query failed, was cancelled or ran past its timeout.
+    #[error("{table}: {message}")]
+    Athena { table: String, message: String },
 }
 
 fn located(column: &str, message: &str) -> String {
@@ -54,7 +58,7 @@ impl SourceError {
             SourceError::File { .. } | SourceError::Row { .. } => true,
             // A missing context is the user's to fix; a failing API server is not.
             SourceError::KubeConfig { .. } => true,
-            SourceError::Api { .. } | SourceError::Cancelled => false,
+            SourceError::Api { .. } | SourceError::Athena { .. } | SourceError::Cancelled => false,
         }
     }
 }

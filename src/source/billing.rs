@@ -1,9 +1,11 @@
 //! The one billing reader. Every command and the dashboard read billing through
 //! [`read_billing`], whatever the scheme (FOCUS, or an AWS Cost and Usage Report mapped to
 //! FOCUS), the format (CSV, gzipped CSV, zipped CSV or Parquet, told apart by their first
-//! bytes, never by name) and the place (a local file or an `s3://` prefix). All of them fold
-//! into the one [`Ledger`], so totals do not depend on how the data was delivered.
+//! bytes, never by name) and the place (a local file, an `s3://` prefix, or an Athena table that
+//! aggregates where it is). All of them fold into the one [`Ledger`], so totals do not depend on
+//! how the data was delivered.
 
+pub mod athena;
 pub mod cur;
 pub mod parquet;
 pub mod s3;
@@ -48,9 +50,11 @@ pub enum Location {
         bucket: String,
         prefix: String,
     },
+    /// A table Athena queries: the grouping runs there (the scheme is told by its columns).
+    Athena(Box<athena::AthenaTable>),
 }
 
-/// One `--focus` or `--cur` argument.
+/// One `--focus`, `--cur` or `--athena` argument.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BillingInput {
     pub scheme: Scheme,
@@ -77,11 +81,17 @@ impl BillingInput {
         Ok(BillingInput { scheme, location })
     }
 
+    /// `--athena`: a FOCUS table (see [`athena`]).
+    pub fn athena(table: athena::AthenaTable) -> BillingInput {
+        BillingInput { scheme: Scheme::Focus, location: Location::Athena(Box::new(table)) }
+    }
+
     /// The input as the user wrote it.
     pub fn display(&self) -> String {
         match &self.location {
             Location::File(path) => path.display().to_string(),
             Location::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}"),
+            Location::Athena(table) => table.display(),
         }
     }
 }
@@ -97,16 +107,17 @@ pub struct ReadOptions {
 /// Reads every input into one summary. Inputs are read in the order given; the result does not
 /// depend on that order.
 pub fn read_billing(inputs: &[BillingInput], options: ReadOptions) -> Result<BillingSummary> {
-    read_billing_watched(inputs, options, None)
+    read_billing_noted(inputs, options, None).map(|(summary, _)| summary)
 }
 
-/// [`read_billing`], reporting rows and bytes to `watch` as it goes and stopping with
+/// [`read_billing`], with what the inputs want the user to know (Athena's bytes scanned),
+/// reporting rows and bytes to `watch` as it goes and stopping with
 /// [`super::SourceError::Cancelled`] when the watcher cancels.
-pub fn read_billing_watched(
+pub fn read_billing_noted(
     inputs: &[BillingInput],
     options: ReadOptions,
     watch: Option<Arc<ReadProgress>>,
-) -> Result<BillingSummary> {
+) -> Result<(BillingSummary, Vec<String>)> {
     let mut ledger = Ledger::new(options.focus.grain);
     if let Some(watch) = &watch {
         for input in inputs {
@@ -119,6 +130,7 @@ pub fn read_billing_watched(
     }
     ledger.progress = watch;
     let mut sources = Vec::new();
+    let mut notes = Vec::new();
     for input in inputs {
         match &input.location {
             Location::File(path) => {
@@ -129,10 +141,16 @@ pub fn read_billing_watched(
                 let read = s3::ingest_prefix(&mut ledger, input.scheme, bucket, prefix, options)?;
                 sources.extend(read);
             }
+            Location::Athena(table) => {
+                let usage = athena::ingest(&mut ledger, table, options.focus.grain)
+                    .map_err(|message| SourceError::Athena { table: table.display(), message })?;
+                notes.push(usage.note());
+                sources.push(table.display());
+            }
         }
     }
     ledger.report_progress(true)?;
-    Ok(ledger.finish(sources))
+    Ok((ledger.finish(sources), notes))
 }
 
 /// What a file's first bytes say it is.

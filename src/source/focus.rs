@@ -1027,15 +1027,6 @@ struct DailyKey {
     currency: u32,
 }
 
-fn add_to(
-    sums: &mut Sums,
-    billed: Money,
-    effective: Option<Money>,
-    list: Option<Money>,
-) -> Result<(), RowError> {
-    add_amounts(sums, billed, effective, list, 1)
-}
-
 fn add_amounts(
     sums: &mut Sums,
     billed: Money,
@@ -1213,6 +1204,8 @@ pub(crate) struct Ledger {
     commit_info: FastMap<u32, CommitAcc>,
     compute: FastMap<ComputeKey, Sums>,
     service_category_known: bool,
+    /// Source rows each added row stands for: 1, or a pre-aggregated row's COUNT(*) (Athena).
+    weight: u64,
 }
 
 /// Keeps the alphabetically first name of an account, so the choice does not depend on row order.
@@ -1258,6 +1251,7 @@ impl Ledger {
             commit_info: FastMap::default(),
             compute: FastMap::default(),
             service_category_known: false,
+            weight: 1,
         }
     }
 
@@ -1452,7 +1446,7 @@ impl Ledger {
             currency,
         };
         self.see_days(day_n, day_n);
-        add_to(self.groups.entry(key).or_default(), billed, effective, list)?;
+        add_amounts(self.groups.entry(key).or_default(), billed, effective, list, self.weight)?;
         if g.day && g.resource {
             let daily = DailyKey {
                 day: day_n,
@@ -1463,7 +1457,13 @@ impl Ledger {
                 charge_frequency,
                 currency,
             };
-            add_to(self.daily.entry(daily).or_default(), billed, effective, list)?;
+            add_amounts(
+                self.daily.entry(daily).or_default(),
+                billed,
+                effective,
+                list,
+                self.weight,
+            )?;
         }
         if g.commitments {
             let scope = Scope { provider, account, service, region, currency };
@@ -1500,6 +1500,16 @@ impl Ledger {
             }
         }
         Ok(())
+    }
+
+    /// Adds what `add` adds as `count` source rows each (a query's grouped row and its
+    /// COUNT(*)), and counts them read.
+    pub(crate) fn weighted<T>(&mut self, count: u64, add: impl FnOnce(&mut Ledger) -> T) -> T {
+        let kept = std::mem::replace(&mut self.weight, count);
+        let out = add(self);
+        self.weight = kept;
+        self.rows_read += count;
+        out
     }
 
     /// Counts and adds one row read from a file that is not a FOCUS CSV. A bad row is recorded
@@ -1580,15 +1590,16 @@ impl Ledger {
                 provider: scope.provider,
                 account: scope.account,
                 region: scope.region,
-                usage_rows: u64::from(is_usage),
-                purchase_rows: u64::from(is_purchase),
+                usage_rows: u64::from(is_usage) * self.weight,
+                purchase_rows: u64::from(is_purchase) * self.weight,
                 term_end,
             };
             let strings = &self.strings;
             self.commit_info.entry(commitment).or_default().absorb(strings, &seen);
             if let Some(charge) = charge {
                 let key = CommitKey { commitment, day, charge, currency: scope.currency };
-                add_to(self.commit_days.entry(key).or_default(), billed, effective, list)?;
+                let sums = self.commit_days.entry(key).or_default();
+                add_amounts(sums, billed, effective, list, self.weight)?;
             }
         }
         if !is_usage || charge == Some(CommitmentCharge::Unused) {
@@ -1620,7 +1631,7 @@ impl Ledger {
             pricing,
             currency: scope.currency,
         };
-        add_to(self.compute.entry(key).or_default(), billed, effective, list)
+        add_amounts(self.compute.entry(key).or_default(), billed, effective, list, self.weight)
     }
 
     /// Adds another ledger's sums (a chunk of the same file, read on another thread).

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::model::cluster::UsageSource;
 use crate::model::{Grain, Snapshot, SourceState, SourceStatus};
 use crate::report::build_report_with;
-use crate::source::billing::{BillingInput, ReadOptions, read_billing_watched};
+use crate::source::billing::{BillingInput, ReadOptions, read_billing_noted};
 use crate::source::focus::FocusOptions;
 use crate::source::progress::ReadProgress;
 use crate::source::snapshot_file::read_snapshot;
@@ -98,6 +98,7 @@ pub fn load(
         // A cluster read without metrics is Partial, with its warnings; AWS has one per profile.
         let mut cluster_status: Option<SourceStatus> = None;
         let mut aws_statuses: Option<Vec<SourceStatus>> = None;
+        let mut billing_notes: Vec<String> = Vec::new();
         let outcome: Result<String, String> = match step {
             Step::Sample => crate::sample::snapshot()
                 .and_then(|mut s| {
@@ -121,14 +122,18 @@ pub fn load(
             // Progress lines would scribble over the dashboard; it shows its own.
             Step::Billing(inputs) => {
                 let read = ReadOptions { focus: options, progress: false };
-                read_billing_watched(inputs, read, Some(watch.clone()))
-                    .map(|billing| {
+                read_billing_noted(inputs, read, Some(watch.clone()))
+                    .map(|(billing, notes)| {
                         let detail = format!(
-                            "{} rows, {} resources{}",
+                            "{} rows, {} resources{}{}",
                             billing.rows_read,
                             billing.resources.len(),
-                            billing.skipped.summary().map(|s| format!("; {s}")).unwrap_or_default()
+                            billing.skipped.summary().map(|s| format!("; {s}")).unwrap_or_default(),
+                            notes.iter().map(|n| format!("; {n}")).collect::<String>()
                         );
+                        // Athena's bytes scanned reach the Sources line like Cost Explorer's
+                        // paid requests.
+                        billing_notes = notes;
                         let as_of = billing
                             .period()
                             .and_then(|(_, last)| last.succ_opt())
@@ -183,7 +188,7 @@ pub fn load(
                     name: step.name(),
                     state: SourceState::Ok,
                     warnings: vec![],
-                    notes: vec![],
+                    notes: billing_notes,
                 },
             ),
             Err(e) => (

@@ -18,6 +18,7 @@ base="${COSTSCOPE_EMULATORS_DIR:-$root/.emulators}"
 moto_venv="$base/moto"
 ls_venv="$base/localstack"
 MOTO_VERSION="5.2.5"
+DUCKDB_VERSION="1.4.2"
 
 log() { echo "harness: $*" >&2; }
 
@@ -51,6 +52,10 @@ install() {
     rm -rf "$moto_venv"
     python3 -m venv "$moto_venv"
     "$moto_venv/bin/pip" install -q --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+  fi
+  # DuckDB runs costscope's Athena SQL over the sample (tests/athena.rs), beside moto.
+  if ! "$moto_venv/bin/python" -c "import duckdb; assert duckdb.__version__ == '$DUCKDB_VERSION'" 2>/dev/null; then
+    "$moto_venv/bin/pip" install -q --disable-pip-version-check "duckdb==$DUCKDB_VERSION"
   fi
   if [ ! -f "$ls_venv/.installed" ]; then
     local py

@@ -119,7 +119,11 @@ impl CurMapping {
     }
 
     /// Maps one CUR row and adds the FOCUS row(s) it makes.
-    fn add_source<S: SourceRow>(&self, ledger: &mut Ledger, row: &S) -> Result<(), RowError> {
+    pub(crate) fn add_source<S: SourceRow>(
+        &self,
+        ledger: &mut Ledger,
+        row: &S,
+    ) -> Result<(), RowError> {
         let kind = mapping::line_type(self.text(row, Src::LineItemType));
         let unblended = self.money(row, Src::UnblendedCost)?;
         // The converter's BilledCost: net of discounts when the export has that column.
