@@ -1,7 +1,7 @@
 //! Tag coverage: how much cost and how many resources carry each required tag key, which
 //! resources miss them, and which keys or values are spelled several ways.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -109,7 +109,9 @@ fn has_key(tags: Option<&Tags>, key: &str) -> bool {
 pub fn tag_coverage(summary: &BillingSummary, required: &[String]) -> TagCoverage {
     let mut tagged: BTreeMap<(&str, &Currency), Money> = BTreeMap::new();
     let mut totals: BTreeMap<&Currency, Money> = BTreeMap::new();
-    let mut resource_cost: BTreeMap<(&str, &Currency), Money> = BTreeMap::new();
+    // Hashed, not ordered: a detailed read has a line per resource and day, and `untagged` is
+    // sorted below anyway.
+    let mut resource_cost: HashMap<(&str, &Currency), Money> = HashMap::new();
     for line in &summary.lines {
         if !line.resource_id.is_empty() {
             *resource_cost.entry((&line.resource_id, &line.currency)).or_default() +=
@@ -202,7 +204,12 @@ pub fn tag_coverage(summary: &BillingSummary, required: &[String]) -> TagCoverag
             cost: *cost,
         });
     }
-    untagged.sort_by(|a, b| b.cost.cmp(&a.cost).then_with(|| a.resource_id.cmp(&b.resource_id)));
+    untagged.sort_by(|a, b| {
+        b.cost
+            .cmp(&a.cost)
+            .then_with(|| a.resource_id.cmp(&b.resource_id))
+            .then_with(|| a.currency.cmp(&b.currency))
+    });
 
     TagCoverage {
         required: required.to_vec(),
@@ -235,8 +242,18 @@ fn normalization_issues(summary: &BillingSummary) -> Vec<NormalizationIssue> {
                 .insert(id);
         }
     }
+    // Lines share a few tag sets: sum per set first, so each set's tags are read once rather
+    // than once per line (a detailed read has a line per resource and day).
+    let mut by_set: HashMap<(u32, &Currency), Money> = HashMap::new();
     for line in summary.lines.iter().filter(|l| l.billed_cost.raw() > 0) {
-        let Some(tags) = summary.tags_of(line) else { continue };
+        if let Some(set) = line.tag_set {
+            *by_set.entry((set, &line.currency)).or_default() += line.billed_cost;
+        }
+    }
+    let mut by_set: Vec<((u32, &Currency), Money)> = by_set.into_iter().collect();
+    by_set.sort_unstable();
+    for ((set, currency), billed_cost) in by_set {
+        let Some(tags) = summary.tag_sets.get(set as usize) else { continue };
         for (k, v) in tags {
             let ck = canonical(k);
             *keys
@@ -245,16 +262,16 @@ fn normalization_issues(summary: &BillingSummary) -> Vec<NormalizationIssue> {
                 .entry(k)
                 .or_default()
                 .cost
-                .entry(line.currency.clone())
-                .or_default() += line.billed_cost;
+                .entry(currency.clone())
+                .or_default() += billed_cost;
             *values
                 .entry((ck, canonical(v)))
                 .or_default()
                 .entry(v)
                 .or_default()
                 .cost
-                .entry(line.currency.clone())
-                .or_default() += line.billed_cost;
+                .entry(currency.clone())
+                .or_default() += billed_cost;
         }
     }
     let variants = |spellings: BTreeMap<&str, Usage<'_>>| -> Vec<Variant> {

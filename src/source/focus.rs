@@ -1041,26 +1041,56 @@ fn add_amounts(
     let add = |slot: &mut Money, v: Money| slot.checked_add(v).map(|m| *slot = m);
     add(&mut sums.billed, billed).ok_or_else(overflow)?;
     if let Some(e) = effective {
-        add(sums.effective.get_or_insert(Money::ZERO), e).ok_or_else(overflow)?;
+        add(sums.effective_slot(), e).ok_or_else(overflow)?;
     }
     if let Some(l) = list {
-        add(sums.list.get_or_insert(Money::ZERO), l).ok_or_else(overflow)?;
+        add(sums.list_slot(), l).ok_or_else(overflow)?;
     }
     sums.rows += rows;
     Ok(())
 }
 
 fn add_sums(into: &mut Sums, other: Sums) -> Result<(), RowError> {
-    add_amounts(into, other.billed, other.effective, other.list, other.rows)
+    add_amounts(into, other.billed, other.effective(), other.list(), other.rows)
 }
 
-/// Costs summed over `rows` rows.
+/// Costs summed over `rows` rows. The optional sums are flagged rather than `Option`s: a
+/// `Option<Money>` takes 32 bytes, and a detailed read keeps one `Sums` per resource and day.
 #[derive(Clone, Copy, Default)]
 pub(crate) struct Sums {
     pub(crate) billed: Money,
-    pub(crate) effective: Option<Money>,
-    pub(crate) list: Option<Money>,
+    effective: Money,
+    list: Money,
     pub(crate) rows: u64,
+    /// [`Sums::HAS_EFFECTIVE`], [`Sums::HAS_LIST`]: which of the optional sums a row gave.
+    has: u8,
+}
+
+impl Sums {
+    const HAS_EFFECTIVE: u8 = 1;
+    const HAS_LIST: u8 = 2;
+
+    /// EffectiveCost summed, `None` when no row had one.
+    pub(crate) fn effective(&self) -> Option<Money> {
+        (self.has & Self::HAS_EFFECTIVE != 0).then_some(self.effective)
+    }
+
+    /// ListCost summed, `None` when no row had one.
+    pub(crate) fn list(&self) -> Option<Money> {
+        (self.has & Self::HAS_LIST != 0).then_some(self.list)
+    }
+
+    /// The EffectiveCost sum to add to, marked present.
+    pub(crate) fn effective_slot(&mut self) -> &mut Money {
+        self.has |= Self::HAS_EFFECTIVE;
+        &mut self.effective
+    }
+
+    /// The ListCost sum to add to, marked present.
+    pub(crate) fn list_slot(&mut self) -> &mut Money {
+        self.has |= Self::HAS_LIST;
+        &mut self.list
+    }
 }
 
 /// A row's dimensions as interned ids (0: empty, or not kept at the grain).
@@ -1183,6 +1213,9 @@ pub(crate) struct Ledger {
     grain: Grain,
     strings: Interner,
     groups: FastMap<Key, Sums>,
+    /// Groups of merged parts (other chunks of a file) this ledger did not have, unsorted;
+    /// `finish` sums those that parts share.
+    merged_groups: Vec<(Key, Sums)>,
     daily: FastMap<DailyKey, Sums>,
     first_day: Option<i32>,
     last_day: Option<i32>,
@@ -1234,6 +1267,7 @@ impl Ledger {
             grain,
             strings: Interner::new(),
             groups: FastMap::default(),
+            merged_groups: Vec::new(),
             daily: FastMap::default(),
             first_day: None,
             last_day: None,
@@ -1652,7 +1686,8 @@ impl Ledger {
         let tag = |x: u32| {
             if x == NO_TAGS { NO_TAGS } else { tag_ids.get(x as usize).copied().unwrap_or(NO_TAGS) }
         };
-        for (k, v) in other.groups {
+        let theirs = other.merged_groups.into_iter();
+        for (k, v) in other.groups.into_iter().chain(theirs) {
             let key = Key {
                 day: k.day,
                 provider: id(k.provider),
@@ -1665,7 +1700,13 @@ impl Ledger {
                 tag_set: tag(k.tag_set),
                 currency: id(k.currency),
             };
-            add_sums(self.groups.entry(key).or_default(), v)?;
+            // A group this ledger has is summed (checked) in place; a new one waits for
+            // `finish`, which sorts every group anyway: growing the table to hold both parts
+            // would keep its old and new allocation, and the other part's, alive at once.
+            match self.groups.get_mut(&key) {
+                Some(sums) => add_sums(sums, v)?,
+                None => self.merged_groups.push((key, v)),
+            }
         }
         for (k, v) in other.daily {
             let key = DailyKey {
@@ -1799,8 +1840,8 @@ impl Ledger {
                     charge: k.charge,
                     currency: Currency::new(s.get(k.currency)),
                     billed_cost: v.billed,
-                    effective_cost: v.effective,
-                    list_cost: v.list,
+                    effective_cost: v.effective(),
+                    list_cost: v.list(),
                     rows: v.rows,
                 })
             })
@@ -1849,8 +1890,8 @@ impl Ledger {
                     pricing: k.pricing,
                     currency: Currency::new(s.get(k.currency)),
                     billed_cost: v.billed,
-                    effective_cost: v.effective,
-                    list_cost: v.list,
+                    effective_cost: v.effective(),
+                    list_cost: v.list(),
                     rows: v.rows,
                 })
             })
@@ -1908,38 +1949,42 @@ impl Ledger {
         // lines sort on integers.
         let rank = s.ranks();
         let r = |id: u32| rank.get(id as usize).copied().unwrap_or(0);
-        let mut keyed: Vec<([u32; 10], Sums)> = std::mem::take(&mut self.groups)
-            .into_iter()
-            .map(|(key, sums)| {
-                let tag_rank = remap(key.tag_set).map_or(0, |i| i + 1);
-                let day_rank = if key.day == NO_DAY { 0 } else { (key.day as u32) ^ (1 << 31) };
-                let order = [
-                    day_rank,
-                    r(key.provider),
-                    r(key.account),
-                    r(key.service),
-                    r(key.region),
-                    r(key.resource),
-                    r(key.charge_category),
-                    r(key.charge_frequency),
-                    tag_rank,
-                    r(key.currency),
-                ];
-                (order, sums)
-            })
-            .collect();
+        let groups = std::mem::take(&mut self.groups);
+        let merged = std::mem::take(&mut self.merged_groups);
+        let mut keyed: Vec<([u32; 10], Sums)> = Vec::with_capacity(groups.len() + merged.len());
+        let ranked = groups.into_iter().chain(merged).map(|(key, sums)| {
+            let tag_rank = remap(key.tag_set).map_or(0, |i| i + 1);
+            let day_rank = if key.day == NO_DAY { 0 } else { (key.day as u32) ^ (1 << 31) };
+            let order = [
+                day_rank,
+                r(key.provider),
+                r(key.account),
+                r(key.service),
+                r(key.region),
+                r(key.resource),
+                r(key.charge_category),
+                r(key.charge_frequency),
+                tag_rank,
+                r(key.currency),
+            ];
+            (order, sums)
+        });
+        keyed.extend(ranked);
         keyed.sort_unstable_by_key(|(order, _)| *order);
-        // Equal tag sets written differently share a rank now: their groups merge.
+        // Equal tag sets written differently share a rank now, and two merged parts may share
+        // a group the first did not have: their sums add up. (Saturating: a total past the
+        // supported range was refused row by row and in `merge` wherever the first part knew
+        // the group.)
         keyed.dedup_by(|later, kept| {
             if later.0 != kept.0 {
                 return false;
             }
             kept.1.billed += later.1.billed;
-            if let Some(e) = later.1.effective {
-                *kept.1.effective.get_or_insert(Money::ZERO) += e;
+            if let Some(e) = later.1.effective() {
+                *kept.1.effective_slot() += e;
             }
-            if let Some(l) = later.1.list {
-                *kept.1.list.get_or_insert(Money::ZERO) += l;
+            if let Some(l) = later.1.list() {
+                *kept.1.list_slot() += l;
             }
             kept.1.rows += later.1.rows;
             true
@@ -1964,8 +2009,8 @@ impl Ledger {
                 tag_set: order[8].checked_sub(1),
                 currency: currency(id(order[9])),
                 billed_cost: v.billed,
-                effective_cost: v.effective,
-                list_cost: v.list,
+                effective_cost: v.effective(),
+                list_cost: v.list(),
                 rows: v.rows,
             })
             .collect();
@@ -2010,7 +2055,7 @@ impl Ledger {
                     charge_frequency: sym(k.charge_frequency),
                     currency: currency(k.currency),
                     billed_cost: v.billed,
-                    effective_cost: v.effective,
+                    effective_cost: v.effective(),
                     rows: v.rows,
                 })
             })

@@ -198,12 +198,10 @@ fn sum_groups<'c, 'a: 'c>(
     }
     add_costs(billed, slot_of_row, &mut slots, |s| Some(&mut s.billed))?;
     if let Some(effective) = cells(Column::EffectiveCost).filter(|c| !c.is_absent()) {
-        add_costs(effective, slot_of_row, &mut slots, |s| {
-            Some(s.effective.get_or_insert(Money::ZERO))
-        })?;
+        add_costs(effective, slot_of_row, &mut slots, |s| Some(s.effective_slot()))?;
     }
     if let Some(list) = cells(Column::ListCost).filter(|c| !c.is_absent()) {
-        add_costs(list, slot_of_row, &mut slots, |s| Some(s.list.get_or_insert(Money::ZERO)))?;
+        add_costs(list, slot_of_row, &mut slots, |s| Some(s.list_slot()))?;
     }
     for slot in slot_of_row.iter() {
         slots.get_mut(*slot as usize)?.rows += 1;
