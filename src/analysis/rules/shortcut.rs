@@ -11,6 +11,7 @@
 //! [`Shortcut::eval`] gives `None` and CEL runs as before, so the answer, or the error, is
 //! always CEL's.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::Arc;
 
@@ -92,64 +93,70 @@ impl Shortcut {
     /// The expression's value, exactly as CEL would give it; `None` when CEL must run (it
     /// would fail, or a value is outside what this evaluator handles).
     pub(crate) fn eval(&self, env: &Env<'_>) -> Option<Value> {
+        self.value(env).map(Cow::into_owned)
+    }
+
+    /// Borrows what it can (fields, variables, literals): cloning a value is a reference
+    /// count on text shared by every resource and both threads, which costs more than the
+    /// comparison itself.
+    fn value<'e>(&'e self, env: &Env<'e>) -> Option<Cow<'e, Value>> {
         Some(match self {
             Shortcut::Unknown => return None,
-            Shortcut::Literal(v) => v.clone(),
-            Shortcut::Var(var) => match var {
-                Var::R => env.r.clone(),
-                Var::U => env.u.clone(),
-                Var::MissingTags => env.missing_tags.clone(),
-                Var::P => env.p.clone(),
-                Var::RequiredTags => env.required_tags.clone(),
-                Var::Target => env.target?.clone(),
-            },
+            Shortcut::Literal(v) => Cow::Borrowed(v),
+            Shortcut::Var(var) => Cow::Borrowed(match var {
+                Var::R => env.r,
+                Var::U => env.u,
+                Var::MissingTags => env.missing_tags,
+                Var::P => env.p,
+                Var::RequiredTags => env.required_tags,
+                Var::Target => env.target?,
+            }),
             // A missing key is an error in CEL (or a function value when a function has the
             // name): either way, CEL's to give.
-            Shortcut::Field(operand, key) => match operand.eval(env)? {
-                Value::Map(map) => map.map.get(key)?.clone(),
+            Shortcut::Field(operand, key) => match operand.value(env)? {
+                Cow::Borrowed(Value::Map(map)) => Cow::Borrowed(map.map.get(key)?),
+                Cow::Owned(Value::Map(map)) => Cow::Owned(map.map.get(key)?.clone()),
                 _ => return None,
             },
             // The interpreter compares each key's text with the name.
-            Shortcut::Has(operand, name) => match operand.eval(env)? {
+            Shortcut::Has(operand, name) => Cow::Owned(match &*operand.value(env)? {
                 Value::Map(map) => Value::Bool(map.map.keys().any(|k| match k {
                     Key::String(s) => s.as_str() == name,
                     other => other.to_string() == *name,
                 })),
                 _ => Value::Bool(false),
-            },
-            Shortcut::Not(operand) => Value::Bool(!truthy(&operand.eval(env)?)?),
-            Shortcut::Negate(operand) => match operand.eval(env)? {
+            }),
+            Shortcut::Not(operand) => Cow::Owned(Value::Bool(!truthy(&*operand.value(env)?)?)),
+            Shortcut::Negate(operand) => Cow::Owned(match &*operand.value(env)? {
                 Value::Int(i) => Value::Int(i.checked_neg()?),
                 Value::Float(f) => Value::Float(-f),
                 _ => return None,
-            },
+            }),
             Shortcut::And(left, right) => {
-                if !truthy(&left.eval(env)?)? {
-                    Value::Bool(false)
-                } else {
-                    Value::Bool(truthy(&right.eval(env)?)?)
-                }
+                Cow::Owned(Value::Bool(truthy(&*left.value(env)?)? && truthy(&*right.value(env)?)?))
             }
             // `||` gives its left value when truthy, else its right value as it is.
             Shortcut::Or(left, right) => {
-                let left = left.eval(env)?;
-                if truthy(&left)? { left } else { right.eval(env)? }
+                let left = left.value(env)?;
+                if truthy(&left)? { left } else { right.value(env)? }
             }
             Shortcut::Conditional(cond, yes, no) => {
-                if truthy(&cond.eval(env)?)? {
-                    yes.eval(env)?
+                if truthy(&*cond.value(env)?)? {
+                    yes.value(env)?
                 } else {
-                    no.eval(env)?
+                    no.value(env)?
                 }
             }
-            Shortcut::Binary(op, left, right) => binary(*op, left.eval(env)?, right.eval(env)?)?,
-            Shortcut::Size(operand) => match operand.eval(env)? {
+            Shortcut::Binary(op, left, right) => {
+                Cow::Owned(binary(*op, &*left.value(env)?, &*right.value(env)?)?)
+            }
+            Shortcut::Size(operand) => Cow::Owned(match &*operand.value(env)? {
                 Value::List(l) => Value::Int(i64::try_from(l.len()).ok()?),
                 Value::Map(m) => Value::Int(i64::try_from(m.map.len()).ok()?),
                 Value::String(s) => Value::Int(i64::try_from(s.len()).ok()?),
                 Value::Bytes(b) => Value::Int(i64::try_from(b.len()).ok()?),
                 _ => return None,
-            },
+            }),
         })
     }
 }
@@ -253,8 +260,8 @@ fn truthy(v: &Value) -> Option<bool> {
     })
 }
 
-fn binary(op: Binary, left: Value, right: Value) -> Option<Value> {
-    let order = |want: fn(Ordering) -> bool| left.partial_cmp(&right).map(|o| Value::Bool(want(o)));
+fn binary(op: Binary, left: &Value, right: &Value) -> Option<Value> {
+    let order = |want: fn(Ordering) -> bool| left.partial_cmp(right).map(|o| Value::Bool(want(o)));
     match op {
         Binary::Eq => Some(Value::Bool(left == right)),
         Binary::Ne => Some(Value::Bool(left != right)),
@@ -262,27 +269,27 @@ fn binary(op: Binary, left: Value, right: Value) -> Option<Value> {
         Binary::Le => order(|o| o != Ordering::Greater),
         Binary::Gt => order(|o| o == Ordering::Greater),
         Binary::Ge => order(|o| o != Ordering::Less),
-        Binary::In => match (&left, &right) {
+        Binary::In => match (left, right) {
             (Value::String(l), Value::String(r)) => Some(Value::Bool(r.contains(l.as_str()))),
-            (_, Value::List(items)) => Some(Value::Bool(items.contains(&left))),
+            (_, Value::List(items)) => Some(Value::Bool(items.contains(left))),
             (_, Value::Map(m)) => {
                 let key: Result<Key, _> = left.clone().try_into();
                 Some(Value::Bool(key.is_ok_and(|k| m.map.contains_key(&k))))
             }
             _ => None,
         },
-        Binary::Add => (left + right).ok(),
-        Binary::Sub => (left - right).ok(),
-        Binary::Mul => (left * right).ok(),
-        Binary::Div => (left / right).ok(),
-        Binary::Rem => (left % right).ok(),
-        Binary::StartsWith => match (&left, &right) {
+        Binary::Add => (left.clone() + right.clone()).ok(),
+        Binary::Sub => (left.clone() - right.clone()).ok(),
+        Binary::Mul => (left.clone() * right.clone()).ok(),
+        Binary::Div => (left.clone() / right.clone()).ok(),
+        Binary::Rem => (left.clone() % right.clone()).ok(),
+        Binary::StartsWith => match (left, right) {
             (Value::String(s), Value::String(prefix)) => {
                 Some(Value::Bool(s.starts_with(prefix.as_str())))
             }
             _ => None,
         },
-        Binary::EndsWith => match (&left, &right) {
+        Binary::EndsWith => match (left, right) {
             (Value::String(s), Value::String(suffix)) => {
                 Some(Value::Bool(s.ends_with(suffix.as_str())))
             }
