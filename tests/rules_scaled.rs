@@ -7,7 +7,8 @@
 //! A digest covers every field of every finding, in order; the per-rule lines say which rule
 //! moved when the digest does not match.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// The bench fixtures print their setup to stderr.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
 
 #[path = "../benches/common/mod.rs"]
 mod common;
