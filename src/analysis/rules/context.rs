@@ -1196,7 +1196,34 @@ pub const PRICE_FUNCTIONS: &[&str] = &[
 /// (730 h) doubles; a missing price is an error naming what is missing, which the engine turns
 /// into "savings not computed: no price for …".
 pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
-    let mut ctx = Context::default();
+    root_and_functions(catalog).0
+}
+
+/// One of the rules' own functions (prices and helpers), callable from CEL and from the
+/// shortcuts, which give it the same arguments.
+pub(crate) type Native = Arc<dyn Fn(Arguments) -> Result<Value, ExecutionError> + Send + Sync>;
+
+/// The rules' own functions by name.
+#[derive(Default, Clone)]
+pub(crate) struct Functions(BTreeMap<&'static str, Native>);
+
+impl Functions {
+    /// Named like `Context::add_function`, so the definitions below read the same either way.
+    fn add_function<F>(&mut self, name: &'static str, function: F)
+    where
+        F: Fn(Arguments) -> Result<Value, ExecutionError> + Send + Sync + 'static,
+    {
+        self.0.insert(name, Arc::new(function));
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Native> {
+        self.0.get(name)
+    }
+}
+
+/// The root context, and its functions for the shortcuts to call.
+pub(crate) fn root_and_functions(catalog: Arc<PriceCatalog>) -> (Context<'static>, Functions) {
+    let mut ctx = Functions::default();
     let hours = HOURS_PER_MONTH;
 
     let c = catalog.clone();
@@ -1302,7 +1329,13 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
                 .map_err(|e| ExecutionError::function_error("nat_gateway_monthly", e))
         },
     );
-    ctx
+    let functions = ctx;
+    let mut cel = Context::default();
+    for (name, function) in &functions.0 {
+        let function = function.clone();
+        cel.add_function(name, move |args: Arguments| function(args));
+    }
+    (cel, functions)
 }
 
 /// Price functions of the services priced from their own tables (`rules/prices/<service>.toml`):
@@ -1314,7 +1347,7 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
 ///   write_units, region)`;
 /// - `ceil(x)`, and `capacity_for(peak, current, target_utilization)`: the whole capacity that
 ///   runs `peak` at the target utilization, at least 1 and never above `current`.
-fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>) {
+fn add_service_functions(ctx: &mut Functions, catalog: &Arc<PriceCatalog>) {
     let hours = HOURS_PER_MONTH;
     // commitment_discount(provider, term_years, payment): the fraction a provider's flexible
     // plan takes off on demand (commitments.toml); an error names what the table lacks.

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use cel_interpreter::{Context, Value};
 
-use super::context::{CostSource, ResourceView, resource_views, root_context, utilization_value};
+use super::context::{
+    CostSource, Functions, ResourceView, resource_views, root_and_functions, utilization_value,
+};
 use super::fields_read::ViewFields;
 use super::finding::Finding;
 use super::rule::{Expr, Param, ResourceKind, Rule, RuleSet, TemplatePart, format_number};
@@ -61,6 +63,8 @@ pub struct Engine {
     /// Storage class → price per GiB-month, overriding the tables (from `[kubernetes]`).
     storage_class_prices: BTreeMap<String, crate::model::Money>,
     root: Context<'static>,
+    /// The root's own functions, for the shortcuts to call.
+    functions: Functions,
     /// Wall time one rule may take over all the resources.
     budget: Duration,
 }
@@ -116,13 +120,14 @@ fn error_text(e: &cel_interpreter::ExecutionError) -> String {
 
 impl Engine {
     pub fn new(rules: RuleSet, catalog: Arc<PriceCatalog>) -> Engine {
-        let root = root_context(catalog.clone());
+        let (root, functions) = root_and_functions(catalog.clone());
         Engine {
             rules,
             catalog,
             cluster_pricing: Default::default(),
             storage_class_prices: BTreeMap::new(),
             root,
+            functions,
             budget: RULE_BUDGET,
         }
     }
@@ -472,7 +477,15 @@ impl Engine {
         fired_here: &[usize],
     ) -> OneEval {
         let rule = plan.rule;
-        let mut run = Run { scope, item, p: &plan.p, required, bound: false, target: None };
+        let mut run = Run {
+            scope,
+            item,
+            p: &plan.p,
+            required,
+            functions: &self.functions,
+            bound: false,
+            target: None,
+        };
         let mut errors: Vec<(&'static str, String)> = Vec::new();
         let skipped = |errors| OneEval { result: Outcome::Skipped, errors };
         if let Some(when) = &rule.when {
@@ -693,6 +706,7 @@ struct Run<'s, 'c, 'i, 'v, 'a> {
     item: &'i Prepared<'v, 'a>,
     p: &'i Value,
     required: &'i Value,
+    functions: &'i Functions,
     bound: bool,
     /// The `target` variable, once the target expression ran.
     target: Option<Value>,
@@ -708,6 +722,7 @@ impl Run<'_, '_, '_, '_, '_> {
                 p: self.p,
                 required_tags: self.required,
                 target: self.target.as_ref(),
+                functions: self.functions,
             };
             if let Some(value) = shortcut.eval(&env) {
                 return Ok(value);
