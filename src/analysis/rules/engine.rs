@@ -328,12 +328,7 @@ impl Engine {
         });
         eval.findings = kept;
         mark_alternatives(&mut eval.findings);
-        eval.findings.sort_by(|a, b| {
-            b.estimated_monthly_savings
-                .cmp(&a.estimated_monthly_savings)
-                .then_with(|| a.rule_id.cmp(&b.rule_id))
-                .then_with(|| a.resource_id.cmp(&b.resource_id))
-        });
+        eval.findings = ranked(std::mem::take(&mut eval.findings));
         eval
     }
 
@@ -819,6 +814,22 @@ fn is_missing_price(e: &cel_interpreter::ExecutionError) -> bool {
     matches!(e, cel_interpreter::ExecutionError::FunctionError { function, message }
         if (super::context::PRICE_FUNCTIONS.contains(&function.as_str())
             && message.starts_with("no price")) || function == "not_computed")
+}
+
+/// Findings by savings (largest first), then rule id, then resource id. Positions are sorted
+/// and each finding moved once: sorting the findings themselves moved a few hundred bytes per
+/// finding at every step of the merge, on one thread.
+fn ranked(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&findings[a], &findings[b]);
+        b.estimated_monthly_savings
+            .cmp(&a.estimated_monthly_savings)
+            .then_with(|| a.rule_id.cmp(&b.rule_id))
+            .then_with(|| a.resource_id.cmp(&b.resource_id))
+    });
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Per resource, the finding with the largest saving stays primary (ties: rule id); the rest
