@@ -2,6 +2,7 @@
 
 pub mod context;
 pub mod engine;
+pub mod fields_read;
 pub mod finding;
 pub mod probe;
 pub mod rule;

@@ -24,6 +24,7 @@ pub mod rds;
 mod redshift;
 mod s3;
 
+use super::fields_read::{FieldsRead, ViewFields};
 use super::rule::ResourceKind;
 use crate::model::inventory::InstanceState;
 use crate::model::utilization::UtilizationSummary;
@@ -158,20 +159,48 @@ thread_local! {
     static SHARED_TEXTS: std::cell::RefCell<HashMap<String, Value>> = Default::default();
 }
 
-/// A CEL map under construction, with shared keys (the fields of `r`, `u`, tags).
-pub(crate) struct Fields(HashMap<Key, Value>);
+/// A CEL map under construction, with shared keys (the fields of `r`, `u`, tags). A map built
+/// for the rules keeps only the fields they read (see [`FieldsRead`]).
+pub(crate) struct Fields<'w> {
+    map: HashMap<Key, Value>,
+    wanted: Option<&'w FieldsRead>,
+}
 
-impl Fields {
-    pub(crate) fn new() -> Fields {
-        Fields(HashMap::with_capacity(16))
+impl<'w> Fields<'w> {
+    /// Every field.
+    pub(crate) fn new() -> Fields<'w> {
+        Fields { map: HashMap::with_capacity(16), wanted: None }
+    }
+
+    /// Only the fields in `wanted`.
+    fn wanting(wanted: &'w FieldsRead) -> Fields<'w> {
+        Fields { map: HashMap::with_capacity(16), wanted: Some(wanted) }
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        self.wanted.is_none_or(|w| w.wants(name))
     }
 
     /// A field named by the code.
     pub(crate) fn insert(&mut self, name: &'static str, value: Value) {
+        if self.wants(name) {
+            self.put(name, value);
+        }
+    }
+
+    /// A field whose value costs something to build (text, lists, maps): built only when
+    /// wanted.
+    fn insert_with(&mut self, name: &'static str, value: impl FnOnce() -> Value) {
+        if self.wants(name) {
+            self.put(name, value());
+        }
+    }
+
+    fn put(&mut self, name: &'static str, value: Value) {
         let key = FIELD_KEYS.with_borrow_mut(|keys| {
             keys.entry(name).or_insert_with(|| Key::String(Arc::new(name.to_string()))).clone()
         });
-        self.0.insert(key, value);
+        self.map.insert(key, value);
     }
 
     /// A field named by the data (a tag or label key).
@@ -184,11 +213,11 @@ impl Fields {
                 key
             }
         });
-        self.0.insert(key, value);
+        self.map.insert(key, value);
     }
 
     pub(crate) fn into_value(self) -> Value {
-        Value::Map(Map { map: Arc::new(self.0) })
+        Value::Map(Map { map: Arc::new(self.map) })
     }
 }
 
@@ -283,12 +312,15 @@ fn nodes_monthly(
 const PARALLEL_VIEWS_MIN: usize = 2_000;
 
 /// Builds the view of every resource in the snapshot: inventory first, then resources known
-/// only from billing (for tag rules).
+/// only from billing (for tag rules). The `r` of EC2 instances, volumes, snapshots, Elastic
+/// IPs, NAT gateways and billing-only resources (nearly every resource of a large inventory)
+/// holds only the fields in `fields`; other kinds hold all their fields.
 pub fn resource_views<'a>(
     snapshot: &'a Snapshot,
     catalog: &PriceCatalog,
     cluster_pricing: crate::analysis::cluster::CostSplit,
     storage_class_prices: &BTreeMap<String, Money>,
+    fields: &ViewFields,
 ) -> Vec<ResourceView<'a>> {
     let now = snapshot.collected_at;
     let billed = BilledCosts::new(snapshot.billing.as_ref(), cluster_pricing.resource_cost);
@@ -322,13 +354,13 @@ pub fn resource_views<'a>(
                     format!("{} {} GiB in {}", v.volume_type, v.size_gib, v.region),
                 )
             });
-            let mut f = Fields::new();
-            f.insert("id", text(&v.id));
-            f.insert("volume_type", shared_text(&v.volume_type));
+            let mut f = Fields::wanting(fields.of_kind(ResourceKind::EbsVolume));
+            f.insert_with("id", || text(&v.id));
+            f.insert_with("volume_type", || shared_text(&v.volume_type));
             f.insert("size_gib", num(v.size_gib as f64));
             f.insert("iops", v.iops.map_or(Value::Null, |x| num(x as f64)));
             f.insert("throughput", v.throughput.map_or(Value::Null, |x| num(x as f64)));
-            f.insert("state", shared_text(v.state.as_str()));
+            f.insert_with("state", || shared_text(v.state.as_str()));
             f.insert("attached", Value::Bool(!v.attachments.is_empty()));
             f.insert("age_days", days_between(v.create_time, now));
             views.push(view(
@@ -358,13 +390,16 @@ pub fn resource_views<'a>(
                     ),
                 )
             });
-            let mut f = Fields::new();
-            f.insert("id", text(&s.id));
+            let mut f = Fields::wanting(fields.of_kind(ResourceKind::EbsSnapshot));
+            f.insert_with("id", || text(&s.id));
             f.insert("size_gib", num(s.size_gib as f64));
-            f.insert("volume_id", text(s.volume_id.as_deref().unwrap_or("")));
-            let exists = s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id));
-            f.insert("volume_exists", Value::Bool(exists));
-            f.insert("image_id", text(snapshot_images.get(s.id.as_str()).copied().unwrap_or("")));
+            f.insert_with("volume_id", || text(s.volume_id.as_deref().unwrap_or("")));
+            f.insert_with("volume_exists", || {
+                Value::Bool(s.volume_id.as_deref().is_some_and(|id| volumes.contains_key(id)))
+            });
+            f.insert_with("image_id", || {
+                text(snapshot_images.get(s.id.as_str()).copied().unwrap_or(""))
+            });
             f.insert("age_days", days_between(s.start_time, now));
             views.push(view(
                 ResourceKind::EbsSnapshot,
@@ -425,22 +460,22 @@ pub fn resource_views<'a>(
                     ),
                 ),
             });
-            let mut f = Fields::new();
-            f.insert("id", text(&i.id));
-            f.insert("instance_type", shared_text(&i.instance_type));
-            f.insert("family", shared_text(i.instance_type.split('.').next().unwrap_or("")));
-            f.insert("state", shared_text(i.state.as_str()));
-            f.insert("platform", shared_text(i.platform.as_deref().unwrap_or("linux")));
+            let mut f = Fields::wanting(fields.of_kind(ResourceKind::Ec2Instance));
+            f.insert_with("id", || text(&i.id));
+            f.insert_with("instance_type", || shared_text(&i.instance_type));
+            f.insert_with("family", || {
+                shared_text(i.instance_type.split('.').next().unwrap_or(""))
+            });
+            f.insert_with("state", || shared_text(i.state.as_str()));
+            f.insert_with("platform", || shared_text(i.platform.as_deref().unwrap_or("linux")));
             f.insert("age_days", days_between(i.launch_time, now));
             f.insert("days_in_state", days_between(i.state_transition_time, now));
-            f.insert(
-                "state_transition_reason",
-                shared_text(i.state_transition_reason.as_deref().unwrap_or("")),
-            );
-            f.insert(
-                "volume_ids",
-                Value::List(Arc::new(attached.iter().map(|v| text(&v.id)).collect())),
-            );
+            f.insert_with("state_transition_reason", || {
+                shared_text(i.state_transition_reason.as_deref().unwrap_or(""))
+            });
+            f.insert_with("volume_ids", || {
+                Value::List(Arc::new(attached.iter().map(|v| text(&v.id)).collect()))
+            });
             f.insert(
                 "attached_volumes_monthly",
                 volumes_cost.as_ref().map_or(Value::Null, |m| num(m.to_f64())),
@@ -475,9 +510,9 @@ pub fn resource_views<'a>(
                 format!("public IPv4 in {} × {hours} h", a.region),
             )
         });
-        let mut f = Fields::new();
-        f.insert("id", text(&a.allocation_id));
-        f.insert("public_ip", text(&a.public_ip));
+        let mut f = Fields::wanting(fields.of_kind(ResourceKind::ElasticIp));
+        f.insert_with("id", || text(&a.allocation_id));
+        f.insert_with("public_ip", || text(&a.public_ip));
         f.insert("associated", Value::Bool(a.is_associated()));
         views.push(view(
             ResourceKind::ElasticIp,
@@ -504,9 +539,9 @@ pub fn resource_views<'a>(
                 format!("NAT gateway in {} × {hours} h, data processing not included", n.region),
             )
         });
-        let mut f = Fields::new();
-        f.insert("id", text(&n.id));
-        f.insert("state", text(&n.state));
+        let mut f = Fields::wanting(fields.of_kind(ResourceKind::NatGateway));
+        f.insert_with("id", || text(&n.id));
+        f.insert_with("state", || text(&n.state));
         f.insert("age_days", days_between(n.create_time, now));
         views.push(view(
             ResourceKind::NatGateway,
@@ -555,9 +590,9 @@ pub fn resource_views<'a>(
                 currency: Currency::unknown(),
                 source: CostSource::Unknown { reason: "no billed days".into() },
             });
-            let mut f = Fields::new();
-            f.insert("id", text(id));
-            f.insert("service", text(&r.service));
+            let mut f = Fields::wanting(fields.of_kind(ResourceKind::Any));
+            f.insert_with("id", || text(id));
+            f.insert_with("service", || text(&r.service));
             let resource_type =
                 if r.resource_type.is_empty() { "billing_resource" } else { &r.resource_type };
             let mut v = view(
@@ -872,7 +907,7 @@ fn workload_fields(
     w: &crate::model::cluster::Workload,
     id: &str,
     scope: &str,
-) -> Fields {
+) -> Fields<'static> {
     let mut f = Fields::new();
     f.insert("id", text(id));
     f.insert("scope", text(scope));
@@ -992,21 +1027,20 @@ fn view<'a>(
     utilization: &HashMap<&str, &'a UtilizationSummary>,
     cost: CurrentCost,
 ) -> ResourceView<'a> {
-    fields.insert("kind", shared_text(kind.as_str()));
-    fields.insert("account_id", shared_text(account));
-    fields.insert("region", shared_text(region));
-    fields.insert("tags", tags_value(tags));
+    fields.insert_with("kind", || shared_text(kind.as_str()));
+    fields.insert_with("account_id", || shared_text(account));
+    fields.insert_with("region", || shared_text(region));
+    fields.insert_with("tags", || tags_value(tags));
     fields.insert("monthly_cost", cost.monthly.map_or(Value::Null, |m| num(m.to_f64())));
-    fields.insert(
-        "cost_source",
+    fields.insert_with("cost_source", || {
         shared_text(match cost.source {
             CostSource::Billing { .. } => "billing",
             CostSource::Catalog { .. } => "catalog",
             CostSource::Unknown { .. } => "unknown",
             CostSource::Allocated { .. } => "allocated",
             CostSource::Configured { .. } => "configured",
-        }),
-    );
+        })
+    });
     ResourceView {
         kind,
         id: id.to_string(),
@@ -1162,7 +1196,34 @@ pub const PRICE_FUNCTIONS: &[&str] = &[
 /// (730 h) doubles; a missing price is an error naming what is missing, which the engine turns
 /// into "savings not computed: no price for …".
 pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
-    let mut ctx = Context::default();
+    root_and_functions(catalog).0
+}
+
+/// One of the rules' own functions (prices and helpers), callable from CEL and from the
+/// shortcuts, which give it the same arguments.
+pub(crate) type Native = Arc<dyn Fn(Arguments) -> Result<Value, ExecutionError> + Send + Sync>;
+
+/// The rules' own functions by name.
+#[derive(Default, Clone)]
+pub(crate) struct Functions(BTreeMap<&'static str, Native>);
+
+impl Functions {
+    /// Named like `Context::add_function`, so the definitions below read the same either way.
+    fn add_function<F>(&mut self, name: &'static str, function: F)
+    where
+        F: Fn(Arguments) -> Result<Value, ExecutionError> + Send + Sync + 'static,
+    {
+        self.0.insert(name, Arc::new(function));
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&Native> {
+        self.0.get(name)
+    }
+}
+
+/// The root context, and its functions for the shortcuts to call.
+pub(crate) fn root_and_functions(catalog: Arc<PriceCatalog>) -> (Context<'static>, Functions) {
+    let mut ctx = Functions::default();
     let hours = HOURS_PER_MONTH;
 
     let c = catalog.clone();
@@ -1268,7 +1329,13 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
                 .map_err(|e| ExecutionError::function_error("nat_gateway_monthly", e))
         },
     );
-    ctx
+    let functions = ctx;
+    let mut cel = Context::default();
+    for (name, function) in &functions.0 {
+        let function = function.clone();
+        cel.add_function(name, move |args: Arguments| function(args));
+    }
+    (cel, functions)
 }
 
 /// Price functions of the services priced from their own tables (`rules/prices/<service>.toml`):
@@ -1280,7 +1347,7 @@ pub fn root_context(catalog: Arc<PriceCatalog>) -> Context<'static> {
 ///   write_units, region)`;
 /// - `ceil(x)`, and `capacity_for(peak, current, target_utilization)`: the whole capacity that
 ///   runs `peak` at the target utilization, at least 1 and never above `current`.
-fn add_service_functions(ctx: &mut Context<'static>, catalog: &Arc<PriceCatalog>) {
+fn add_service_functions(ctx: &mut Functions, catalog: &Arc<PriceCatalog>) {
     let hours = HOURS_PER_MONTH;
     // commitment_discount(provider, term_years, payment): the fraction a provider's flexible
     // plan takes off on demand (commitments.toml); an error names what the table lacks.

@@ -8,7 +8,9 @@ use cel_interpreter::{Context, ExecutionError, ParseErrors, Program, ResolveResu
 use cel_parser::ast::{EntryExpr, Expr as Node, IdedEntryExpr, IdedExpr};
 use serde::Deserialize;
 
+use super::fields_read::FieldsRead;
 use super::finding::Confidence;
+use super::shortcut::Shortcut;
 
 /// The default rule pack, embedded so the binary works from any directory. The files live in
 /// rules/pack/, where users read and copy them.
@@ -275,6 +277,11 @@ impl Param {
 pub struct Expr {
     pub source: String,
     pub program: Program,
+    /// The expression evaluated in Rust when it is simple enough (most `when` and `condition`
+    /// clauses); CEL runs whenever this gives no answer.
+    pub(crate) shortcut: Option<Shortcut>,
+    /// The fields of `r` it reads.
+    pub(crate) reads: FieldsRead,
 }
 
 impl Expr {
@@ -394,7 +401,12 @@ fn compile(text: &str, path: &Path, field: &str, source: &str) -> Result<Expr, R
         .ok_or_else(|| invalid(format!("cannot parse `{}`", source.trim())))?
         .map_err(|e| invalid(plain_errors(&e.to_string())))?;
     check_comprehensions(&tree).map_err(invalid)?;
-    Ok(Expr { source: source.trim().to_string(), program })
+    Ok(Expr {
+        source: source.trim().to_string(),
+        program,
+        shortcut: Shortcut::compile(&tree),
+        reads: FieldsRead::of(&tree),
+    })
 }
 
 /// The longest expression a rule may hold; the built-in pack's longest is under 1 KiB.
@@ -715,6 +727,24 @@ impl Rule {
                 .map(|f| (f, line_of(text, f)))
                 .collect(),
         })
+    }
+
+    /// The fields of `r` any of the rule's expressions reads.
+    pub fn fields_read(&self) -> FieldsRead {
+        let mut read = FieldsRead::default();
+        let holes = self.evidence.parts.iter().filter_map(|part| match part {
+            TemplatePart::Hole(expr) => Some(expr),
+            TemplatePart::Text(_) => None,
+        });
+        let exprs = [&self.when, &self.confidence_expr, &self.target]
+            .into_iter()
+            .flatten()
+            .chain([&self.condition, &self.savings])
+            .chain(holes);
+        for expr in exprs {
+            read.add(&expr.reads);
+        }
+        read
     }
 
     pub fn min_days(&self) -> f64 {

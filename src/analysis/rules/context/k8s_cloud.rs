@@ -53,7 +53,7 @@ pub fn no_tags() -> &'static Tags {
 }
 
 /// The fields every view of a cluster object starts with: its id, scope and cluster.
-pub(super) fn object_fields(id: &str, scope: &'static str, cluster: &Cluster) -> Fields {
+pub(super) fn object_fields(id: &str, scope: &'static str, cluster: &Cluster) -> Fields<'static> {
     let mut f = Fields::new();
     f.insert("id", text(id));
     f.insert("scope", text(scope));

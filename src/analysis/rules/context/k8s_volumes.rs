@@ -106,7 +106,7 @@ fn common(
     scope: &'static str,
     class: Option<&str>,
     gib: u64,
-) -> Fields {
+) -> Fields<'static> {
     let mut f = k8s_cloud::object_fields(id, scope, cluster);
     f.insert("storage_class", text(class.unwrap_or("")));
     f.insert("size_gib", num(gib as f64));
