@@ -553,3 +553,39 @@ fn chargeback_sorts_and_filters_like_every_table() {
     assert_eq!(app.chargeback.table.filter, "team:pay");
     assert_eq!(first(&app), "payments");
 }
+
+#[test]
+fn the_loading_screen_shows_rows_read_and_q_cancels_the_read() {
+    let mut app = App::new(Theme::plain());
+    let effects = app.start();
+    let [Effect::Load { watch, .. }] = effects.as_slice() else { panic!("expected one load") };
+    assert!(Arc::ptr_eq(watch, &app.read), "the load reports into the screen's counters");
+    app.update(Msg::Sources { generation: 1, names: vec!["billing focus:big.csv".into()] });
+    app.update(Msg::Progress { generation: 1, source: 0, state: Progress::Loading });
+    watch.add_total_bytes(1000);
+    watch.add_bytes(430);
+    watch.add_rows(1_234_567);
+    let text = screen(&app, 100, 20);
+    assert!(text.contains(" 43 %  1,234,567 rows · "), "{text}");
+    assert!(text.contains("rows/s"), "{text}");
+    assert!(text.contains("q quits and stops the read"), "{text}");
+    // 40 cells of bar (the width left by 100 columns, at most 40), 43 % of them filled.
+    assert_eq!(text.matches('█').count(), 17, "{text}");
+    assert_eq!(text.matches('░').count(), 23, "{text}");
+    assert!(!watch.is_cancelled());
+    app.update(key(KeyCode::Char('q')));
+    assert!(app.quit && watch.is_cancelled(), "q stops the read it quits");
+}
+
+#[test]
+fn a_refresh_cancels_the_unfinished_load() {
+    let mut app = App::new(Theme::plain());
+    let first = app.start();
+    let [Effect::Load { watch: old, .. }] = first.as_slice() else { panic!("expected one load") };
+    let again = app.update(key(KeyCode::Char('r')));
+    let [Effect::Load { generation: 2, watch: new }] = again.as_slice() else {
+        panic!("expected a second load: {again:?}")
+    };
+    assert!(old.is_cancelled(), "the first load stops reading");
+    assert!(!new.is_cancelled() && Arc::ptr_eq(new, &app.read));
+}
