@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// One pointer wide (`Arc<Box<str>>`, not the two-word `Arc<str>`): a billing line holds eight
 /// of them, and a detailed read of a million rows holds a million lines.
-#[derive(Clone, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialOrd, Ord)]
 pub struct Sym(Arc<Box<str>>);
 
 impl Sym {
@@ -43,6 +43,13 @@ impl PartialEq for Sym {
 }
 
 impl Eq for Sym {}
+
+impl std::hash::Hash for Sym {
+    /// As the text, so a `Sym`-keyed map answers lookups by `&str` ([`Borrow`]).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
 
 impl Deref for Sym {
     type Target = str;
@@ -157,7 +164,13 @@ mod tests {
         let a = Sym::new("Amazon EC2");
         let b: Sym = String::from("Amazon EC2").into();
         assert_eq!(a, b);
-        assert!(a == "Amazon EC2" && "Amazon EC2" == a && a == String::from("Amazon EC2"));
+        let owned = String::from("Amazon EC2");
+        assert!(a == "Amazon EC2");
+        assert!("Amazon EC2" == a);
+        assert!(a == owned);
+        assert!(owned == a);
+        let key: std::collections::HashMap<Sym, u8> = [(a.clone(), 2)].into_iter().collect();
+        assert_eq!(key.get("Amazon EC2"), Some(&2));
         assert!(Sym::new("a") < Sym::new("b"));
         assert_eq!(serde_json::to_string(&a).unwrap(), "\"Amazon EC2\"");
         assert_eq!(serde_json::from_str::<Sym>("\"x\"").unwrap(), "x");
