@@ -300,6 +300,18 @@ impl App {
     }
 
     pub fn update(&mut self, msg: Msg) -> Vec<Effect> {
+        let effects = self.handle(msg);
+        // Whatever brought the Chargeback view on screen (a key, a click, new data while it is
+        // shown), its allocation is made before the next draw.
+        if self.view == ViewId::Chargeback
+            && let Loadable::Ready(data) = &self.data
+        {
+            self.chargeback.ensure_loaded(data);
+        }
+        effects
+    }
+
+    fn handle(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Tick => {
                 self.tick = self.tick.wrapping_add(1);

@@ -90,6 +90,9 @@ pub struct ChargebackView {
     /// The services of the services level, by source index.
     services: Vec<String>,
     pub table: DataTable,
+    /// New data arrived and is not allocated yet: allocating a big bill takes a second, so it
+    /// waits until the view is first shown ([`ChargebackView::ensure_loaded`]).
+    pending: bool,
 }
 
 impl Default for ChargebackView {
@@ -102,6 +105,31 @@ impl Default for ChargebackView {
             lines: Vec::new(),
             services: Vec::new(),
             table: DataTable::new(Vec::new()),
+            pending: false,
+        }
+    }
+}
+
+impl ChargebackView {
+    /// Allocates the data the last [`ViewState::load`] brought, once, when the view is shown.
+    pub fn ensure_loaded(&mut self, data: &Dataset) {
+        if !std::mem::take(&mut self.pending) {
+            return;
+        }
+        self.chargeback = compute(&self.settings, data);
+        // A new allocation may not have the drilled team any more: start from the teams, keeping
+        // the filter and sort.
+        let filter = self.table.filter.clone();
+        let sort = self.table.sort;
+        let selected = self.saved.first().and_then(|s| s.selected).or(self.table.selected_index());
+        self.level = Level::Teams;
+        self.saved.clear();
+        self.table = DataTable::new(Vec::new());
+        self.rebuild(data);
+        self.table.sort = sort;
+        self.table.set_filter(&filter);
+        if let Some(i) = selected {
+            self.table.select_index(i);
         }
     }
 }
@@ -540,22 +568,8 @@ fn pool_lines(a: &Allocation, theme: &Theme) -> Vec<Line<'static>> {
 }
 
 impl ViewState for ChargebackView {
-    fn load(&mut self, data: &Dataset) {
-        self.chargeback = compute(&self.settings, data);
-        // A new allocation may not have the drilled team any more: start from the teams, keeping
-        // the filter and sort.
-        let filter = self.table.filter.clone();
-        let sort = self.table.sort;
-        let selected = self.saved.first().and_then(|s| s.selected).or(self.table.selected_index());
-        self.level = Level::Teams;
-        self.saved.clear();
-        self.table = DataTable::new(Vec::new());
-        self.rebuild(data);
-        self.table.sort = sort;
-        self.table.set_filter(&filter);
-        if let Some(i) = selected {
-            self.table.select_index(i);
-        }
+    fn load(&mut self, _data: &Dataset) {
+        self.pending = true;
     }
 
     fn key(&mut self, key: KeyEvent, data: &Dataset) -> ViewOutcome {
